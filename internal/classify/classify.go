@@ -1,0 +1,261 @@
+// Package classify decides, once per hit, what a request is: which AI
+// assistant sent it, whether it fetched a page, a download or a static asset,
+// and whether the configured filters keep it.
+//
+// The defaults are those of Matomo's CloudFront Lambda, so that its users
+// can switch without changing their configuration.
+package classify
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/trackless/trackless/internal/hit"
+)
+
+// AIAssistants are the user-agent tokens of AI assistants that fetch a page
+// because a person asked them to, as Matomo's BotTracking plugin recognises
+// them (case-insensitive substrings), with the name Matomo stores.
+var AIAssistants = []struct{ Token, Name string }{
+	{"ChatGPT-User", "ChatGPT-User"},
+	{"MistralAI-User", "MistralAI-User"},
+	{"Gemini-Deep-Research", "Gemini-Deep-Research"},
+	{"Claude-User", "Claude-User"},
+	{"Perplexity-User", "Perplexity-User"},
+	{"DuckAssistBot", "DuckAssistBot"},
+	{"Google-NotebookLM", "Google-NotebookLM"},
+	{"Google-GeminiNotebook", "Google-NotebookLM"},
+}
+
+// Default patterns of the peer (all matched case-insensitively).
+const (
+	DefaultAIAllowlist = `(?:ChatGPT-User|MistralAI-User|Gemini-Deep-Research|Claude-User|Perplexity-User|Google-NotebookLM|Google-GeminiNotebook)`
+	DefaultDocument    = `^[^?]+\.(?:pdf|docx?|xlsx?|pptx?|csv|json|txt|xml|epub|mobi|azw3|mp3|mp4|mpe?g|webm|mov|avi|ogg|wav|flac|zip|gz|gzip|tgz|tar|bz2|tbz|7z|rar|dmg|exe|msi|apk|jar|md5|sig)(?:\?|$)`
+	DefaultExclude     = `^[^?]+\.(?:css|js|mjs|map|json|xml|webmanifest|manifest|png|jpe?g|gif|webp|avif|svg|ico|bmp|tiff?|woff2?|ttf|otf|eot|rss|atom|wasm|txt)(?:\?|$)`
+)
+
+var (
+	defaultDocumentExts = extSet("pdf doc docx xls xlsx ppt pptx csv json txt xml epub mobi azw3 mp3 mp4 mpeg mpg webm mov avi ogg wav flac zip gz gzip tgz tar bz2 tbz 7z rar dmg exe msi apk jar md5 sig")
+	defaultExcludeExts  = extSet("css js mjs map json xml webmanifest manifest png jpg jpeg gif webp avif svg ico bmp tif tiff woff woff2 ttf otf eot rss atom wasm txt")
+)
+
+func extSet(s string) map[string]bool {
+	m := make(map[string]bool)
+	for _, e := range strings.Fields(s) {
+		m[e] = true
+	}
+	return m
+}
+
+// Skip reasons: why a hit is not sent. They are stable; summaries use them.
+const (
+	SkipMethod    = "method"     // not in HTTP_METHOD_ALLOWLIST
+	SkipUserAgent = "user_agent" // empty, or not matched by USER_AGENT_ALLOWLIST_REGEX
+	SkipExcluded  = "excluded"   // URL matched by URL_EXCLUDE_REGEX (static assets by default)
+	SkipNoHost    = "no_host"    // no host in the log and no default host
+	SkipNoScheme  = "no_scheme"  // no protocol in the log and no default protocol
+)
+
+// Config holds the filters. Empty patterns select the defaults.
+type Config struct {
+	RecMode         int      // 1: AI assistants only (default allowlist); 2: everything (allowlist ".*")
+	UserAgentRegex  string   // USER_AGENT_ALLOWLIST_REGEX
+	DocumentRegex   string   // DOCUMENT_REGEX
+	URLExcludeRegex string   // URL_EXCLUDE_REGEX
+	Methods         []string // HTTP_METHOD_ALLOWLIST, upper case; empty: GET
+}
+
+// Classifier classifies hits. It caches per user agent and is not safe for
+// concurrent use: give each goroutine its own (they are cheap).
+type Classifier struct {
+	uaRe      *regexp.Regexp // nil: the default AI allowlist by substring, or allow all (mode 2)
+	allowAll  bool
+	docRe     *regexp.Regexp // nil: default extension list
+	excludeRe *regexp.Regexp // nil: default extension list
+	methods   map[string]bool
+	uaCache   map[string]uaInfo
+}
+
+type uaInfo struct {
+	agent   string
+	allowed bool
+}
+
+// ConfigError is a configuration value that cannot be used. Var names the
+// environment variable of the setting.
+type ConfigError struct {
+	Var string
+	Err error
+}
+
+func (e *ConfigError) Error() string { return fmt.Sprintf("%s: %v", e.Var, e.Err) }
+
+// New checks cfg and returns a Classifier.
+func New(cfg Config) (*Classifier, error) {
+	c := &Classifier{methods: make(map[string]bool), uaCache: make(map[string]uaInfo)}
+	var err error
+	switch {
+	case cfg.UserAgentRegex != "":
+		if c.uaRe, err = compile(cfg.UserAgentRegex); err != nil {
+			return nil, &ConfigError{"USER_AGENT_ALLOWLIST_REGEX", err}
+		}
+	case cfg.RecMode == 2:
+		c.allowAll = true
+	}
+	if cfg.DocumentRegex != "" && cfg.DocumentRegex != DefaultDocument {
+		if c.docRe, err = compile(cfg.DocumentRegex); err != nil {
+			return nil, &ConfigError{"DOCUMENT_REGEX", err}
+		}
+	}
+	if cfg.URLExcludeRegex != "" && cfg.URLExcludeRegex != DefaultExclude {
+		if c.excludeRe, err = compile(cfg.URLExcludeRegex); err != nil {
+			return nil, &ConfigError{"URL_EXCLUDE_REGEX", err}
+		}
+	}
+	methods := cfg.Methods
+	if len(methods) == 0 {
+		methods = []string{"GET"}
+	}
+	for _, m := range methods {
+		m = strings.ToUpper(strings.TrimSpace(m))
+		if m == "" {
+			continue
+		}
+		for _, r := range m {
+			if r < 'A' || r > 'Z' {
+				return nil, &ConfigError{"HTTP_METHOD_ALLOWLIST", fmt.Errorf("invalid method %q (letters only)", m)}
+			}
+		}
+		c.methods[m] = true
+	}
+	if len(c.methods) == 0 {
+		return nil, &ConfigError{"HTTP_METHOD_ALLOWLIST", fmt.Errorf("must include at least one method")}
+	}
+	return c, nil
+}
+
+func compile(expr string) (*regexp.Regexp, error) {
+	if !strings.HasPrefix(expr, "(?i)") {
+		expr = "(?i)" + expr
+	}
+	return regexp.Compile(expr)
+}
+
+// Result is the classification of one hit.
+type Result struct {
+	Agent string   // AI assistant name as Matomo stores it, or ""
+	Kind  hit.Kind // page, download or asset
+	Skip  string   // why the hit is not sent, or "" to send it
+}
+
+// AIAssistant returns the Matomo name of the AI assistant in ua, or "".
+func AIAssistant(ua string) string {
+	for _, a := range AIAssistants {
+		if containsFold(ua, a.Token) {
+			return a.Name
+		}
+	}
+	return ""
+}
+
+// Classify classifies h, whose full URL (scheme://host/path?query, as sent
+// to Matomo) is url. Filters apply in the peer's order: method, user agent,
+// URL exclusion; exclusion wins over download.
+func (c *Classifier) Classify(h *hit.Hit, url string) Result {
+	var r Result
+	info, ok := c.uaCache[h.UserAgent]
+	if !ok {
+		info = uaInfo{agent: AIAssistant(h.UserAgent)}
+		switch {
+		case h.UserAgent == "":
+		case c.uaRe != nil:
+			info.allowed = c.uaRe.MatchString(h.UserAgent)
+		case c.allowAll:
+			info.allowed = true
+		default:
+			info.allowed = defaultAllowed(h.UserAgent)
+		}
+		if len(c.uaCache) >= 8192 {
+			clear(c.uaCache)
+		}
+		c.uaCache[h.UserAgent] = info
+	}
+	r.Agent = info.agent
+	r.Kind = c.kind(url)
+	switch {
+	case !c.methods[h.Method]:
+		r.Skip = SkipMethod
+	case !info.allowed:
+		r.Skip = SkipUserAgent
+	case r.Kind == hit.Asset:
+		r.Skip = SkipExcluded
+	}
+	return r
+}
+
+// defaultAllowed is DefaultAIAllowlist without a regexp.
+func defaultAllowed(ua string) bool {
+	for _, a := range AIAssistants {
+		if a.Token != "DuckAssistBot" && containsFold(ua, a.Token) {
+			return true
+		}
+	}
+	return false
+}
+
+func (c *Classifier) kind(url string) hit.Kind {
+	if c.excludeRe != nil {
+		if c.excludeRe.MatchString(url) {
+			return hit.Asset
+		}
+	} else if defaultExcludeExts[ext(url)] {
+		return hit.Asset
+	}
+	if c.docRe != nil {
+		if c.docRe.MatchString(url) {
+			return hit.Download
+		}
+	} else if defaultDocumentExts[ext(url)] {
+		return hit.Download
+	}
+	return hit.Page
+}
+
+// ext returns the lower-case extension that the default patterns
+// `^[^?]+\.(ext)(?:\?|$)` would see: what follows the last '.' of the part
+// before the first '?', when that part has a character before the dot.
+func ext(url string) string {
+	if i := strings.IndexByte(url, '?'); i >= 0 {
+		url = url[:i]
+	}
+	dot := strings.LastIndexByte(url, '.')
+	if dot < 1 || len(url)-dot-1 > 12 {
+		return ""
+	}
+	e := url[dot+1:]
+	for i := 0; i < len(e); i++ {
+		if c := e[i]; c >= 'A' && c <= 'Z' {
+			return strings.ToLower(e)
+		}
+	}
+	return e
+}
+
+// containsFold reports whether s contains substr, ASCII case-insensitively.
+func containsFold(s, substr string) bool {
+	n := len(substr)
+	if n == 0 {
+		return true
+	}
+	first := substr[0] | 0x20
+	for i := 0; i+n <= len(s); i++ {
+		if s[i]|0x20 != first {
+			continue
+		}
+		if strings.EqualFold(s[i:i+n], substr) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,533 @@
+// Package cli is the trackless command line: it turns flags and environment
+// variables into a configuration, runs a command and returns its exit code.
+package cli
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/trackless/trackless/internal/classify"
+	"github.com/trackless/trackless/internal/hit"
+	"github.com/trackless/trackless/internal/ledger"
+	"github.com/trackless/trackless/internal/matomo"
+	"github.com/trackless/trackless/internal/pipeline"
+)
+
+// Exit codes.
+const (
+	ExitOK          = 0 // everything read was delivered (or printed)
+	ExitUndelivered = 1 // something was not delivered: dead-lettered or rejected hits, unreadable or damaged inputs
+	ExitUsage       = 2 // bad command line or configuration
+	ExitFatal       = 3 // the run had to stop: ledger error, old hits without a token, …
+	ExitInterrupted = 130
+)
+
+// Env is the process environment the CLI reads.
+type Env struct {
+	Args   []string // without the program name
+	Getenv func(string) string
+	Stdin  io.Reader
+	Stdout io.Writer
+	Stderr io.Writer
+	// StderrIsTerminal enables the progress bar in "auto" mode.
+	StderrIsTerminal bool
+}
+
+// Main runs the command line and returns the exit code.
+func Main(env Env) int {
+	if env.Getenv == nil {
+		env.Getenv = os.Getenv
+	}
+	if len(env.Args) == 0 {
+		fmt.Fprint(env.Stderr, usage)
+		return ExitUsage
+	}
+	cmd, args := env.Args[0], env.Args[1:]
+	switch cmd {
+	case "send":
+		return runSend(env, args, false)
+	case "parse":
+		return runSend(env, args, true)
+	case "replay":
+		return runReplay(env, args)
+	case "version", "--version":
+		fmt.Fprintln(env.Stdout, "trackless", Version)
+		return ExitOK
+	case "help", "-h", "--help":
+		fmt.Fprint(env.Stdout, usage)
+		return ExitOK
+	}
+	fmt.Fprintf(env.Stderr, "trackless: unknown command %q\n\n%s", cmd, usage)
+	return ExitUsage
+}
+
+// Version is set at build time with -ldflags "-X ...cli.Version=...".
+var Version = "dev"
+
+const usage = `trackless turns access logs into web analytics, with no JavaScript tracker.
+
+Usage:
+  trackless send   [flags] [FILE|DIR|-]...   send hits to Matomo's bulk tracking API
+  trackless parse  [flags] [FILE|DIR|-]...   print what send would post, without sending
+  trackless replay [flags] DEAD-LETTER-FILE  send the batches of a dead-letter file again
+  trackless version
+
+Run "trackless COMMAND -h" for the flags of a command. Every flag can also be
+set as TRACKLESS_<FLAG> in the environment (TRACKLESS_SITE_ID), and the
+settings of Matomo's CloudFront Lambda (MATOMO_URL, MATOMO_SITE_ID, ...) are
+read too; flags win over the environment. See README.md.
+`
+
+type config struct {
+	matomoURL, token, tokenFile     string
+	siteID, recMode                 int
+	batchSize, concurrency          int
+	timeoutMS                       int
+	docRe, excludeRe, uaRe, methods string
+	defScheme, defHost, source      string
+	logLevel, summaryJSON, progress string
+	stateDir, deadLetter, rejected  string
+	force, noVersionCheck           bool
+	retries                         int
+	retryBackoff                    time.Duration
+	output                          string
+	decodeUA                        string
+}
+
+// commonFlags are shared by send and parse; peers maps flags to the
+// variables of Matomo's CloudFront Lambda.
+func commonFlags(fs *flag.FlagSet, c *config, peers map[string]string) {
+	fs.StringVar(&c.matomoURL, "matomo-url", "", "Matomo base URL, e.g. https://analytics.example.com (MATOMO_URL)")
+	fs.IntVar(&c.siteID, "site-id", 0, "Matomo site id (MATOMO_SITE_ID)")
+	fs.StringVar(&c.token, "token-auth", "", "Matomo token_auth; prefer the environment or --token-file (MATOMO_TOKEN_AUTH)")
+	fs.StringVar(&c.tokenFile, "token-file", "", "file holding the Matomo token")
+	fs.IntVar(&c.recMode, "rec-mode", 1, "1: AI assistants only (bot tracking); 2: AI assistants and visits, routed by Matomo (MATOMO_REC_MODE)")
+	fs.IntVar(&c.batchSize, "batch-size", 200, "hits per bulk request (BATCH_SIZE)")
+	fs.IntVar(&c.concurrency, "concurrency", 4, "bulk requests in flight")
+	fs.IntVar(&c.timeoutMS, "timeout-ms", 5000, "deadline of one HTTP attempt, in ms (MATOMO_TIMEOUT_MS)")
+	fs.StringVar(&c.docRe, "document-regex", "", "case-insensitive regex on the URL marking downloads (DOCUMENT_REGEX; default: the peer's list)")
+	fs.StringVar(&c.excludeRe, "url-exclude-regex", "", "case-insensitive regex on the URL of requests not to track (URL_EXCLUDE_REGEX; default: static assets)")
+	fs.StringVar(&c.uaRe, "user-agent-allowlist-regex", "", "case-insensitive regex of user agents to track (USER_AGENT_ALLOWLIST_REGEX; default: AI assistants in rec mode 1, any in 2)")
+	fs.StringVar(&c.methods, "http-method-allowlist", "GET", "comma-separated HTTP methods to track (HTTP_METHOD_ALLOWLIST)")
+	fs.StringVar(&c.defScheme, "default-protocol", "", "protocol when the log has none (CLOUDFRONT_DEFAULT_PROTOCOL)")
+	fs.StringVar(&c.defHost, "default-host", "", "host when the log has none (CLOUDFRONT_DEFAULT_HOST)")
+	fs.StringVar(&c.source, "source", "CloudFront", "value of Matomo's source parameter")
+	fs.StringVar(&c.logLevel, "log-level", "warn", "silent, error, warn, info or debug (LOG_LEVEL)")
+	fs.StringVar(&c.summaryJSON, "summary-json", "", "write the summary as JSON to this file (- for stdout)")
+	fs.StringVar(&c.progress, "progress", "auto", "progress bar on stderr: auto (on a terminal), always, never")
+	fs.StringVar(&c.decodeUA, "decode-user-agent", "", "accepted for compatibility (CLOUDFRONT_DECODE_USER_AGENT): trackless always decodes user agents")
+	peers["matomo-url"] = "MATOMO_URL"
+	peers["site-id"] = "MATOMO_SITE_ID"
+	peers["token-auth"] = "MATOMO_TOKEN_AUTH"
+	peers["rec-mode"] = "MATOMO_REC_MODE"
+	peers["batch-size"] = "BATCH_SIZE"
+	peers["timeout-ms"] = "MATOMO_TIMEOUT_MS"
+	peers["document-regex"] = "DOCUMENT_REGEX"
+	peers["url-exclude-regex"] = "URL_EXCLUDE_REGEX"
+	peers["user-agent-allowlist-regex"] = "USER_AGENT_ALLOWLIST_REGEX"
+	peers["http-method-allowlist"] = "HTTP_METHOD_ALLOWLIST"
+	peers["default-protocol"] = "CLOUDFRONT_DEFAULT_PROTOCOL"
+	peers["default-host"] = "CLOUDFRONT_DEFAULT_HOST"
+	peers["log-level"] = "LOG_LEVEL"
+	peers["decode-user-agent"] = "CLOUDFRONT_DECODE_USER_AGENT"
+}
+
+func deliveryFlags(fs *flag.FlagSet, c *config) {
+	fs.StringVar(&c.stateDir, "state-dir", defaultStateDir(), "directory of the delivery ledger, dead-letter and rejected-hits files")
+	fs.StringVar(&c.deadLetter, "dead-letter-file", "", "where undeliverable batches go (default: STATE-DIR/dead-letter/TIME-PID.jsonl)")
+	fs.StringVar(&c.rejected, "rejected-file", "", "where hits Matomo rejected go (default: STATE-DIR/rejected/TIME-PID.jsonl)")
+	fs.IntVar(&c.retries, "retries", 5, "retries of a failed bulk request")
+	fs.DurationVar(&c.retryBackoff, "retry-backoff", time.Second, "first retry delay; doubles up to 30s, with jitter")
+}
+
+func defaultStateDir() string {
+	if d := os.Getenv("XDG_STATE_HOME"); d != "" {
+		return filepath.Join(d, "trackless")
+	}
+	if h, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(h, ".local", "state", "trackless")
+	}
+	return ".trackless-state"
+}
+
+func newFlagSet(env Env, name, args string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(env.Stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(env.Stderr, "Usage: trackless %s [flags] %s\n\nFlags (each also TRACKLESS_<FLAG> in the environment):\n", name, args)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+func (c *config) validate(parse bool) error {
+	if c.siteID <= 0 {
+		return errors.New("missing site id: set --site-id or MATOMO_SITE_ID (a positive integer)")
+	}
+	if c.recMode != 1 && c.recMode != 2 {
+		return fmt.Errorf("MATOMO_REC_MODE (--rec-mode) must be 1 or 2, not %d", c.recMode)
+	}
+	if c.batchSize < 1 || c.batchSize > 10000 {
+		return fmt.Errorf("BATCH_SIZE (--batch-size) must be between 1 and 10000, not %d", c.batchSize)
+	}
+	if c.concurrency < 1 || c.concurrency > 64 {
+		return fmt.Errorf("--concurrency must be between 1 and 64, not %d", c.concurrency)
+	}
+	if c.timeoutMS < 1 {
+		return fmt.Errorf("MATOMO_TIMEOUT_MS (--timeout-ms) must be positive, not %d", c.timeoutMS)
+	}
+	switch c.progress {
+	case "auto", "always", "never":
+	default:
+		return fmt.Errorf("--progress must be auto, always or never, not %q", c.progress)
+	}
+	switch strings.ToLower(strings.TrimSpace(c.decodeUA)) {
+	case "", "true", "1", "false", "0":
+	default:
+		return fmt.Errorf("CLOUDFRONT_DECODE_USER_AGENT must be true, 1, false or 0, not %q", c.decodeUA)
+	}
+	if c.defScheme != "" && c.defScheme != "http" && c.defScheme != "https" {
+		return fmt.Errorf("CLOUDFRONT_DEFAULT_PROTOCOL (--default-protocol) must be http or https, not %q", c.defScheme)
+	}
+	if strings.ContainsAny(c.defHost, "/:? ") {
+		return fmt.Errorf("CLOUDFRONT_DEFAULT_HOST (--default-host) must be a host name without protocol or path, not %q", c.defHost)
+	}
+	if !parse && c.matomoURL == "" {
+		return errors.New("missing Matomo URL: set --matomo-url or MATOMO_URL")
+	}
+	if c.tokenFile != "" {
+		data, err := os.ReadFile(c.tokenFile)
+		if err != nil {
+			return fmt.Errorf("--token-file: %v", err)
+		}
+		c.token = strings.TrimSpace(string(data))
+	}
+	return nil
+}
+
+func newLogger(w io.Writer, level string) (*slog.Logger, error) {
+	var l slog.Level
+	switch strings.ToLower(strings.TrimSpace(level)) {
+	case "silent":
+		return slog.New(slog.DiscardHandler), nil
+	case "error":
+		l = slog.LevelError
+	case "warn", "warning", "":
+		l = slog.LevelWarn
+	case "info":
+		l = slog.LevelInfo
+	case "debug":
+		l = slog.LevelDebug
+	default:
+		return nil, fmt.Errorf("LOG_LEVEL (--log-level) must be silent, error, warn, info or debug, not %q", level)
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l})), nil
+}
+
+func runSend(env Env, args []string, parse bool) int {
+	name := "send"
+	if parse {
+		name = "parse"
+	}
+	var c config
+	peers := map[string]string{}
+	fs := newFlagSet(env, name, "[FILE|DIR|-]...")
+	commonFlags(fs, &c, peers)
+	if parse {
+		fs.StringVar(&c.output, "output", "requests", `"requests": the {"requests":[...]} bodies send would post, one per line; "jsonl": one normalized hit per line`)
+	} else {
+		deliveryFlags(fs, &c)
+		fs.BoolVar(&c.force, "force", false, "ignore the ledger: send every input again")
+		fs.BoolVar(&c.noVersionCheck, "no-version-check", false, "do not ask Matomo for its version")
+	}
+	positional, err := parseInterspersed(fs, args)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return ExitOK
+		}
+		return ExitUsage
+	}
+	if err := applyEnv(fs, peers, env.Getenv); err != nil {
+		fmt.Fprintln(env.Stderr, "trackless:", err)
+		return ExitUsage
+	}
+	if err := c.validate(parse); err != nil {
+		fmt.Fprintln(env.Stderr, "trackless:", err)
+		return ExitUsage
+	}
+	if parse && c.output != "requests" && c.output != "jsonl" {
+		fmt.Fprintf(env.Stderr, "trackless: --output must be requests or jsonl, not %q\n", c.output)
+		return ExitUsage
+	}
+	log, err := newLogger(env.Stderr, c.logLevel)
+	if err != nil {
+		fmt.Fprintln(env.Stderr, "trackless:", err)
+		return ExitUsage
+	}
+	cls := classify.Config{RecMode: c.recMode, UserAgentRegex: c.uaRe, DocumentRegex: c.docRe, URLExcludeRegex: c.excludeRe, Methods: strings.Split(c.methods, ",")}
+	if _, err := classify.New(cls); err != nil {
+		fmt.Fprintln(env.Stderr, "trackless:", err)
+		return ExitUsage
+	}
+	if v := strings.ToLower(strings.TrimSpace(c.decodeUA)); v == "false" || v == "0" {
+		log.Warn("CLOUDFRONT_DECODE_USER_AGENT=false is ignored: trackless always decodes the user agent, as Matomo needs it for device detection")
+	}
+	names, err := expandInputs(positional)
+	if err != nil {
+		fmt.Fprintln(env.Stderr, "trackless:", err)
+		return ExitUsage
+	}
+	opt := pipeline.Options{
+		Encoder:       matomo.Encoder{SiteID: c.siteID, RecMode: c.recMode, Source: c.source},
+		Classify:      cls,
+		DefaultScheme: c.defScheme,
+		DefaultHost:   c.defHost,
+		BatchSize:     c.batchSize,
+		Concurrency:   c.concurrency,
+		HasToken:      c.token != "",
+		Log:           log,
+	}
+	ctx, sendCtx, stop := signalContexts(log)
+	defer stop()
+
+	var out *bufio.Writer
+	if parse {
+		out = bufio.NewWriterSize(env.Stdout, 1<<20)
+		if c.output == "jsonl" {
+			enc := json.NewEncoder(out)
+			enc.SetEscapeHTML(false)
+			opt.EmitHit = func(h *hit.Hit, r classify.Result, url string, item []byte) error {
+				return enc.Encode(jsonHit(h, r, url, item))
+			}
+		} else {
+			opt.Emit = func(items [][]byte) error { return writeRequests(out, items) }
+		}
+	} else {
+		client, err := matomo.NewClient(c.matomoURL, c.token, log)
+		if err != nil {
+			fmt.Fprintln(env.Stderr, "trackless:", err)
+			return ExitUsage
+		}
+		client.Timeout = time.Duration(c.timeoutMS) * time.Millisecond
+		client.Retries = c.retries
+		client.Backoff = c.retryBackoff
+		opt.Client = client
+		led, err := ledger.Open(c.stateDir)
+		if err != nil {
+			fmt.Fprintln(env.Stderr, "trackless:", err)
+			return ExitFatal
+		}
+		defer led.Close()
+		opt.Ledger, opt.Force = led, c.force
+		stamp := time.Now().UTC().Format("20060102T150405Z") + "-" + strconv.Itoa(os.Getpid())
+		opt.DeadLetter = pipeline.NewRecorder(orDefault(c.deadLetter, filepath.Join(c.stateDir, "dead-letter", stamp+".jsonl")))
+		opt.Rejected = pipeline.NewRecorder(orDefault(c.rejected, filepath.Join(c.stateDir, "rejected", stamp+".jsonl")))
+		defer opt.DeadLetter.Close()
+		defer opt.Rejected.Close()
+		if !c.noVersionCheck {
+			checkVersion(ctx, client, c, log)
+		}
+	}
+	var bar *progressBar
+	if c.progress == "always" || (c.progress == "auto" && env.StderrIsTerminal) {
+		bar = newProgressBar(env.Stderr, names)
+		opt.Progress = bar.setInput
+		bar.start()
+	}
+	stats, runErr := pipeline.Run(ctx, sendCtx, names, opt)
+	if bar != nil {
+		bar.stop(stats)
+	}
+	if out != nil {
+		if err := out.Flush(); err != nil && runErr == nil {
+			runErr = fmt.Errorf("writing output: %w", err)
+		}
+	}
+	code := ExitOK
+	switch {
+	case runErr != nil && (errors.Is(runErr, context.Canceled)):
+		code = ExitInterrupted
+	case runErr != nil && errors.Is(runErr, pipeline.ErrOldHits):
+		code = ExitUsage
+	case runErr != nil:
+		code = ExitFatal
+	case stats.DeadLettered > 0 || stats.Invalid > 0 || len(stats.InputsDamaged) > 0:
+		code = ExitUndelivered
+	}
+	if stats != nil {
+		printSummary(env.Stderr, name, stats, parse)
+		if c.summaryJSON != "" {
+			if err := writeSummaryJSON(env, c.summaryJSON, stats, code); err != nil {
+				fmt.Fprintln(env.Stderr, "trackless:", err)
+			}
+		}
+	}
+	if runErr != nil {
+		fmt.Fprintln(env.Stderr, "trackless:", runErr)
+	}
+	return code
+}
+
+func orDefault(s, def string) string {
+	if s != "" {
+		return s
+	}
+	return def
+}
+
+// checkVersion warns when Matomo is too old for recMode: such a server
+// counts AI-assistant hits as tracked and drops them.
+func checkVersion(ctx context.Context, client *matomo.Client, c config, log *slog.Logger) {
+	if c.token == "" {
+		log.Info("no token: cannot check that Matomo is recent enough for AI-assistant tracking (recMode needs Matomo " + matomo.FirstRecModeVersion + " or later)")
+		return
+	}
+	v, err := client.Version(ctx)
+	if err != nil {
+		log.Warn("cannot read Matomo's version", "error", err)
+		return
+	}
+	if !matomo.VersionAtLeast(v, matomo.FirstRecModeVersion) {
+		log.Warn("Matomo is older than the first version with AI-assistant tracking (recMode): it will count AI-assistant hits as tracked and store nothing",
+			"matomo_version", v, "needed", matomo.FirstRecModeVersion)
+	}
+}
+
+// signalContexts: the first SIGINT/SIGTERM stops reading (batches in flight
+// finish and are recorded), the second cancels them too.
+func signalContexts(log *slog.Logger) (ctx, sendCtx context.Context, stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	sendCtx, cancelSend := context.WithCancel(context.Background())
+	ch := make(chan os.Signal, 2)
+	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		n := 0
+		for range ch {
+			n++
+			if n == 1 {
+				log.Warn("interrupted: finishing the batches in flight; interrupt again to stop at once")
+				cancel()
+			} else {
+				cancelSend()
+			}
+		}
+	}()
+	return ctx, sendCtx, func() {
+		signal.Stop(ch)
+		cancel()
+		cancelSend()
+	}
+}
+
+// expandInputs turns arguments into input names: files as given, the
+// regular files under directories (sorted, hidden ones left out), "-".
+func expandInputs(args []string) ([]string, error) {
+	if len(args) == 0 {
+		return nil, errors.New("no input: give files, directories, or - for stdin")
+	}
+	var out []string
+	for _, a := range args {
+		if a == "-" {
+			out = append(out, a)
+			continue
+		}
+		st, err := os.Stat(a)
+		if err != nil {
+			return nil, err
+		}
+		if !st.IsDir() {
+			out = append(out, a)
+			continue
+		}
+		var files []string
+		err = filepath.WalkDir(a, func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if strings.HasPrefix(d.Name(), ".") && p != a {
+				if d.IsDir() {
+					return filepath.SkipDir
+				}
+				return nil
+			}
+			if d.Type().IsRegular() {
+				files = append(files, p)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		sort.Strings(files)
+		out = append(out, files...)
+	}
+	return out, nil
+}
+
+// writeRequests writes one bulk body, as send posts it but without the token.
+func writeRequests(w *bufio.Writer, items [][]byte) error {
+	w.WriteString(`{"requests":[`)
+	for i, it := range items {
+		if i > 0 {
+			w.WriteByte(',')
+		}
+		w.WriteByte('"')
+		w.Write(it)
+		w.WriteByte('"')
+	}
+	_, err := w.WriteString("]}\n")
+	return err
+}
+
+type hitJSON struct {
+	Time         string `json:"time"`
+	Method       string `json:"method,omitempty"`
+	URL          string `json:"url,omitempty"`
+	Scheme       string `json:"scheme,omitempty"`
+	Host         string `json:"host,omitempty"`
+	Path         string `json:"path"`
+	Query        string `json:"query,omitempty"`
+	Status       int    `json:"status"`
+	Bytes        int64  `json:"bytes"`
+	DurationMS   int64  `json:"duration_ms"`
+	UserAgent    string `json:"user_agent,omitempty"`
+	Referrer     string `json:"referrer,omitempty"`
+	ClientIP     string `json:"client_ip,omitempty"`
+	ForwardedFor string `json:"x_forwarded_for,omitempty"`
+	EdgeLocation string `json:"edge_location,omitempty"`
+	ResultType   string `json:"result_type,omitempty"`
+	RequestID    string `json:"request_id,omitempty"`
+	Kind         string `json:"kind"`
+	AIAssistant  string `json:"ai_assistant,omitempty"`
+	Skip         string `json:"skip,omitempty"`
+	Request      string `json:"request,omitempty"`
+}
+
+func jsonHit(h *hit.Hit, r classify.Result, url string, item []byte) hitJSON {
+	j := hitJSON{
+		Time: h.Time.Format(time.RFC3339Nano), Method: h.Method, URL: url, Scheme: h.Scheme, Host: h.Host,
+		Path: h.Path, Query: h.Query, Status: h.Status, Bytes: h.Bytes, DurationMS: -1,
+		UserAgent: h.UserAgent, Referrer: h.Referrer, ClientIP: h.ClientIP, ForwardedFor: h.ForwardedFor,
+		EdgeLocation: h.EdgeLocation, ResultType: h.ResultType, RequestID: h.RequestID,
+		Kind: r.Kind.String(), AIAssistant: r.Agent, Skip: r.Skip, Request: string(item),
+	}
+	if h.Duration >= 0 {
+		j.DurationMS = h.Duration.Milliseconds()
+	}
+	return j
+}

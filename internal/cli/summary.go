@@ -1,0 +1,185 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/trackless/trackless/internal/input"
+	"github.com/trackless/trackless/internal/pipeline"
+)
+
+func printSummary(w io.Writer, cmd string, s *pipeline.Stats, parse bool) {
+	var b strings.Builder
+	fmt.Fprintf(&b, "trackless %s: %d inputs", cmd, s.Inputs)
+	if s.InputsSkipped > 0 {
+		fmt.Fprintf(&b, " (%d already delivered)", s.InputsSkipped)
+	}
+	fmt.Fprintf(&b, ", %d lines read in %.1fs, %d hits\n", s.LinesRead, s.Elapsed.Seconds(), s.Hits)
+	if s.LinesResumed > 0 {
+		fmt.Fprintf(&b, "  already delivered by an earlier run: %d lines\n", s.LinesResumed)
+	}
+	if len(s.Malformed) > 0 {
+		fmt.Fprintf(&b, "  malformed lines: %s\n", counts(s.Malformed))
+	}
+	if len(s.Skipped) > 0 {
+		fmt.Fprintf(&b, "  skipped hits: %s\n", counts(s.Skipped))
+		if s.Skipped["no_scheme"] > 0 {
+			b.WriteString("  (no_scheme: the log has no cs-protocol; set --default-protocol or CLOUDFRONT_DEFAULT_PROTOCOL)\n")
+		}
+		if s.Skipped["no_host"] > 0 {
+			b.WriteString("  (no_host: the log has no x-host-header or cs(Host); set --default-host or CLOUDFRONT_DEFAULT_HOST)\n")
+		}
+	}
+	if len(s.AIAgents) > 0 {
+		fmt.Fprintf(&b, "  AI assistants: %s\n", counts(s.AIAgents))
+	}
+	if parse {
+		fmt.Fprintf(&b, "  requests printed: %d\n", s.Queued)
+	} else {
+		fmt.Fprintf(&b, "  sent: %d in %d batches (tracked %d, invalid %d, retries %d)\n", s.Sent, s.Batches, s.Tracked, s.Invalid, s.Retries)
+		if s.Queued > s.Sent+s.DeadLettered {
+			fmt.Fprintf(&b, "  not sent (stopped early; the next run sends them): %d\n", s.Queued-s.Sent-s.DeadLettered)
+		}
+	}
+	if s.DeadLettered > 0 {
+		fmt.Fprintf(&b, "  NOT DELIVERED: %d hits written to %s (send them with: trackless replay %s)\n", s.DeadLettered, s.DeadLetterFile, s.DeadLetterFile)
+		if s.InDoubt > 0 {
+			fmt.Fprintf(&b, "  of which %d in doubt: Matomo's answer did not account for them, it may have stored some\n", s.InDoubt)
+		}
+	}
+	if s.Invalid > 0 && s.RejectedFile != "" {
+		fmt.Fprintf(&b, "  REJECTED by Matomo: %d hits, see %s\n", s.Invalid, s.RejectedFile)
+	}
+	for _, d := range s.InputsDamaged {
+		fmt.Fprintf(&b, "  DAMAGED or unreadable input: %s\n", d)
+	}
+	io.WriteString(w, b.String())
+}
+
+func counts(m map[string]int64) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s=%d", k, m[k])
+	}
+	return strings.Join(parts, " ")
+}
+
+func writeSummaryJSON(env Env, path string, stats any, code int) error {
+	data, err := json.MarshalIndent(struct {
+		Stats    any `json:"stats"`
+		ExitCode int `json:"exit_code"`
+	}{stats, code}, "", "  ")
+	if err != nil {
+		return err
+	}
+	data = append(data, '\n')
+	if path == "-" {
+		_, err = env.Stdout.Write(data)
+		return err
+	}
+	return os.WriteFile(path, data, 0o644)
+}
+
+// progressBar draws bytes read, hits/s and an ETA on a terminal.
+type progressBar struct {
+	w       io.Writer
+	total   int64
+	mu      sync.Mutex
+	cur     *input.Input
+	doneB   int64 // bytes of finished inputs
+	started time.Time
+	quit    chan struct{}
+	wg      sync.WaitGroup
+}
+
+func newProgressBar(w io.Writer, names []string) *progressBar {
+	p := &progressBar{w: w, quit: make(chan struct{})}
+	for _, n := range names {
+		if st, err := os.Stat(n); err == nil {
+			p.total += st.Size()
+		}
+	}
+	return p
+}
+
+func (p *progressBar) setInput(in *input.Input) {
+	p.mu.Lock()
+	if p.cur != nil {
+		p.doneB += p.cur.Size
+	}
+	p.cur = in
+	p.mu.Unlock()
+}
+
+func (p *progressBar) start() {
+	p.started = time.Now()
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		t := time.NewTicker(250 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-p.quit:
+				return
+			case <-t.C:
+				p.draw()
+			}
+		}
+	}()
+}
+
+func (p *progressBar) draw() {
+	p.mu.Lock()
+	read := p.doneB
+	if p.cur != nil {
+		read += p.cur.BytesRead()
+	}
+	p.mu.Unlock()
+	el := time.Since(p.started).Seconds()
+	line := fmt.Sprintf("\r%s read", human(read))
+	if p.total > 0 {
+		frac := float64(read) / float64(p.total)
+		line = fmt.Sprintf("\r%5.1f%% %s of %s", 100*frac, human(read), human(p.total))
+		if frac > 0.01 && el > 1 {
+			eta := time.Duration(el/frac*(1-frac)) * time.Second
+			line += fmt.Sprintf(", ETA %s", eta.Round(time.Second))
+		}
+	}
+	if el > 0 {
+		line += fmt.Sprintf(", %s/s", human(int64(float64(read)/el)))
+	}
+	fmt.Fprintf(p.w, "%-70s", line)
+}
+
+func (p *progressBar) stop(s *pipeline.Stats) {
+	close(p.quit)
+	p.wg.Wait()
+	if s != nil && s.Elapsed > 0 {
+		fmt.Fprintf(p.w, "\r%-70s\r", fmt.Sprintf("%d hits, %.0f hits/s", s.Hits, float64(s.Hits)/s.Elapsed.Seconds()))
+		fmt.Fprintln(p.w)
+	}
+}
+
+func human(b int64) string {
+	switch {
+	case b >= 1<<30:
+		return fmt.Sprintf("%.1f GiB", float64(b)/(1<<30))
+	case b >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20))
+	case b >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(b)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", b)
+}

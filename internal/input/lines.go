@@ -1,0 +1,210 @@
+package input
+
+import (
+	"bytes"
+	"errors"
+	"io"
+)
+
+// MaxLineLen is the longest line Lines returns; longer lines are reported with
+// ErrLineTooLong and skipped.
+const MaxLineLen = 1 << 20
+
+// ErrLineTooLong is returned by Lines.Next for a line over the limit. The
+// line is skipped; reading can go on.
+var ErrLineTooLong = errors.New("line longer than 1 MiB")
+
+// Lines splits a decoded input into lines. It is not safe for concurrent use.
+type Lines struct {
+	r      io.Reader
+	buf    []byte
+	start  int // first unread byte in buf
+	end    int // end of valid data in buf
+	err    error
+	line   int64
+	offset int64 // decoded bytes consumed by returned lines
+	max    int
+	stop   func()
+}
+
+// Lines returns a line splitter over the decoded content of the input. The
+// decoding runs ahead in its own goroutine until the end of the input or
+// until Lines.Close.
+func (in *Input) Lines() *Lines {
+	ra := newReadahead(in.decoded)
+	l := newLines(ra, MaxLineLen)
+	l.stop = ra.close
+	return l
+}
+
+// Close stops the read-ahead goroutine. Call it when giving up before the end.
+func (l *Lines) Close() {
+	if l.stop != nil {
+		l.stop()
+		l.stop = nil
+	}
+}
+
+func newLines(r io.Reader, max int) *Lines {
+	return &Lines{r: r, buf: make([]byte, 256<<10), max: max}
+}
+
+// Line is the 1-based number of the line last returned (also for errors).
+func (l *Lines) Line() int64 { return l.line }
+
+// Offset is the number of decoded bytes up to the end of the last line
+// returned, newline included.
+func (l *Lines) Offset() int64 { return l.offset }
+
+// Next returns the next line without its "\n" or "\r\n". The slice is valid
+// until the next call. At the end it returns io.EOF; when the input is
+// damaged (a truncated gzip stream) it returns that error after the last
+// complete line, and a partial last line is not returned. A line longer than
+// MaxLineLen yields ErrLineTooLong (with Line set) and is skipped.
+func (l *Lines) Next() ([]byte, error) {
+	tooLong := false
+	for {
+		if i := bytes.IndexByte(l.buf[l.start:l.end], '\n'); i >= 0 {
+			line := l.buf[l.start : l.start+i]
+			l.start += i + 1
+			l.offset += int64(i + 1)
+			l.line++
+			if tooLong || len(line) > l.max {
+				return nil, ErrLineTooLong
+			}
+			return trimCR(line), nil
+		}
+		if l.err != nil {
+			// A last line without a newline is complete only at a clean EOF.
+			if l.err == io.EOF && (l.start < l.end || tooLong) {
+				line := l.buf[l.start:l.end]
+				l.offset += int64(l.end - l.start)
+				l.start = l.end
+				l.line++
+				if tooLong || len(line) > l.max {
+					return nil, ErrLineTooLong
+				}
+				return trimCR(line), nil
+			}
+			l.start = l.end
+			return nil, l.err
+		}
+		// Need more data: make room.
+		if l.start > 0 {
+			copy(l.buf, l.buf[l.start:l.end])
+			l.end -= l.start
+			l.start = 0
+		}
+		if l.end == len(l.buf) {
+			if len(l.buf) > l.max {
+				// Over the limit: drop what we have, remember to skip to the newline.
+				tooLong = true
+				l.offset += int64(l.end)
+				l.end = 0
+			} else {
+				nb := make([]byte, min(2*len(l.buf), l.max+1+64<<10))
+				copy(nb, l.buf[:l.end])
+				l.buf = nb
+			}
+		}
+		n, err := l.r.Read(l.buf[l.end:])
+		l.end += n
+		if err != nil {
+			l.err = err
+		}
+	}
+}
+
+func trimCR(b []byte) []byte {
+	if n := len(b); n > 0 && b[n-1] == '\r' {
+		return b[:n-1]
+	}
+	return b
+}
+
+// readahead reads its source in a goroutine into a few blocks, so that the
+// producer (decompression) and the consumer (parsing) run in parallel.
+type readahead struct {
+	full  chan block
+	free  chan []byte
+	stop  chan struct{}
+	cur   block
+	pos   int
+	done  bool
+	final error
+}
+
+type block struct {
+	data []byte
+	err  error
+}
+
+const readaheadBlocks = 4
+const readaheadSize = 256 << 10
+
+func newReadahead(src io.Reader) *readahead {
+	ra := &readahead{full: make(chan block, readaheadBlocks), free: make(chan []byte, readaheadBlocks+1), stop: make(chan struct{})}
+	for i := 0; i < readaheadBlocks+1; i++ {
+		ra.free <- make([]byte, readaheadSize)
+	}
+	go func() {
+		for {
+			var buf []byte
+			select {
+			case buf = <-ra.free:
+			case <-ra.stop:
+				return
+			}
+			n := 0
+			var err error
+			for n < len(buf) && err == nil {
+				var m int
+				m, err = src.Read(buf[n:])
+				n += m
+			}
+			select {
+			case ra.full <- block{data: buf[:n], err: err}:
+			case <-ra.stop:
+				return
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	return ra
+}
+
+func (ra *readahead) Read(p []byte) (int, error) {
+	for {
+		if ra.done {
+			return 0, ra.final
+		}
+		if ra.pos < len(ra.cur.data) {
+			n := copy(p, ra.cur.data[ra.pos:])
+			ra.pos += n
+			return n, nil
+		}
+		if ra.cur.data != nil {
+			if ra.cur.err != nil {
+				ra.done, ra.final = true, ra.cur.err
+				continue
+			}
+			ra.free <- ra.cur.data[:cap(ra.cur.data)]
+			ra.cur = block{}
+		}
+		ra.cur = <-ra.full
+		ra.pos = 0
+		if len(ra.cur.data) == 0 && ra.cur.err != nil {
+			ra.done, ra.final = true, ra.cur.err
+		}
+	}
+}
+
+func (ra *readahead) close() {
+	select {
+	case <-ra.stop:
+	default:
+		close(ra.stop)
+	}
+}

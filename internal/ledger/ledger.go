@@ -1,0 +1,158 @@
+// Package ledger records what Matomo has confirmed, so that a rerun, a
+// retry or a restart after a crash sends nothing twice and loses nothing.
+//
+// Each input has one small JSON file in the state directory, named after the
+// input's identity (not its path) and replaced atomically: written to a
+// temporary file, fsynced, renamed over the old one, and the directory
+// fsynced. A file that cannot be read is an error, never a silent restart
+// (which would send everything again).
+package ledger
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/trackless/trackless/internal/input"
+)
+
+// FormatVersion is the version of the entry format.
+const FormatVersion = 1
+
+// Entry is the delivery state of one input.
+type Entry struct {
+	Version  int            `json:"version"`
+	Name     string         `json:"name"` // path when last seen, for people
+	Identity input.Identity `json:"identity"`
+	// ConfirmedLine is the line below which (inclusive) every hit is
+	// confirmed: delivered, rejected by Matomo or dead-lettered.
+	ConfirmedLine int64 `json:"confirmed_line"`
+	// ShardLines refine ConfirmedLine: ShardLines[s] is the line through
+	// which every hit of visitor shard s is confirmed (see pipeline).
+	ShardLines []int64 `json:"shard_lines,omitempty"`
+	// Done is set once the whole input was read and confirmed. Lines is then
+	// its line count and Identity.Size its size.
+	Done    bool      `json:"done"`
+	Lines   int64     `json:"lines"`
+	Updated time.Time `json:"updated"`
+}
+
+// Ledger is a state directory. One process at a time may hold it.
+type Ledger struct {
+	dir  string
+	lock *os.File
+}
+
+// Open creates dir if needed and locks it.
+func Open(dir string) (*Ledger, error) {
+	if err := os.MkdirAll(filepath.Join(dir, "inputs"), 0o700); err != nil {
+		return nil, fmt.Errorf("state dir: %w", err)
+	}
+	f, err := os.OpenFile(filepath.Join(dir, "lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("state dir: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("state dir %s is in use by another trackless process", dir)
+	}
+	return &Ledger{dir: dir, lock: f}, nil
+}
+
+// Dir is the state directory.
+func (l *Ledger) Dir() string { return l.dir }
+
+// Close releases the lock.
+func (l *Ledger) Close() error {
+	if l.lock == nil {
+		return nil
+	}
+	err := l.lock.Close()
+	l.lock = nil
+	return err
+}
+
+func (l *Ledger) path(key string) string {
+	sum := sha256.Sum256([]byte(key))
+	return filepath.Join(l.dir, "inputs", hex.EncodeToString(sum[:12])+".json")
+}
+
+// Get returns the entry of key, or nil when there is none.
+func (l *Ledger) Get(key string) (*Entry, error) {
+	p := l.path(key)
+	data, err := os.ReadFile(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("ledger: %w", err)
+	}
+	var e Entry
+	if err := json.Unmarshal(data, &e); err != nil {
+		return nil, fmt.Errorf("ledger file %s is corrupt (%v): fix or remove it; removing it sends that input again", p, err)
+	}
+	if e.Version != FormatVersion {
+		return nil, fmt.Errorf("ledger file %s has format version %d, this trackless reads %d", p, e.Version, FormatVersion)
+	}
+	return &e, nil
+}
+
+// Put replaces the entry of key atomically and durably.
+func (l *Ledger) Put(key string, e *Entry) error {
+	e.Version = FormatVersion
+	data, err := json.Marshal(e)
+	if err != nil {
+		return err
+	}
+	return WriteFileAtomic(l.path(key), append(data, '\n'))
+}
+
+// WriteFileAtomic writes data to path through a temporary file in the same
+// directory: write, fsync, rename, fsync the directory.
+func WriteFileAtomic(path string, data []byte) error {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, ".tmp-*")
+	if err != nil {
+		return fmt.Errorf("ledger: %w", err)
+	}
+	tmp := f.Name()
+	ok := false
+	defer func() {
+		if !ok {
+			f.Close()
+			os.Remove(tmp)
+		}
+	}()
+	if _, err := f.Write(data); err != nil {
+		return fmt.Errorf("ledger: %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("ledger: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("ledger: %w", err)
+	}
+	if err := os.Chmod(tmp, 0o600); err != nil {
+		return fmt.Errorf("ledger: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("ledger: %w", err)
+	}
+	ok = true
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("ledger: %w", err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("ledger: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,151 @@
+// Package matomo encodes hits as Matomo tracking requests and sends them to
+// Matomo's bulk tracking API.
+package matomo
+
+import (
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/trackless/trackless/internal/hit"
+	"github.com/trackless/trackless/internal/logformat"
+)
+
+// Encoder turns hits into bulk request items, strings that start with '?'
+// (Matomo drops items without one before numbering, §8 of the reference).
+type Encoder struct {
+	SiteID  int
+	RecMode int    // 1 or 2; 0 omits recMode
+	Source  string // sent as source= ("CloudFront" like the peer); empty omits it
+}
+
+// Append appends the item for h to dst. url is the page URL (see PageURL);
+// download marks a download (download=url is added).
+//
+// Parameters, in this order: idsite, rec, recMode, url, source, cdt (UTC,
+// "YYYY-MM-DD HH:MM:SS"), ua (decoded), http_status, bw_bytes, pf_srv
+// (time-taken in ms, rounded), download. Values not in the log are omitted.
+func (e *Encoder) Append(dst []byte, h *hit.Hit, url string, download bool) []byte {
+	dst = append(dst, "?idsite="...)
+	dst = strconv.AppendInt(dst, int64(e.SiteID), 10)
+	dst = append(dst, "&rec=1"...)
+	if e.RecMode != 0 {
+		dst = append(dst, "&recMode="...)
+		dst = strconv.AppendInt(dst, int64(e.RecMode), 10)
+	}
+	dst = append(dst, "&url="...)
+	dst = AppendQueryEscape(dst, url)
+	if e.Source != "" {
+		dst = append(dst, "&source="...)
+		dst = AppendQueryEscape(dst, e.Source)
+	}
+	dst = append(dst, "&cdt="...)
+	dst = appendCDT(dst, h.Time)
+	if h.UserAgent != "" {
+		dst = append(dst, "&ua="...)
+		dst = AppendQueryEscape(dst, h.UserAgent)
+	}
+	if h.Status >= 0 {
+		dst = append(dst, "&http_status="...)
+		dst = strconv.AppendInt(dst, int64(h.Status), 10)
+	}
+	if h.Bytes >= 0 {
+		dst = append(dst, "&bw_bytes="...)
+		dst = strconv.AppendInt(dst, h.Bytes, 10)
+	}
+	if h.Duration >= 0 {
+		dst = append(dst, "&pf_srv="...)
+		dst = strconv.AppendInt(dst, int64((h.Duration+500*time.Microsecond)/time.Millisecond), 10)
+	}
+	if download {
+		dst = append(dst, "&download="...)
+		dst = AppendQueryEscape(dst, url)
+	}
+	return dst
+}
+
+// appendCDT appends t as "YYYY-MM-DD HH:MM:SS", query-escaped.
+func appendCDT(dst []byte, t time.Time) []byte {
+	y, mo, d := t.Date()
+	hh, mm, ss := t.Clock()
+	dst = appendInt(dst, y, 4)
+	dst = append(dst, '-')
+	dst = appendInt(dst, int(mo), 2)
+	dst = append(dst, '-')
+	dst = appendInt(dst, d, 2)
+	dst = append(dst, '+')
+	dst = appendInt(dst, hh, 2)
+	dst = append(dst, "%3A"...)
+	dst = appendInt(dst, mm, 2)
+	dst = append(dst, "%3A"...)
+	return appendInt(dst, ss, 2)
+}
+
+func appendInt(dst []byte, v, width int) []byte {
+	var b [20]byte
+	i := len(b)
+	for v > 0 {
+		i--
+		b[i] = byte('0' + v%10)
+		v /= 10
+	}
+	for len(b)-i < width {
+		i--
+		b[i] = '0'
+	}
+	return append(dst, b[i:]...)
+}
+
+const upperhex = "0123456789ABCDEF"
+
+// AppendQueryEscape appends s escaped like url.QueryEscape.
+func AppendQueryEscape(dst []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9',
+			c == '-', c == '_', c == '.', c == '~':
+			dst = append(dst, c)
+		case c == ' ':
+			dst = append(dst, '+')
+		default:
+			dst = append(dst, '%', upperhex[c>>4], upperhex[c&15])
+		}
+	}
+	return dst
+}
+
+// PageURL builds the URL of the request as the client sent it:
+// scheme://host + path + ("?" + query). CloudFront escapes '%' (and other
+// characters) when it logs a path or query, so a client's "%20" is logged as
+// "%2520"; PageURL undoes that layer once and escapes again only what may not
+// appear raw in a URL. Sending the logged form would give Matomo
+// "caf%25C3%25A9" for the page a JavaScript tracker records as "caf%C3%A9".
+func PageURL(scheme, host, path, query string) string {
+	n := len(scheme) + 3 + len(host) + len(path) + 1 + len(query)
+	b := make([]byte, 0, n)
+	b = append(b, scheme...)
+	b = append(b, "://"...)
+	b = append(b, host...)
+	b = appendDecoded(b, path)
+	if query != "" {
+		b = append(b, '?')
+		b = appendDecoded(b, query)
+	}
+	return string(b)
+}
+
+func appendDecoded(dst []byte, s string) []byte {
+	if strings.IndexByte(s, '%') >= 0 {
+		s = logformat.Unescape(s)
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c <= 0x20 || c >= 0x7f || strings.IndexByte("\"<>\\^`{|}#", c) >= 0 {
+			dst = append(dst, '%', upperhex[c>>4], upperhex[c&15])
+			continue
+		}
+		dst = append(dst, c)
+	}
+	return dst
+}

@@ -1,0 +1,437 @@
+// Package pipeline wires inputs to Matomo: it reads lines, parses them into
+// hits, classifies and filters them, encodes them, shards them by visitor,
+// batches them and sends the batches with several workers, and advances the
+// ledger only over what Matomo confirmed.
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/trackless/trackless/internal/classify"
+	"github.com/trackless/trackless/internal/hit"
+	"github.com/trackless/trackless/internal/input"
+	"github.com/trackless/trackless/internal/ledger"
+	"github.com/trackless/trackless/internal/logformat"
+	"github.com/trackless/trackless/internal/matomo"
+)
+
+// Options configure a Run.
+type Options struct {
+	Encoder       matomo.Encoder
+	Classify      classify.Config
+	DefaultScheme string // CLOUDFRONT_DEFAULT_PROTOCOL
+	DefaultHost   string // CLOUDFRONT_DEFAULT_HOST
+	BatchSize     int
+	Concurrency   int
+
+	// Client sends batches. Nil means no sending: Emit receives the batches.
+	Client *matomo.Client
+	// Emit receives each batch in parse mode, in the order send would form them.
+	Emit func(items [][]byte) error
+	// EmitHit, if set, receives every hit read, sent or skipped (parse --output jsonl).
+	EmitHit func(h *hit.Hit, r classify.Result, url string, item []byte) error
+
+	Ledger *ledger.Ledger // nil: no ledger
+	Force  bool           // ignore the ledger's record of what was delivered
+	// HasToken tells whether Matomo gets a token; without one, hits older than
+	// MaxUntokenedAge are refused before they are sent.
+	HasToken bool
+	Now      func() time.Time
+
+	DeadLetter *Recorder // batches that could not be delivered
+	Rejected   *Recorder // hits Matomo rejected
+
+	Log *slog.Logger
+	// Progress, if set, is told the input being read.
+	Progress func(in *input.Input)
+}
+
+// MaxUntokenedAge is how old a hit may be when sent without a token: Matomo
+// rejects a cdt older than 24 h without one; the margin covers the time a
+// run takes.
+const MaxUntokenedAge = 24*time.Hour - 10*time.Minute
+
+// ErrOldHits is returned when hits are too old to be sent without a token.
+var ErrOldHits = errors.New("old hits need a token")
+
+// Stats are the counters of a run. Read them after Run returns.
+type Stats struct {
+	Inputs         int              `json:"inputs"`
+	InputsSkipped  int              `json:"inputs_already_delivered"`
+	InputsDamaged  []string         `json:"inputs_damaged,omitempty"`
+	LinesRead      int64            `json:"lines_read"`
+	LinesResumed   int64            `json:"lines_already_delivered"`
+	Hits           int64            `json:"hits"`
+	Malformed      map[string]int64 `json:"malformed"`
+	Skipped        map[string]int64 `json:"skipped"`
+	Queued         int64            `json:"queued"`
+	Batches        int64            `json:"batches"`
+	Sent           int64            `json:"sent"`
+	Tracked        int64            `json:"tracked"`
+	Invalid        int64            `json:"invalid"`
+	Retries        int64            `json:"retries"`
+	DeadLettered   int64            `json:"dead_lettered"`
+	InDoubt        int64            `json:"in_doubt"`
+	DeadLetterFile string           `json:"dead_letter_file,omitempty"`
+	RejectedFile   string           `json:"rejected_file,omitempty"`
+	AIAgents       map[string]int64 `json:"ai_assistants"`
+	Elapsed        time.Duration    `json:"-"`
+	ElapsedSeconds float64          `json:"elapsed_seconds"`
+}
+
+// ref is where an item came from.
+type ref struct {
+	in    *inputState
+	shard int
+	line  int64
+}
+
+type batch struct {
+	items [][]byte
+	refs  []ref
+}
+
+type runner struct {
+	opt   Options
+	cls   *classify.Classifier
+	log   *slog.Logger
+	pers  *persister
+	work  []chan *batch
+	cur   []*batch
+	stats Stats
+	mu    sync.Mutex // guards stats fields written by workers
+	fatal error
+	warnN map[string]int
+}
+
+// Run processes the named inputs ("-" is stdin) in order. ctx stops the
+// reading; batches in flight are still completed with sendCtx, which a
+// second interrupt cancels. Malformed lines never stop a run; the error is
+// for what prevents going on (a ledger that cannot be written, old hits
+// without a token, a cancelled context).
+func Run(ctx, sendCtx context.Context, names []string, opt Options) (*Stats, error) {
+	start := time.Now()
+	if opt.BatchSize <= 0 {
+		opt.BatchSize = 200
+	}
+	if opt.Concurrency <= 0 {
+		opt.Concurrency = 4
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	if opt.Log == nil {
+		opt.Log = slog.New(slog.DiscardHandler)
+	}
+	cls, err := classify.New(opt.Classify)
+	if err != nil {
+		return nil, err
+	}
+	r := &runner{opt: opt, cls: cls, log: opt.Log, pers: newPersister(opt.Ledger), warnN: map[string]int{}}
+	r.stats.Malformed = map[string]int64{}
+	r.stats.Skipped = map[string]int64{}
+	r.stats.AIAgents = map[string]int64{}
+	r.cur = make([]*batch, opt.Concurrency)
+	var wg sync.WaitGroup
+	if opt.Client != nil {
+		r.work = make([]chan *batch, opt.Concurrency)
+		for i := range r.work {
+			r.work[i] = make(chan *batch, 1)
+			wg.Add(1)
+			go func(ch chan *batch) {
+				defer wg.Done()
+				r.worker(sendCtx, ch)
+			}(r.work[i])
+		}
+	}
+	var runErr error
+	for _, name := range names {
+		if err := ctx.Err(); err != nil {
+			runErr = err
+			break
+		}
+		if err := r.fatalErr(); err != nil {
+			runErr = err
+			break
+		}
+		if err := r.input(ctx, name); err != nil {
+			runErr = err
+			break
+		}
+	}
+	if runErr == nil {
+		for i := range r.cur {
+			if err := r.flush(i); err != nil {
+				runErr = err
+				break
+			}
+		}
+	}
+	for _, ch := range r.work {
+		close(ch)
+	}
+	wg.Wait()
+	if err := r.pers.close(); err != nil && runErr == nil {
+		runErr = err
+	}
+	if err := r.fatalErr(); err != nil && runErr == nil {
+		runErr = err
+	}
+	if opt.DeadLetter != nil {
+		r.stats.DeadLetterFile = opt.DeadLetter.PathIfUsed()
+	}
+	if opt.Rejected != nil {
+		r.stats.RejectedFile = opt.Rejected.PathIfUsed()
+	}
+	r.stats.Elapsed = time.Since(start)
+	r.stats.ElapsedSeconds = r.stats.Elapsed.Seconds()
+	return &r.stats, runErr
+}
+
+func (r *runner) fatalErr() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.fatal
+}
+
+func (r *runner) setFatal(err error) {
+	r.mu.Lock()
+	if r.fatal == nil {
+		r.fatal = err
+	}
+	r.mu.Unlock()
+}
+
+// warn logs the first few problems of a kind at warning level, the rest at debug.
+func (r *runner) warn(kind, msg string, args ...any) {
+	r.warnN[kind]++
+	if r.warnN[kind] <= 5 {
+		r.log.Warn(msg, args...)
+	} else {
+		r.log.Debug(msg, args...)
+	}
+}
+
+func (r *runner) input(ctx context.Context, name string) error {
+	var in *input.Input
+	var err error
+	if name == "-" {
+		in, err = input.FromReader("-", os.Stdin)
+	} else {
+		in, err = input.Open(name)
+	}
+	if err != nil {
+		r.log.Error("cannot read input", "input", name, "error", err)
+		r.stats.InputsDamaged = append(r.stats.InputsDamaged, name)
+		return nil
+	}
+	defer in.Close()
+	r.stats.Inputs++
+	st := &inputState{name: name}
+	var prev *ledger.Entry
+	if in.Identity != nil && r.opt.Ledger != nil {
+		st.key, st.identity = in.Identity.Key(), *in.Identity
+		if !r.opt.Force {
+			prev, err = r.opt.Ledger.Get(st.key)
+			if err != nil {
+				return err
+			}
+		}
+	}
+	var skipThrough int64
+	if prev != nil {
+		switch {
+		case prev.Done && prev.Identity.Size == in.Identity.Size:
+			r.log.Info("input already delivered", "input", name, "lines", prev.Lines)
+			r.stats.InputsSkipped++
+			return nil
+		case in.Identity.Size < prev.Identity.Size:
+			r.log.Error("input is smaller than when it was last read: not sending it again; use --force to send it all", "input", name)
+			r.stats.InputsDamaged = append(r.stats.InputsDamaged, name)
+			return nil
+		case prev.Done:
+			skipThrough = prev.Lines // it grew: go on after the old end
+			st.readLine = prev.Lines
+		default:
+			skipThrough = prev.ConfirmedLine
+			st.readLine = prev.ConfirmedLine
+			if len(prev.ShardLines) == Shards {
+				st.resume = prev.ShardLines
+			}
+		}
+		r.log.Info("resuming input", "input", name, "after_line", skipThrough)
+	}
+	if r.opt.Progress != nil {
+		r.opt.Progress(in)
+	}
+	parser := logformat.NewCloudFront(name)
+	lines := in.Lines()
+	defer lines.Close()
+	var h hit.Hit
+	var item []byte
+	for n := 0; ; n++ {
+		if n&1023 == 0 {
+			if err := ctx.Err(); err != nil {
+				st.failed = true
+				r.pers.mark(st)
+				return err
+			}
+			if err := r.fatalErr(); err != nil {
+				return err
+			}
+		}
+		line, err := lines.Next()
+		lineNo := lines.Line()
+		if err == io.EOF {
+			break
+		}
+		if errors.Is(err, input.ErrLineTooLong) {
+			r.stats.LinesRead++
+			r.stats.Malformed[logformat.ReasonLineTooLong]++
+			r.warn("malformed", "malformed line", "input", name, "line", lineNo, "reason", logformat.ReasonLineTooLong)
+			continue
+		}
+		if err != nil {
+			r.log.Error("input is damaged: lines before the damage were read", "input", name, "after_line", lines.Line(), "error", err)
+			r.stats.InputsDamaged = append(r.stats.InputsDamaged, name)
+			st.failed = true
+			break
+		}
+		r.stats.LinesRead++
+		if lineNo <= skipThrough {
+			if len(line) > 0 && line[0] == '#' {
+				parser.Parse(line, lineNo, &h) // keep the #Fields state
+			}
+			r.stats.LinesResumed++
+			continue
+		}
+		ok, err := parser.Parse(line, lineNo, &h)
+		if err != nil {
+			var pe *logformat.ParseError
+			if errors.As(err, &pe) {
+				r.stats.Malformed[pe.Reason]++
+				r.warn("malformed", "malformed line", "input", name, "line", lineNo, "reason", pe.Reason, "detail", pe.Detail)
+			}
+			continue
+		}
+		if !ok {
+			continue
+		}
+		r.stats.Hits++
+		if err := r.hit(st, &h, lineNo, &item); err != nil {
+			st.failed = true
+			r.pers.mark(st)
+			return err
+		}
+	}
+	st.mu.Lock()
+	st.eof = true
+	st.lines = lines.Line()
+	if lines.Line() > st.readLine {
+		st.readLine = lines.Line()
+	}
+	st.mu.Unlock()
+	r.pers.mark(st)
+	return nil
+}
+
+func (r *runner) hit(st *inputState, h *hit.Hit, lineNo int64, item *[]byte) error {
+	scheme, host := h.Scheme, h.Host
+	if scheme == "" {
+		scheme = r.opt.DefaultScheme
+	}
+	if host == "" {
+		host = r.opt.DefaultHost
+	}
+	var url string
+	var res classify.Result
+	switch {
+	case host == "":
+		res.Skip = classify.SkipNoHost
+	case scheme == "":
+		res.Skip = classify.SkipNoScheme
+	default:
+		url = matomo.PageURL(scheme, host, h.Path, h.Query)
+		res = r.cls.Classify(h, url)
+	}
+	if res.Skip != "" {
+		r.stats.Skipped[res.Skip]++
+		if r.opt.EmitHit != nil {
+			return r.opt.EmitHit(h, res, url, nil)
+		}
+		return nil
+	}
+	if res.Agent != "" {
+		r.stats.AIAgents[res.Agent]++
+	}
+	if !r.opt.HasToken && r.opt.Client != nil && r.opt.Now().Sub(h.Time) > MaxUntokenedAge {
+		return fmt.Errorf("%w: %s line %d is from %s, older than 24 hours, and Matomo rejects such hits without a token: set MATOMO_TOKEN_AUTH (--token-auth) to a token with write access to site %d",
+			ErrOldHits, st.name, lineNo, h.Time.Format(time.RFC3339), r.opt.Encoder.SiteID)
+	}
+	shard := shardOf(h)
+	if st.resume != nil && lineNo <= st.resume[shard] {
+		r.stats.LinesResumed++
+		return nil
+	}
+	it := r.opt.Encoder.Append(make([]byte, 0, 256+len(url)*2+len(h.UserAgent)), h, url, res.Kind == hit.Download)
+	*item = it
+	if r.opt.EmitHit != nil {
+		if err := r.opt.EmitHit(h, res, url, it); err != nil {
+			return err
+		}
+	}
+	r.stats.Queued++
+	w := shard % len(r.cur)
+	b := r.cur[w]
+	if b == nil {
+		b = &batch{items: make([][]byte, 0, r.opt.BatchSize), refs: make([]ref, 0, r.opt.BatchSize)}
+		r.cur[w] = b
+	}
+	b.items = append(b.items, it)
+	if st.key != "" && r.opt.Client != nil {
+		st.track(shard, lineNo)
+		b.refs = append(b.refs, ref{in: st, shard: shard, line: lineNo})
+	}
+	if len(b.items) >= r.opt.BatchSize {
+		return r.flush(w)
+	}
+	return nil
+}
+
+// shardOf hashes the visitor (client IP and user agent) to a shard with
+// FNV-1a: stable across runs and machines.
+func shardOf(h *hit.Hit) int {
+	const offset64, prime64 = 14695981039346656037, 1099511628211
+	x := uint64(offset64)
+	for i := 0; i < len(h.ClientIP); i++ {
+		x = (x ^ uint64(h.ClientIP[i])) * prime64
+	}
+	x *= prime64 // a 0 byte between the two
+	for i := 0; i < len(h.UserAgent); i++ {
+		x = (x ^ uint64(h.UserAgent[i])) * prime64
+	}
+	return int(x % Shards)
+}
+
+func (r *runner) flush(w int) error {
+	b := r.cur[w]
+	if b == nil || len(b.items) == 0 {
+		return nil
+	}
+	r.cur[w] = nil
+	if r.opt.Client == nil {
+		if r.opt.Emit != nil {
+			return r.opt.Emit(b.items)
+		}
+		return nil
+	}
+	r.work[w] <- b
+	return nil
+}

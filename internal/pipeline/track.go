@@ -1,0 +1,191 @@
+package pipeline
+
+import (
+	"sync"
+	"time"
+
+	"github.com/trackless/trackless/internal/input"
+	"github.com/trackless/trackless/internal/ledger"
+)
+
+// Shards is the number of visitor shards. A hit's shard is a stable hash of
+// its client IP and user agent; shard s is always sent by worker
+// s % concurrency, so one visitor's hits keep their order. The ledger keeps
+// one watermark per shard, independent of the concurrency of a run.
+const Shards = 64
+
+// inputState tracks which lines of one input are confirmed.
+//
+// Hits of one shard are confirmed in the order they were read (one worker
+// sends a shard's batches one after the other), so each shard's pending
+// lines form a queue. Every line of shard s up to shardLine(s) is confirmed;
+// the input's confirmed line is the smallest of them.
+type inputState struct {
+	name     string
+	key      string // ledger key; "" when the input has no identity
+	identity input.Identity
+
+	mu       sync.Mutex
+	readLine int64           // every line up to here was read and tracked
+	pending  [Shards][]int64 // lines of hits sent or to send, in order
+	heads    [Shards]int     // first live index of pending[s]
+	npending int
+	eof      bool
+	lines    int64 // line count, at eof
+	resume   []int64
+	failed   bool // damaged or aborted: never marked done
+}
+
+func (in *inputState) track(shard int, line int64) {
+	in.mu.Lock()
+	in.pending[shard] = append(in.pending[shard], line)
+	in.npending++
+	in.readLine = line
+	in.mu.Unlock()
+}
+
+// advance records that every line up to line was read.
+func (in *inputState) advance(line int64) {
+	in.mu.Lock()
+	if line > in.readLine {
+		in.readLine = line
+	}
+	in.mu.Unlock()
+}
+
+// confirm pops the oldest pending line of shard, which must be line.
+func (in *inputState) confirm(shard int, line int64) {
+	in.mu.Lock()
+	h := in.heads[shard]
+	if h < len(in.pending[shard]) && in.pending[shard][h] == line {
+		in.heads[shard]++
+		in.npending--
+		if in.heads[shard] == len(in.pending[shard]) {
+			in.pending[shard] = in.pending[shard][:0]
+			in.heads[shard] = 0
+		} else if in.heads[shard] > 1024 && in.heads[shard]*2 > len(in.pending[shard]) {
+			n := copy(in.pending[shard], in.pending[shard][in.heads[shard]:])
+			in.pending[shard] = in.pending[shard][:n]
+			in.heads[shard] = 0
+		}
+	}
+	in.mu.Unlock()
+}
+
+// entry snapshots the ledger entry of the input.
+func (in *inputState) entry() *ledger.Entry {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	e := &ledger.Entry{Name: in.name, Identity: in.identity, ShardLines: make([]int64, Shards), Updated: time.Now().UTC()}
+	e.ConfirmedLine = -1
+	for s := 0; s < Shards; s++ {
+		wm := in.readLine
+		if in.heads[s] < len(in.pending[s]) {
+			wm = in.pending[s][in.heads[s]] - 1
+		}
+		// Hits skipped on resume are confirmed up to the resume watermark.
+		if in.resume != nil && in.resume[s] > wm {
+			wm = in.resume[s]
+		}
+		e.ShardLines[s] = wm
+		if e.ConfirmedLine < 0 || wm < e.ConfirmedLine {
+			e.ConfirmedLine = wm
+		}
+	}
+	if in.eof && in.npending == 0 && !in.failed {
+		e.Done, e.Lines, e.ConfirmedLine, e.ShardLines = true, in.lines, in.lines, nil
+	}
+	return e
+}
+
+// persister writes ledger entries in groups: workers mark inputs dirty after
+// a batch is confirmed and wait until a write that includes their change is
+// durable, so at most the batches in flight can be sent twice after a crash.
+type persister struct {
+	led *ledger.Ledger
+
+	mu      sync.Mutex
+	cond    *sync.Cond
+	dirty   map[*inputState]bool
+	reqGen  uint64
+	doneGen uint64
+	err     error
+	closed  bool
+	wg      sync.WaitGroup
+}
+
+func newPersister(led *ledger.Ledger) *persister {
+	p := &persister{led: led, dirty: make(map[*inputState]bool)}
+	p.cond = sync.NewCond(&p.mu)
+	if led != nil {
+		p.wg.Add(1)
+		go p.loop()
+	}
+	return p
+}
+
+// mark records that ins changed and returns the generation to wait for.
+func (p *persister) mark(ins ...*inputState) uint64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, in := range ins {
+		if in.key != "" {
+			p.dirty[in] = true
+		}
+	}
+	p.reqGen++
+	p.cond.Broadcast()
+	return p.reqGen
+}
+
+// wait blocks until generation gen is durable, and returns a write error.
+func (p *persister) wait(gen uint64) error {
+	if p.led == nil {
+		return nil
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for p.doneGen < gen && p.err == nil {
+		p.cond.Wait()
+	}
+	return p.err
+}
+
+func (p *persister) loop() {
+	defer p.wg.Done()
+	p.mu.Lock()
+	for {
+		for p.reqGen == p.doneGen && !p.closed {
+			p.cond.Wait()
+		}
+		if p.reqGen == p.doneGen && p.closed {
+			p.mu.Unlock()
+			return
+		}
+		gen := p.reqGen
+		dirty := p.dirty
+		p.dirty = make(map[*inputState]bool)
+		p.mu.Unlock()
+		var err error
+		for in := range dirty {
+			if e := p.led.Put(in.key, in.entry()); e != nil && err == nil {
+				err = e
+			}
+		}
+		p.mu.Lock()
+		if err != nil && p.err == nil {
+			p.err = err
+		}
+		p.doneGen = gen
+		p.cond.Broadcast()
+	}
+}
+
+func (p *persister) close() error {
+	p.mu.Lock()
+	p.closed = true
+	p.cond.Broadcast()
+	p.mu.Unlock()
+	p.wg.Wait()
+	return p.err
+}
