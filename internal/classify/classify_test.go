@@ -1,0 +1,110 @@
+package classify
+
+import (
+	"errors"
+	"regexp"
+	"testing"
+
+	"github.com/trackless/trackless/internal/hit"
+)
+
+// TestDefaultsMatchThePeersRegexes checks that the byte-scan fast path
+// decides exactly as the peer's default regular expressions.
+func TestDefaultsMatchThePeersRegexes(t *testing.T) {
+	doc := regexp.MustCompile("(?i)" + DefaultDocument)
+	exc := regexp.MustCompile("(?i)" + DefaultExclude)
+	c, err := New(Config{RecMode: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	urls := []string{
+		"https://www.example.com/", "https://www.example.com", "https://example.com/a.PDF", "https://example.com/a.pdf?x=1",
+		"https://example.com/a.pdf.html", "https://example.com/style.css?v=3", "https://example.com/x.json", "https://example.com/feed.xml",
+		"https://example.com/a.tar.gz", "https://example.com/app.js#x", "https://example.com/?f=a.pdf", "https://example.com/dir.pdf/",
+		"https://example.com/.pdf", "https://example.com/a.mpeg", "https://example.com/a.mpg", "https://example.com/a.jpeg?",
+		"https://example.com/a.JpG", "https://example.com/a.woff2", "https://example.com/a.tif", "https://example.com/a.docx",
+		"https://example.com/readme.txt", "https://example.com/a.7z", "https://example.com/a.pdf?b.css", "https://example.com/a.css.map",
+		"https://example.com/a.", "https://example.com/a..pdf", "https://host.pdf", "https://example.com/résumé.pdf",
+	}
+	for _, u := range urls {
+		want := hit.Page
+		if exc.MatchString(u) {
+			want = hit.Asset
+		} else if doc.MatchString(u) {
+			want = hit.Download
+		}
+		if got := c.kind(u); got != want {
+			t.Errorf("%s: %v, the regexes say %v", u, got, want)
+		}
+	}
+}
+
+func TestClassify(t *testing.T) {
+	chatgpt := "Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko); compatible; ChatGPT-User/1.0; +https://openai.com/bot"
+	chrome := "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
+	tests := []struct {
+		name   string
+		cfg    Config
+		method string
+		ua     string
+		url    string
+		want   Result
+	}{
+		{"AI page, mode 1", Config{RecMode: 1}, "GET", chatgpt, "https://e.com/", Result{Agent: "ChatGPT-User"}},
+		{"AI download", Config{RecMode: 1}, "GET", chatgpt, "https://e.com/a.pdf", Result{Agent: "ChatGPT-User", Kind: hit.Download}},
+		{"AI asset excluded", Config{RecMode: 1}, "GET", chatgpt, "https://e.com/a.css", Result{Agent: "ChatGPT-User", Kind: hit.Asset, Skip: SkipExcluded}},
+		{"browser skipped in mode 1", Config{RecMode: 1}, "GET", chrome, "https://e.com/", Result{Skip: SkipUserAgent}},
+		{"browser kept in mode 2", Config{RecMode: 2}, "GET", chrome, "https://e.com/", Result{}},
+		{"empty UA skipped in mode 2", Config{RecMode: 2}, "GET", "", "https://e.com/", Result{Skip: SkipUserAgent}},
+		{"POST skipped", Config{RecMode: 2}, "POST", chrome, "https://e.com/", Result{Skip: SkipMethod}},
+		{"POST allowed", Config{RecMode: 2, Methods: []string{"get", " POST"}}, "POST", chrome, "https://e.com/", Result{}},
+		{"DuckAssistBot is an AI assistant but not in the peer's allowlist", Config{RecMode: 1}, "GET", "DuckAssistBot/1.1", "https://e.com/", Result{Agent: "DuckAssistBot", Skip: SkipUserAgent}},
+		{"Google-GeminiNotebook is stored as Google-NotebookLM", Config{RecMode: 1}, "GET", "Google-GeminiNotebook", "https://e.com/", Result{Agent: "Google-NotebookLM"}},
+		{"case-insensitive", Config{RecMode: 1}, "GET", "claude-user/1.0", "https://e.com/", Result{Agent: "Claude-User"}},
+		{"custom allowlist", Config{RecMode: 1, UserAgentRegex: "curl"}, "GET", "CURL/8", "https://e.com/", Result{}},
+		{"custom exclusion", Config{RecMode: 2, URLExcludeRegex: `/private/`}, "GET", chrome, "https://e.com/private/x", Result{Kind: hit.Asset, Skip: SkipExcluded}},
+		{"custom document", Config{RecMode: 2, DocumentRegex: `\.custom$`}, "GET", chrome, "https://e.com/a.custom", Result{Kind: hit.Download}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := New(tt.cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			h := hit.Hit{Method: tt.method, UserAgent: tt.ua}
+			for i := 0; i < 2; i++ { // the second time from the cache
+				if got := c.Classify(&h, tt.url); got != tt.want {
+					t.Fatalf("got %+v, want %+v", got, tt.want)
+				}
+			}
+		})
+	}
+}
+
+func TestConfigErrorsNameTheVariable(t *testing.T) {
+	tests := []struct {
+		cfg Config
+		v   string
+	}{
+		{Config{UserAgentRegex: "("}, "USER_AGENT_ALLOWLIST_REGEX"},
+		{Config{DocumentRegex: "[a-"}, "DOCUMENT_REGEX"},
+		{Config{URLExcludeRegex: "a**"}, "URL_EXCLUDE_REGEX"},
+		{Config{Methods: []string{"G3T"}}, "HTTP_METHOD_ALLOWLIST"},
+		{Config{Methods: []string{" ", ""}}, "HTTP_METHOD_ALLOWLIST"},
+	}
+	for _, tt := range tests {
+		_, err := New(tt.cfg)
+		var ce *ConfigError
+		if !errors.As(err, &ce) || ce.Var != tt.v {
+			t.Errorf("%+v: error %v, want one naming %s", tt.cfg, err, tt.v)
+		}
+	}
+}
+
+func BenchmarkClassify(b *testing.B) {
+	c, _ := New(Config{RecMode: 1})
+	h := hit.Hit{Method: "GET", UserAgent: "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"}
+	for b.Loop() {
+		c.Classify(&h, "https://www.example.com/blog/some-article/?utm_source=news")
+	}
+}

@@ -1,0 +1,70 @@
+package ledger
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/trackless/trackless/internal/input"
+)
+
+func TestPutGet(t *testing.T) {
+	dir := t.TempDir()
+	l, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if e, err := l.Get("k"); e != nil || err != nil {
+		t.Fatalf("empty ledger: %v %v", e, err)
+	}
+	want := &Entry{Name: "a.log", Identity: input.Identity{Device: 1, Inode: 2, Size: 3, Fingerprint: "ab", FingerprintLen: 3}, ConfirmedLine: 42, ShardLines: []int64{42, 50}}
+	if err := l.Put("k", want); err != nil {
+		t.Fatal(err)
+	}
+	got, err := l.Get("k")
+	if err != nil || got.ConfirmedLine != 42 || got.ShardLines[1] != 50 || got.Identity != want.Identity {
+		t.Fatalf("got %+v, %v", got, err)
+	}
+	// No temporary files are left behind.
+	files, _ := os.ReadDir(filepath.Join(dir, "inputs"))
+	if len(files) != 1 || strings.HasPrefix(files[0].Name(), ".tmp") {
+		t.Errorf("files %v", files)
+	}
+	if st, _ := os.Stat(filepath.Join(dir, "inputs", files[0].Name())); st.Mode().Perm() != 0o600 {
+		t.Errorf("mode %v", st.Mode())
+	}
+}
+
+func TestCorruptStateIsAnError(t *testing.T) {
+	dir := t.TempDir()
+	l, _ := Open(dir)
+	defer l.Close()
+	l.Put("k", &Entry{ConfirmedLine: 1})
+	p := l.path("k")
+	for name, data := range map[string]string{"truncated": `{"version":1,"confirmed_li`, "other version": `{"version":99}`} {
+		os.WriteFile(p, []byte(data), 0o600)
+		_, err := l.Get("k")
+		if err == nil || !strings.Contains(err.Error(), p) {
+			t.Errorf("%s: error %v, want one naming the file", name, err)
+		}
+	}
+}
+
+func TestOneProcessAtATime(t *testing.T) {
+	dir := t.TempDir()
+	l, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Open(dir); err == nil || !strings.Contains(err.Error(), "in use") {
+		t.Fatalf("second open: %v", err)
+	}
+	l.Close()
+	l2, err := Open(dir)
+	if err != nil {
+		t.Fatalf("open after close: %v", err)
+	}
+	l2.Close()
+}

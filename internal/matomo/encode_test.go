@@ -1,0 +1,124 @@
+package matomo
+
+import (
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/trackless/trackless/internal/hit"
+)
+
+func TestEncoderParameters(t *testing.T) {
+	h := hit.Hit{
+		Time: time.Date(2026, 11, 1, 9, 5, 7, 0, time.UTC), Method: "GET",
+		UserAgent: "Mozilla/5.0 (compatible; ChatGPT-User/1.0; +https://openai.com/bot)",
+		Status:    200, Bytes: 5230, Duration: 82500 * time.Microsecond,
+	}
+	e := Encoder{SiteID: 7, RecMode: 1, Source: "CloudFront"}
+	page := "https://www.example.org/docs/a b.pdf?x=1&y=%20"
+	item := string(e.Append(nil, &h, page, true))
+	if !strings.HasPrefix(item, "?") {
+		t.Fatalf("item must start with '?': %s", item)
+	}
+	var keys []string
+	for _, kv := range strings.Split(item[1:], "&") {
+		keys = append(keys, strings.SplitN(kv, "=", 2)[0])
+	}
+	if got, want := strings.Join(keys, ","), "idsite,rec,recMode,url,source,cdt,ua,http_status,bw_bytes,pf_srv,download"; got != want {
+		t.Errorf("parameter order %s, want %s", got, want)
+	}
+	q, err := url.ParseQuery(item[1:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		"idsite": "7", "rec": "1", "recMode": "1", "url": page, "source": "CloudFront", "cdt": "2026-11-01 09:05:07",
+		"ua": h.UserAgent, "http_status": "200", "bw_bytes": "5230", "pf_srv": "83", "download": page,
+	}
+	for k, v := range want {
+		if q.Get(k) != v {
+			t.Errorf("%s = %q, want %q", k, q.Get(k), v)
+		}
+	}
+	// Values not in the log are left out; no download for a page.
+	h2 := hit.Hit{Time: h.Time, Status: -1, Bytes: -1, Duration: -1}
+	item = string(e.Append(nil, &h2, "https://e.com/", false))
+	for _, k := range []string{"ua=", "http_status=", "bw_bytes=", "pf_srv=", "download="} {
+		if strings.Contains(item, k) {
+			t.Errorf("%s in %s", k, item)
+		}
+	}
+	if q, _ := url.ParseQuery(item[1:]); q.Get("http_status") != "" {
+		t.Error("status")
+	}
+	h2.Status = 0 // "000": the viewer went away
+	if item = string(e.Append(nil, &h2, "https://e.com/", false)); !strings.Contains(item, "&http_status=0") {
+		t.Errorf("status 000 must be sent as 0: %s", item)
+	}
+}
+
+func TestAppendQueryEscapeMatchesNetURL(t *testing.T) {
+	for _, s := range []string{"", "a b+c&d=e/f?g#h%i", "日本\x00\xff~._-", "Mozilla/5.0 (X11; Linux)"} {
+		if got, want := string(AppendQueryEscape(nil, s)), url.QueryEscape(s); got != want {
+			t.Errorf("%q: %q, want %q", s, got, want)
+		}
+	}
+}
+
+func TestPageURL(t *testing.T) {
+	tests := []struct{ scheme, host, path, query, want string }{
+		{"https", "www.example.org", "/blog/caf%25C3%25A9-guide/", "utm_source=news&q=a%2520b", "https://www.example.org/blog/caf%C3%A9-guide/?utm_source=news&q=a%20b"},
+		{"http", "e.com", "/", "", "http://e.com/"},
+		{"https", "e.com", "/a%20b", "q=a+b", "https://e.com/a%20b?q=a+b"},         // CloudFront's %20 for a raw space stays escaped; + is kept
+		{"https", "e.com", "/%C0%AE", "x=100%25&t=%", "https://e.com/%C0%AE?x=100%&t=%"}, // raw bytes re-escaped; lone % kept
+		{"https", "e.com", "/a%22b%3Cc", "", "https://e.com/a%22b%3Cc"},
+		{"https", "e.com", "/a%2523", "", "https://e.com/a%23"},
+	}
+	for _, tt := range tests {
+		if got := PageURL(tt.scheme, tt.host, tt.path, tt.query); got != tt.want {
+			t.Errorf("PageURL(%q, %q) = %q, want %q", tt.path, tt.query, got, tt.want)
+		}
+	}
+}
+
+func TestEndpoint(t *testing.T) {
+	tests := []struct{ in, ep, base string }{
+		{"https://analytics.example.com", "https://analytics.example.com/matomo.php", "https://analytics.example.com"},
+		{"https://analytics.example.com/", "https://analytics.example.com/matomo.php", "https://analytics.example.com"},
+		{"https://example.com/matomo/", "https://example.com/matomo/matomo.php", "https://example.com/matomo"},
+		{"https://example.com/matomo/matomo.php", "https://example.com/matomo/matomo.php", "https://example.com/matomo"},
+		{"http://127.0.0.1:8080/piwik.php?x=1", "http://127.0.0.1:8080/matomo.php", "http://127.0.0.1:8080"},
+	}
+	for _, tt := range tests {
+		ep, base, err := Endpoint(tt.in)
+		if err != nil || ep != tt.ep || base != tt.base {
+			t.Errorf("Endpoint(%q) = %q, %q, %v; want %q, %q", tt.in, ep, base, err, tt.ep, tt.base)
+		}
+	}
+	for _, bad := range []string{"", "example.com", "ftp://e.com", "https://"} {
+		if _, _, err := Endpoint(bad); err == nil || !strings.Contains(err.Error(), "MATOMO_URL") {
+			t.Errorf("Endpoint(%q): error %v, want one naming MATOMO_URL", bad, err)
+		}
+	}
+}
+
+func TestVersionAtLeast(t *testing.T) {
+	for _, tt := range []struct {
+		v    string
+		want bool
+	}{{"5.7.0", true}, {"5.10.1", true}, {"5.6.2", false}, {"5.0.2", false}, {"6.0.0-b1", true}, {"4.16", false}} {
+		if got := VersionAtLeast(tt.v, FirstRecModeVersion); got != tt.want {
+			t.Errorf("%s: %v", tt.v, got)
+		}
+	}
+}
+
+func BenchmarkEncode(b *testing.B) {
+	h := hit.Hit{Time: time.Now().UTC(), UserAgent: "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36", Status: 200, Bytes: 5230, Duration: time.Millisecond}
+	e := Encoder{SiteID: 1, RecMode: 2, Source: "CloudFront"}
+	buf := make([]byte, 0, 1024)
+	for b.Loop() {
+		buf = e.Append(buf[:0], &h, PageURL("https", "www.example.com", "/blog/some-article/", "utm_source=news"), false)
+	}
+}
