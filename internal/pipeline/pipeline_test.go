@@ -1,0 +1,135 @@
+package pipeline
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/trackless/trackless/internal/classify"
+	"github.com/trackless/trackless/internal/ledger"
+	"github.com/trackless/trackless/internal/matomo"
+)
+
+// okServer answers every batch with success, with random delays, and keeps
+// the items in the order they arrived.
+type okServer struct {
+	mu    sync.Mutex
+	items []string
+}
+
+func (s *okServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		Requests []string `json:"requests"`
+	}
+	data, _ := io.ReadAll(r.Body)
+	json.Unmarshal(data, &body)
+	time.Sleep(time.Duration(rand.IntN(3)) * time.Millisecond)
+	s.mu.Lock()
+	s.items = append(s.items, body.Requests...)
+	s.mu.Unlock()
+	fmt.Fprintf(w, `{"status":"success","tracked":%d,"invalid":0}`, len(body.Requests))
+}
+
+// writeLog writes n lines of visitors v0..v9 in turn, each with a page
+// number that grows.
+func writeLog(t *testing.T, n int) string {
+	var b strings.Builder
+	b.WriteString("#Fields: date time c-ip cs-method x-host-header cs-protocol cs-uri-stem sc-status cs(User-Agent)\n")
+	base := time.Now().UTC().Add(-time.Hour)
+	for i := 0; i < n; i++ {
+		ts := base.Add(time.Duration(i) * time.Millisecond)
+		fmt.Fprintf(&b, "%s\t%s\t192.0.2.%d\tGET\twww.example.com\thttps\t/page/%d\t200\tAgent%%20v%d%%20ChatGPT-User/1.0\n",
+			ts.Format("2006-01-02"), ts.Format("15:04:05"), i%10, i, i%10)
+	}
+	p := filepath.Join(t.TempDir(), "log")
+	if err := os.WriteFile(p, []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestVisitorOrderAndLedger(t *testing.T) {
+	srv := &okServer{}
+	ts := httptest.NewServer(srv)
+	defer ts.Close()
+	client, err := matomo.NewClient(ts.URL, "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logf := writeLog(t, 5000)
+	led, err := ledger.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer led.Close()
+	opt := Options{
+		Encoder: matomo.Encoder{SiteID: 1, RecMode: 1}, Classify: classify.Config{RecMode: 1},
+		BatchSize: 7, Concurrency: 4, Client: client, Ledger: led,
+	}
+	st, err := Run(context.Background(), context.Background(), []string{logf}, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Sent != 5000 || len(srv.items) != 5000 {
+		t.Fatalf("sent %d, received %d", st.Sent, len(srv.items))
+	}
+	last := map[string]int{}
+	for _, it := range srv.items {
+		q, _ := url.ParseQuery(it[1:])
+		var page int
+		fmt.Sscanf(q.Get("url"), "https://www.example.com/page/%d", &page)
+		v := q.Get("ua")
+		if p, ok := last[v]; ok && page < p {
+			t.Fatalf("visitor %q: page %d arrived after page %d", v, page, p)
+		}
+		last[v] = page
+	}
+	// The ledger has the input as done; a second run sends nothing.
+	st, err = Run(context.Background(), context.Background(), []string{logf}, opt)
+	if err != nil || st.InputsSkipped != 1 || st.Sent != 0 || len(srv.items) != 5000 {
+		t.Fatalf("second run: %+v, %v", st, err)
+	}
+	// The file grows: only the new lines are sent.
+	f, _ := os.OpenFile(logf, os.O_APPEND|os.O_WRONLY, 0)
+	fmt.Fprintf(f, "%s\t00:00:00\t192.0.2.1\tGET\twww.example.com\thttps\t/new\t200\tChatGPT-User\n", time.Now().UTC().Format("2006-01-02"))
+	f.Close()
+	st, err = Run(context.Background(), context.Background(), []string{logf}, opt)
+	if err != nil || st.Sent != 1 || len(srv.items) != 5001 {
+		t.Fatalf("grown file: sent %d, %v", st.Sent, err)
+	}
+}
+
+// TestEntryWatermarks checks the per-shard watermarks the ledger records.
+func TestEntryWatermarks(t *testing.T) {
+	in := &inputState{key: "k"}
+	in.track(1, 10)
+	in.track(2, 11)
+	in.track(1, 12)
+	in.advance(20)
+	e := in.entry()
+	if e.ConfirmedLine != 9 || e.ShardLines[1] != 9 || e.ShardLines[2] != 10 || e.ShardLines[0] != 20 {
+		t.Fatalf("before confirmation: %d %v", e.ConfirmedLine, e.ShardLines[:3])
+	}
+	in.confirm(1, 10)
+	e = in.entry()
+	if e.ConfirmedLine != 10 || e.ShardLines[1] != 11 {
+		t.Fatalf("after 10: %d %v", e.ConfirmedLine, e.ShardLines[:3])
+	}
+	in.confirm(2, 11)
+	in.confirm(1, 12)
+	in.eof, in.lines = true, 20
+	if e = in.entry(); !e.Done || e.ConfirmedLine != 20 {
+		t.Fatalf("at the end: %+v", e)
+	}
+}
