@@ -368,17 +368,17 @@ func (r *runner) hit(st *inputState, h *hit.Hit, lineNo int64, item *[]byte) err
 		}
 		return nil
 	}
+	shard := shardOf(h)
+	if st.resume != nil && lineNo <= st.resume[shard] {
+		r.stats.LinesResumed++ // delivered by an earlier run
+		return nil
+	}
 	if res.Agent != "" {
 		r.stats.AIAgents[res.Agent]++
 	}
 	if !r.opt.HasToken && r.opt.Client != nil && r.opt.Now().Sub(h.Time) > MaxUntokenedAge {
 		return fmt.Errorf("%w: %s line %d is from %s, older than 24 hours, and Matomo rejects such hits without a token: set MATOMO_TOKEN_AUTH (--token-auth) to a token with write access to site %d",
 			ErrOldHits, st.name, lineNo, h.Time.Format(time.RFC3339), r.opt.Encoder.SiteID)
-	}
-	shard := shardOf(h)
-	if st.resume != nil && lineNo <= st.resume[shard] {
-		r.stats.LinesResumed++
-		return nil
 	}
 	it := r.opt.Encoder.Append(make([]byte, 0, 256+len(url)*2+len(h.UserAgent)), h, url, res.Kind == hit.Download)
 	*item = it
