@@ -70,7 +70,7 @@ func TestPageURL(t *testing.T) {
 	tests := []struct{ scheme, host, path, query, want string }{
 		{"https", "www.example.org", "/blog/caf%25C3%25A9-guide/", "utm_source=news&q=a%2520b", "https://www.example.org/blog/caf%C3%A9-guide/?utm_source=news&q=a%20b"},
 		{"http", "e.com", "/", "", "http://e.com/"},
-		{"https", "e.com", "/a%20b", "q=a+b", "https://e.com/a%20b?q=a+b"},         // CloudFront's %20 for a raw space stays escaped; + is kept
+		{"https", "e.com", "/a%20b", "q=a+b", "https://e.com/a%20b?q=a+b"},               // CloudFront's %20 for a raw space stays escaped; + is kept
 		{"https", "e.com", "/%C0%AE", "x=100%25&t=%", "https://e.com/%C0%AE?x=100%&t=%"}, // raw bytes re-escaped; lone % kept
 		{"https", "e.com", "/a%22b%3Cc", "", "https://e.com/a%22b%3Cc"},
 		{"https", "e.com", "/a%2523", "", "https://e.com/a%23"},

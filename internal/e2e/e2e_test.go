@@ -1,0 +1,461 @@
+package e2e_test
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/klauspost/compress/gzip"
+
+	"github.com/trackless/trackless/internal/loggen"
+	"github.com/trackless/trackless/internal/matomo/matomotest"
+)
+
+const token = "0123456789abcdef0123456789abcdef"
+
+var binPath string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "trackless-e2e-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binPath = filepath.Join(dir, "trackless")
+	build := exec.Command("go", "build", "-o", binPath, "github.com/trackless/trackless/cmd/trackless")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "building trackless:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// genLog writes a gzip CloudFront log of n lines whose requests happened
+// during the last hours, so that they may be sent without a token too.
+func genLog(t testing.TB, dir string, n int, seed int64, start time.Time) string {
+	t.Helper()
+	p := filepath.Join(dir, fmt.Sprintf("E2E2ETEST.%s.%d.gz", start.Format("2006-01-02-15"), seed))
+	f, err := os.Create(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zw := gzip.NewWriter(f)
+	if _, err := loggen.Write(zw, loggen.Config{Seed: seed, Lines: n, Start: start}); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+type result struct {
+	stdout, stderr string
+	code           int
+}
+
+func run(t testing.TB, env []string, args ...string) result {
+	t.Helper()
+	cmd := exec.Command(binPath, args...)
+	cmd.Env = append(os.Environ(), env...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return result{out.String(), errb.String(), code}
+}
+
+// parseItems runs `trackless parse` and returns every item it prints.
+func parseItems(t testing.TB, args ...string) []string {
+	t.Helper()
+	r := run(t, nil, append([]string{"parse", "--log-level", "error"}, args...)...)
+	if r.code != 0 {
+		t.Fatalf("parse exited %d: %s", r.code, r.stderr)
+	}
+	var items []string
+	sc := bufio.NewScanner(strings.NewReader(r.stdout))
+	sc.Buffer(nil, 64<<20)
+	for sc.Scan() {
+		var body struct {
+			Requests []string `json:"requests"`
+		}
+		if err := json.Unmarshal(sc.Bytes(), &body); err != nil {
+			t.Fatalf("parse printed a line that is not a bulk body: %v", err)
+		}
+		items = append(items, body.Requests...)
+	}
+	return items
+}
+
+// multiset counts items.
+func multiset(items []string) map[string]int {
+	m := make(map[string]int, len(items))
+	for _, it := range items {
+		m[it]++
+	}
+	return m
+}
+
+// compare reports what is missing from got and how many items got has too many.
+func compare(want, got []string) (missing []string, extra int) {
+	w, g := multiset(want), multiset(got)
+	for it, n := range w {
+		if g[it] < n {
+			missing = append(missing, it)
+		}
+	}
+	for it, n := range g {
+		if n > w[it] {
+			extra += n - w[it]
+		}
+	}
+	sort.Strings(missing)
+	return missing, extra
+}
+
+// noToken fails when the token shows up in any output or file under dir.
+func noToken(t *testing.T, dir string, outputs ...string) {
+	t.Helper()
+	for _, o := range outputs {
+		if strings.Contains(o, token) {
+			t.Error("the token appears in the output")
+		}
+	}
+	filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			if data, _ := os.ReadFile(p); bytes.Contains(data, []byte(token)) {
+				t.Errorf("the token appears in %s", p)
+			}
+		}
+		return nil
+	})
+}
+
+func sendEnv(srv *matomotest.Server, state string, extra ...string) []string {
+	return append([]string{
+		"MATOMO_URL=" + srv.URL(), "MATOMO_SITE_ID=1", "MATOMO_TOKEN_AUTH=" + token,
+		"TRACKLESS_STATE_DIR=" + state, "TRACKLESS_RETRY_BACKOFF=5ms", "LOG_LEVEL=info",
+	}, extra...)
+}
+
+// TestSendUnderFaults: the multiset of hits Matomo stored equals what parse
+// prints, once each, although the receiver fails in every way it can
+// without answering after committing.
+func TestSendUnderFaults(t *testing.T) {
+	dir := t.TempDir()
+	logf := genLog(t, dir, 40000, 7, time.Now().UTC().Add(-3*time.Hour))
+	want := parseItems(t, "--site-id", "1", "--batch-size", "25", logf)
+	if len(want) < 500 {
+		t.Fatalf("only %d hits to send", len(want))
+	}
+	srv := matomotest.NewServer(matomotest.Config{
+		SuperUserTokens: []string{token},
+		FaultFunc: func(n int) matomotest.Fault {
+			switch n % 9 {
+			case 1:
+				return matomotest.Fault{Kind: matomotest.Fault500, ProcessBefore: 7}
+			case 2:
+				if n < 20 {
+					return matomotest.Fault{Kind: matomotest.Fault429, RetryAfter: time.Second}
+				}
+				return matomotest.Fault{Kind: matomotest.Fault429}
+			case 3:
+				return matomotest.Fault{Kind: matomotest.FaultDrop}
+			case 4:
+				return matomotest.Fault{Kind: matomotest.FaultSlow, Delay: 30 * time.Millisecond}
+			case 5:
+				return matomotest.Fault{Kind: matomotest.Fault503}
+			case 6:
+				return matomotest.Fault{Kind: matomotest.FaultSlow, Delay: 3 * time.Second} // over the 1 s deadline
+			}
+			return matomotest.Fault{}
+		},
+	})
+	defer srv.Close()
+	state := filepath.Join(dir, "state")
+	r := run(t, sendEnv(srv, state, "MATOMO_TIMEOUT_MS=1000", "BATCH_SIZE=25", "TRACKLESS_RETRIES=8"), "send", logf)
+	if r.code != 0 {
+		t.Fatalf("send exited %d:\n%s", r.code, r.stderr)
+	}
+	got := srv.StoredRaw()
+	missing, extra := compare(want, got)
+	if len(missing) > 0 || extra > 0 {
+		t.Fatalf("%d sent, Matomo stored %d: %d missing (first %q), %d extra", len(want), len(got), len(missing), first(missing), extra)
+	}
+	if st := srv.Stats(); st.RolledBack == 0 || st.Faults < 10 {
+		t.Errorf("the faults did not happen: %+v", st)
+	}
+	noToken(t, dir, r.stdout, r.stderr)
+
+	// The same command again sends nothing.
+	before := srv.Stats().BulkRequests
+	r = run(t, sendEnv(srv, state), "send", logf)
+	if r.code != 0 || srv.Stats().BulkRequests != before {
+		t.Fatalf("rerun: exit %d, %d more requests\n%s", r.code, srv.Stats().BulkRequests-before, r.stderr)
+	}
+	if !strings.Contains(r.stderr, "1 already delivered") {
+		t.Errorf("rerun summary: %s", r.stderr)
+	}
+}
+
+func first(s []string) string {
+	if len(s) == 0 {
+		return ""
+	}
+	return s[0]
+}
+
+// TestKillAndResume kills send with SIGKILL in the middle, runs it again,
+// and checks that nothing is lost and at most the batches in flight were
+// sent twice.
+func TestKillAndResume(t *testing.T) {
+	dir := t.TempDir()
+	logf := genLog(t, dir, 60000, 11, time.Now().UTC().Add(-2*time.Hour))
+	const batch, conc = 20, 4
+	want := parseItems(t, "--site-id", "1", "--batch-size", fmt.Sprint(batch), "--concurrency", fmt.Sprint(conc), logf)
+	srv := matomotest.NewServer(matomotest.Config{
+		SuperUserTokens: []string{token},
+		FaultFunc: func(n int) matomotest.Fault {
+			return matomotest.Fault{Kind: matomotest.FaultSlow, Delay: 15 * time.Millisecond}
+		},
+	})
+	defer srv.Close()
+	state := filepath.Join(dir, "state")
+	env := sendEnv(srv, state, fmt.Sprintf("BATCH_SIZE=%d", batch), fmt.Sprintf("TRACKLESS_CONCURRENCY=%d", conc))
+	cmd := exec.Command(binPath, "send", logf)
+	cmd.Env = append(os.Environ(), env...)
+	var errb bytes.Buffer
+	cmd.Stderr = &errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	total := (len(want) + batch - 1) / batch
+	deadline := time.Now().Add(30 * time.Second)
+	for srv.Stats().BulkRequests < total/3 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	cmd.Process.Signal(syscall.SIGKILL)
+	cmd.Wait()
+	time.Sleep(100 * time.Millisecond) // let the receiver finish what it was doing
+	firstRun := len(srv.StoredRaw())
+	if firstRun == 0 || firstRun >= len(want) {
+		t.Fatalf("the kill came too early or too late: %d of %d stored", firstRun, len(want))
+	}
+	r := run(t, env, "send", logf)
+	if r.code != 0 {
+		t.Fatalf("second run exited %d:\n%s", r.code, r.stderr)
+	}
+	got := srv.StoredRaw()
+	missing, extra := compare(want, got)
+	t.Logf("killed after %d of %d hits were stored; after the rerun %d stored, %d sent twice (bound: %d)", firstRun, len(want), len(got), extra, batch*conc)
+	if len(missing) > 0 {
+		t.Fatalf("%d hits lost, first %q", len(missing), first(missing))
+	}
+	if extra > batch*conc {
+		t.Fatalf("%d hits sent twice, more than the %d in flight", extra, batch*conc)
+	}
+}
+
+// TestDeadLetterAndReplay: batches that fail every retry go to the
+// dead-letter file, the run says so and exits 1; replay delivers them once.
+func TestDeadLetterAndReplay(t *testing.T) {
+	dir := t.TempDir()
+	logf := genLog(t, dir, 5000, 3, time.Now().UTC().Add(-time.Hour))
+	want := parseItems(t, "--site-id", "1", logf)
+	down := matomotest.NewServer(matomotest.Config{
+		SuperUserTokens: []string{token},
+		FaultFunc:       func(int) matomotest.Fault { return matomotest.Fault{Kind: matomotest.Fault503} },
+	})
+	defer down.Close()
+	state := filepath.Join(dir, "state")
+	dl := filepath.Join(dir, "dead.jsonl")
+	r := run(t, sendEnv(down, state, "TRACKLESS_RETRIES=2", "TRACKLESS_DEAD_LETTER_FILE="+dl), "send", logf, "--summary-json", filepath.Join(dir, "summary.json"))
+	if r.code != 1 {
+		t.Fatalf("exit %d, want 1:\n%s", r.code, r.stderr)
+	}
+	if !strings.Contains(r.stderr, fmt.Sprintf("NOT DELIVERED: %d hits written to %s", len(want), dl)) {
+		t.Errorf("the summary does not say what was not delivered and where:\n%s", r.stderr)
+	}
+	var sum struct {
+		Stats struct {
+			DeadLettered int `json:"dead_lettered"`
+		} `json:"stats"`
+		ExitCode int `json:"exit_code"`
+	}
+	data, _ := os.ReadFile(filepath.Join(dir, "summary.json"))
+	if err := json.Unmarshal(data, &sum); err != nil || sum.Stats.DeadLettered != len(want) || sum.ExitCode != 1 {
+		t.Errorf("summary JSON %s", data)
+	}
+	// A rerun does not send them again: they are in the dead-letter file.
+	r = run(t, sendEnv(down, state), "send", logf)
+	if r.code != 0 {
+		t.Errorf("rerun exit %d", r.code)
+	}
+	up := matomotest.NewServer(matomotest.Config{SuperUserTokens: []string{token}})
+	defer up.Close()
+	r = run(t, sendEnv(up, state), "replay", dl)
+	if r.code != 0 {
+		t.Fatalf("replay exit %d:\n%s", r.code, r.stderr)
+	}
+	if missing, extra := compare(want, up.StoredRaw()); len(missing) > 0 || extra > 0 {
+		t.Fatalf("replay: %d missing, %d extra", len(missing), extra)
+	}
+	r = run(t, sendEnv(up, state), "replay", dl)
+	if r.code != 0 || len(up.StoredRaw()) != len(want) {
+		t.Fatalf("a second replay sent again: exit %d, %d stored", r.code, len(up.StoredRaw()))
+	}
+	noToken(t, dir, r.stdout, r.stderr)
+}
+
+// TestRejectedHits: an unknown site makes every hit invalid; Matomo names
+// them to a super user, and they land in the rejected-hits file.
+func TestRejectedHits(t *testing.T) {
+	dir := t.TempDir()
+	logf := genLog(t, dir, 3000, 5, time.Now().UTC().Add(-time.Hour))
+	srv := matomotest.NewServer(matomotest.Config{SuperUserTokens: []string{token}, Sites: []int{2}})
+	defer srv.Close()
+	rej := filepath.Join(dir, "rejected.jsonl")
+	r := run(t, sendEnv(srv, filepath.Join(dir, "state"), "TRACKLESS_REJECTED_FILE="+rej), "send", logf)
+	if r.code != 1 || !strings.Contains(r.stderr, "REJECTED by Matomo") {
+		t.Fatalf("exit %d:\n%s", r.code, r.stderr)
+	}
+	data, err := os.ReadFile(rej)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+	var rec struct {
+		Input   string `json:"input"`
+		Line    int64  `json:"line"`
+		Request string `json:"request"`
+	}
+	if err := json.Unmarshal([]byte(lines[0]), &rec); err != nil || rec.Input != logf || rec.Line < 3 || !strings.HasPrefix(rec.Request, "?idsite=1&") {
+		t.Errorf("rejected record %s", lines[0])
+	}
+	noToken(t, dir, r.stdout, r.stderr)
+}
+
+// TestOldHitsNeedAToken: without a token, hits older than 24 h are refused
+// before anything is sent.
+func TestOldHitsNeedAToken(t *testing.T) {
+	dir := t.TempDir()
+	logf := genLog(t, dir, 2000, 9, time.Now().UTC().Add(-72*time.Hour))
+	srv := matomotest.NewServer(matomotest.Config{})
+	defer srv.Close()
+	env := []string{"MATOMO_URL=" + srv.URL(), "MATOMO_SITE_ID=1", "TRACKLESS_STATE_DIR=" + filepath.Join(dir, "state")}
+	r := run(t, env, "send", logf)
+	if r.code != 2 || !strings.Contains(r.stderr, "older than 24 hours") || !strings.Contains(r.stderr, "MATOMO_TOKEN_AUTH") {
+		t.Fatalf("exit %d:\n%s", r.code, r.stderr)
+	}
+	if n := srv.Stats().BulkRequests; n != 0 {
+		t.Errorf("%d requests were sent", n)
+	}
+}
+
+// TestOldMatomoWarning: with a token, a Matomo without recMode is reported.
+func TestOldMatomoWarning(t *testing.T) {
+	dir := t.TempDir()
+	logf := genLog(t, dir, 500, 1, time.Now().UTC().Add(-time.Hour))
+	srv := matomotest.NewServer(matomotest.Config{SuperUserTokens: []string{token}, Version: "5.0.2"})
+	defer srv.Close()
+	r := run(t, sendEnv(srv, filepath.Join(dir, "state")), "send", logf)
+	if !strings.Contains(r.stderr, "older than the first version with AI-assistant tracking") || !strings.Contains(r.stderr, "5.0.2") {
+		t.Errorf("no warning about Matomo 5.0.2:\n%s", r.stderr)
+	}
+}
+
+// TestConfigErrors: one clear line that names the setting, exit 2.
+func TestConfigErrors(t *testing.T) {
+	logf := genLog(t, t.TempDir(), 10, 1, time.Now().UTC())
+	tests := []struct {
+		env  []string
+		args []string
+		want string
+	}{
+		{nil, []string{"send", logf}, "--site-id or MATOMO_SITE_ID"},
+		{[]string{"MATOMO_SITE_ID=1"}, []string{"send", logf}, "MATOMO_URL"},
+		{[]string{"MATOMO_SITE_ID=1", "USER_AGENT_ALLOWLIST_REGEX=("}, []string{"parse", logf}, "USER_AGENT_ALLOWLIST_REGEX"},
+		{[]string{"MATOMO_SITE_ID=1", "URL_EXCLUDE_REGEX=a**"}, []string{"parse", logf}, "URL_EXCLUDE_REGEX"},
+		{[]string{"MATOMO_SITE_ID=x"}, []string{"parse", logf}, "MATOMO_SITE_ID"},
+		{[]string{"MATOMO_SITE_ID=1", "MATOMO_REC_MODE=3"}, []string{"parse", logf}, "MATOMO_REC_MODE"},
+		{[]string{"TRACKLESS_SITE_ID=1", "MATOMO_URL=ftp://x"}, []string{"send", logf}, "MATOMO_URL"},
+	}
+	for _, tt := range tests {
+		r := run(t, append(tt.env, "HOME="+t.TempDir()), tt.args...)
+		lines := strings.Split(strings.TrimSpace(r.stderr), "\n")
+		if r.code != 2 || len(lines) != 1 || !strings.Contains(r.stderr, tt.want) {
+			t.Errorf("%v %v: exit %d, stderr %q; want exit 2 and one line naming %s", tt.env, tt.args, r.code, r.stderr, tt.want)
+		}
+	}
+	// Flags win over the environment.
+	r := run(t, []string{"MATOMO_SITE_ID=1", "TRACKLESS_SITE_ID=2"}, "parse", "--site-id", "3", "--rec-mode", "2", logf)
+	if !strings.Contains(r.stdout, "idsite=3&") {
+		t.Errorf("the flag did not win: %.200s", r.stdout)
+	}
+	r = run(t, []string{"MATOMO_SITE_ID=1", "TRACKLESS_SITE_ID=2"}, "parse", "--rec-mode", "2", logf)
+	if !strings.Contains(r.stdout, "idsite=2&") {
+		t.Errorf("TRACKLESS_SITE_ID did not win over MATOMO_SITE_ID: %.200s", r.stdout)
+	}
+}
+
+// TestInDoubtAndWriteToken: an answer that does not account for the batch
+// is not retried (it may be stored) but dead-lettered as in doubt; with a
+// write token Matomo does not say which hits it rejected, and the whole
+// batch is written to the rejected-hits file with the count.
+func TestInDoubtAndWriteToken(t *testing.T) {
+	dir := t.TempDir()
+	logf := genLog(t, dir, 3000, 21, time.Now().UTC().Add(-time.Hour))
+	srv := matomotest.NewServer(matomotest.Config{WriteTokens: []string{token}})
+	defer srv.Close()
+	srv.Script(matomotest.Fault{Kind: matomotest.FaultMismatch}, matomotest.Fault{Kind: matomotest.FaultBadJSONAnswer})
+	dl := filepath.Join(dir, "dead.jsonl")
+	r := run(t, sendEnv(srv, filepath.Join(dir, "state"), "TRACKLESS_CONCURRENCY=1", "BATCH_SIZE=10", "TRACKLESS_DEAD_LETTER_FILE="+dl), "send", logf)
+	if r.code != 1 || !strings.Contains(r.stderr, "of which 20 in doubt") {
+		t.Fatalf("exit %d:\n%s", r.code, r.stderr)
+	}
+	data, _ := os.ReadFile(dl)
+	if n := strings.Count(string(data), `"in_doubt":true`); n != 2 {
+		t.Errorf("%d in-doubt records, want 2", n)
+	}
+	// One request per batch: nothing was retried.
+	batches := 0
+	for _, line := range strings.Split(strings.TrimSpace(run(t, nil, "parse", "--site-id", "1", "--batch-size", "10", "--concurrency", "1", logf).stdout), "\n") {
+		if line != "" {
+			batches++
+		}
+	}
+	if st := srv.Stats(); st.BulkRequests != batches {
+		t.Errorf("%d requests for %d batches", st.BulkRequests, batches)
+	}
+
+	// A write token: invalid hits are counted, not named.
+	srv2 := matomotest.NewServer(matomotest.Config{WriteTokens: []string{token}, Sites: []int{5}})
+	defer srv2.Close()
+	rej := filepath.Join(dir, "rejected.jsonl")
+	r = run(t, sendEnv(srv2, filepath.Join(dir, "state2"), "TRACKLESS_REJECTED_FILE="+rej), "send", logf)
+	data, _ = os.ReadFile(rej)
+	if r.code != 1 || !strings.Contains(string(data), "without saying which") {
+		t.Fatalf("exit %d, rejected file %.300s\n%s", r.code, data, r.stderr)
+	}
+	noToken(t, dir, r.stdout, r.stderr)
+}

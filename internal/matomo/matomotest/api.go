@@ -1,0 +1,84 @@
+package matomotest
+
+import (
+	"encoding/json"
+	"html"
+	"net/http"
+	"strings"
+)
+
+// serveAPI is a sliver of the reporting API (index.php): enough for
+// API.getMatomoVersion, which a client uses to check the version and its
+// token. Like Matomo, it answers errors with HTTP 200.
+func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
+	s.update(func(st *Stats) { st.APIRequests++ })
+	params := map[string]string{}
+	if r.Method == http.MethodPost && isMediaType(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
+		if raw, ok := s.readBody(r); ok {
+			forEachQueryVar(raw, func(name string, arr bool, _, v string) {
+				if !arr {
+					params[name] = phpURLDecode(v)
+				}
+			})
+		}
+	}
+	forEachQueryVar(r.URL.RawQuery, func(name string, arr bool, _, v string) { // $_GET wins
+		if !arr {
+			params[name] = phpURLDecode(v)
+		}
+	})
+	if params["module"] != "API" {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		s.respond(w, http.StatusOK, "<!DOCTYPE html>\n<html><head><title>Matomo</title></head><body>Matomo (test stand-in)</body></html>\n")
+		return
+	}
+	format := strings.ToLower(params["format"])
+	if format == "" {
+		format = "xml"
+	}
+	tok := params["token_auth"]
+	if tok == "" && s.acceptBearer {
+		if a := r.Header.Get("Authorization"); strings.HasPrefix(a, "Bearer ") {
+			tok = a[len("Bearer "):]
+		}
+	}
+	method := params["method"]
+	switch method {
+	case "API.getMatomoVersion", "API.getPiwikVersion":
+		switch {
+		case tok == "" || tok == "anonymous":
+			s.apiError(w, format, "You can't access this resource as it requires 'view' access for at least one website.")
+		case !s.super[tok] && !s.write[tok]:
+			s.apiError(w, format, "Unable to authenticate with the provided token. It is either invalid, expired or is required to be sent as a POST parameter.")
+		default:
+			s.apiValue(w, format, s.version)
+		}
+	default:
+		s.apiError(w, format, "The method '"+method+"' does not exist or is not available in the module 'API'.")
+	}
+}
+
+func (s *Server) apiValue(w http.ResponseWriter, format, v string) {
+	if format == "json" {
+		b, _ := json.Marshal(map[string]string{"value": v})
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		s.respond(w, http.StatusOK, string(b))
+		return
+	}
+	w.Header().Set("Content-Type", "text/xml; charset=utf-8")
+	s.respond(w, http.StatusOK, "<?xml version=\"1.0\" encoding=\"utf-8\" ?>\n<result>"+html.EscapeString(v)+"</result>")
+}
+
+func (s *Server) apiError(w http.ResponseWriter, format, msg string) {
+	if format == "json" {
+		b, _ := json.Marshal(struct {
+			Result  string `json:"result"`
+			Message string `json:"message"`
+		}{"error", msg})
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		s.respond(w, http.StatusOK, string(b))
+		return
+	}
+	w.Header().Set("Content-Type", "text/xml; charset=utf-8")
+	s.respond(w, http.StatusOK, "<?xml version=\"1.0\" encoding=\"utf-8\" ?>\n<result>\n\t<error message=\""+html.EscapeString(msg)+"\" />\n</result>")
+}
