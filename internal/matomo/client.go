@@ -58,6 +58,20 @@ type Client struct {
 	MaxBackoff time.Duration
 	// MaxRetryAfter caps a server's Retry-After.
 	MaxRetryAfter time.Duration
+
+	// sleep waits between attempts; tests replace it.
+	sleep func(ctx context.Context, d time.Duration) error
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }
 
 // NewClient returns a client for matomoURL (see Endpoint). token may be empty.
@@ -79,6 +93,7 @@ func NewClient(matomoURL, token string, log *slog.Logger) (*Client, error) {
 		Backoff:       time.Second,
 		MaxBackoff:    30 * time.Second,
 		MaxRetryAfter: 5 * time.Minute,
+		sleep:         sleepCtx,
 	}, nil
 }
 
@@ -166,12 +181,8 @@ func (c *Client) Send(ctx context.Context, items [][]byte) (Result, error) {
 			wait = min(r.retryAfter, c.MaxRetryAfter)
 		}
 		c.log.Warn("retrying batch", "attempt", attempt, "wait", wait, "error", last.Error())
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return Result{}, ctx.Err()
-		case <-t.C:
+		if err := c.sleep(ctx, wait); err != nil {
+			return Result{}, err
 		}
 		delay = min(2*delay, c.MaxBackoff)
 	}
