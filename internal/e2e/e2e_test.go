@@ -459,3 +459,38 @@ func TestInDoubtAndWriteToken(t *testing.T) {
 	}
 	noToken(t, dir, r.stdout, r.stderr)
 }
+
+// TestDamagedInputAndCorruptLedger: a truncated gzip file has its complete
+// lines sent and is reported (exit 1); a corrupt ledger file stops the run
+// with its path (exit 3) instead of sending everything again.
+func TestDamagedInputAndCorruptLedger(t *testing.T) {
+	dir := t.TempDir()
+	logf := genLog(t, dir, 20000, 13, time.Now().UTC().Add(-time.Hour))
+	data, _ := os.ReadFile(logf)
+	cut := filepath.Join(dir, "cut.gz")
+	os.WriteFile(cut, data[:len(data)/2], 0o600)
+	srv := matomotest.NewServer(matomotest.Config{SuperUserTokens: []string{token}})
+	defer srv.Close()
+	state := filepath.Join(dir, "state")
+	r := run(t, sendEnv(srv, state), "send", "--progress", "always", cut)
+	if r.code != 1 || !strings.Contains(r.stderr, "DAMAGED or unreadable input: "+cut) || srv.StoredCount() == 0 {
+		t.Fatalf("exit %d, %d stored:\n%s", r.code, srv.StoredCount(), r.stderr)
+	}
+	if !strings.Contains(r.stderr, "hits/s") {
+		t.Errorf("no progress bar with --progress always:\n%s", r.stderr)
+	}
+	// What was read before the damage is not sent again.
+	n := srv.StoredCount()
+	if r = run(t, sendEnv(srv, state), "send", cut); srv.StoredCount() != n {
+		t.Errorf("rerun of a damaged input sent %d again", srv.StoredCount()-n)
+	}
+	files, _ := filepath.Glob(filepath.Join(state, "inputs", "*.json"))
+	if len(files) != 1 {
+		t.Fatalf("ledger files %v", files)
+	}
+	os.WriteFile(files[0], []byte(`{"version":1,"confirm`), 0o600)
+	r = run(t, sendEnv(srv, state), "send", cut)
+	if r.code != 3 || !strings.Contains(r.stderr, files[0]) || !strings.Contains(r.stderr, "corrupt") || srv.StoredCount() != n {
+		t.Fatalf("corrupt ledger: exit %d\n%s", r.code, r.stderr)
+	}
+}
