@@ -210,14 +210,56 @@ func (c *config) validate(parse bool) error {
 	if !parse && c.matomoURL == "" {
 		return errors.New("missing Matomo URL: set --matomo-url or MATOMO_URL")
 	}
-	if c.tokenFile != "" {
-		data, err := os.ReadFile(c.tokenFile)
-		if err != nil {
-			return fmt.Errorf("--token-file: %v", err)
-		}
-		c.token = strings.TrimSpace(string(data))
+	return c.readTokenFile()
+}
+
+// readTokenFile reads --token-file into the token.
+func (c *config) readTokenFile() error {
+	if c.tokenFile == "" {
+		return nil
 	}
+	data, err := os.ReadFile(c.tokenFile)
+	if err != nil {
+		return fmt.Errorf("--token-file: %v", err)
+	}
+	c.token = strings.TrimSpace(string(data))
 	return nil
+}
+
+// parseArgs parses the flags, then the environment. ok is false when the
+// command must stop with code (help was asked for, or a usage error).
+func parseArgs(env Env, fs *flag.FlagSet, peers map[string]string, args []string) (positional []string, code int, ok bool) {
+	positional, err := parseInterspersed(fs, args)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil, ExitOK, false
+		}
+		return nil, ExitUsage, false
+	}
+	if err := applyEnv(fs, peers, env.Getenv); err != nil {
+		fmt.Fprintln(env.Stderr, "trackless:", err)
+		return nil, ExitUsage, false
+	}
+	return positional, ExitOK, true
+}
+
+// newClient returns the Matomo client the configuration describes.
+func (c *config) newClient(log *slog.Logger) (*matomo.Client, error) {
+	client, err := matomo.NewClient(c.matomoURL, c.token, log)
+	if err != nil {
+		return nil, err
+	}
+	client.Timeout = time.Duration(c.timeoutMS) * time.Millisecond
+	client.Retries, client.Backoff = c.retries, c.retryBackoff
+	return client, nil
+}
+
+// recorders returns the dead-letter and rejected-hits files of this run.
+func (c *config) recorders() (deadLetter, rejected *pipeline.Recorder) {
+	stamp := time.Now().UTC().Format("20060102T150405Z") + "-" + strconv.Itoa(os.Getpid())
+	deadLetter = pipeline.NewRecorder(orDefault(c.deadLetter, filepath.Join(c.stateDir, "dead-letter", stamp+".jsonl")))
+	rejected = pipeline.NewRecorder(orDefault(c.rejected, filepath.Join(c.stateDir, "rejected", stamp+".jsonl")))
+	return deadLetter, rejected
 }
 
 func newLogger(w io.Writer, level string) (*slog.Logger, error) {
@@ -255,16 +297,9 @@ func runSend(env Env, args []string, parse bool) int {
 		fs.BoolVar(&c.force, "force", false, "ignore the ledger: send every input again")
 		fs.BoolVar(&c.noVersionCheck, "no-version-check", false, "do not ask Matomo for its version")
 	}
-	positional, err := parseInterspersed(fs, args)
-	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return ExitOK
-		}
-		return ExitUsage
-	}
-	if err := applyEnv(fs, peers, env.Getenv); err != nil {
-		fmt.Fprintln(env.Stderr, "trackless:", err)
-		return ExitUsage
+	positional, code, ok := parseArgs(env, fs, peers, args)
+	if !ok {
+		return code
 	}
 	if err := c.validate(parse); err != nil {
 		fmt.Fprintln(env.Stderr, "trackless:", err)
@@ -318,14 +353,11 @@ func runSend(env Env, args []string, parse bool) int {
 			opt.Emit = func(items [][]byte) error { return writeRequests(out, items) }
 		}
 	} else {
-		client, err := matomo.NewClient(c.matomoURL, c.token, log)
+		client, err := c.newClient(log)
 		if err != nil {
 			fmt.Fprintln(env.Stderr, "trackless:", err)
 			return ExitUsage
 		}
-		client.Timeout = time.Duration(c.timeoutMS) * time.Millisecond
-		client.Retries = c.retries
-		client.Backoff = c.retryBackoff
 		opt.Client = client
 		led, err := ledger.Open(c.stateDir)
 		if err != nil {
@@ -334,9 +366,7 @@ func runSend(env Env, args []string, parse bool) int {
 		}
 		defer led.Close()
 		opt.Ledger, opt.Force = led, c.force
-		stamp := time.Now().UTC().Format("20060102T150405Z") + "-" + strconv.Itoa(os.Getpid())
-		opt.DeadLetter = pipeline.NewRecorder(orDefault(c.deadLetter, filepath.Join(c.stateDir, "dead-letter", stamp+".jsonl")))
-		opt.Rejected = pipeline.NewRecorder(orDefault(c.rejected, filepath.Join(c.stateDir, "rejected", stamp+".jsonl")))
+		opt.DeadLetter, opt.Rejected = c.recorders()
 		defer opt.DeadLetter.Close()
 		defer opt.Rejected.Close()
 		if !c.noVersionCheck {
@@ -358,7 +388,7 @@ func runSend(env Env, args []string, parse bool) int {
 			runErr = fmt.Errorf("writing output: %w", err)
 		}
 	}
-	code := ExitOK
+	code = ExitOK
 	switch {
 	case runErr != nil && (errors.Is(runErr, context.Canceled)):
 		code = ExitInterrupted

@@ -1,16 +1,9 @@
 package cli
 
 import (
-	"errors"
-	"flag"
 	"fmt"
-	"os"
-	"path/filepath"
-	"strconv"
-	"time"
 
 	"github.com/trackless/trackless/internal/ledger"
-	"github.com/trackless/trackless/internal/matomo"
 	"github.com/trackless/trackless/internal/pipeline"
 )
 
@@ -28,16 +21,9 @@ func runReplay(env Env, args []string) int {
 	fs.StringVar(&c.logLevel, "log-level", "warn", "silent, error, warn, info or debug (LOG_LEVEL)")
 	fs.StringVar(&c.summaryJSON, "summary-json", "", "write the summary as JSON to this file (- for stdout)")
 	deliveryFlags(fs, &c)
-	positional, err := parseInterspersed(fs, args)
-	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return ExitOK
-		}
-		return ExitUsage
-	}
-	if err := applyEnv(fs, peers, env.Getenv); err != nil {
-		fmt.Fprintln(env.Stderr, "trackless:", err)
-		return ExitUsage
+	positional, code, ok := parseArgs(env, fs, peers, args)
+	if !ok {
+		return code
 	}
 	if len(positional) != 1 {
 		fmt.Fprintln(env.Stderr, "trackless: replay takes one dead-letter file")
@@ -47,35 +33,27 @@ func runReplay(env Env, args []string) int {
 		fmt.Fprintln(env.Stderr, "trackless: missing Matomo URL: set --matomo-url or MATOMO_URL")
 		return ExitUsage
 	}
-	if c.tokenFile != "" {
-		data, err := os.ReadFile(c.tokenFile)
-		if err != nil {
-			fmt.Fprintln(env.Stderr, "trackless: --token-file:", err)
-			return ExitUsage
-		}
-		c.token = string(trimSpace(data))
+	if err := c.readTokenFile(); err != nil {
+		fmt.Fprintln(env.Stderr, "trackless:", err)
+		return ExitUsage
 	}
 	log, err := newLogger(env.Stderr, c.logLevel)
 	if err != nil {
 		fmt.Fprintln(env.Stderr, "trackless:", err)
 		return ExitUsage
 	}
-	client, err := matomo.NewClient(c.matomoURL, c.token, log)
+	client, err := c.newClient(log)
 	if err != nil {
 		fmt.Fprintln(env.Stderr, "trackless:", err)
 		return ExitUsage
 	}
-	client.Timeout = time.Duration(c.timeoutMS) * time.Millisecond
-	client.Retries, client.Backoff = c.retries, c.retryBackoff
 	led, err := ledger.Open(c.stateDir)
 	if err != nil {
 		fmt.Fprintln(env.Stderr, "trackless:", err)
 		return ExitFatal
 	}
 	defer led.Close()
-	stamp := time.Now().UTC().Format("20060102T150405Z") + "-" + strconv.Itoa(os.Getpid())
-	dl := pipeline.NewRecorder(orDefault(c.deadLetter, filepath.Join(c.stateDir, "dead-letter", stamp+".jsonl")))
-	rj := pipeline.NewRecorder(orDefault(c.rejected, filepath.Join(c.stateDir, "rejected", stamp+".jsonl")))
+	dl, rj := c.recorders()
 	defer dl.Close()
 	defer rj.Close()
 	ctx, _, stop := signalContexts(log)
@@ -83,7 +61,7 @@ func runReplay(env Env, args []string) int {
 	st, err := pipeline.Replay(ctx, positional[0], client, led, dl, rj, log)
 	fmt.Fprintf(env.Stderr, "trackless replay: %d records (%d replayed before), sent %d (tracked %d, invalid %d)\n",
 		st.Records, st.RecordsSkipped, st.Sent, st.Tracked, st.Invalid)
-	code := ExitOK
+	code = ExitOK
 	if st.DeadLettered > 0 || st.Invalid > 0 {
 		code = ExitUndelivered
 		if st.DeadLettered > 0 {
@@ -100,11 +78,4 @@ func runReplay(env Env, args []string) int {
 		}
 	}
 	return code
-}
-
-func trimSpace(b []byte) []byte {
-	for len(b) > 0 && (b[len(b)-1] == '\n' || b[len(b)-1] == '\r' || b[len(b)-1] == ' ') {
-		b = b[:len(b)-1]
-	}
-	return b
 }
