@@ -372,19 +372,27 @@ func (r *CloudFront) time() (time.Time, error) {
 		return time.Unix(day+int64(hh*3600+mm*60+ss), 0).UTC(), nil
 	case v[cfTimestampMs] != "":
 		ms, err := strconv.ParseInt(v[cfTimestampMs], 10, 64)
-		if err != nil || ms < 0 {
+		if err != nil || ms < minUnix*1000 || ms > maxUnix*1000 {
 			return time.Time{}, fmt.Errorf("timestamp(ms) %q", v[cfTimestampMs])
 		}
 		return time.UnixMilli(ms).UTC(), nil
 	case v[cfTimestamp] != "":
 		f, err := strconv.ParseFloat(v[cfTimestamp], 64)
-		if err != nil || f < 0 || f > 1e11 {
+		if err != nil || f < minUnix || f > maxUnix {
 			return time.Time{}, fmt.Errorf("timestamp %q", v[cfTimestamp])
 		}
 		return time.UnixMilli(int64(f*1000 + 0.5)).UTC(), nil
 	}
 	return time.Time{}, fmt.Errorf("no date and time")
 }
+
+// Dates outside these years are corrupt: CloudFront started logging in 2008.
+const (
+	minYear = 2000
+	maxYear = 2999
+	minUnix = 946684800   // 2000-01-01
+	maxUnix = 32503680000 // 3000-01-01
+)
 
 func (r *CloudFront) day(s string) (int64, error) {
 	if s == r.dayKey && s != "" {
@@ -398,6 +406,9 @@ func (r *CloudFront) day(s string) (int64, error) {
 	d, ok3 := atoi(s[8:10])
 	if !ok1 || !ok2 || !ok3 || m < 1 || m > 12 || d < 1 || d > 31 {
 		return 0, fmt.Errorf("date %q is not YYYY-MM-DD", s)
+	}
+	if y < minYear || y > maxYear {
+		return 0, fmt.Errorf("date %q is out of range", s)
 	}
 	t := time.Date(y, time.Month(m), d, 0, 0, 0, 0, time.UTC)
 	if t.Day() != d {

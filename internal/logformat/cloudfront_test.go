@@ -126,9 +126,9 @@ func TestCloudFrontCases(t *testing.T) {
 		},
 		{
 			name:    "bad date, bad time, bad status, bad bytes, reading goes on",
-			text:    header33 + line33(map[string]string{"date": "2026-13-01"}) + "\n" + line33(map[string]string{"time": "25:00:00"}) + "\n" + line33(map[string]string{"sc-status": "OK"}) + "\n" + line33(map[string]string{"sc-bytes": "-5"}) + "\n" + line33(nil) + "\n",
+			text:    header33 + line33(map[string]string{"date": "2026-13-01"}) + "\n" + line33(map[string]string{"date": "0001-01-01"}) + "\n" + line33(map[string]string{"time": "25:00:00"}) + "\n" + line33(map[string]string{"sc-status": "OK"}) + "\n" + line33(map[string]string{"sc-bytes": "-5"}) + "\n" + line33(nil) + "\n",
 			hits:    1,
-			reasons: []string{ReasonBadDate, ReasonBadDate, ReasonBadNumber, ReasonBadNumber},
+			reasons: []string{ReasonBadDate, ReasonBadDate, ReasonBadDate, ReasonBadNumber, ReasonBadNumber},
 		},
 		{
 			name: "a #Fields line in mid-file applies from there on",
