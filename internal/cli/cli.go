@@ -377,6 +377,7 @@ func runSend(env Env, args []string, parse bool) int {
 	if c.progress == "always" || (c.progress == "auto" && env.StderrIsTerminal) {
 		bar = newProgressBar(env.Stderr, names)
 		opt.Progress = bar.setInput
+		opt.HitCount = &bar.hits
 		bar.start()
 	}
 	stats, runErr := pipeline.Run(ctx, sendCtx, names, opt)

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/trackless/trackless/internal/input"
@@ -101,6 +102,7 @@ type progressBar struct {
 	started time.Time
 	quit    chan struct{}
 	wg      sync.WaitGroup
+	hits    atomic.Int64
 }
 
 func newProgressBar(w io.Writer, names []string) *progressBar {
@@ -158,7 +160,7 @@ func (p *progressBar) draw() {
 		}
 	}
 	if el > 0 {
-		line += fmt.Sprintf(", %s/s", human(int64(float64(read)/el)))
+		line += fmt.Sprintf(", %s/s, %.0f hits/s", human(int64(float64(read)/el)), float64(p.hits.Load())/el)
 	}
 	fmt.Fprintf(p.w, "%-70s", line)
 }

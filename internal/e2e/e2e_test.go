@@ -494,3 +494,45 @@ func TestDamagedInputAndCorruptLedger(t *testing.T) {
 		t.Fatalf("corrupt ledger: exit %d\n%s", r.code, r.stderr)
 	}
 }
+
+// TestInterrupt: the first SIGINT stops reading, lets the batches in flight
+// finish and records them; the rerun sends the rest, and nothing twice.
+func TestInterrupt(t *testing.T) {
+	dir := t.TempDir()
+	logf := genLog(t, dir, 60000, 17, time.Now().UTC().Add(-2*time.Hour))
+	want := parseItems(t, "--site-id", "1", "--batch-size", "20", logf)
+	srv := matomotest.NewServer(matomotest.Config{
+		SuperUserTokens: []string{token},
+		FaultFunc:       func(int) matomotest.Fault { return matomotest.Fault{Kind: matomotest.FaultSlow, Delay: 20 * time.Millisecond} },
+	})
+	defer srv.Close()
+	env := sendEnv(srv, filepath.Join(dir, "state"), "BATCH_SIZE=20")
+	cmd := exec.Command(binPath, "send", logf)
+	cmd.Env = append(os.Environ(), env...)
+	var errb bytes.Buffer
+	cmd.Stderr = &errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for srv.Stats().BulkRequests < 10 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	cmd.Process.Signal(os.Interrupt)
+	err := cmd.Wait()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 130 {
+		t.Fatalf("exit %v, want 130:\n%s", err, errb.String())
+	}
+	first := len(srv.StoredRaw())
+	if first >= len(want) {
+		t.Skipf("the run finished before the interrupt (%d hits)", first)
+	}
+	r := run(t, env, "send", logf)
+	if r.code != 0 {
+		t.Fatalf("rerun exit %d:\n%s", r.code, r.stderr)
+	}
+	missing, extra := compare(want, srv.StoredRaw())
+	if len(missing) > 0 || extra > 0 {
+		t.Fatalf("after an interrupt and a rerun: %d missing, %d sent twice", len(missing), extra)
+	}
+}

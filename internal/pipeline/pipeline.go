@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/trackless/trackless/internal/classify"
@@ -51,6 +52,8 @@ type Options struct {
 	Log *slog.Logger
 	// Progress, if set, is told the input being read.
 	Progress func(in *input.Input)
+	// HitCount, if set, is incremented for each hit read (progress bars read it).
+	HitCount *atomic.Int64
 }
 
 // MaxUntokenedAge is how old a hit may be when sent without a token: Matomo
@@ -325,6 +328,9 @@ func (r *runner) input(ctx context.Context, name string) error {
 			continue
 		}
 		r.stats.Hits++
+		if r.opt.HitCount != nil {
+			r.opt.HitCount.Add(1)
+		}
 		if err := r.hit(st, &h, lineNo, &item); err != nil {
 			st.failed = true
 			r.pers.mark(st)
