@@ -503,7 +503,9 @@ func TestInterrupt(t *testing.T) {
 	want := parseItems(t, "--site-id", "1", "--batch-size", "20", logf)
 	srv := matomotest.NewServer(matomotest.Config{
 		SuperUserTokens: []string{token},
-		FaultFunc:       func(int) matomotest.Fault { return matomotest.Fault{Kind: matomotest.FaultSlow, Delay: 20 * time.Millisecond} },
+		FaultFunc: func(int) matomotest.Fault {
+			return matomotest.Fault{Kind: matomotest.FaultSlow, Delay: 20 * time.Millisecond}
+		},
 	})
 	defer srv.Close()
 	env := sendEnv(srv, filepath.Join(dir, "state"), "BATCH_SIZE=20")
