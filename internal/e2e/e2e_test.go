@@ -218,6 +218,24 @@ func TestSendUnderFaults(t *testing.T) {
 	}
 }
 
+// startSendWhen starts `trackless send logf` and returns once the server
+// has seen n bulk requests (or after 30 s).
+func startSendWhen(t *testing.T, srv *matomotest.Server, env []string, logf string, n int) (*exec.Cmd, *bytes.Buffer) {
+	t.Helper()
+	cmd := exec.Command(binPath, "send", logf)
+	cmd.Env = append(os.Environ(), env...)
+	errb := &bytes.Buffer{}
+	cmd.Stderr = errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for srv.Stats().BulkRequests < n && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	return cmd, errb
+}
+
 func first(s []string) string {
 	if len(s) == 0 {
 		return ""
@@ -242,18 +260,7 @@ func TestKillAndResume(t *testing.T) {
 	defer srv.Close()
 	state := filepath.Join(dir, "state")
 	env := sendEnv(srv, state, fmt.Sprintf("BATCH_SIZE=%d", batch), fmt.Sprintf("TRACKLESS_CONCURRENCY=%d", conc))
-	cmd := exec.Command(binPath, "send", logf)
-	cmd.Env = append(os.Environ(), env...)
-	var errb bytes.Buffer
-	cmd.Stderr = &errb
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	total := (len(want) + batch - 1) / batch
-	deadline := time.Now().Add(30 * time.Second)
-	for srv.Stats().BulkRequests < total/3 && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
-	}
+	cmd, _ := startSendWhen(t, srv, env, logf, (len(want)+batch-1)/batch/3)
 	cmd.Process.Signal(syscall.SIGKILL)
 	cmd.Wait()
 	time.Sleep(100 * time.Millisecond) // let the receiver finish what it was doing
@@ -509,17 +516,7 @@ func TestInterrupt(t *testing.T) {
 	})
 	defer srv.Close()
 	env := sendEnv(srv, filepath.Join(dir, "state"), "BATCH_SIZE=20")
-	cmd := exec.Command(binPath, "send", logf)
-	cmd.Env = append(os.Environ(), env...)
-	var errb bytes.Buffer
-	cmd.Stderr = &errb
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	deadline := time.Now().Add(30 * time.Second)
-	for srv.Stats().BulkRequests < 10 && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
-	}
+	cmd, errb := startSendWhen(t, srv, env, logf, 10)
 	cmd.Process.Signal(os.Interrupt)
 	err := cmd.Wait()
 	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 130 {
