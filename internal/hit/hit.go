@@ -28,6 +28,7 @@ type Hit struct {
 	Referrer     string // cs(Referer), percent-decoded once
 	ClientIP     string // c-ip, IPv4 or IPv6
 	ForwardedFor string // x-forwarded-for as logged (a list, possibly)
+	User         string // the authenticated user, when the log names one
 
 	EdgeLocation string // x-edge-location
 	ResultType   string // x-edge-result-type
