@@ -16,8 +16,11 @@ type Hit struct {
 	Host   string    // the site's host: x-host-header, else cs(Host)
 	Path   string    // cs-uri-stem as logged (still percent-encoded by the log writer)
 	Query  string    // cs-uri-query as logged, without '?'; empty when "-"
-	Status int       // sc-status; 0 for "000"; -1 when not logged
-	Bytes  int64     // sc-bytes, response bytes including headers; -1 when not logged
+	// LogEscaped tells that Path and Query carry the log writer's own
+	// percent-encoding on top of the client's (CloudFront escapes '%').
+	LogEscaped bool
+	Status     int   // sc-status; 0 for "000"; -1 when not logged
+	Bytes      int64 // sc-bytes, response bytes including headers; -1 when not logged
 
 	// Duration is time-taken, the server-side time of the request; -1 when not logged.
 	Duration time.Duration

@@ -289,6 +289,7 @@ func (r *CloudFront) fill(lineNo int64, h *hit.Hit) (bool, error) {
 		Host:         v[cfXHost],
 		Path:         v[cfStem],
 		Query:        v[cfQuery],
+		LogEscaped:   true,
 		ClientIP:     v[cfCIP],
 		ForwardedFor: v[cfXFF],
 		EdgeLocation: v[cfEdge],

@@ -79,7 +79,7 @@ func TestCloudFrontFields(t *testing.T) {
 	h := p.hits[0]
 	want := hit.Hit{
 		Time: time.Date(2026, 11, 1, 10, 11, 12, 0, time.UTC), Method: "GET", Scheme: "https",
-		Host: "www.example.org", Path: "/blog/caf%25C3%25A9-guide/", Query: "utm_source=news&q=a%2520b",
+		Host: "www.example.org", Path: "/blog/caf%25C3%25A9-guide/", Query: "utm_source=news&q=a%2520b", LogEscaped: true,
 		Status: 200, Bytes: 5230, Duration: 82 * time.Millisecond, TTFB: 3 * time.Millisecond,
 		UserAgent: "Mozilla/5.0 (X11; Linux x86_64)", Referrer: "https://www.google.com/search?q=a%20b",
 		ClientIP: "198.51.100.23", ForwardedFor: "203.0.113.9, 198.51.100.1", EdgeLocation: "FRA56-P3",

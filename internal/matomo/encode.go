@@ -118,25 +118,26 @@ func AppendQueryEscape(dst []byte, s string) []byte {
 // PageURL builds the URL of the request as the client sent it:
 // scheme://host + path + ("?" + query). CloudFront escapes '%' (and other
 // characters) when it logs a path or query, so a client's "%20" is logged as
-// "%2520"; PageURL undoes that layer once and escapes again only what may not
-// appear raw in a URL. Sending the logged form would give Matomo
+// "%2520"; with logEscaped, PageURL undoes that layer once. In every case it
+// escapes what may not appear raw in a URL (spaces, controls, bytes over
+// 0x7E, quotes). Sending CloudFront's logged form would give Matomo
 // "caf%25C3%25A9" for the page a JavaScript tracker records as "caf%C3%A9".
-func PageURL(scheme, host, path, query string) string {
+func PageURL(scheme, host, path, query string, logEscaped bool) string {
 	n := len(scheme) + 3 + len(host) + len(path) + 1 + len(query)
 	b := make([]byte, 0, n)
 	b = append(b, scheme...)
 	b = append(b, "://"...)
 	b = append(b, host...)
-	b = appendDecoded(b, path)
+	b = appendURLPart(b, path, logEscaped)
 	if query != "" {
 		b = append(b, '?')
-		b = appendDecoded(b, query)
+		b = appendURLPart(b, query, logEscaped)
 	}
 	return string(b)
 }
 
-func appendDecoded(dst []byte, s string) []byte {
-	if strings.IndexByte(s, '%') >= 0 {
+func appendURLPart(dst []byte, s string, logEscaped bool) []byte {
+	if logEscaped && strings.IndexByte(s, '%') >= 0 {
 		s = logformat.Unescape(s)
 	}
 	for i := 0; i < len(s); i++ {

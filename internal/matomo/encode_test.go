@@ -76,9 +76,14 @@ func TestPageURL(t *testing.T) {
 		{"https", "e.com", "/a%2523", "", "https://e.com/a%23"},
 	}
 	for _, tt := range tests {
-		if got := PageURL(tt.scheme, tt.host, tt.path, tt.query); got != tt.want {
+		if got := PageURL(tt.scheme, tt.host, tt.path, tt.query, true); got != tt.want {
 			t.Errorf("PageURL(%q, %q) = %q, want %q", tt.path, tt.query, got, tt.want)
 		}
+	}
+	// Logs that write the path as the client sent it (Apache, nginx): kept,
+	// only what may not appear raw is escaped.
+	if got, want := PageURL("https", "e.com", "/a%2520b", `q="x" y`, false), "https://e.com/a%2520b?q=%22x%22%20y"; got != want {
+		t.Errorf("not log-escaped: %q, want %q", got, want)
 	}
 }
 
@@ -119,6 +124,6 @@ func BenchmarkEncode(b *testing.B) {
 	e := Encoder{SiteID: 1, RecMode: 2, Source: "CloudFront"}
 	buf := make([]byte, 0, 1024)
 	for b.Loop() {
-		buf = e.Append(buf[:0], &h, PageURL("https", "www.example.com", "/blog/some-article/", "utm_source=news"), false)
+		buf = e.Append(buf[:0], &h, PageURL("https", "www.example.com", "/blog/some-article/", "utm_source=news", true), false)
 	}
 }

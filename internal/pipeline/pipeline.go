@@ -364,7 +364,7 @@ func (r *runner) hit(st *inputState, h *hit.Hit, lineNo int64, item *[]byte) err
 	case scheme == "":
 		res.Skip = classify.SkipNoScheme
 	default:
-		url = matomo.PageURL(scheme, host, h.Path, h.Query)
+		url = matomo.PageURL(scheme, host, h.Path, h.Query, h.LogEscaped)
 		res = r.cls.Classify(h, url)
 	}
 	if res.Skip != "" {
