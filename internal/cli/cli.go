@@ -24,6 +24,7 @@ import (
 	"github.com/trackless/trackless/internal/classify"
 	"github.com/trackless/trackless/internal/hit"
 	"github.com/trackless/trackless/internal/ledger"
+	"github.com/trackless/trackless/internal/logformat"
 	"github.com/trackless/trackless/internal/matomo"
 	"github.com/trackless/trackless/internal/pipeline"
 )
@@ -105,7 +106,7 @@ type config struct {
 	force, noVersionCheck           bool
 	retries                         int
 	retryBackoff                    time.Duration
-	output                          string
+	output, format                  string
 	decodeUA                        string
 }
 
@@ -127,6 +128,7 @@ func commonFlags(fs *flag.FlagSet, c *config, peers map[string]string) {
 	fs.StringVar(&c.defScheme, "default-protocol", "", "protocol when the log has none (CLOUDFRONT_DEFAULT_PROTOCOL)")
 	fs.StringVar(&c.defHost, "default-host", "", "host when the log has none (CLOUDFRONT_DEFAULT_HOST)")
 	fs.StringVar(&c.source, "source", "CloudFront", "value of Matomo's source parameter")
+	fs.StringVar(&c.format, "format", "auto", "log format: "+strings.Join(logformat.Formats, ", ")+"; auto detects it per input")
 	fs.StringVar(&c.logLevel, "log-level", "warn", "silent, error, warn, info or debug (LOG_LEVEL)")
 	fs.StringVar(&c.summaryJSON, "summary-json", "", "write the summary as JSON to this file (- for stdout)")
 	fs.StringVar(&c.progress, "progress", "auto", "progress bar on stderr: auto (on a terminal), always, never")
@@ -190,6 +192,9 @@ func (c *config) validate(parse bool) error {
 	}
 	if c.timeoutMS < 1 {
 		return fmt.Errorf("MATOMO_TIMEOUT_MS (--timeout-ms) must be positive, not %d", c.timeoutMS)
+	}
+	if _, err := logformat.New(c.format, ""); err != nil {
+		return fmt.Errorf("--format: %v", err)
 	}
 	switch c.progress {
 	case "auto", "always", "never":
@@ -332,6 +337,7 @@ func runSend(env Env, args []string, parse bool) int {
 		Classify:      cls,
 		DefaultScheme: c.defScheme,
 		DefaultHost:   c.defHost,
+		Format:        c.format,
 		BatchSize:     c.batchSize,
 		Concurrency:   c.concurrency,
 		HasToken:      c.token != "",

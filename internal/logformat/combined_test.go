@@ -136,3 +136,32 @@ func FuzzCombined(f *testing.F) {
 		}
 	})
 }
+
+func TestAutoDetection(t *testing.T) {
+	tests := []struct{ text, format string }{
+		{header33 + line33(nil), "cloudfront"},
+		{line33(nil), "cloudfront"},
+		{`{"date":"2025-03-14","time":"08:15:02","cs-uri-stem":"/x"}`, "cloudfront"},
+		{"#Fields: date time cs-method cs-uri-stem\n2025-02-18 12:00:00 GET /path", "cloudfront"},
+		{`1.2.3.4 - - [10/Feb/2012:16:42:07 -0500] "GET / HTTP/1.0" 301 368`, "combined"},
+		{"\n" + `www.example.com 1.2.3.4 - - [10/Feb/2012:16:42:07 -0500] "GET / HTTP/1.0" 200 1 "-" "x"`, "combined"},
+	}
+	for _, tt := range tests {
+		a := &Auto{Source: "t"}
+		var hits int
+		for i, line := range strings.Split(tt.text, "\n") {
+			var h hit.Hit
+			if ok, err := a.Parse([]byte(line), int64(i+1), &h); err != nil {
+				t.Errorf("%.40q: %v", tt.text, err)
+			} else if ok {
+				hits++
+			}
+		}
+		if a.Format() != tt.format || hits != 1 {
+			t.Errorf("%.60q: format %q with %d hits, want %q with 1", tt.text, a.Format(), hits, tt.format)
+		}
+	}
+	if _, err := New("nope", "x"); err == nil || !strings.Contains(err.Error(), "cloudfront") {
+		t.Errorf("unknown format: %v", err)
+	}
+}

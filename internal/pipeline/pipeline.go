@@ -29,6 +29,8 @@ type Options struct {
 	Classify      classify.Config
 	DefaultScheme string // CLOUDFRONT_DEFAULT_PROTOCOL
 	DefaultHost   string // CLOUDFRONT_DEFAULT_HOST
+	// Format is the log format (see logformat.Formats); "" or "auto" detects it per input.
+	Format string
 	BatchSize     int
 	Concurrency   int
 
@@ -274,7 +276,10 @@ func (r *runner) input(ctx context.Context, name string) error {
 	if r.opt.Progress != nil {
 		r.opt.Progress(in)
 	}
-	parser := logformat.NewCloudFront(name)
+	parser, err := logformat.New(r.opt.Format, name)
+	if err != nil {
+		return err
+	}
 	lines := in.Lines()
 	defer lines.Close()
 	var h hit.Hit

@@ -133,3 +133,33 @@ func TestEntryWatermarks(t *testing.T) {
 		t.Fatalf("at the end: %+v", e)
 	}
 }
+
+// TestCombinedLogParse: an Apache log is detected, its path is kept as the
+// client sent it (no CloudFront decoding), and the defaults fill the
+// scheme and host it lacks.
+func TestCombinedLogParse(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "access.log")
+	ts := time.Now().UTC().Format("02/Jan/2006:15:04:05 -0700")
+	os.WriteFile(p, []byte(`192.0.2.1 - - [`+ts+`] "GET /caf%C3%A9?q=a%2520b HTTP/1.1" 200 512 "-" "Mozilla/5.0 (compatible; ChatGPT-User/1.0)"`+"\n"), 0o600)
+	var got []string
+	opt := Options{
+		Encoder: matomo.Encoder{SiteID: 1, RecMode: 1}, Classify: classify.Config{RecMode: 1},
+		DefaultScheme: "https", DefaultHost: "www.example.com",
+		Emit: func(items [][]byte) error {
+			for _, it := range items {
+				got = append(got, string(it))
+			}
+			return nil
+		},
+	}
+	if _, err := Run(context.Background(), context.Background(), []string{p}, opt); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 {
+		t.Fatalf("items %q", got)
+	}
+	q, _ := url.ParseQuery(got[0][1:])
+	if q.Get("url") != "https://www.example.com/caf%C3%A9?q=a%2520b" || q.Get("ua") != "Mozilla/5.0 (compatible; ChatGPT-User/1.0)" {
+		t.Errorf("item %s", got[0])
+	}
+}
