@@ -30,9 +30,9 @@ type Options struct {
 	DefaultScheme string // CLOUDFRONT_DEFAULT_PROTOCOL
 	DefaultHost   string // CLOUDFRONT_DEFAULT_HOST
 	// Format is the log format (see logformat.Formats); "" or "auto" detects it per input.
-	Format string
-	BatchSize     int
-	Concurrency   int
+	Format      string
+	BatchSize   int
+	Concurrency int
 
 	// Client sends batches. Nil means no sending: Emit receives the batches.
 	Client *matomo.Client
