@@ -165,3 +165,72 @@ func TestAutoDetection(t *testing.T) {
 		t.Errorf("unknown format: %v", err)
 	}
 }
+
+func TestNginxJSON(t *testing.T) {
+	r := NewNginxJSON("n")
+	tests := []struct {
+		line   string
+		want   hit.Hit
+		reason string
+	}{
+		{
+			line: `{"ip": "1.2.3.4","host": "www.example.org","path": "/a?b=c","status": "200","referrer": "http://r/","user_agent": "Mozilla/5.0 (X)","length": 192,"generation_time_milli": 0.008,"date": "2013-10-10T16:52:00+02:00"}`,
+			want: hit.Hit{Time: time.Date(2013, 10, 10, 14, 52, 0, 0, time.UTC), Method: "GET", Host: "www.example.org", Path: "/a", Query: "b=c", Status: 200, Bytes: 192, Duration: 8 * time.Millisecond, TTFB: -1, UserAgent: "Mozilla/5.0 (X)", Referrer: "http://r/", ClientIP: "1.2.3.4"},
+		},
+		{
+			line: `{"ip":"::1","path":"/x","status":404,"user_agent":"a \x22quoted\x22 \xC3\xA9","date":"2026-11-01T10:00:00.123+00:00","method":"POST","userid":"bob"}`,
+			want: hit.Hit{Time: time.Date(2026, 11, 1, 10, 0, 0, 123e6, time.UTC), Method: "POST", Path: "/x", Status: 404, Bytes: -1, Duration: -1, TTFB: -1, UserAgent: `a "quoted" Ã©`, ClientIP: "::1", User: "bob"},
+		},
+		{line: `{"ip":"1.2.3.4","path":"/x","date":"yesterday"}`, reason: ReasonBadDate},
+		{line: `{"ip":"1.2.3.4","date":"2026-11-01T10:00:00Z"}`, reason: ReasonMissingField},
+		{line: `{"ip":"1.2.3.4","path":"/x","date":"2026-11-01T10:00:00Z","status":"OK"}`, reason: ReasonBadNumber},
+		{line: `{"ip":`, reason: ReasonBadJSON},
+	}
+	for i, tt := range tests {
+		var h hit.Hit
+		ok, err := r.Parse([]byte(tt.line), int64(i+1), &h)
+		if tt.reason != "" {
+			var pe *ParseError
+			if !errors.As(err, &pe) || pe.Reason != tt.reason {
+				t.Errorf("%d: error %v, want %s", i, err, tt.reason)
+			}
+			continue
+		}
+		if !ok || err != nil || h != tt.want {
+			t.Errorf("%d: %v %v\ngot  %+v\nwant %+v", i, ok, err, h, tt.want)
+		}
+	}
+	dir := filepath.Join("..", "..", "..", "shared", "fixtures", "import_logs")
+	if data, err := os.ReadFile(filepath.Join(dir, "nginx_json.log")); err == nil {
+		a := &Auto{Source: "f"}
+		n := 0
+		for i, line := range bytes.Split(bytes.TrimSpace(data), []byte("\n")) {
+			var h hit.Hit
+			if ok, err := a.Parse(line, int64(i+1), &h); err != nil || !ok || h.Host != "www.piwik.org" || h.ClientIP != "1.2.3.4" {
+				t.Errorf("fixture line %d: %v %v %+v", i+1, ok, err, h)
+			}
+			n++
+		}
+		if a.Format() != "nginx_json" || n != 2 {
+			t.Errorf("fixture: format %q, %d lines", a.Format(), n)
+		}
+	}
+}
+
+func FuzzNginxJSON(f *testing.F) {
+	f.Add([]byte(`{"ip":"::1","path":"/x?y","status":"200","length":"-","generation_time_milli":"0.1","date":"2026-11-01T10:00:00+01:00","user_agent":"\x22"}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		r := NewNginxJSON("fuzz")
+		var h hit.Hit
+		ok, err := r.Parse(data, 1, &h)
+		if err != nil {
+			var pe *ParseError
+			if !errors.As(err, &pe) || ok {
+				t.Fatalf("bad error %v", err)
+			}
+		}
+		if ok && (h.Time.IsZero() || h.Path == "") {
+			t.Fatalf("incomplete hit %+v", h)
+		}
+	})
+}

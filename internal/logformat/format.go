@@ -16,7 +16,7 @@ type Reader interface {
 }
 
 // Formats that --format accepts.
-var Formats = []string{"auto", "cloudfront", "combined"}
+var Formats = []string{"auto", "cloudfront", "combined", "nginx_json"}
 
 // New returns a reader of format for the input named source.
 func New(format, source string) (Reader, error) {
@@ -27,13 +27,16 @@ func New(format, source string) (Reader, error) {
 		return NewCloudFront(source), nil
 	case "combined", "common", "vhost_combined":
 		return NewCombined(source), nil
+	case "nginx_json":
+		return NewNginxJSON(source), nil
 	}
 	return nil, fmt.Errorf("unknown log format %q (known: %s)", format, strings.Join(Formats, ", "))
 }
 
-// Auto picks the format of an input from its first data line: a '#' header
-// or a '{' JSON object or a TAB-separated line is CloudFront; a line of the
-// shape `host ident user [time] "request" status size` is combined/common.
+// Auto picks the format of an input from its first data line: a JSON object
+// with a "path" key and no "cs-uri-stem" is nginx JSON; a '#' header, another
+// JSON object or a TAB-separated line is CloudFront; a line of the shape
+// `host ident user [time] "request" status size` is combined/common.
 // Header lines seen before are given to the chosen reader.
 type Auto struct {
 	Source  string
@@ -49,6 +52,8 @@ func (a *Auto) Format() string {
 		return "cloudfront"
 	case *Combined:
 		return "combined"
+	case *NginxJSON:
+		return "nginx_json"
 	}
 	return ""
 }
@@ -68,6 +73,8 @@ func (a *Auto) Parse(line []byte, lineNo int64, h *hit.Hit) (bool, error) {
 			a.nums = append(a.nums, lineNo)
 		}
 		return false, nil
+	case trimmed[0] == '{' && len(a.headers) == 0 && !strings.Contains(trimmed, `"cs-uri-stem"`) && strings.Contains(trimmed, `"path"`):
+		a.r = NewNginxJSON(a.Source)
 	case trimmed[0] == '{' || strings.IndexByte(trimmed, '\t') >= 0 || len(a.headers) > 0:
 		a.r = NewCloudFront(a.Source)
 	default:
