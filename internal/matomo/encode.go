@@ -3,6 +3,7 @@
 package matomo
 
 import (
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -17,6 +18,16 @@ type Encoder struct {
 	SiteID  int
 	RecMode int    // 1 or 2; 0 omits recMode
 	Source  string // sent as source= ("CloudFront" like the peer); empty omits it
+
+	// Visits selects classic visit tracking (see AppendVisit) instead of
+	// the AI-assistant request.
+	Visits bool
+	// NoIP leaves cip out (Matomo then sees the sender's address).
+	NoIP bool
+	// AnonymizeIP masks the visitor's address before it is sent: 1 to 3
+	// bytes of an IPv4 address; 64, 80 or 104 bits of an IPv6 address
+	// (Matomo's own levels).
+	AnonymizeIP int
 }
 
 // Append appends the item for h to dst. url is the page URL (see PageURL);
@@ -26,6 +37,9 @@ type Encoder struct {
 // "YYYY-MM-DD HH:MM:SS"), ua (decoded), http_status, bw_bytes, pf_srv
 // (time-taken in ms, rounded), download. Values not in the log are omitted.
 func (e *Encoder) Append(dst []byte, h *hit.Hit, url string, download bool) []byte {
+	if e.Visits {
+		return e.AppendVisit(dst, h, url, download, false, false)
+	}
 	dst = append(dst, "?idsite="...)
 	dst = strconv.AppendInt(dst, int64(e.SiteID), 10)
 	dst = append(dst, "&rec=1"...)
@@ -62,6 +76,99 @@ func (e *Encoder) Append(dst []byte, h *hit.Hit, url string, download bool) []by
 		dst = AppendQueryEscape(dst, url)
 	}
 	return dst
+}
+
+// AppendVisit appends the classic visit request for h: idsite, rec=1,
+// apiv=1, url, urlref, cip (unless NoIP), cdt, ua, bw_bytes, pf_srv,
+// download, uid (when the log names a user), then action_name for an
+// error or redirect when titled is set (as Matomo's importer does:
+// "404/URL = <url>/From = <referrer>") and bots=1 when bot is set.
+func (e *Encoder) AppendVisit(dst []byte, h *hit.Hit, url string, download, titled, bot bool) []byte {
+	dst = append(dst, "?idsite="...)
+	dst = strconv.AppendInt(dst, int64(e.SiteID), 10)
+	dst = append(dst, "&rec=1&apiv=1&url="...)
+	dst = AppendQueryEscape(dst, url)
+	if h.Referrer != "" {
+		dst = append(dst, "&urlref="...)
+		dst = AppendQueryEscape(dst, h.Referrer)
+	}
+	if !e.NoIP && h.ClientIP != "" {
+		dst = append(dst, "&cip="...)
+		dst = AppendQueryEscape(dst, AnonymizeIP(h.ClientIP, e.AnonymizeIP))
+	}
+	dst = append(dst, "&cdt="...)
+	dst = appendCDT(dst, h.Time)
+	if h.UserAgent != "" {
+		dst = append(dst, "&ua="...)
+		dst = AppendQueryEscape(dst, h.UserAgent)
+	}
+	if h.Bytes >= 0 {
+		dst = append(dst, "&bw_bytes="...)
+		dst = strconv.AppendInt(dst, h.Bytes, 10)
+	}
+	if h.Duration >= 0 {
+		dst = append(dst, "&pf_srv="...)
+		dst = strconv.AppendInt(dst, int64((h.Duration+500*time.Microsecond)/time.Millisecond), 10)
+	}
+	if download {
+		dst = append(dst, "&download="...)
+		dst = AppendQueryEscape(dst, url)
+	}
+	if h.User != "" {
+		dst = append(dst, "&uid="...)
+		dst = AppendQueryEscape(dst, h.User)
+	}
+	if titled {
+		title := strconv.Itoa(h.Status) + "/URL = " + quoteAll(url)
+		if h.Referrer != "" {
+			title += "/From = " + quoteAll(h.Referrer)
+		}
+		dst = append(dst, "&action_name="...)
+		dst = AppendQueryEscape(dst, title)
+	}
+	if bot {
+		dst = append(dst, "&bots=1"...)
+	}
+	return dst
+}
+
+// quoteAll escapes everything but letters, digits and "_.-~", like
+// Python's urllib quote(s, "") that Matomo's importer uses in titles.
+func quoteAll(s string) string {
+	b := make([]byte, 0, len(s)+16)
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '.' || c == '-' || c == '~' {
+			b = append(b, c)
+		} else {
+			b = append(b, '%', upperhex[c>>4], upperhex[c&15])
+		}
+	}
+	return string(b)
+}
+
+// AnonymizeIP masks an address: level 1-3 zero that many trailing bytes of
+// an IPv4 address, or the last 64, 80 or 104 bits of an IPv6 address.
+// Level 0, or something that is not an address, is returned as it is.
+func AnonymizeIP(ip string, level int) string {
+	if level <= 0 {
+		return ip
+	}
+	a, err := netip.ParseAddr(ip)
+	if err != nil {
+		return ip
+	}
+	level = min(level, 3)
+	a = a.Unmap()
+	if a.Is4() {
+		b := a.As4()
+		for i := 0; i < level; i++ {
+			b[3-i] = 0
+		}
+		return netip.AddrFrom4(b).String()
+	}
+	p, _ := a.Prefix(128 - []int{64, 80, 104}[level-1])
+	return p.Addr().String()
 }
 
 // appendCDT appends t as "YYYY-MM-DD HH:MM:SS", query-escaped.

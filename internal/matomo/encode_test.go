@@ -127,3 +127,48 @@ func BenchmarkEncode(b *testing.B) {
 		buf = e.Append(buf[:0], &h, PageURL("https", "www.example.com", "/blog/some-article/", "utm_source=news", true), false)
 	}
 }
+
+func TestAppendVisit(t *testing.T) {
+	h := hit.Hit{
+		Time: time.Date(2026, 11, 1, 9, 5, 7, 0, time.UTC), Method: "GET", UserAgent: "Mozilla/5.0 (X11)",
+		Referrer: "https://www.google.com/", ClientIP: "198.51.100.23", User: "bob",
+		Status: 404, Bytes: 120, Duration: 3 * time.Millisecond,
+	}
+	e := Encoder{SiteID: 3, Visits: true}
+	item := string(e.AppendVisit(nil, &h, "https://e.com/a b", false, true, true))
+	var keys []string
+	for _, kv := range strings.Split(item[1:], "&") {
+		keys = append(keys, strings.SplitN(kv, "=", 2)[0])
+	}
+	if got, want := strings.Join(keys, ","), "idsite,rec,apiv,url,urlref,cip,cdt,ua,bw_bytes,pf_srv,uid,action_name,bots"; got != want {
+		t.Errorf("parameters %s, want %s", got, want)
+	}
+	q, _ := url.ParseQuery(item[1:])
+	if q.Get("action_name") != "404/URL = https%3A%2F%2Fe.com%2Fa%20b/From = https%3A%2F%2Fwww.google.com%2F" || q.Get("cip") != "198.51.100.23" || q.Get("uid") != "bob" {
+		t.Errorf("item %s", item)
+	}
+	if strings.Contains(string(e.Append(nil, &h, "https://e.com/", false)), "recMode") {
+		t.Error("visits must not send recMode")
+	}
+	e.NoIP = true
+	if strings.Contains(string(e.Append(nil, &h, "https://e.com/", false)), "cip=") {
+		t.Error("NoIP sent cip")
+	}
+}
+
+func TestAnonymizeIP(t *testing.T) {
+	for _, tt := range []struct {
+		ip    string
+		level int
+		want  string
+	}{
+		{"198.51.100.23", 0, "198.51.100.23"}, {"198.51.100.23", 1, "198.51.100.0"}, {"198.51.100.23", 2, "198.51.0.0"},
+		{"198.51.100.23", 3, "198.0.0.0"}, {"198.51.100.23", 9, "198.0.0.0"}, {"::ffff:198.51.100.23", 1, "198.51.100.0"},
+		{"2001:db8:1:2:3:4:5:6", 1, "2001:db8:1:2::"}, {"2001:db8:1:2:3:4:5:6", 2, "2001:db8:1::"}, {"2001:db8:1:2:3:4:5:6", 3, "2001:d00::"},
+		{"unknown", 2, "unknown"},
+	} {
+		if got := AnonymizeIP(tt.ip, tt.level); got != tt.want {
+			t.Errorf("AnonymizeIP(%s, %d) = %s, want %s", tt.ip, tt.level, got, tt.want)
+		}
+	}
+}
