@@ -50,11 +50,14 @@ func extSet(s string) map[string]bool {
 
 // Skip reasons: why a hit is not sent. They are stable; summaries use them.
 const (
-	SkipMethod    = "method"     // not in HTTP_METHOD_ALLOWLIST
-	SkipUserAgent = "user_agent" // empty, or not matched by USER_AGENT_ALLOWLIST_REGEX
-	SkipExcluded  = "excluded"   // URL matched by URL_EXCLUDE_REGEX (static assets by default)
-	SkipNoHost    = "no_host"    // no host in the log and no default host
-	SkipNoScheme  = "no_scheme"  // no protocol in the log and no default protocol
+	SkipMethod    = "method"        // not in HTTP_METHOD_ALLOWLIST
+	SkipUserAgent = "user_agent"    // empty, or not matched by USER_AGENT_ALLOWLIST_REGEX
+	SkipExcluded  = "excluded"      // URL matched by URL_EXCLUDE_REGEX (static assets by default)
+	SkipNoHost    = "no_host"       // no host in the log and no default host
+	SkipNoScheme  = "no_scheme"     // no protocol in the log and no default protocol
+	SkipBot       = "bot"           // visits mode: a bot (--enable-bots sends them with bots=1)
+	SkipError     = "http_error"    // visits mode: status 4xx/5xx or 000 (--enable-http-errors)
+	SkipRedirect  = "http_redirect" // visits mode: status 3xx but 304 (--enable-http-redirects)
 )
 
 // Config holds the filters. Empty patterns select the defaults.
@@ -64,11 +67,17 @@ type Config struct {
 	DocumentRegex   string   // DOCUMENT_REGEX
 	URLExcludeRegex string   // URL_EXCLUDE_REGEX
 	Methods         []string // HTTP_METHOD_ALLOWLIST, upper case; empty: GET
+
+	// Visits applies the filters of Matomo's importer: static files, bots,
+	// HTTP errors and redirects are skipped unless enabled; 304 is kept.
+	Visits                                                  bool
+	EnableStatic, EnableBots, EnableErrors, EnableRedirects bool
 }
 
 // Classifier classifies hits. It caches per user agent and is not safe for
 // concurrent use: give each goroutine its own (they are cheap).
 type Classifier struct {
+	cfg       Config
 	uaRe      *regexp.Regexp // nil: the default AI allowlist by substring, or allow all (mode 2)
 	allowAll  bool
 	docRe     *regexp.Regexp // nil: default extension list
@@ -80,6 +89,7 @@ type Classifier struct {
 type uaInfo struct {
 	agent   string
 	allowed bool
+	bot     bool
 }
 
 // ConfigError is a configuration value that cannot be used. Var names the
@@ -93,14 +103,14 @@ func (e *ConfigError) Error() string { return fmt.Sprintf("%s: %v", e.Var, e.Err
 
 // New checks cfg and returns a Classifier.
 func New(cfg Config) (*Classifier, error) {
-	c := &Classifier{methods: make(map[string]bool), uaCache: make(map[string]uaInfo)}
+	c := &Classifier{cfg: cfg, methods: make(map[string]bool), uaCache: make(map[string]uaInfo)}
 	var err error
 	switch {
 	case cfg.UserAgentRegex != "":
 		if c.uaRe, err = compile(cfg.UserAgentRegex); err != nil {
 			return nil, &ConfigError{"USER_AGENT_ALLOWLIST_REGEX", err}
 		}
-	case cfg.RecMode == 2:
+	case cfg.RecMode == 2 || cfg.Visits:
 		c.allowAll = true
 	}
 	if cfg.DocumentRegex != "" && cfg.DocumentRegex != DefaultDocument {
@@ -145,8 +155,12 @@ func compile(expr string) (*regexp.Regexp, error) {
 // Result is the classification of one hit.
 type Result struct {
 	Agent string   // AI assistant name as Matomo stores it, or ""
+	Bot   bool     // the user agent is a bot's (AI assistants included)
 	Kind  hit.Kind // page, download or asset
 	Skip  string   // why the hit is not sent, or "" to send it
+	// Titled: in visits mode, an error or redirect that is sent; Matomo's
+	// importer names such actions "404/URL = ...".
+	Titled bool
 }
 
 // AIAssistant returns the Matomo name of the AI assistant in ua, or "".
@@ -167,6 +181,7 @@ func (c *Classifier) Classify(h *hit.Hit, url string) Result {
 	info, ok := c.uaCache[h.UserAgent]
 	if !ok {
 		info = uaInfo{agent: AIAssistant(h.UserAgent)}
+		info.bot = info.agent != "" || IsBot(h.UserAgent)
 		switch {
 		case h.UserAgent == "":
 		case c.uaRe != nil:
@@ -181,17 +196,58 @@ func (c *Classifier) Classify(h *hit.Hit, url string) Result {
 		}
 		c.uaCache[h.UserAgent] = info
 	}
-	r.Agent = info.agent
+	r.Agent, r.Bot = info.agent, info.bot
 	r.Kind = c.kind(url)
 	switch {
 	case !c.methods[h.Method]:
 		r.Skip = SkipMethod
-	case !info.allowed:
+	case !info.allowed && !(c.cfg.Visits && h.UserAgent == ""):
 		r.Skip = SkipUserAgent
-	case r.Kind == hit.Asset:
+	case r.Kind == hit.Asset && !(c.cfg.Visits && c.cfg.EnableStatic):
 		r.Skip = SkipExcluded
+	case !c.cfg.Visits:
+	case r.Bot && !c.cfg.EnableBots:
+		r.Skip = SkipBot
+	case h.Status == 0 || h.Status >= 400:
+		if !c.cfg.EnableErrors {
+			r.Skip = SkipError
+		}
+		r.Titled = true
+	case h.Status >= 300 && h.Status != 304:
+		if !c.cfg.EnableRedirects {
+			r.Skip = SkipRedirect
+		}
+		r.Titled = true
+	}
+	if r.Skip != "" {
+		r.Titled = false
 	}
 	return r
+}
+
+// botTokens are lower-case user-agent substrings of software that is not
+// a person's browser. An interim list: the generated crawler list of the
+// next step replaces it.
+var botTokens = []string{
+	"bot", "crawl", "spider", "slurp", "scan", "fetch", "preview", "monitor", "uptime", "check",
+	"curl/", "wget/", "python-", "python/", "go-http-client", "java/", "okhttp", "axios/", "node-fetch",
+	"libwww", "httpclient", "http-client", "apache-httpclient", "guzzle", "ruby", "perl", "php/",
+	"headless", "phantomjs", "selenium", "puppeteer", "playwright", "scrapy", "feed", "rss",
+	"facebookexternalhit", "whatsapp", "embedly", "archive", "validator", "lighthouse", "pingdom",
+}
+
+// IsBot reports whether ua is a bot's, a tool's or empty.
+func IsBot(ua string) bool {
+	if ua == "" || AIAssistant(ua) != "" {
+		return true
+	}
+	l := strings.ToLower(ua)
+	for _, t := range botTokens {
+		if strings.Contains(l, t) {
+			return true
+		}
+	}
+	return false
 }
 
 // defaultAllowed is DefaultAIAllowlist without a regexp.

@@ -50,20 +50,26 @@ func TestClassify(t *testing.T) {
 		url    string
 		want   Result
 	}{
-		{"AI page, mode 1", Config{RecMode: 1}, "GET", chatgpt, "https://e.com/", Result{Agent: "ChatGPT-User"}},
-		{"AI download", Config{RecMode: 1}, "GET", chatgpt, "https://e.com/a.pdf", Result{Agent: "ChatGPT-User", Kind: hit.Download}},
-		{"AI asset excluded", Config{RecMode: 1}, "GET", chatgpt, "https://e.com/a.css", Result{Agent: "ChatGPT-User", Kind: hit.Asset, Skip: SkipExcluded}},
+		{"AI page, mode 1", Config{RecMode: 1}, "GET", chatgpt, "https://e.com/", Result{Agent: "ChatGPT-User", Bot: true}},
+		{"AI download", Config{RecMode: 1}, "GET", chatgpt, "https://e.com/a.pdf", Result{Agent: "ChatGPT-User", Bot: true, Kind: hit.Download}},
+		{"AI asset excluded", Config{RecMode: 1}, "GET", chatgpt, "https://e.com/a.css", Result{Agent: "ChatGPT-User", Bot: true, Kind: hit.Asset, Skip: SkipExcluded}},
 		{"browser skipped in mode 1", Config{RecMode: 1}, "GET", chrome, "https://e.com/", Result{Skip: SkipUserAgent}},
 		{"browser kept in mode 2", Config{RecMode: 2}, "GET", chrome, "https://e.com/", Result{}},
-		{"empty UA skipped in mode 2", Config{RecMode: 2}, "GET", "", "https://e.com/", Result{Skip: SkipUserAgent}},
+		{"empty UA skipped in mode 2", Config{RecMode: 2}, "GET", "", "https://e.com/", Result{Bot: true, Skip: SkipUserAgent}},
 		{"POST skipped", Config{RecMode: 2}, "POST", chrome, "https://e.com/", Result{Skip: SkipMethod}},
 		{"POST allowed", Config{RecMode: 2, Methods: []string{"get", " POST"}}, "POST", chrome, "https://e.com/", Result{}},
-		{"DuckAssistBot is an AI assistant but not in the peer's allowlist", Config{RecMode: 1}, "GET", "DuckAssistBot/1.1", "https://e.com/", Result{Agent: "DuckAssistBot", Skip: SkipUserAgent}},
-		{"Google-GeminiNotebook is stored as Google-NotebookLM", Config{RecMode: 1}, "GET", "Google-GeminiNotebook", "https://e.com/", Result{Agent: "Google-NotebookLM"}},
-		{"case-insensitive", Config{RecMode: 1}, "GET", "claude-user/1.0", "https://e.com/", Result{Agent: "Claude-User"}},
-		{"custom allowlist", Config{RecMode: 1, UserAgentRegex: "curl"}, "GET", "CURL/8", "https://e.com/", Result{}},
+		{"DuckAssistBot is an AI assistant but not in the peer's allowlist", Config{RecMode: 1}, "GET", "DuckAssistBot/1.1", "https://e.com/", Result{Agent: "DuckAssistBot", Bot: true, Skip: SkipUserAgent}},
+		{"Google-GeminiNotebook is stored as Google-NotebookLM", Config{RecMode: 1}, "GET", "Google-GeminiNotebook", "https://e.com/", Result{Agent: "Google-NotebookLM", Bot: true}},
+		{"case-insensitive", Config{RecMode: 1}, "GET", "claude-user/1.0", "https://e.com/", Result{Agent: "Claude-User", Bot: true}},
+		{"custom allowlist", Config{RecMode: 1, UserAgentRegex: "curl"}, "GET", "CURL/8", "https://e.com/", Result{Bot: true}},
 		{"custom exclusion", Config{RecMode: 2, URLExcludeRegex: `/private/`}, "GET", chrome, "https://e.com/private/x", Result{Kind: hit.Asset, Skip: SkipExcluded}},
 		{"custom document", Config{RecMode: 2, DocumentRegex: `\.custom$`}, "GET", chrome, "https://e.com/a.custom", Result{Kind: hit.Download}},
+		{"visits: a browser", Config{Visits: true}, "GET", chrome, "https://e.com/", Result{}},
+		{"visits: a bot is skipped", Config{Visits: true}, "GET", "python-requests/2.32", "https://e.com/", Result{Bot: true, Skip: SkipBot}},
+		{"visits: an AI assistant is a bot", Config{Visits: true}, "GET", chatgpt, "https://e.com/", Result{Agent: "ChatGPT-User", Bot: true, Skip: SkipBot}},
+		{"visits: bots enabled", Config{Visits: true, EnableBots: true}, "GET", "curl/8", "https://e.com/", Result{Bot: true}},
+		{"visits: static skipped", Config{Visits: true}, "GET", chrome, "https://e.com/a.css", Result{Kind: hit.Asset, Skip: SkipExcluded}},
+		{"visits: static enabled", Config{Visits: true, EnableStatic: true}, "GET", chrome, "https://e.com/a.css", Result{Kind: hit.Asset}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -71,7 +77,7 @@ func TestClassify(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			h := hit.Hit{Method: tt.method, UserAgent: tt.ua}
+			h := hit.Hit{Method: tt.method, UserAgent: tt.ua, Status: 200}
 			for i := 0; i < 2; i++ { // the second time from the cache
 				if got := c.Classify(&h, tt.url); got != tt.want {
 					t.Fatalf("got %+v, want %+v", got, tt.want)
@@ -106,5 +112,29 @@ func BenchmarkClassify(b *testing.B) {
 	h := hit.Hit{Method: "GET", UserAgent: "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"}
 	for b.Loop() {
 		c.Classify(&h, "https://www.example.com/blog/some-article/?utm_source=news")
+	}
+}
+
+func TestVisitsStatusFilters(t *testing.T) {
+	chrome := "Mozilla/5.0 (X11; Linux x86_64) Chrome/131.0.0.0 Safari/537.36"
+	for _, tt := range []struct {
+		status int
+		cfg    Config
+		want   Result
+	}{
+		{200, Config{Visits: true}, Result{}},
+		{304, Config{Visits: true}, Result{}},
+		{301, Config{Visits: true}, Result{Skip: SkipRedirect}},
+		{302, Config{Visits: true, EnableRedirects: true}, Result{Titled: true}},
+		{404, Config{Visits: true}, Result{Skip: SkipError}},
+		{0, Config{Visits: true}, Result{Skip: SkipError}},
+		{500, Config{Visits: true, EnableErrors: true}, Result{Titled: true}},
+		{404, Config{RecMode: 2}, Result{}}, // not in the AI modes
+	} {
+		c, _ := New(tt.cfg)
+		h := hit.Hit{Method: "GET", UserAgent: chrome, Status: tt.status}
+		if got := c.Classify(&h, "https://e.com/"); got != tt.want {
+			t.Errorf("status %d %+v: %+v, want %+v", tt.status, tt.cfg, got, tt.want)
+		}
 	}
 }

@@ -107,6 +107,11 @@ type config struct {
 	retries                         int
 	retryBackoff                    time.Duration
 	output, format                  string
+	mode                            string
+	noIP                            bool
+	anonymizeIP                     int
+	enableStatic, enableBots        bool
+	enableErrors, enableRedirects   bool
 	decodeUA                        string
 }
 
@@ -117,7 +122,14 @@ func commonFlags(fs *flag.FlagSet, c *config, peers map[string]string) {
 	fs.IntVar(&c.siteID, "site-id", 0, "Matomo site id (MATOMO_SITE_ID)")
 	fs.StringVar(&c.token, "token-auth", "", "Matomo token_auth; prefer the environment or --token-file (MATOMO_TOKEN_AUTH)")
 	fs.StringVar(&c.tokenFile, "token-file", "", "file holding the Matomo token")
+	fs.StringVar(&c.mode, "mode", "", "ai (AI assistants, recMode=1), visits (classic visits, no recMode) or auto (recMode=2); default: from --rec-mode")
 	fs.IntVar(&c.recMode, "rec-mode", 1, "1: AI assistants only (bot tracking); 2: AI assistants and visits, routed by Matomo (MATOMO_REC_MODE)")
+	fs.BoolVar(&c.noIP, "no-ip", false, "visits mode: do not send the visitor's IP (cip); Matomo then sees this machine's address")
+	fs.IntVar(&c.anonymizeIP, "anonymize-ip", 0, "visits mode: mask 1-3 bytes of IPv4 addresses (IPv6: 64, 80, 104 bits) before sending")
+	fs.BoolVar(&c.enableStatic, "enable-static", false, "visits mode: also track static files (css, js, images...)")
+	fs.BoolVar(&c.enableBots, "enable-bots", false, "visits mode: also track bots, with bots=1")
+	fs.BoolVar(&c.enableErrors, "enable-http-errors", false, "visits mode: also track HTTP errors (4xx, 5xx), titled \"404/URL = ...\"")
+	fs.BoolVar(&c.enableRedirects, "enable-http-redirects", false, "visits mode: also track redirects (3xx but 304)")
 	fs.IntVar(&c.batchSize, "batch-size", 200, "hits per bulk request (BATCH_SIZE)")
 	fs.IntVar(&c.concurrency, "concurrency", 4, "bulk requests in flight")
 	fs.IntVar(&c.timeoutMS, "timeout-ms", 5000, "deadline of one HTTP attempt, in ms (MATOMO_TIMEOUT_MS)")
@@ -183,6 +195,24 @@ func (c *config) validate(parse bool) error {
 	}
 	if c.recMode != 1 && c.recMode != 2 {
 		return fmt.Errorf("MATOMO_REC_MODE (--rec-mode) must be 1 or 2, not %d", c.recMode)
+	}
+	switch c.mode {
+	case "":
+		c.mode = map[int]string{1: "ai", 2: "auto"}[c.recMode]
+	case "ai":
+		c.recMode = 1
+	case "auto":
+		c.recMode = 2
+	case "visits":
+		c.recMode = 0
+		if c.token == "" && c.tokenFile == "" && !c.noIP && !parse {
+			return errors.New("visits mode sends the visitor's IP (cip), which Matomo accepts only with a token: set MATOMO_TOKEN_AUTH (--token-auth), or --no-ip to send none (Matomo then sees every visit as coming from this machine)")
+		}
+	default:
+		return fmt.Errorf("TRACKLESS_MODE (--mode) must be ai, visits or auto, not %q", c.mode)
+	}
+	if c.anonymizeIP < 0 || c.anonymizeIP > 3 {
+		return fmt.Errorf("--anonymize-ip must be 0 to 3, not %d", c.anonymizeIP)
 	}
 	if c.batchSize < 1 || c.batchSize > 10000 {
 		return fmt.Errorf("BATCH_SIZE (--batch-size) must be between 1 and 10000, not %d", c.batchSize)
@@ -319,7 +349,13 @@ func runSend(env Env, args []string, parse bool) int {
 		fmt.Fprintln(env.Stderr, "trackless:", err)
 		return ExitUsage
 	}
-	cls := classify.Config{RecMode: c.recMode, UserAgentRegex: c.uaRe, DocumentRegex: c.docRe, URLExcludeRegex: c.excludeRe, Methods: strings.Split(c.methods, ",")}
+	cls := classify.Config{
+		RecMode: c.recMode, UserAgentRegex: c.uaRe, DocumentRegex: c.docRe, URLExcludeRegex: c.excludeRe, Methods: strings.Split(c.methods, ","),
+		Visits: c.mode == "visits", EnableStatic: c.enableStatic, EnableBots: c.enableBots, EnableErrors: c.enableErrors, EnableRedirects: c.enableRedirects,
+	}
+	if c.noIP && c.mode == "visits" {
+		log.Warn("--no-ip: Matomo will see every visit as coming from this machine's address, and merge visitors")
+	}
 	if _, err := classify.New(cls); err != nil {
 		fmt.Fprintln(env.Stderr, "trackless:", err)
 		return ExitUsage
@@ -333,7 +369,10 @@ func runSend(env Env, args []string, parse bool) int {
 		return ExitUsage
 	}
 	opt := pipeline.Options{
-		Encoder:       matomo.Encoder{SiteID: c.siteID, RecMode: c.recMode, Source: c.source},
+		Encoder: matomo.Encoder{
+			SiteID: c.siteID, RecMode: c.recMode, Source: c.source,
+			Visits: c.mode == "visits", NoIP: c.noIP, AnonymizeIP: c.anonymizeIP,
+		},
 		Classify:      cls,
 		DefaultScheme: c.defScheme,
 		DefaultHost:   c.defHost,
@@ -375,7 +414,7 @@ func runSend(env Env, args []string, parse bool) int {
 		opt.DeadLetter, opt.Rejected = c.recorders()
 		defer opt.DeadLetter.Close()
 		defer opt.Rejected.Close()
-		if !c.noVersionCheck {
+		if !c.noVersionCheck && c.mode != "visits" {
 			checkVersion(ctx, client, c, log)
 		}
 	}

@@ -535,3 +535,57 @@ func TestInterrupt(t *testing.T) {
 		t.Fatalf("after an interrupt and a rerun: %d missing, %d sent twice", len(missing), extra)
 	}
 }
+
+// TestVisitsMode: classic visits with the importer's filters; the visitor
+// IP needs a token (or --no-ip); Matomo stores what parse prints.
+func TestVisitsMode(t *testing.T) {
+	dir := t.TempDir()
+	logf := genLog(t, dir, 20000, 23, time.Now().UTC().Add(-3*time.Hour))
+	want := parseItems(t, "--site-id", "1", "--mode", "visits", logf)
+	if len(want) < 1000 {
+		t.Fatalf("only %d visit hits", len(want))
+	}
+	for _, it := range want[:50] {
+		if !strings.Contains(it, "&apiv=1&") || !strings.Contains(it, "&cip=") || strings.Contains(it, "recMode") {
+			t.Fatalf("not a visit request: %s", it)
+		}
+	}
+	srv := matomotest.NewServer(matomotest.Config{SuperUserTokens: []string{token}})
+	defer srv.Close()
+	noTok := []string{"MATOMO_URL=" + srv.URL(), "MATOMO_SITE_ID=1", "TRACKLESS_STATE_DIR=" + filepath.Join(dir, "s0")}
+	if r := run(t, noTok, "send", "--mode", "visits", logf); r.code != 2 || !strings.Contains(r.stderr, "--no-ip") {
+		t.Fatalf("visits without a token: exit %d\n%s", r.code, r.stderr)
+	}
+	r := run(t, sendEnv(srv, filepath.Join(dir, "state"), "TRACKLESS_MODE=visits"), "send", logf)
+	if r.code != 0 {
+		t.Fatalf("exit %d\n%s", r.code, r.stderr)
+	}
+	got := srv.Stored()
+	var raws []string
+	for _, rec := range got {
+		if rec.Kind != matomotest.KindVisit {
+			t.Fatalf("stored as %s: %s", rec.Kind, rec.Raw)
+		}
+		raws = append(raws, rec.Raw)
+	}
+	if missing, extra := compare(want, raws); len(missing) > 0 || extra > 0 {
+		t.Fatalf("%d missing, %d extra", len(missing), extra)
+	}
+	// Errors enabled: titled like Matomo's importer; bots enabled: bots=1.
+	more := parseItems(t, "--site-id", "1", "--mode", "visits", "--enable-http-errors", "--enable-bots", "--anonymize-ip", "2", logf)
+	var titled, bots int
+	for _, it := range more {
+		if strings.Contains(it, "&action_name=404%2FURL+%3D+") {
+			titled++
+		}
+		if strings.HasSuffix(it, "&bots=1") {
+			bots++
+		}
+		if strings.Contains(it, "&cip=") && !strings.Contains(it, ".0.0&") && !strings.Contains(it, "%3A") {
+			t.Fatalf("IPv4 not anonymized: %s", it)
+		}
+	}
+	if titled == 0 || bots == 0 || len(more) <= len(want) {
+		t.Errorf("titled %d, bots %d, %d hits vs %d", titled, bots, len(more), len(want))
+	}
+}

@@ -391,7 +391,13 @@ func (r *runner) hit(st *inputState, h *hit.Hit, lineNo int64, item *[]byte) err
 		return fmt.Errorf("%w: %s line %d is from %s, older than 24 hours, and Matomo rejects such hits without a token: set MATOMO_TOKEN_AUTH (--token-auth) to a token with write access to site %d",
 			ErrOldHits, st.name, lineNo, h.Time.Format(time.RFC3339), r.opt.Encoder.SiteID)
 	}
-	it := r.opt.Encoder.Append(make([]byte, 0, 256+len(url)*2+len(h.UserAgent)), h, url, res.Kind == hit.Download)
+	buf := make([]byte, 0, 256+len(url)*2+len(h.UserAgent))
+	var it []byte
+	if r.opt.Encoder.Visits {
+		it = r.opt.Encoder.AppendVisit(buf, h, url, res.Kind == hit.Download, res.Titled, res.Bot)
+	} else {
+		it = r.opt.Encoder.Append(buf, h, url, res.Kind == hit.Download)
+	}
 	*item = it
 	if r.opt.EmitHit != nil {
 		if err := r.opt.EmitHit(h, res, url, it); err != nil {
