@@ -87,9 +87,9 @@ type Classifier struct {
 }
 
 type uaInfo struct {
-	agent   string
-	allowed bool
-	bot     bool
+	agent    string
+	category string
+	allowed  bool
 }
 
 // ConfigError is a configuration value that cannot be used. Var names the
@@ -154,10 +154,12 @@ func compile(expr string) (*regexp.Regexp, error) {
 
 // Result is the classification of one hit.
 type Result struct {
-	Agent string   // AI assistant name as Matomo stores it, or ""
-	Bot   bool     // the user agent is a bot's (AI assistants included)
-	Kind  hit.Kind // page, download or asset
-	Skip  string   // why the hit is not sent, or "" to send it
+	Agent string // AI assistant name as Matomo stores it, or ""
+	Bot   bool   // the user agent is a bot's (AI assistants included)
+	// Category is the bot category (see BotCategory), "" for a browser.
+	Category string
+	Kind     hit.Kind // page, download or asset
+	Skip     string   // why the hit is not sent, or "" to send it
 	// Titled: in visits mode, an error or redirect that is sent; Matomo's
 	// importer names such actions "404/URL = ...".
 	Titled bool
@@ -180,8 +182,7 @@ func (c *Classifier) Classify(h *hit.Hit, url string) Result {
 	var r Result
 	info, ok := c.uaCache[h.UserAgent]
 	if !ok {
-		info = uaInfo{agent: AIAssistant(h.UserAgent)}
-		info.bot = info.agent != "" || IsBot(h.UserAgent)
+		info = uaInfo{agent: AIAssistant(h.UserAgent), category: BotCategory(h.UserAgent)}
 		switch {
 		case h.UserAgent == "":
 		case c.uaRe != nil:
@@ -196,7 +197,7 @@ func (c *Classifier) Classify(h *hit.Hit, url string) Result {
 		}
 		c.uaCache[h.UserAgent] = info
 	}
-	r.Agent, r.Bot = info.agent, info.bot
+	r.Agent, r.Category, r.Bot = info.agent, info.category, info.category != ""
 	r.Kind = c.kind(url)
 	switch {
 	case !c.methods[h.Method]:
@@ -223,31 +224,6 @@ func (c *Classifier) Classify(h *hit.Hit, url string) Result {
 		r.Titled = false
 	}
 	return r
-}
-
-// botTokens are lower-case user-agent substrings of software that is not
-// a person's browser. An interim list: the generated crawler list of the
-// next step replaces it.
-var botTokens = []string{
-	"bot", "crawl", "spider", "slurp", "scan", "fetch", "preview", "monitor", "uptime", "check",
-	"curl/", "wget/", "python-", "python/", "go-http-client", "java/", "okhttp", "axios/", "node-fetch",
-	"libwww", "httpclient", "http-client", "apache-httpclient", "guzzle", "ruby", "perl", "php/",
-	"headless", "phantomjs", "selenium", "puppeteer", "playwright", "scrapy", "feed", "rss",
-	"facebookexternalhit", "whatsapp", "embedly", "archive", "validator", "lighthouse", "pingdom",
-}
-
-// IsBot reports whether ua is a bot's, a tool's or empty.
-func IsBot(ua string) bool {
-	if ua == "" || AIAssistant(ua) != "" {
-		return true
-	}
-	l := strings.ToLower(ua)
-	for _, t := range botTokens {
-		if strings.Contains(l, t) {
-			return true
-		}
-	}
-	return false
 }
 
 // defaultAllowed is DefaultAIAllowlist without a regexp.

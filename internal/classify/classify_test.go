@@ -1,7 +1,10 @@
 package classify
 
 import (
+	"encoding/json"
 	"errors"
+	"os"
+	"path/filepath"
 	"regexp"
 	"testing"
 
@@ -50,24 +53,24 @@ func TestClassify(t *testing.T) {
 		url    string
 		want   Result
 	}{
-		{"AI page, mode 1", Config{RecMode: 1}, "GET", chatgpt, "https://e.com/", Result{Agent: "ChatGPT-User", Bot: true}},
-		{"AI download", Config{RecMode: 1}, "GET", chatgpt, "https://e.com/a.pdf", Result{Agent: "ChatGPT-User", Bot: true, Kind: hit.Download}},
-		{"AI asset excluded", Config{RecMode: 1}, "GET", chatgpt, "https://e.com/a.css", Result{Agent: "ChatGPT-User", Bot: true, Kind: hit.Asset, Skip: SkipExcluded}},
+		{"AI page, mode 1", Config{RecMode: 1}, "GET", chatgpt, "https://e.com/", Result{Agent: "ChatGPT-User", Bot: true, Category: CatAIAssistant}},
+		{"AI download", Config{RecMode: 1}, "GET", chatgpt, "https://e.com/a.pdf", Result{Agent: "ChatGPT-User", Bot: true, Category: CatAIAssistant, Kind: hit.Download}},
+		{"AI asset excluded", Config{RecMode: 1}, "GET", chatgpt, "https://e.com/a.css", Result{Agent: "ChatGPT-User", Bot: true, Category: CatAIAssistant, Kind: hit.Asset, Skip: SkipExcluded}},
 		{"browser skipped in mode 1", Config{RecMode: 1}, "GET", chrome, "https://e.com/", Result{Skip: SkipUserAgent}},
 		{"browser kept in mode 2", Config{RecMode: 2}, "GET", chrome, "https://e.com/", Result{}},
-		{"empty UA skipped in mode 2", Config{RecMode: 2}, "GET", "", "https://e.com/", Result{Bot: true, Skip: SkipUserAgent}},
+		{"empty UA skipped in mode 2", Config{RecMode: 2}, "GET", "", "https://e.com/", Result{Bot: true, Category: CatOtherBot, Skip: SkipUserAgent}},
 		{"POST skipped", Config{RecMode: 2}, "POST", chrome, "https://e.com/", Result{Skip: SkipMethod}},
 		{"POST allowed", Config{RecMode: 2, Methods: []string{"get", " POST"}}, "POST", chrome, "https://e.com/", Result{}},
-		{"DuckAssistBot is an AI assistant but not in the peer's allowlist", Config{RecMode: 1}, "GET", "DuckAssistBot/1.1", "https://e.com/", Result{Agent: "DuckAssistBot", Bot: true, Skip: SkipUserAgent}},
-		{"Google-GeminiNotebook is stored as Google-NotebookLM", Config{RecMode: 1}, "GET", "Google-GeminiNotebook", "https://e.com/", Result{Agent: "Google-NotebookLM", Bot: true}},
-		{"case-insensitive", Config{RecMode: 1}, "GET", "claude-user/1.0", "https://e.com/", Result{Agent: "Claude-User", Bot: true}},
-		{"custom allowlist", Config{RecMode: 1, UserAgentRegex: "curl"}, "GET", "CURL/8", "https://e.com/", Result{Bot: true}},
+		{"DuckAssistBot is an AI assistant but not in the peer's allowlist", Config{RecMode: 1}, "GET", "DuckAssistBot/1.1", "https://e.com/", Result{Agent: "DuckAssistBot", Bot: true, Category: CatAIAssistant, Skip: SkipUserAgent}},
+		{"Google-GeminiNotebook is stored as Google-NotebookLM", Config{RecMode: 1}, "GET", "Google-GeminiNotebook", "https://e.com/", Result{Agent: "Google-NotebookLM", Bot: true, Category: CatAIAssistant}},
+		{"case-insensitive", Config{RecMode: 1}, "GET", "claude-user/1.0", "https://e.com/", Result{Agent: "Claude-User", Bot: true, Category: CatAIAssistant}},
+		{"custom allowlist", Config{RecMode: 1, UserAgentRegex: "CURL"}, "GET", "curl/8.5.0", "https://e.com/", Result{Bot: true, Category: CatHTTPLibrary}},
 		{"custom exclusion", Config{RecMode: 2, URLExcludeRegex: `/private/`}, "GET", chrome, "https://e.com/private/x", Result{Kind: hit.Asset, Skip: SkipExcluded}},
 		{"custom document", Config{RecMode: 2, DocumentRegex: `\.custom$`}, "GET", chrome, "https://e.com/a.custom", Result{Kind: hit.Download}},
 		{"visits: a browser", Config{Visits: true}, "GET", chrome, "https://e.com/", Result{}},
-		{"visits: a bot is skipped", Config{Visits: true}, "GET", "python-requests/2.32", "https://e.com/", Result{Bot: true, Skip: SkipBot}},
-		{"visits: an AI assistant is a bot", Config{Visits: true}, "GET", chatgpt, "https://e.com/", Result{Agent: "ChatGPT-User", Bot: true, Skip: SkipBot}},
-		{"visits: bots enabled", Config{Visits: true, EnableBots: true}, "GET", "curl/8", "https://e.com/", Result{Bot: true}},
+		{"visits: a bot is skipped", Config{Visits: true}, "GET", "python-requests/2.32", "https://e.com/", Result{Bot: true, Category: CatHTTPLibrary, Skip: SkipBot}},
+		{"visits: an AI assistant is a bot", Config{Visits: true}, "GET", chatgpt, "https://e.com/", Result{Agent: "ChatGPT-User", Bot: true, Category: CatAIAssistant, Skip: SkipBot}},
+		{"visits: bots enabled", Config{Visits: true, EnableBots: true}, "GET", "curl/8", "https://e.com/", Result{Bot: true, Category: CatHTTPLibrary}},
 		{"visits: static skipped", Config{Visits: true}, "GET", chrome, "https://e.com/a.css", Result{Kind: hit.Asset, Skip: SkipExcluded}},
 		{"visits: static enabled", Config{Visits: true, EnableStatic: true}, "GET", chrome, "https://e.com/a.css", Result{Kind: hit.Asset}},
 	}
@@ -136,5 +139,62 @@ func TestVisitsStatusFilters(t *testing.T) {
 		if got := c.Classify(&h, "https://e.com/"); got != tt.want {
 			t.Errorf("status %d %+v: %+v, want %+v", tt.status, tt.cfg, got, tt.want)
 		}
+	}
+}
+
+// TestCrawlerList checks every instance the generated list gives: it is a
+// bot, and of the category of its tags.
+func TestCrawlerList(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("testdata", "crawler_instances.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var insts []struct {
+		UA   string   `json:"ua"`
+		Tags []string `json:"tags"`
+	}
+	if err := json.Unmarshal(data, &insts); err != nil {
+		t.Fatal(err)
+	}
+	missed := 0
+	for _, in := range insts {
+		if BotCategory(in.UA) == "" {
+			missed++
+			t.Errorf("not a bot: %q", in.UA)
+		}
+	}
+	if len(insts) < 2000 || missed > 0 {
+		t.Errorf("%d instances, %d missed", len(insts), missed)
+	}
+	browsers := []string{
+		"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",
+		"Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1",
+		"Mozilla/5.0 (X11; Linux x86_64; rv:132.0) Gecko/20100101 Firefox/132.0",
+		"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36 Edg/130.0.2849.80",
+		"Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.6778.39 Mobile Safari/537.36",
+	}
+	for _, b := range browsers {
+		if c := BotCategory(b); c != "" {
+			t.Errorf("browser taken for a %s: %s", c, b)
+		}
+	}
+	for ua, want := range map[string]string{
+		"Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko; compatible; GPTBot/1.2; +https://openai.com/gptbot)": CatAICrawler,
+		"Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)":                               CatSearchEngine,
+		"Mozilla/5.0 (compatible; AhrefsBot/7.0; +http://ahrefs.com/robot/)":                                     CatSEO,
+		"python-requests/2.32.3":                      CatHTTPLibrary,
+		"Mozilla/5.0 (compatible; ChatGPT-User/1.0)":  CatAIAssistant,
+		"SomeNewThing-Bot/0.1 (+https://example.com)": CatOtherBot,
+	} {
+		if got := BotCategory(ua); got != want {
+			t.Errorf("%s: %q, want %q", ua, got, want)
+		}
+	}
+}
+
+func BenchmarkBotCategory(b *testing.B) {
+	BotCategory("warm up")
+	for b.Loop() {
+		BotCategory("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36")
 	}
 }
