@@ -27,6 +27,7 @@ import (
 	"github.com/trackless/trackless/internal/logformat"
 	"github.com/trackless/trackless/internal/matomo"
 	"github.com/trackless/trackless/internal/pipeline"
+	"github.com/trackless/trackless/internal/sites"
 )
 
 // Exit codes.
@@ -112,6 +113,11 @@ type config struct {
 	anonymizeIP                     int
 	enableStatic, enableBots        bool
 	enableErrors, enableRedirects   bool
+	sites, includeHosts             listFlag
+	excludeHosts, excludePaths      listFlag
+	uaExclude                       listFlag
+	siteFile, olderThan, newerThan  string
+	stripQuery                      bool
 	decodeUA                        string
 }
 
@@ -130,6 +136,16 @@ func commonFlags(fs *flag.FlagSet, c *config, peers map[string]string) {
 	fs.BoolVar(&c.enableBots, "enable-bots", false, "visits mode: also track bots, with bots=1")
 	fs.BoolVar(&c.enableErrors, "enable-http-errors", false, "visits mode: also track HTTP errors (4xx, 5xx), titled \"404/URL = ...\"")
 	fs.BoolVar(&c.enableRedirects, "enable-http-redirects", false, "visits mode: also track redirects (3xx but 304)")
+	fs.Var(&c.sites, "site", "HOST=ID: send the hits of HOST (or *.domain) to site ID; repeatable; hosts mapped to no site are skipped and listed, unless --site-id is given as the fallback")
+	fs.StringVar(&c.siteFile, "site-file", "", "file of HOST=ID lines, as --site")
+	fs.Var(&c.includeHosts, "include-host", "only hits of this host; repeatable")
+	fs.Var(&c.excludeHosts, "exclude-host", "skip hits of this host; repeatable")
+	fs.Var(&c.excludePaths, "exclude-path", "skip paths matching this glob (/admin/*); repeatable")
+	fs.Var(&c.uaExclude, "useragent-exclude", "skip user agents containing this text (case-insensitive); repeatable")
+	fs.StringVar(&c.olderThan, "exclude-older-than", "", "skip hits before this time (2026-11-01, 2026-11-01 10:00:00 +0100, RFC 3339, or a duration back from now: 36h)")
+	fs.StringVar(&c.newerThan, "exclude-newer-than", "", "skip hits after this time (same forms)")
+	fs.BoolVar(&c.stripQuery, "strip-query-string", false, "drop query strings from URLs")
+	fs.StringVar(&c.defHost, "log-hostname", "", "host for logs that carry none (the same as --default-host)")
 	fs.IntVar(&c.batchSize, "batch-size", 200, "hits per bulk request (BATCH_SIZE)")
 	fs.IntVar(&c.concurrency, "concurrency", 4, "bulk requests in flight")
 	fs.IntVar(&c.timeoutMS, "timeout-ms", 5000, "deadline of one HTTP attempt, in ms (MATOMO_TIMEOUT_MS)")
@@ -190,8 +206,8 @@ func newFlagSet(env Env, name, args string) *flag.FlagSet {
 }
 
 func (c *config) validate(parse bool) error {
-	if c.siteID <= 0 {
-		return errors.New("missing site id: set --site-id or MATOMO_SITE_ID (a positive integer)")
+	if c.siteID < 0 || (c.siteID == 0 && len(c.sites) == 0 && c.siteFile == "") {
+		return errors.New("missing site id: set --site-id or MATOMO_SITE_ID (a positive integer), or map hosts with --site HOST=ID")
 	}
 	if c.recMode != 1 && c.recMode != 2 {
 		return fmt.Errorf("MATOMO_REC_MODE (--rec-mode) must be 1 or 2, not %d", c.recMode)
@@ -353,6 +369,54 @@ func runSend(env Env, args []string, parse bool) int {
 		RecMode: c.recMode, UserAgentRegex: c.uaRe, DocumentRegex: c.docRe, URLExcludeRegex: c.excludeRe, Methods: strings.Split(c.methods, ","),
 		Visits: c.mode == "visits", EnableStatic: c.enableStatic, EnableBots: c.enableBots, EnableErrors: c.enableErrors, EnableRedirects: c.enableRedirects,
 	}
+	filter := pipeline.Filter{StripQuery: c.stripQuery}
+	for _, h := range c.includeHosts {
+		filter.IncludeHosts = append(filter.IncludeHosts, strings.ToLower(h))
+	}
+	for _, h := range c.excludeHosts {
+		filter.ExcludeHosts = append(filter.ExcludeHosts, strings.ToLower(h))
+	}
+	for _, u := range c.uaExclude {
+		filter.UAExclude = append(filter.UAExclude, strings.ToLower(u))
+	}
+	for _, g := range c.excludePaths {
+		re, err := pipeline.Glob(g)
+		if err != nil {
+			fmt.Fprintf(env.Stderr, "trackless: --exclude-path %q: %v\n", g, err)
+			return ExitUsage
+		}
+		filter.ExcludePaths = append(filter.ExcludePaths, re)
+	}
+	for _, w := range []struct {
+		name, v string
+		t       *time.Time
+	}{{"--exclude-older-than", c.olderThan, &filter.OlderThan}, {"--exclude-newer-than", c.newerThan, &filter.NewerThan}} {
+		if w.v == "" {
+			continue
+		}
+		t, err := parseWhen(w.v, time.Now())
+		if err != nil {
+			fmt.Fprintf(env.Stderr, "trackless: %s: %v\n", w.name, err)
+			return ExitUsage
+		}
+		*w.t = t
+	}
+	var siteMap *sites.Map
+	if len(c.sites) > 0 || c.siteFile != "" {
+		siteMap = &sites.Map{}
+		for _, sp := range c.sites {
+			if err := siteMap.Add(sp); err != nil {
+				fmt.Fprintln(env.Stderr, "trackless: --site:", err)
+				return ExitUsage
+			}
+		}
+		if c.siteFile != "" {
+			if err := siteMap.LoadFile(c.siteFile); err != nil {
+				fmt.Fprintln(env.Stderr, "trackless: --site-file:", err)
+				return ExitUsage
+			}
+		}
+	}
 	if c.noIP && c.mode == "visits" {
 		log.Warn("--no-ip: Matomo will see every visit as coming from this machine's address, and merge visitors")
 	}
@@ -377,6 +441,8 @@ func runSend(env Env, args []string, parse bool) int {
 		DefaultScheme: c.defScheme,
 		DefaultHost:   c.defHost,
 		Format:        c.format,
+		Filter:        filter,
+		Sites:         siteMap,
 		BatchSize:     c.batchSize,
 		Concurrency:   c.concurrency,
 		HasToken:      c.token != "",

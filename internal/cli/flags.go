@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // setting is one flag with the environment variables that can also set it.
@@ -71,4 +72,35 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 		pos = append(pos, rest[0])
 		args = rest[1:]
 	}
+}
+
+// listFlag is a repeatable flag; a value may also hold several items
+// separated by commas (as the environment variable does).
+type listFlag []string
+
+func (l *listFlag) String() string { return strings.Join(*l, ",") }
+
+func (l *listFlag) Set(v string) error {
+	for _, p := range strings.Split(v, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			*l = append(*l, p)
+		}
+	}
+	return nil
+}
+
+// parseWhen reads a point in time: RFC 3339, "YYYY-MM-DD", "YYYY-MM-DD
+// HH:MM:SS" with an optional "+hhmm" offset (UTC otherwise), or a duration
+// back from now ("36h").
+func parseWhen(v string, now time.Time) (time.Time, error) {
+	v = strings.TrimSpace(v)
+	if d, err := time.ParseDuration(v); err == nil {
+		return now.Add(-d), nil
+	}
+	for _, layout := range []string{time.RFC3339, "2006-01-02 15:04:05 -0700", "2006-01-02 15:04:05", "2006-01-02"} {
+		if t, err := time.Parse(layout, v); err == nil {
+			return t.UTC(), nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("%q is not a time (2026-11-01, 2026-11-01 10:00:00 +0100, RFC 3339) or a duration (36h)", v)
 }

@@ -37,6 +37,9 @@ func printSummary(w io.Writer, cmd string, s *pipeline.Stats, parse bool) {
 			b.WriteString("  (no_host: the log has no x-host-header or cs(Host); set --default-host or CLOUDFRONT_DEFAULT_HOST)\n")
 		}
 	}
+	if len(s.UnmappedHosts) > 0 {
+		fmt.Fprintf(&b, "  hosts mapped to no site (hits not sent): %s\n", topCounts(s.UnmappedHosts, 10))
+	}
 	if len(s.AIAgents) > 0 {
 		fmt.Fprintf(&b, "  AI assistants: %s\n", counts(s.AIAgents))
 	}
@@ -61,6 +64,29 @@ func printSummary(w io.Writer, cmd string, s *pipeline.Stats, parse bool) {
 		fmt.Fprintf(&b, "  DAMAGED or unreadable input: %s\n", d)
 	}
 	io.WriteString(w, b.String())
+}
+
+// topCounts lists the n largest counts, largest first.
+func topCounts(m map[string]int64, n int) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if m[keys[i]] != m[keys[j]] {
+			return m[keys[i]] > m[keys[j]]
+		}
+		return keys[i] < keys[j]
+	})
+	parts := make([]string, 0, n+1)
+	for i, k := range keys {
+		if i == n {
+			parts = append(parts, fmt.Sprintf("and %d more", len(keys)-n))
+			break
+		}
+		parts = append(parts, fmt.Sprintf("%s=%d", k, m[k]))
+	}
+	return strings.Join(parts, " ")
 }
 
 func counts(m map[string]int64) string {

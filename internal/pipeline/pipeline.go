@@ -11,6 +11,9 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"regexp"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -21,6 +24,7 @@ import (
 	"github.com/trackless/trackless/internal/ledger"
 	"github.com/trackless/trackless/internal/logformat"
 	"github.com/trackless/trackless/internal/matomo"
+	"github.com/trackless/trackless/internal/sites"
 )
 
 // Options configure a Run.
@@ -33,6 +37,12 @@ type Options struct {
 	Format      string
 	BatchSize   int
 	Concurrency int
+	// Sites maps hosts to site ids; nil sends everything to Encoder.SiteID.
+	// With Sites, Encoder.SiteID (when > 0) is the site of unmapped hosts;
+	// otherwise their hits are skipped (no_site) and counted by host.
+	Sites *sites.Map
+	// Filter holds the skip rules of Matomo's importer.
+	Filter Filter
 
 	// Client sends batches. Nil means no sending: Emit receives the batches.
 	Client *matomo.Client
@@ -56,6 +66,92 @@ type Options struct {
 	Progress func(in *input.Input)
 	// HitCount, if set, is incremented for each hit read (progress bars read it).
 	HitCount *atomic.Int64
+}
+
+// Filter holds the skip rules that come from Matomo's importer.
+type Filter struct {
+	IncludeHosts []string         // when set, only these hosts (lower case, no port)
+	ExcludeHosts []string         // never these hosts
+	ExcludePaths []*regexp.Regexp // globs on the path (see Glob), e.g. /admin/*
+	UAExclude    []string         // case-insensitive user-agent substrings
+	OlderThan    time.Time        // skip hits before this time (zero: none)
+	NewerThan    time.Time        // skip hits after this time (zero: none)
+	StripQuery   bool             // drop the query string from URLs
+}
+
+// Glob compiles a shell pattern as Python's fnmatch reads it (Matomo's
+// importer uses it): '*' matches anything, '/' included; '?' one character;
+// [abc], [a-z] and [!abc] a character class. The whole path must match.
+func Glob(pattern string) (*regexp.Regexp, error) {
+	var b strings.Builder
+	b.WriteString("^")
+	for i := 0; i < len(pattern); i++ {
+		switch c := pattern[i]; c {
+		case '*':
+			b.WriteString(".*")
+		case '?':
+			b.WriteString(".")
+		case '[':
+			j := strings.IndexByte(pattern[i+1:], ']')
+			if j < 0 {
+				b.WriteString(`\[`)
+				continue
+			}
+			class := pattern[i+1 : i+1+j]
+			if strings.HasPrefix(class, "!") {
+				class = "^" + class[1:]
+			}
+			b.WriteString("[" + strings.ReplaceAll(class, `\`, `\\`) + "]")
+			i += j + 1
+		default:
+			b.WriteString(regexp.QuoteMeta(string(c)))
+		}
+	}
+	b.WriteString("$")
+	return regexp.Compile(b.String())
+}
+
+// Skip reasons of the filters.
+const (
+	SkipHost   = "host_excluded"
+	SkipPath   = "path_excluded"
+	SkipAgent  = "user_agent_excluded"
+	SkipOld    = "too_old"
+	SkipNew    = "too_new"
+	SkipNoSite = "no_site"
+)
+
+// skip applies f to a hit of host; it returns a skip reason or "".
+func (f *Filter) skip(h *hit.Hit, host string) string {
+	if len(f.IncludeHosts) > 0 || len(f.ExcludeHosts) > 0 {
+		lh := strings.ToLower(host)
+		if len(f.IncludeHosts) > 0 && !slices.Contains(f.IncludeHosts, lh) {
+			return SkipHost
+		}
+		if slices.Contains(f.ExcludeHosts, lh) {
+			return SkipHost
+		}
+	}
+	for _, g := range f.ExcludePaths {
+		if g.MatchString(h.Path) {
+			return SkipPath
+		}
+	}
+	if len(f.UAExclude) > 0 {
+		lua := strings.ToLower(h.UserAgent)
+		for _, u := range f.UAExclude {
+			if strings.Contains(lua, u) {
+				return SkipAgent
+			}
+		}
+	}
+	if !f.OlderThan.IsZero() && h.Time.Before(f.OlderThan) {
+		return SkipOld
+	}
+	if !f.NewerThan.IsZero() && h.Time.After(f.NewerThan) {
+		return SkipNew
+	}
+	return ""
 }
 
 // MaxUntokenedAge is how old a hit may be when sent without a token: Matomo
@@ -87,6 +183,7 @@ type Stats struct {
 	DeadLetterFile string           `json:"dead_letter_file,omitempty"`
 	RejectedFile   string           `json:"rejected_file,omitempty"`
 	AIAgents       map[string]int64 `json:"ai_assistants"`
+	UnmappedHosts  map[string]int64 `json:"unmapped_hosts,omitempty"`
 	Elapsed        time.Duration    `json:"-"`
 	ElapsedSeconds float64          `json:"elapsed_seconds"`
 }
@@ -143,6 +240,7 @@ func Run(ctx, sendCtx context.Context, names []string, opt Options) (*Stats, err
 	r.stats.Malformed = map[string]int64{}
 	r.stats.Skipped = map[string]int64{}
 	r.stats.AIAgents = map[string]int64{}
+	r.stats.UnmappedHosts = map[string]int64{}
 	r.cur = make([]*batch, opt.Concurrency)
 	var wg sync.WaitGroup
 	if opt.Client != nil {
@@ -361,16 +459,31 @@ func (r *runner) hit(st *inputState, h *hit.Hit, lineNo int64, item *[]byte) err
 	if host == "" {
 		host = r.opt.DefaultHost
 	}
+	if r.opt.Filter.StripQuery {
+		h.Query = ""
+	}
 	var url string
 	var res classify.Result
+	site := r.opt.Encoder.SiteID
 	switch {
 	case host == "":
 		res.Skip = classify.SkipNoHost
 	case scheme == "":
 		res.Skip = classify.SkipNoScheme
 	default:
+		if res.Skip = r.opt.Filter.skip(h, host); res.Skip != "" {
+			break
+		}
 		url = matomo.PageURL(scheme, host, h.Path, h.Query, h.LogEscaped)
 		res = r.cls.Classify(h, url)
+		if res.Skip == "" && r.opt.Sites != nil {
+			if id, ok := r.opt.Sites.Lookup(host); ok {
+				site = id
+			} else if site <= 0 {
+				res.Skip = SkipNoSite
+				r.stats.UnmappedHosts[strings.ToLower(host)]++
+			}
+		}
 	}
 	if res.Skip != "" {
 		r.stats.Skipped[res.Skip]++
@@ -392,11 +505,13 @@ func (r *runner) hit(st *inputState, h *hit.Hit, lineNo int64, item *[]byte) err
 			ErrOldHits, st.name, lineNo, h.Time.Format(time.RFC3339), r.opt.Encoder.SiteID)
 	}
 	buf := make([]byte, 0, 256+len(url)*2+len(h.UserAgent))
+	enc := r.opt.Encoder
+	enc.SiteID = site
 	var it []byte
-	if r.opt.Encoder.Visits {
-		it = r.opt.Encoder.AppendVisit(buf, h, url, res.Kind == hit.Download, res.Titled, res.Bot)
+	if enc.Visits {
+		it = enc.AppendVisit(buf, h, url, res.Kind == hit.Download, res.Titled, res.Bot)
 	} else {
-		it = r.opt.Encoder.Append(buf, h, url, res.Kind == hit.Download)
+		it = enc.Append(buf, h, url, res.Kind == hit.Download)
 	}
 	*item = it
 	if r.opt.EmitHit != nil {

@@ -11,6 +11,8 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -19,6 +21,7 @@ import (
 	"github.com/trackless/trackless/internal/classify"
 	"github.com/trackless/trackless/internal/ledger"
 	"github.com/trackless/trackless/internal/matomo"
+	"github.com/trackless/trackless/internal/sites"
 )
 
 // okServer answers every batch with success, with random delays, and keeps
@@ -161,5 +164,69 @@ func TestCombinedLogParse(t *testing.T) {
 	q, _ := url.ParseQuery(got[0][1:])
 	if q.Get("url") != "https://www.example.com/caf%C3%A9?q=a%2520b" || q.Get("ua") != "Mozilla/5.0 (compatible; ChatGPT-User/1.0)" {
 		t.Errorf("item %s", got[0])
+	}
+}
+
+func TestGlob(t *testing.T) {
+	for _, tt := range []struct {
+		glob, path string
+		want       bool
+	}{
+		{"/blog/*", "/blog/a/b/", true}, {"/blog/*", "/blogs", false}, {"*.php", "/x/y.php", true},
+		{"/a?c", "/abc", true}, {"/[ab]x", "/bx", true}, {"/[!ab]x", "/bx", false}, {"/a.b", "/axb", false}, {"/[x", "/[x", true},
+	} {
+		re, err := Glob(tt.glob)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := re.MatchString(tt.path); got != tt.want {
+			t.Errorf("Glob(%q) on %q: %v", tt.glob, tt.path, got)
+		}
+	}
+}
+
+// TestFiltersAndSites: the importer's skip rules and host-to-site mapping.
+func TestFiltersAndSites(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "log")
+	now := time.Now().UTC().Add(-time.Hour)
+	var b strings.Builder
+	b.WriteString("#Fields: date time c-ip cs-method x-host-header cs-protocol cs-uri-stem cs-uri-query sc-status cs(User-Agent)\n")
+	for i, l := range []struct{ host, path, ua string }{
+		{"a.example.com", "/x", "Mozilla/5.0 (X11) Firefox/1"},
+		{"b.example.com", "/x", "Mozilla/5.0 (X11) Firefox/1"},
+		{"unknown.org", "/x", "Mozilla/5.0 (X11) Firefox/1"},
+		{"a.example.com", "/admin/y", "Mozilla/5.0 (X11) Firefox/1"},
+		{"a.example.com", "/z", "Mozilla/5.0 (X11) SkipMe/1"},
+		{"excluded.example.com", "/x", "Mozilla/5.0 (X11) Firefox/1"},
+	} {
+		ts := now.Add(time.Duration(i) * time.Second)
+		fmt.Fprintf(&b, "%s\t%s\t192.0.2.1\tGET\t%s\thttps\t%s\tq=1\t200\t%s\n", ts.Format("2006-01-02"), ts.Format("15:04:05"), l.host, l.path, strings.ReplaceAll(l.ua, " ", "%20"))
+	}
+	os.WriteFile(p, []byte(b.String()), 0o600)
+	var m sites.Map
+	m.Add("a.example.com=5")
+	m.Add("*.example.com=6")
+	admin, _ := Glob("/admin/*")
+	var got []string
+	opt := Options{
+		Encoder: matomo.Encoder{Visits: true}, Classify: classify.Config{Visits: true}, Sites: &m,
+		Filter: Filter{ExcludePaths: []*regexp.Regexp{admin}, UAExclude: []string{"skipme"}, ExcludeHosts: []string{"excluded.example.com"}, StripQuery: true},
+		Emit: func(items [][]byte) error {
+			for _, it := range items {
+				got = append(got, string(it))
+			}
+			return nil
+		},
+	}
+	st, err := Run(context.Background(), context.Background(), []string{p}, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sort.Strings(got)
+	if len(got) != 2 || !strings.HasPrefix(got[0], "?idsite=5&") || !strings.HasPrefix(got[1], "?idsite=6&") || strings.Contains(got[0], "q%3D1") {
+		t.Fatalf("items %q", got)
+	}
+	if st.Skipped[SkipNoSite] != 1 || st.UnmappedHosts["unknown.org"] != 1 || st.Skipped[SkipPath] != 1 || st.Skipped[SkipAgent] != 1 || st.Skipped[SkipHost] != 1 {
+		t.Errorf("skipped %v, unmapped %v", st.Skipped, st.UnmappedHosts)
 	}
 }
