@@ -3,6 +3,7 @@ package logformat
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/trackless/trackless/internal/hit"
 )
@@ -16,7 +17,7 @@ type Reader interface {
 }
 
 // Formats that --format accepts.
-var Formats = []string{"auto", "cloudfront", "combined", "nginx_json"}
+var Formats = []string{"auto", "cloudfront", "combined", "nginx_json", "elb", "s3", "traefik", "caddy"}
 
 // New returns a reader of format for the input named source.
 func New(format, source string) (Reader, error) {
@@ -29,14 +30,24 @@ func New(format, source string) (Reader, error) {
 		return NewCombined(source), nil
 	case "nginx_json":
 		return NewNginxJSON(source), nil
+	case "elb", "alb":
+		return NewELB(source), nil
+	case "s3":
+		return NewS3Access(source), nil
+	case "traefik", "traefik_json":
+		return NewTraefik(source), nil
+	case "caddy", "caddy_json":
+		return NewCaddy(source), nil
 	}
 	return nil, fmt.Errorf("unknown log format %q (known: %s)", format, strings.Join(Formats, ", "))
 }
 
-// Auto picks the format of an input from its first data line: a JSON object
-// with a "path" key and no "cs-uri-stem" is nginx JSON; a '#' header, another
-// JSON object or a TAB-separated line is CloudFront; a line of the shape
-// `host ident user [time] "request" status size` is combined/common.
+// Auto picks the format of an input from its first data line: JSON objects
+// by their keys (CloudFront v2, Traefik, Caddy, nginx JSON); a '#' header or
+// a TAB-separated line is CloudFront; an ISO time first (after an ALB type)
+// is an AWS load balancer; an owner id, a bucket and a [time] is S3 access;
+// `host ident user [time] "request" status size` is combined/common; any
+// other line is read as CloudFront (and counted malformed if it is not).
 // Header lines seen before are given to the chosen reader.
 type Auto struct {
 	Source  string
@@ -54,6 +65,14 @@ func (a *Auto) Format() string {
 		return "combined"
 	case *NginxJSON:
 		return "nginx_json"
+	case *ELB:
+		return "elb"
+	case *S3Access:
+		return "s3"
+	case *Traefik:
+		return "traefik"
+	case *Caddy:
+		return "caddy"
 	}
 	return ""
 }
@@ -73,10 +92,14 @@ func (a *Auto) Parse(line []byte, lineNo int64, h *hit.Hit) (bool, error) {
 			a.nums = append(a.nums, lineNo)
 		}
 		return false, nil
-	case trimmed[0] == '{' && len(a.headers) == 0 && !strings.Contains(trimmed, `"cs-uri-stem"`) && strings.Contains(trimmed, `"path"`):
-		a.r = NewNginxJSON(a.Source)
-	case trimmed[0] == '{' || strings.IndexByte(trimmed, '\t') >= 0 || len(a.headers) > 0:
+	case trimmed[0] == '{' && len(a.headers) == 0:
+		a.r = detectJSON(trimmed, a.Source)
+	case len(a.headers) > 0 || strings.IndexByte(trimmed, '\t') >= 0:
 		a.r = NewCloudFront(a.Source)
+	case isELB(trimmed):
+		a.r = NewELB(a.Source)
+	case isS3Access(trimmed):
+		a.r = NewS3Access(a.Source)
 	default:
 		c := NewCombined(a.Source)
 		var probe hit.Hit
@@ -91,4 +114,38 @@ func (a *Auto) Parse(line []byte, lineNo int64, h *hit.Hit) (bool, error) {
 	}
 	a.headers, a.nums = nil, nil
 	return a.r.Parse(line, lineNo, h)
+}
+
+// detectJSON tells the JSON formats apart by their keys.
+func detectJSON(line, source string) Reader {
+	switch {
+	case strings.Contains(line, `"cs-uri-stem"`):
+		return NewCloudFront(source)
+	case strings.Contains(line, `"RequestPath"`):
+		return NewTraefik(source)
+	case strings.Contains(line, `"http.log.access`) || (strings.Contains(line, `"request"`) && strings.Contains(line, `"ts"`)):
+		return NewCaddy(source)
+	case strings.Contains(line, `"path"`):
+		return NewNginxJSON(source)
+	}
+	return NewCloudFront(source)
+}
+
+// isELB: "2015-05-13T23:39:43.945958Z my-lb ..." or "https 2020-01-01T00:55:04.127531Z app/...".
+func isELB(line string) bool {
+	f := strings.Fields(line)
+	if len(f) > 1 && len(f[0]) < 8 && !strings.Contains(f[0], "-") {
+		f = f[1:]
+	}
+	if len(f) < 12 || len(f[0]) < 20 || f[0][10] != 'T' {
+		return false
+	}
+	_, err := time.Parse(time.RFC3339Nano, f[0])
+	return err == nil
+}
+
+// isS3Access: "<owner id> <bucket> [10/Feb/2012:16:42:07 -0500] <ip> ..."
+func isS3Access(line string) bool {
+	f := strings.SplitN(line, " ", 4)
+	return len(f) == 4 && len(f[0]) >= 32 && strings.HasPrefix(f[2], "[") && !strings.ContainsAny(f[0], "./:")
 }

@@ -1,0 +1,153 @@
+package logformat
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/trackless/trackless/internal/hit"
+)
+
+func TestOtherFormats(t *testing.T) {
+	tests := []struct {
+		name, format, line string
+		want               hit.Hit
+		reason             string
+	}{
+		{
+			name: "ALB", format: "elb",
+			line: `https 2020-01-01T00:55:04.127531Z app/my-alb/abcdef 1.2.3.4:2817 10.0.0.1:80 0.001 0.102 0.000 200 200 225 24950 "GET https://www.example.com:443/path/index.html?a=1 HTTP/1.1" "Mozilla/5.0 (X11)" ECDHE-RSA-AES128-GCM-SHA256 TLSv1.2 arn:aws:x "Root=1-abc" "www.example.com" "arn:aws:acm:x" 0 2020-01-01T00:55:04.023000Z "forward" "-" "-" "10.1.1.1:80" "200"`,
+			want: hit.Hit{Time: time.Date(2020, 1, 1, 0, 55, 4, 127531000, time.UTC), Method: "GET", Scheme: "https", Host: "www.example.com", Path: "/path/index.html", Query: "a=1", Status: 200, Bytes: 24950, Duration: 103 * time.Millisecond, TTFB: -1, UserAgent: "Mozilla/5.0 (X11)", ClientIP: "1.2.3.4"},
+		},
+		{
+			name: "classic ELB", format: "elb",
+			line: `2015-05-13T23:39:43.945958Z my-loadbalancer [2001:db8::1]:2817 10.0.0.1:80 -1 -1 -1 504 0 0 57 "GET http://www.example.com:8080/ HTTP/1.1" "curl/8" - -`,
+			want: hit.Hit{Time: time.Date(2015, 5, 13, 23, 39, 43, 945958000, time.UTC), Method: "GET", Scheme: "http", Host: "www.example.com:8080", Path: "/", Status: 504, Bytes: 57, Duration: -1, TTFB: -1, UserAgent: "curl/8", ClientIP: "2001:db8::1"},
+		},
+		{name: "ELB TCP line", format: "elb", line: `2015-05-13T23:39:43.945958Z my-loadbalancer 192.168.131.39:2817 10.0.0.1:80 0.001069 0.000028 0.000041 - - 82 305 "- - - " "-" - -`, reason: ReasonNotHTTP},
+		{
+			name: "S3 access", format: "s3",
+			line: `b659b576cff1e15e4c0313ff8930fba9f53e6794567f5c60dab3abf2f8dfb6cc www.example.com [10/Feb/2012:16:42:07 -0500] 1.2.3.4 arn:aws:iam::1:user/x EB3502676500C6BE WEBSITE.GET.OBJECT index "GET /index?x=1 HTTP/1.1" 200 - 368 368 10 9 "-" "Mozilla/5.0 (X11)"`,
+			want: hit.Hit{Time: time.Date(2012, 2, 10, 21, 42, 7, 0, time.UTC), Method: "GET", Host: "www.example.com", Path: "/index", Query: "x=1", Status: 200, Bytes: 368, Duration: 10 * time.Millisecond, TTFB: -1, UserAgent: "Mozilla/5.0 (X11)", ClientIP: "1.2.3.4"},
+		},
+		{
+			name: "Traefik", format: "traefik",
+			line: `{"ClientHost":"1.2.3.4","ClientUsername":"-","request_User-Agent":"Prometheus/2.40.5","request_Referer":"www.example.com","DownstreamContentSize":15,"DownstreamStatus":"200","Duration":10002425284,"RequestHost":"localhost:8080","RequestMethod":"GET","RequestPath":"/my/app/auth?id=1234","RequestScheme":"http","StartUTC":"2023-08-11T11:39:21.773360139Z"}`,
+			want: hit.Hit{Time: time.Date(2023, 8, 11, 11, 39, 21, 773360139, time.UTC), Method: "GET", Scheme: "http", Host: "localhost", Path: "/my/app/auth", Query: "id=1234", Status: 200, Bytes: 15, Duration: 10002425284, TTFB: -1, UserAgent: "Prometheus/2.40.5", Referrer: "www.example.com", ClientIP: "1.2.3.4"},
+		},
+		{
+			name: "Caddy", format: "caddy",
+			line: `{"level":"info","ts":1703373474.5,"logger":"http.log.access","request":{"remote_ip":"1.2.3.4","client_ip":"5.6.7.8","method":"GET","host":"example.com","uri":"/beta/?q","headers":{"User-Agent":["Mozilla/5.0 (X)"],"Referer":["https://r/"]},"tls":{"proto":"h2"}},"status":200,"size":3609,"duration":0.25,"user_id":""}`,
+			want: hit.Hit{Time: time.Date(2023, 12, 23, 23, 17, 54, 500000000, time.UTC), Method: "GET", Scheme: "https", Host: "example.com", Path: "/beta/", Query: "q", Status: 200, Bytes: 3609, Duration: 250 * time.Millisecond, TTFB: -1, UserAgent: "Mozilla/5.0 (X)", Referrer: "https://r/", ClientIP: "5.6.7.8"},
+		},
+		{name: "Caddy without uri", format: "caddy", line: `{"ts":1703373474.5,"request":{"client_ip":"1.2.3.4"}}`, reason: ReasonMissingField},
+		{name: "Traefik bad time", format: "traefik", line: `{"ClientHost":"1.2.3.4","RequestPath":"/","StartUTC":"now"}`, reason: ReasonBadDate},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, format := range []string{tt.format, "auto"} {
+				r, err := New(format, "t")
+				if err != nil {
+					t.Fatal(err)
+				}
+				var h hit.Hit
+				ok, err := r.Parse([]byte(tt.line), 1, &h)
+				if a, isAuto := r.(*Auto); isAuto && a.Format() != tt.format {
+					t.Errorf("detected %q, want %q", a.Format(), tt.format)
+				}
+				if tt.reason != "" {
+					var pe *ParseError
+					if !errors.As(err, &pe) || pe.Reason != tt.reason {
+						t.Errorf("%s: error %v, want %s", format, err, tt.reason)
+					}
+					continue
+				}
+				if err != nil || !ok || h != tt.want {
+					t.Errorf("%s: %v %v\ngot  %+v\nwant %+v", format, ok, err, h, tt.want)
+				}
+			}
+		})
+	}
+}
+
+// TestImportLogsFixtures reads the fixtures of Matomo's importer for the
+// formats here: every line is a hit, or a line the importer skips too.
+func TestImportLogsFixtures(t *testing.T) {
+	dir := filepath.Join("..", "..", "..", "shared", "fixtures", "import_logs")
+	if _, err := os.Stat(dir); err != nil {
+		t.Skip("shared fixtures not present")
+	}
+	for file, want := range map[string]struct {
+		format     string
+		hits, errs int
+	}{
+		"alb.log": {"elb", 1, 0}, "elb.log": {"elb", 1, 1}, "s3.log": {"s3", 1, 0},
+		"traefik_json.log": {"traefik", 1, 0}, "caddy_json.log": {"caddy", 3, 0},
+		"nginx_json.log": {"nginx_json", 2, 0}, "common.log": {"combined", 1, 0},
+		"amazon_cloudfront_web.log": {"cloudfront", 1, 0},
+	} {
+		data, err := os.ReadFile(filepath.Join(dir, file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		a := &Auto{Source: file}
+		hits, errs := 0, 0
+		for i, line := range strings.Split(strings.TrimRight(string(data), "\n"), "\n") {
+			var h hit.Hit
+			ok, err := a.Parse([]byte(line), int64(i+1), &h)
+			if err != nil {
+				errs++
+			} else if ok {
+				hits++
+			}
+		}
+		if a.Format() != want.format || hits != want.hits || errs != want.errs {
+			t.Errorf("%s: %s, %d hits, %d errors; want %s, %d, %d", file, a.Format(), hits, errs, want.format, want.hits, want.errs)
+		}
+	}
+}
+
+func fuzzReader(f *testing.F, newReader func() Reader, seeds ...string) {
+	for _, s := range seeds {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		r := newReader()
+		for i, line := range strings.Split(string(data), "\n") {
+			var h hit.Hit
+			ok, err := r.Parse([]byte(line), int64(i+1), &h)
+			if err != nil {
+				var pe *ParseError
+				if !errors.As(err, &pe) || ok || pe.Line != int64(i+1) {
+					t.Fatalf("bad error %v", err)
+				}
+			}
+			if ok && (h.Time.IsZero() || h.Path == "") {
+				t.Fatalf("incomplete hit %+v", h)
+			}
+		}
+	})
+}
+
+func FuzzELB(f *testing.F) {
+	fuzzReader(f, func() Reader { return NewELB("f") },
+		`https 2020-01-01T00:55:04.127531Z app/x 1.2.3.4:2817 10.0.0.1:80 0.001 0.102 0.000 200 200 225 24950 "GET https://www.example.com:443/p?q HTTP/1.1" "ua"`)
+}
+
+func FuzzS3Access(f *testing.F) {
+	fuzzReader(f, func() Reader { return NewS3Access("f") },
+		`b659b576cff1e15e4c0313ff8930fba9f53e6794567f5c60dab3abf2f8dfb6cc b [10/Feb/2012:16:42:07 -0500] 1.2.3.4 r i OP k "GET /i HTTP/1.1" 200 - 368 368 10 9 "-" "ua"`)
+}
+
+func FuzzTraefik(f *testing.F) {
+	fuzzReader(f, func() Reader { return NewTraefik("f") },
+		`{"ClientHost":"1.2.3.4","RequestPath":"/a?b","StartUTC":"2023-08-11T11:39:21Z","DownstreamStatus":"200","Duration":5}`)
+}
+
+func FuzzCaddy(f *testing.F) {
+	fuzzReader(f, func() Reader { return NewCaddy("f") },
+		`{"ts":1703373474.5,"request":{"client_ip":"1.2.3.4","method":"GET","uri":"/x","tls":{}},"status":200,"size":1,"duration":0.1}`)
+}
