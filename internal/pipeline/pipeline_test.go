@@ -130,7 +130,16 @@ func TestEntryWatermarks(t *testing.T) {
 		t.Fatalf("after 10: %d %v", e.ConfirmedLine, e.ShardLines[:3])
 	}
 	in.confirm(2, 11)
+	// Out of order within a shard: 14 before 13.
+	in.track(1, 13)
+	in.track(1, 14)
+	in.confirm(1, 14)
+	if e = in.entry(); e.ShardLines[1] != 11 {
+		t.Fatalf("14 confirmed before 12 and 13: shard 1 at %d, want 11", e.ShardLines[1])
+	}
 	in.confirm(1, 12)
+	in.confirm(1, 13)
+	in.confirm(1, 13) // twice: no effect
 	in.eof, in.lines = true, 20
 	if e = in.entry(); !e.Done || e.ConfirmedLine != 20 {
 		t.Fatalf("at the end: %+v", e)

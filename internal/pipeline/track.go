@@ -1,6 +1,8 @@
 package pipeline
 
 import (
+	"cmp"
+	"slices"
 	"sync"
 	"time"
 
@@ -16,19 +18,20 @@ const Shards = 64
 
 // inputState tracks which lines of one input are confirmed.
 //
-// Hits of one shard are confirmed in the order they were read (one worker
-// sends a shard's batches one after the other), so each shard's pending
-// lines form a queue. Every line of shard s up to shardLine(s) is confirmed;
-// the input's confirmed line is the smallest of them.
+// Each shard keeps the lines of its hits in the order they were read, each
+// marked done when confirmed; confirmations may come in any order (a hit
+// can be sent after a later line of the same input when hits are put in
+// time order). Every line of shard s before its first line not done is
+// confirmed; the input's confirmed line is the smallest of them.
 type inputState struct {
 	name     string
 	key      string // ledger key; "" when the input has no identity
 	identity input.Identity
 
 	mu       sync.Mutex
-	readLine int64           // every line up to here was read and tracked
-	pending  [Shards][]int64 // lines of hits sent or to send, in order
-	heads    [Shards]int     // first live index of pending[s]
+	readLine int64                 // every line up to here was read and tracked
+	pending  [Shards][]pendingLine // lines of hits sent or to send, in read order
+	heads    [Shards]int           // first live index of pending[s]
 	npending int
 	eof      bool
 	lines    int64 // line count, at eof
@@ -36,9 +39,16 @@ type inputState struct {
 	failed   bool // damaged or aborted: never marked done
 }
 
+type pendingLine struct {
+	line int64
+	done bool
+}
+
+// track records that the hit on line, of shard, is on its way. Lines must
+// be tracked in increasing order.
 func (in *inputState) track(shard int, line int64) {
 	in.mu.Lock()
-	in.pending[shard] = append(in.pending[shard], line)
+	in.pending[shard] = append(in.pending[shard], pendingLine{line: line})
 	in.npending++
 	in.readLine = line
 	in.mu.Unlock()
@@ -53,23 +63,31 @@ func (in *inputState) advance(line int64) {
 	in.mu.Unlock()
 }
 
-// confirm pops the oldest pending line of shard, which must be line.
+// confirm marks the hit on line of shard as confirmed.
 func (in *inputState) confirm(shard int, line int64) {
 	in.mu.Lock()
-	h := in.heads[shard]
-	if h < len(in.pending[shard]) && in.pending[shard][h] == line {
-		in.heads[shard]++
-		in.npending--
-		if in.heads[shard] == len(in.pending[shard]) {
-			in.pending[shard] = in.pending[shard][:0]
-			in.heads[shard] = 0
-		} else if in.heads[shard] > 1024 && in.heads[shard]*2 > len(in.pending[shard]) {
-			n := copy(in.pending[shard], in.pending[shard][in.heads[shard]:])
-			in.pending[shard] = in.pending[shard][:n]
-			in.heads[shard] = 0
-		}
+	defer in.mu.Unlock()
+	q := in.pending[shard][in.heads[shard]:]
+	i, found := slices.BinarySearchFunc(q, line, func(p pendingLine, l int64) int { return cmp.Compare(p.line, l) })
+	if !found || q[i].done {
+		return
 	}
-	in.mu.Unlock()
+	q[i].done = true
+	in.npending--
+	h := in.heads[shard]
+	for h < len(in.pending[shard]) && in.pending[shard][h].done {
+		h++
+	}
+	switch {
+	case h == len(in.pending[shard]):
+		in.pending[shard] = in.pending[shard][:0]
+		h = 0
+	case h > 1024 && h*2 > len(in.pending[shard]):
+		n := copy(in.pending[shard], in.pending[shard][h:])
+		in.pending[shard] = in.pending[shard][:n]
+		h = 0
+	}
+	in.heads[shard] = h
 }
 
 // entry snapshots the ledger entry of the input.
@@ -81,7 +99,7 @@ func (in *inputState) entry() *ledger.Entry {
 	for s := 0; s < Shards; s++ {
 		wm := in.readLine
 		if in.heads[s] < len(in.pending[s]) {
-			wm = in.pending[s][in.heads[s]] - 1
+			wm = in.pending[s][in.heads[s]].line - 1
 		}
 		// Hits skipped on resume are confirmed up to the resume watermark.
 		if in.resume != nil && in.resume[s] > wm {
