@@ -118,6 +118,7 @@ type config struct {
 	uaExclude                       listFlag
 	siteFile, olderThan, newerThan  string
 	stripQuery                      bool
+	reorderWindow                   time.Duration
 	decodeUA                        string
 }
 
@@ -145,6 +146,7 @@ func commonFlags(fs *flag.FlagSet, c *config, peers map[string]string) {
 	fs.StringVar(&c.olderThan, "exclude-older-than", "", "skip hits before this time (2026-11-01, 2026-11-01 10:00:00 +0100, RFC 3339, or a duration back from now: 36h)")
 	fs.StringVar(&c.newerThan, "exclude-newer-than", "", "skip hits after this time (same forms)")
 	fs.BoolVar(&c.stripQuery, "strip-query-string", false, "drop query strings from URLs")
+	fs.DurationVar(&c.reorderWindow, "reorder-window", pipeline.DefaultReorderWindow, "how late a hit may come within a log and still be sent in time order (memory grows with it)")
 	fs.StringVar(&c.defHost, "log-hostname", "", "host for logs that carry none (the same as --default-host)")
 	fs.IntVar(&c.batchSize, "batch-size", 200, "hits per bulk request (BATCH_SIZE)")
 	fs.IntVar(&c.concurrency, "concurrency", 4, "bulk requests in flight")
@@ -443,6 +445,7 @@ func runSend(env Env, args []string, parse bool) int {
 		Format:        c.format,
 		Filter:        filter,
 		Sites:         siteMap,
+		ReorderWindow: c.reorderWindow,
 		BatchSize:     c.batchSize,
 		Concurrency:   c.concurrency,
 		HasToken:      c.token != "",

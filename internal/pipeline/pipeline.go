@@ -8,9 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"os"
 	"regexp"
 	"slices"
 	"strings"
@@ -22,7 +20,6 @@ import (
 	"github.com/trackless/trackless/internal/hit"
 	"github.com/trackless/trackless/internal/input"
 	"github.com/trackless/trackless/internal/ledger"
-	"github.com/trackless/trackless/internal/logformat"
 	"github.com/trackless/trackless/internal/matomo"
 	"github.com/trackless/trackless/internal/sites"
 )
@@ -43,6 +40,11 @@ type Options struct {
 	Sites *sites.Map
 	// Filter holds the skip rules of Matomo's importer.
 	Filter Filter
+	// ReorderWindow is how far back in time a hit may come after a later
+	// one and still be sent in time order (default 5 minutes). Hits of all
+	// the inputs of a run are merged by time: one visitor's hits reach
+	// Matomo in time order, also across files.
+	ReorderWindow time.Duration
 
 	// Client sends batches. Nil means no sending: Emit receives the batches.
 	Client *matomo.Client
@@ -229,6 +231,9 @@ func Run(ctx, sendCtx context.Context, names []string, opt Options) (*Stats, err
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
+	if opt.ReorderWindow <= 0 {
+		opt.ReorderWindow = DefaultReorderWindow
+	}
 	if opt.Log == nil {
 		opt.Log = slog.New(slog.DiscardHandler)
 	}
@@ -254,21 +259,7 @@ func Run(ctx, sendCtx context.Context, names []string, opt Options) (*Stats, err
 			}(r.work[i])
 		}
 	}
-	var runErr error
-	for _, name := range names {
-		if err := ctx.Err(); err != nil {
-			runErr = err
-			break
-		}
-		if err := r.fatalErr(); err != nil {
-			runErr = err
-			break
-		}
-		if err := r.input(ctx, name); err != nil {
-			runErr = err
-			break
-		}
-	}
+	runErr := r.merge(ctx, names)
 	if runErr == nil {
 		for i := range r.cur {
 			if err := r.flush(i); err != nil {
@@ -322,136 +313,9 @@ func (r *runner) warn(kind, msg string, args ...any) {
 	}
 }
 
-func (r *runner) input(ctx context.Context, name string) error {
-	var in *input.Input
-	var err error
-	if name == "-" {
-		in, err = input.FromReader("-", os.Stdin)
-	} else {
-		in, err = input.Open(name)
-	}
-	if err != nil {
-		r.log.Error("cannot read input", "input", name, "error", err)
-		r.stats.InputsDamaged = append(r.stats.InputsDamaged, name)
-		return nil
-	}
-	defer in.Close()
-	r.stats.Inputs++
-	st := &inputState{name: name}
-	var prev *ledger.Entry
-	if in.Identity != nil && r.opt.Ledger != nil {
-		st.key, st.identity = in.Identity.Key(), *in.Identity
-		if !r.opt.Force {
-			prev, err = r.opt.Ledger.Get(st.key)
-			if err != nil {
-				return err
-			}
-		}
-	}
-	var skipThrough int64
-	if prev != nil {
-		switch {
-		case prev.Done && prev.Identity.Size == in.Identity.Size:
-			r.log.Info("input already delivered", "input", name, "lines", prev.Lines)
-			r.stats.InputsSkipped++
-			return nil
-		case in.Identity.Size < prev.Identity.Size:
-			r.log.Error("input is smaller than when it was last read: not sending it again; use --force to send it all", "input", name)
-			r.stats.InputsDamaged = append(r.stats.InputsDamaged, name)
-			return nil
-		case prev.Done:
-			skipThrough = prev.Lines // it grew: go on after the old end
-			st.readLine = prev.Lines
-		default:
-			skipThrough = prev.ConfirmedLine
-			st.readLine = prev.ConfirmedLine
-			if len(prev.ShardLines) == Shards {
-				st.resume = prev.ShardLines
-			}
-		}
-		r.log.Info("resuming input", "input", name, "after_line", skipThrough)
-	}
-	if r.opt.Progress != nil {
-		r.opt.Progress(in)
-	}
-	parser, err := logformat.New(r.opt.Format, name)
-	if err != nil {
-		return err
-	}
-	lines := in.Lines()
-	defer lines.Close()
-	var h hit.Hit
-	var item []byte
-	for n := 0; ; n++ {
-		if n&1023 == 0 {
-			if err := ctx.Err(); err != nil {
-				st.failed = true
-				r.pers.mark(st)
-				return err
-			}
-			if err := r.fatalErr(); err != nil {
-				return err
-			}
-		}
-		line, err := lines.Next()
-		lineNo := lines.Line()
-		if err == io.EOF {
-			break
-		}
-		if errors.Is(err, input.ErrLineTooLong) {
-			r.stats.LinesRead++
-			r.stats.Malformed[logformat.ReasonLineTooLong]++
-			r.warn("malformed", "malformed line", "input", name, "line", lineNo, "reason", logformat.ReasonLineTooLong)
-			continue
-		}
-		if err != nil {
-			r.log.Error("input is damaged: lines before the damage were read", "input", name, "after_line", lines.Line(), "error", err)
-			r.stats.InputsDamaged = append(r.stats.InputsDamaged, name)
-			st.failed = true
-			break
-		}
-		r.stats.LinesRead++
-		if lineNo <= skipThrough {
-			if len(line) > 0 && line[0] == '#' {
-				parser.Parse(line, lineNo, &h) // keep the #Fields state
-			}
-			r.stats.LinesResumed++
-			continue
-		}
-		ok, err := parser.Parse(line, lineNo, &h)
-		if err != nil {
-			var pe *logformat.ParseError
-			if errors.As(err, &pe) {
-				r.stats.Malformed[pe.Reason]++
-				r.warn("malformed", "malformed line", "input", name, "line", lineNo, "reason", pe.Reason, "detail", pe.Detail)
-			}
-			continue
-		}
-		if !ok {
-			continue
-		}
-		r.stats.Hits++
-		if r.opt.HitCount != nil {
-			r.opt.HitCount.Add(1)
-		}
-		if err := r.hit(st, &h, lineNo, &item); err != nil {
-			st.failed = true
-			r.pers.mark(st)
-			return err
-		}
-	}
-	st.mu.Lock()
-	st.eof = true
-	st.lines = lines.Line()
-	if lines.Line() > st.readLine {
-		st.readLine = lines.Line()
-	}
-	st.mu.Unlock()
-	r.pers.mark(st)
-	return nil
-}
-
-func (r *runner) hit(st *inputState, h *hit.Hit, lineNo int64, item *[]byte) error {
+// hit filters, classifies and encodes one hit. It returns nil for a hit
+// that is skipped, and the item to send otherwise.
+func (r *runner) hit(st *inputState, h *hit.Hit, lineNo int64) (*queued, error) {
 	scheme, host := h.Scheme, h.Host
 	if scheme == "" {
 		scheme = r.opt.DefaultScheme
@@ -488,20 +352,20 @@ func (r *runner) hit(st *inputState, h *hit.Hit, lineNo int64, item *[]byte) err
 	if res.Skip != "" {
 		r.stats.Skipped[res.Skip]++
 		if r.opt.EmitHit != nil {
-			return r.opt.EmitHit(h, res, url, nil)
+			return nil, r.opt.EmitHit(h, res, url, nil)
 		}
-		return nil
+		return nil, nil
 	}
 	shard := shardOf(h)
 	if st.resume != nil && lineNo <= st.resume[shard] {
 		r.stats.LinesResumed++ // delivered by an earlier run
-		return nil
+		return nil, nil
 	}
 	if res.Agent != "" {
 		r.stats.AIAgents[res.Agent]++
 	}
 	if !r.opt.HasToken && r.opt.Client != nil && r.opt.Now().Sub(h.Time) > MaxUntokenedAge {
-		return fmt.Errorf("%w: %s line %d is from %s, older than 24 hours, and Matomo rejects such hits without a token: set MATOMO_TOKEN_AUTH (--token-auth) to a token with write access to site %d",
+		return nil, fmt.Errorf("%w: %s line %d is from %s, older than 24 hours, and Matomo rejects such hits without a token: set MATOMO_TOKEN_AUTH (--token-auth) to a token with write access to site %d",
 			ErrOldHits, st.name, lineNo, h.Time.Format(time.RFC3339), r.opt.Encoder.SiteID)
 	}
 	buf := make([]byte, 0, 256+len(url)*2+len(h.UserAgent))
@@ -513,23 +377,32 @@ func (r *runner) hit(st *inputState, h *hit.Hit, lineNo int64, item *[]byte) err
 	} else {
 		it = enc.Append(buf, h, url, res.Kind == hit.Download)
 	}
-	*item = it
 	if r.opt.EmitHit != nil {
 		if err := r.opt.EmitHit(h, res, url, it); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	r.stats.Queued++
-	w := shard % len(r.cur)
+	q := &queued{item: it, unix: h.Time.UnixNano(), ref: ref{in: st, shard: shard, line: lineNo}}
+	if st.key != "" && r.opt.Client != nil {
+		st.track(shard, lineNo) // at read time, in line order: the ledger never passes it
+		q.tracked = true
+	}
+	return q, nil
+}
+
+// enqueue adds an item to the batch of its worker, and hands the batch on
+// when it is full.
+func (r *runner) enqueue(q *queued) error {
+	w := q.ref.shard % len(r.cur)
 	b := r.cur[w]
 	if b == nil {
 		b = &batch{items: make([][]byte, 0, r.opt.BatchSize), refs: make([]ref, 0, r.opt.BatchSize)}
 		r.cur[w] = b
 	}
-	b.items = append(b.items, it)
-	if st.key != "" && r.opt.Client != nil {
-		st.track(shard, lineNo)
-		b.refs = append(b.refs, ref{in: st, shard: shard, line: lineNo})
+	b.items = append(b.items, q.item)
+	if q.tracked {
+		b.refs = append(b.refs, q.ref)
 	}
 	if len(b.items) >= r.opt.BatchSize {
 		return r.flush(w)

@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -20,6 +22,7 @@ import (
 
 	"github.com/trackless/trackless/internal/classify"
 	"github.com/trackless/trackless/internal/ledger"
+	"github.com/trackless/trackless/internal/loggen"
 	"github.com/trackless/trackless/internal/matomo"
 	"github.com/trackless/trackless/internal/sites"
 )
@@ -237,5 +240,62 @@ func TestFiltersAndSites(t *testing.T) {
 	}
 	if st.Skipped[SkipNoSite] != 1 || st.UnmappedHosts["unknown.org"] != 1 || st.Skipped[SkipPath] != 1 || st.Skipped[SkipAgent] != 1 || st.Skipped[SkipHost] != 1 {
 		t.Errorf("skipped %v, unmapped %v", st.Skipped, st.UnmappedHosts)
+	}
+}
+
+// TestSplitFilesInAnyOrder: the same log split into files and given in any
+// order yields the same requests, in the same order, as the whole file;
+// and each visitor's hits are in time order.
+func TestSplitFilesInAnyOrder(t *testing.T) {
+	dir := t.TempDir()
+	var whole bytes.Buffer
+	if _, err := loggen.Write(&whole, loggen.Config{Seed: 5, Lines: 30000, Start: time.Now().UTC().Add(-20 * time.Hour), Span: 6 * time.Hour}); err != nil {
+		t.Fatal(err)
+	}
+	wholeFile := filepath.Join(dir, "whole.log")
+	os.WriteFile(wholeFile, whole.Bytes(), 0o600)
+	lines := strings.SplitAfter(whole.String(), "\n")
+	header, body := lines[:2], lines[2:]
+	var parts []string
+	for i := 0; i < 4; i++ {
+		p := filepath.Join(dir, fmt.Sprintf("part%d.log", i))
+		chunk := body[i*len(body)/4 : (i+1)*len(body)/4]
+		os.WriteFile(p, []byte(strings.Join(append(append([]string{}, header...), chunk...), "")), 0o600)
+		parts = append(parts, p)
+	}
+	run := func(names []string) []string {
+		var got []string
+		opt := Options{
+			Encoder: matomo.Encoder{SiteID: 1, Visits: true}, Classify: classify.Config{Visits: true, EnableBots: true, EnableErrors: true, EnableRedirects: true},
+			BatchSize: 50, Concurrency: 4,
+			Emit: func(items [][]byte) error {
+				got = append(got, fmt.Sprintf("batch of %d", len(items)))
+				for _, it := range items {
+					got = append(got, string(it))
+				}
+				return nil
+			},
+		}
+		if _, err := Run(context.Background(), context.Background(), names, opt); err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	want := run([]string{wholeFile})
+	got := run([]string{parts[3], parts[1], parts[0], parts[2]})
+	if len(want) < 10000 || !slices.Equal(got, want) {
+		t.Fatalf("split files: %d lines of output, whole file: %d; equal: %v", len(got), len(want), slices.Equal(got, want))
+	}
+	last := map[string]string{}
+	for _, it := range want {
+		if !strings.HasPrefix(it, "?") {
+			continue
+		}
+		q, _ := url.ParseQuery(it[1:])
+		v := q.Get("cip") + "|" + q.Get("ua")
+		if prev, ok := last[v]; ok && q.Get("cdt") < prev {
+			t.Fatalf("visitor %s: %s after %s", v, q.Get("cdt"), prev)
+		}
+		last[v] = q.Get("cdt")
 	}
 }

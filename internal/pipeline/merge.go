@@ -1,0 +1,378 @@
+package pipeline
+
+import (
+	"container/heap"
+	"context"
+	"errors"
+	"io"
+	"os"
+	"slices"
+	"time"
+
+	"github.com/trackless/trackless/internal/hit"
+	"github.com/trackless/trackless/internal/input"
+	"github.com/trackless/trackless/internal/ledger"
+	"github.com/trackless/trackless/internal/logformat"
+)
+
+// DefaultReorderWindow is the default of Options.ReorderWindow.
+const DefaultReorderWindow = 5 * time.Minute
+
+// queued is an encoded item waiting for its turn.
+type queued struct {
+	item    []byte
+	unix    int64 // hit time, ns
+	seq     int   // the input's place in the merge, for ties
+	ref     ref
+	tracked bool
+}
+
+// cursor reads the hits of one input, in line order.
+type cursor struct {
+	name        string
+	seq         int
+	in          *input.Input
+	st          *inputState
+	parser      logformat.Reader
+	lines       *input.Lines
+	skipThrough int64
+	next        *queued // the next item of this input; nil at its end
+	h           hit.Hit
+	n           int
+}
+
+// merge reads the inputs and hands their items to the batches in time
+// order: the inputs are merged by the time of their hits (an input is
+// opened when the merge reaches the time of its first hit), and a window
+// of ReorderWindow puts back in order hits that come late within an input.
+// Memory is bounded by the open inputs and the hits within the window.
+func (r *runner) merge(ctx context.Context, names []string) error {
+	order := r.orderInputs(names)
+	var active cursorHeap
+	window := &itemHeap{}
+	var maxSeen int64
+	release := func(all bool) error {
+		for window.Len() > 0 && (all || (*window)[0].unix <= maxSeen-int64(r.opt.ReorderWindow)) {
+			if err := r.enqueue(heap.Pop(window).(*queued)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	next := 0
+	for {
+		if err := ctx.Err(); err != nil {
+			r.abandon(active)
+			return err
+		}
+		if err := r.fatalErr(); err != nil {
+			r.abandon(active)
+			return err
+		}
+		// Open the inputs whose first hit the merge has reached.
+		for next < len(order) && (active.Len() == 0 || order[next].first <= active[0].next.unix) {
+			c, err := r.open(ctx, order[next].name, next)
+			next++
+			if err != nil {
+				r.abandon(active)
+				return err
+			}
+			if c != nil && c.next != nil {
+				heap.Push(&active, c)
+			}
+		}
+		if active.Len() == 0 {
+			break
+		}
+		c := active[0]
+		q := c.next
+		heap.Push(window, q)
+		maxSeen = max(maxSeen, q.unix)
+		if err := r.advance(ctx, c); err != nil {
+			r.abandon(active)
+			return err
+		}
+		if c.next == nil {
+			heap.Pop(&active)
+		} else {
+			heap.Fix(&active, 0)
+		}
+		if err := release(false); err != nil {
+			return err
+		}
+	}
+	return release(true)
+}
+
+// abandon closes the inputs left open when a run stops early; their lines
+// not confirmed are read again by the next run.
+func (r *runner) abandon(active cursorHeap) {
+	for _, c := range active {
+		c.st.mu.Lock()
+		c.st.failed = true
+		c.st.mu.Unlock()
+		r.pers.mark(c.st)
+		c.close()
+	}
+}
+
+type firstHit struct {
+	name  string
+	first int64
+}
+
+// orderInputs sorts the inputs by the time of their first hit (read with a
+// quick look at each; stdin and unreadable inputs keep their place first).
+func (r *runner) orderInputs(names []string) []firstHit {
+	out := make([]firstHit, len(names))
+	for i, n := range names {
+		out[i] = firstHit{name: n, first: -1 << 63}
+		if len(names) > 1 {
+			out[i].first = r.peekFirst(n)
+		}
+	}
+	slices.SortStableFunc(out, func(a, b firstHit) int {
+		switch {
+		case a.first < b.first:
+			return -1
+		case a.first > b.first:
+			return 1
+		}
+		return 0
+	})
+	return out
+}
+
+// peekFirst returns the time of the first hit of an input, or the lowest
+// time when there is none or it cannot be read (the merge opens it first
+// and reports the problem then).
+func (r *runner) peekFirst(name string) int64 {
+	const none = -1 << 63
+	if name == "-" {
+		return none
+	}
+	in, err := input.Open(name)
+	if err != nil {
+		return none
+	}
+	defer in.Close()
+	p, err := logformat.New(r.opt.Format, name)
+	if err != nil {
+		return none
+	}
+	lines := in.Lines()
+	defer lines.Close()
+	var h hit.Hit
+	for i := 0; i < 10000; i++ {
+		line, err := lines.Next()
+		if err != nil {
+			if errors.Is(err, input.ErrLineTooLong) {
+				continue
+			}
+			return none
+		}
+		if ok, err := p.Parse(line, lines.Line(), &h); ok && err == nil {
+			return h.Time.UnixNano()
+		}
+	}
+	return none
+}
+
+// open opens an input, consults the ledger, and reads up to its first
+// item. It returns nil for an input that is skipped or cannot be read.
+func (r *runner) open(ctx context.Context, name string, seq int) (*cursor, error) {
+	var in *input.Input
+	var err error
+	if name == "-" {
+		in, err = input.FromReader("-", os.Stdin)
+	} else {
+		in, err = input.Open(name)
+	}
+	if err != nil {
+		r.log.Error("cannot read input", "input", name, "error", err)
+		r.stats.InputsDamaged = append(r.stats.InputsDamaged, name)
+		return nil, nil
+	}
+	r.stats.Inputs++
+	c := &cursor{name: name, seq: seq, in: in, st: &inputState{name: name}}
+	st := c.st
+	var prev *ledger.Entry
+	if in.Identity != nil && r.opt.Ledger != nil {
+		st.key, st.identity = in.Identity.Key(), *in.Identity
+		if !r.opt.Force {
+			if prev, err = r.opt.Ledger.Get(st.key); err != nil {
+				in.Close()
+				return nil, err
+			}
+		}
+	}
+	if prev != nil {
+		switch {
+		case prev.Done && prev.Identity.Size == in.Identity.Size:
+			r.log.Info("input already delivered", "input", name, "lines", prev.Lines)
+			r.stats.InputsSkipped++
+			in.Close()
+			return nil, nil
+		case in.Identity.Size < prev.Identity.Size:
+			r.log.Error("input is smaller than when it was last read: not sending it again; use --force to send it all", "input", name)
+			r.stats.InputsDamaged = append(r.stats.InputsDamaged, name)
+			in.Close()
+			return nil, nil
+		case prev.Done:
+			c.skipThrough = prev.Lines // it grew: go on after the old end
+		default:
+			c.skipThrough = prev.ConfirmedLine
+			if len(prev.ShardLines) == Shards {
+				st.resume = prev.ShardLines
+			}
+		}
+		st.readLine = c.skipThrough
+		r.log.Info("resuming input", "input", name, "after_line", c.skipThrough)
+	}
+	if r.opt.Progress != nil {
+		r.opt.Progress(in)
+	}
+	if c.parser, err = logformat.New(r.opt.Format, name); err != nil {
+		in.Close()
+		return nil, err
+	}
+	c.lines = in.Lines()
+	return c, r.advance(ctx, c)
+}
+
+func (c *cursor) close() {
+	if c.lines != nil {
+		c.lines.Close()
+		c.lines = nil
+	}
+	if c.in != nil {
+		c.in.Close()
+		c.in = nil
+	}
+}
+
+// advance reads lines up to the next item of the input; at its end it
+// records the input as read and closes it (c.next is then nil).
+func (r *runner) advance(ctx context.Context, c *cursor) error {
+	c.next = nil
+	st := c.st
+	for {
+		c.n++
+		if c.n&1023 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		line, err := c.lines.Next()
+		lineNo := c.lines.Line()
+		if err == io.EOF {
+			break
+		}
+		if errors.Is(err, input.ErrLineTooLong) {
+			r.stats.LinesRead++
+			r.stats.Malformed[logformat.ReasonLineTooLong]++
+			r.warn("malformed", "malformed line", "input", c.name, "line", lineNo, "reason", logformat.ReasonLineTooLong)
+			continue
+		}
+		if err != nil {
+			r.log.Error("input is damaged: lines before the damage were read", "input", c.name, "after_line", lineNo, "error", err)
+			r.stats.InputsDamaged = append(r.stats.InputsDamaged, c.name)
+			st.mu.Lock()
+			st.failed = true
+			st.mu.Unlock()
+			break
+		}
+		r.stats.LinesRead++
+		if lineNo <= c.skipThrough {
+			if len(line) > 0 && line[0] == '#' {
+				c.parser.Parse(line, lineNo, &c.h) // keep the #Fields state
+			}
+			r.stats.LinesResumed++
+			continue
+		}
+		ok, err := c.parser.Parse(line, lineNo, &c.h)
+		if err != nil {
+			var pe *logformat.ParseError
+			if errors.As(err, &pe) {
+				r.stats.Malformed[pe.Reason]++
+				r.warn("malformed", "malformed line", "input", c.name, "line", lineNo, "reason", pe.Reason, "detail", pe.Detail)
+			}
+			continue
+		}
+		if !ok {
+			continue
+		}
+		r.stats.Hits++
+		if r.opt.HitCount != nil {
+			r.opt.HitCount.Add(1)
+		}
+		q, err := r.hit(st, &c.h, lineNo)
+		if err != nil {
+			st.mu.Lock()
+			st.failed = true
+			st.mu.Unlock()
+			r.pers.mark(st)
+			return err
+		}
+		if q != nil {
+			q.seq = c.seq
+			c.next = q
+			return nil
+		}
+		st.advance(lineNo)
+	}
+	st.mu.Lock()
+	st.eof = true
+	st.lines = c.lines.Line()
+	if st.lines > st.readLine {
+		st.readLine = st.lines
+	}
+	st.mu.Unlock()
+	r.pers.mark(st)
+	c.close()
+	return nil
+}
+
+// cursorHeap orders open inputs by the time of their next item.
+type cursorHeap []*cursor
+
+func (h cursorHeap) Len() int { return len(h) }
+func (h cursorHeap) Less(i, j int) bool {
+	a, b := h[i].next, h[j].next
+	if a.unix != b.unix {
+		return a.unix < b.unix
+	}
+	return a.seq < b.seq
+}
+func (h cursorHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h *cursorHeap) Push(x any)   { *h = append(*h, x.(*cursor)) }
+func (h *cursorHeap) Pop() any {
+	old := *h
+	c := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return c
+}
+
+// itemHeap orders items by time, then input, then line.
+type itemHeap []*queued
+
+func (h itemHeap) Len() int { return len(h) }
+func (h itemHeap) Less(i, j int) bool {
+	a, b := h[i], h[j]
+	if a.unix != b.unix {
+		return a.unix < b.unix
+	}
+	if a.seq != b.seq {
+		return a.seq < b.seq
+	}
+	return a.ref.line < b.ref.line
+}
+func (h itemHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h *itemHeap) Push(x any)   { *h = append(*h, x.(*queued)) }
+func (h *itemHeap) Pop() any {
+	old := *h
+	q := old[len(old)-1]
+	old[len(old)-1] = nil
+	*h = old[:len(old)-1]
+	return q
+}
