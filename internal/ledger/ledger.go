@@ -37,6 +37,11 @@ type Entry struct {
 	// ShardLines refine ConfirmedLine: ShardLines[s] is the line through
 	// which every hit of visitor shard s is confirmed (see pipeline).
 	ShardLines []int64 `json:"shard_lines,omitempty"`
+	// ShardDone lists, per shard, lines above ShardLines[s] whose hits are
+	// confirmed too: hits are sent in time order, which within a log is not
+	// always line order, so a later line can be confirmed before an earlier
+	// one. Keys are shard numbers.
+	ShardDone map[int][]int64 `json:"shard_done,omitempty"`
 	// Done is set once the whole input was read and confirmed. Lines is then
 	// its line count and Identity.Size its size.
 	Done    bool      `json:"done"`

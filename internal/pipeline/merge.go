@@ -224,6 +224,7 @@ func (r *runner) open(ctx context.Context, name string, seq int) (*cursor, error
 			c.skipThrough = prev.ConfirmedLine
 			if len(prev.ShardLines) == Shards {
 				st.resume = prev.ShardLines
+				st.resumeDone = prev.ShardDone
 			}
 		}
 		st.readLine = c.skipThrough

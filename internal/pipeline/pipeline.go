@@ -357,7 +357,7 @@ func (r *runner) hit(st *inputState, h *hit.Hit, lineNo int64) (*queued, error) 
 		return nil, nil
 	}
 	shard := shardOf(h)
-	if st.resume != nil && lineNo <= st.resume[shard] {
+	if st.delivered(shard, lineNo) {
 		r.stats.LinesResumed++ // delivered by an earlier run
 		return nil, nil
 	}

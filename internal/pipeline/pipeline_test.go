@@ -137,8 +137,13 @@ func TestEntryWatermarks(t *testing.T) {
 	in.track(1, 13)
 	in.track(1, 14)
 	in.confirm(1, 14)
-	if e = in.entry(); e.ShardLines[1] != 11 {
-		t.Fatalf("14 confirmed before 12 and 13: shard 1 at %d, want 11", e.ShardLines[1])
+	if e = in.entry(); e.ShardLines[1] != 11 || !slices.Equal(e.ShardDone[1], []int64{14}) {
+		t.Fatalf("14 confirmed before 12 and 13: shard 1 at %d, done above %v; want 11, [14]", e.ShardLines[1], e.ShardDone[1])
+	}
+	// A restart from that entry skips 14 but not 12 or 13.
+	re := &inputState{resume: e.ShardLines, resumeDone: e.ShardDone}
+	if !re.delivered(1, 14) || re.delivered(1, 12) || re.delivered(1, 13) || !re.delivered(1, 10) {
+		t.Fatal("delivered() does not follow the entry")
 	}
 	in.confirm(1, 12)
 	in.confirm(1, 13)

@@ -36,7 +36,10 @@ type inputState struct {
 	eof      bool
 	lines    int64 // line count, at eof
 	resume   []int64
-	failed   bool // damaged or aborted: never marked done
+	// resumeDone: per shard, lines above resume[s] that an earlier run
+	// confirmed (ledger.Entry.ShardDone).
+	resumeDone map[int][]int64
+	failed     bool // damaged or aborted: never marked done
 }
 
 type pendingLine struct {
@@ -61,6 +64,19 @@ func (in *inputState) advance(line int64) {
 		in.readLine = line
 	}
 	in.mu.Unlock()
+}
+
+// delivered reports whether an earlier run confirmed the hit of shard on
+// line (the resume watermark, or a confirmed line above it).
+func (in *inputState) delivered(shard int, line int64) bool {
+	if in.resume == nil {
+		return false
+	}
+	if line <= in.resume[shard] {
+		return true
+	}
+	_, found := slices.BinarySearch(in.resumeDone[shard], line)
+	return found
 }
 
 // confirm marks the hit on line of shard as confirmed.
@@ -109,9 +125,29 @@ func (in *inputState) entry() *ledger.Entry {
 		if e.ConfirmedLine < 0 || wm < e.ConfirmedLine {
 			e.ConfirmedLine = wm
 		}
+		// Confirmed lines above the watermark, so that a restart does not
+		// send them again.
+		var done []int64
+		for _, l := range in.resumeDone[s] {
+			if l > wm {
+				done = append(done, l)
+			}
+		}
+		for _, p := range in.pending[s][in.heads[s]:] {
+			if p.done {
+				done = append(done, p.line)
+			}
+		}
+		if len(done) > 0 {
+			if e.ShardDone == nil {
+				e.ShardDone = make(map[int][]int64)
+			}
+			slices.Sort(done)
+			e.ShardDone[s] = done
+		}
 	}
 	if in.eof && in.npending == 0 && !in.failed {
-		e.Done, e.Lines, e.ConfirmedLine, e.ShardLines = true, in.lines, in.lines, nil
+		e.Done, e.Lines, e.ConfirmedLine, e.ShardLines, e.ShardDone = true, in.lines, in.lines, nil, nil
 	}
 	return e
 }
