@@ -17,7 +17,7 @@ type Reader interface {
 }
 
 // Formats that --format accepts.
-var Formats = []string{"auto", "cloudfront", "combined", "nginx_json", "elb", "s3", "traefik", "caddy"}
+var Formats = []string{"auto", "cloudfront", "combined", "nginx_json", "elb", "s3", "traefik", "caddy", "w3c"}
 
 // New returns a reader of format for the input named source.
 func New(format, source string) (Reader, error) {
@@ -38,6 +38,8 @@ func New(format, source string) (Reader, error) {
 		return NewTraefik(source), nil
 	case "caddy", "caddy_json":
 		return NewCaddy(source), nil
+	case "w3c", "iis":
+		return NewW3C(source), nil
 	}
 	return nil, fmt.Errorf("unknown log format %q (known: %s)", format, strings.Join(Formats, ", "))
 }
@@ -73,6 +75,8 @@ func (a *Auto) Format() string {
 		return "traefik"
 	case *Caddy:
 		return "caddy"
+	case *W3C:
+		return "w3c"
 	}
 	return ""
 }
@@ -88,12 +92,15 @@ func (a *Auto) Parse(line []byte, lineNo int64, h *hit.Hit) (bool, error) {
 		return false, nil
 	case trimmed[0] == '#':
 		if len(a.headers) < 64 {
+			line = []byte(trimmed)
 			a.headers = append(a.headers, append([]byte(nil), line...))
 			a.nums = append(a.nums, lineNo)
 		}
 		return false, nil
 	case trimmed[0] == '{' && len(a.headers) == 0:
 		a.r = detectJSON(trimmed, a.Source)
+	case a.w3cHeader():
+		a.r = NewW3C(a.Source)
 	case len(a.headers) > 0 || strings.IndexByte(trimmed, '\t') >= 0:
 		a.r = NewCloudFront(a.Source)
 	case isELB(trimmed):
@@ -114,6 +121,17 @@ func (a *Auto) Parse(line []byte, lineNo int64, h *hit.Hit) (bool, error) {
 	}
 	a.headers, a.nums = nil, nil
 	return a.r.Parse(line, lineNo, h)
+}
+
+// w3cHeader reports whether the last #Fields header seen is IIS/W3C.
+func (a *Auto) w3cHeader() bool {
+	for i := len(a.headers) - 1; i >= 0; i-- {
+		h := strings.TrimSpace(string(a.headers[i]))
+		if name, _, ok := strings.Cut(h, ":"); ok && strings.EqualFold(strings.TrimSpace(name), "#fields") {
+			return isW3CHeader(h)
+		}
+	}
+	return false
 }
 
 // detectJSON tells the JSON formats apart by their keys.

@@ -151,3 +151,52 @@ func FuzzCaddy(f *testing.F) {
 	fuzzReader(f, func() Reader { return NewCaddy("f") },
 		`{"ts":1703373474.5,"request":{"client_ip":"1.2.3.4","method":"GET","uri":"/x","tls":{}},"status":200,"size":1,"duration":0.1}`)
 }
+
+func TestW3C(t *testing.T) {
+	text := "#Software: Microsoft Internet Information Services 6.0\n#Version: 1.0\n" +
+		"#Fields: date time s-ip cs-method cs-uri-stem cs-uri-query s-port cs-username c-ip cs(User-Agent) cs(Referer) cs-host sc-status sc-bytes time-taken\n" +
+		`2012-04-01 00:00:13 5.6.7.8 GET /foo/bar a=1 80 theuser 1.2.3.4 Mozilla/5.0+(X11;+Linux) http://r/ example.com:8080 200 27028 1687` + "\n" +
+		`2012-04-01 00:00:14 5.6.7.8 GET /x - 80 - 1.2.3.4 - - - 404 - -` + "\n" +
+		`2012-04-01 00:00:14 5.6.7.8 GET /short` + "\n"
+	a := &Auto{Source: "iis"}
+	var hits []hit.Hit
+	var errs []string
+	for i, line := range strings.Split(strings.TrimSpace(text), "\n") {
+		var h hit.Hit
+		ok, err := a.Parse([]byte(line), int64(i+1), &h)
+		if err != nil {
+			errs = append(errs, err.(*ParseError).Reason)
+		} else if ok {
+			hits = append(hits, h)
+		}
+	}
+	want := hit.Hit{Time: time.Date(2012, 4, 1, 0, 0, 13, 0, time.UTC), Method: "GET", Host: "example.com", Path: "/foo/bar", Query: "a=1", Status: 200, Bytes: 27028, Duration: 1687 * time.Millisecond, TTFB: -1, UserAgent: "Mozilla/5.0 (X11; Linux)", Referrer: "http://r/", ClientIP: "1.2.3.4", User: "theuser"}
+	if a.Format() != "w3c" || len(hits) != 2 || hits[0] != want || hits[1].Status != 404 || hits[1].Bytes != -1 || strings.Join(errs, ",") != ReasonFieldCount {
+		t.Fatalf("format %s, hits %+v, errors %v", a.Format(), hits, errs)
+	}
+	dir := filepath.Join("..", "..", "..", "shared", "fixtures", "import_logs")
+	for file, n := range map[string]int{"iis.log": 1, "iis_custom.log": 3} {
+		data, err := os.ReadFile(filepath.Join(dir, file))
+		if err != nil {
+			continue
+		}
+		a := &Auto{Source: file}
+		got := 0
+		for i, line := range strings.Split(string(data), "\n") {
+			var h hit.Hit
+			if ok, err := a.Parse([]byte(line), int64(i+1), &h); err != nil {
+				t.Errorf("%s:%d: %v", file, i+1, err)
+			} else if ok {
+				got++
+			}
+		}
+		if a.Format() != "w3c" || got != n {
+			t.Errorf("%s: %s with %d hits, want w3c with %d", file, a.Format(), got, n)
+		}
+	}
+}
+
+func FuzzW3C(f *testing.F) {
+	fuzzReader(f, func() Reader { return NewW3C("f") },
+		"#Fields: date time cs-method cs-uri-stem sc-status time-taken cs(User-Agent)\n2012-04-01 00:00:13 GET /a 200 5 Mozilla/5.0+(X)\n2012-04-01 00:00:13.5 GET \"/b c\" - - -")
+}
