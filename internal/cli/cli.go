@@ -119,6 +119,7 @@ type config struct {
 	siteFile, olderThan, newerThan  string
 	stripQuery                      bool
 	reorderWindow                   time.Duration
+	realtimeFields                  listFlag
 	decodeUA                        string
 }
 
@@ -146,6 +147,7 @@ func commonFlags(fs *flag.FlagSet, c *config, peers map[string]string) {
 	fs.StringVar(&c.olderThan, "exclude-older-than", "", "skip hits before this time (2026-11-01, 2026-11-01 10:00:00 +0100, RFC 3339, or a duration back from now: 36h)")
 	fs.StringVar(&c.newerThan, "exclude-newer-than", "", "skip hits after this time (same forms)")
 	fs.BoolVar(&c.stripQuery, "strip-query-string", false, "drop query strings from URLs")
+	fs.Var(&c.realtimeFields, "realtime-fields", "--format cloudfront-realtime: the fields enabled in the real-time log configuration, in any order (default: all 43)")
 	fs.DurationVar(&c.reorderWindow, "reorder-window", pipeline.DefaultReorderWindow, "how late a hit may come within a log and still be sent in time order (memory grows with it)")
 	fs.StringVar(&c.defHost, "log-hostname", "", "host for logs that carry none (the same as --default-host)")
 	fs.IntVar(&c.batchSize, "batch-size", 200, "hits per bulk request (BATCH_SIZE)")
@@ -241,7 +243,7 @@ func (c *config) validate(parse bool) error {
 	if c.timeoutMS < 1 {
 		return fmt.Errorf("MATOMO_TIMEOUT_MS (--timeout-ms) must be positive, not %d", c.timeoutMS)
 	}
-	if _, err := logformat.New(c.format, ""); err != nil {
+	if _, err := logformat.NewReader(c.format, "", c.realtimeFields); err != nil {
 		return fmt.Errorf("--format: %v", err)
 	}
 	switch c.progress {
@@ -439,17 +441,18 @@ func runSend(env Env, args []string, parse bool) int {
 			SiteID: c.siteID, RecMode: c.recMode, Source: c.source,
 			Visits: c.mode == "visits", NoIP: c.noIP, AnonymizeIP: c.anonymizeIP,
 		},
-		Classify:      cls,
-		DefaultScheme: c.defScheme,
-		DefaultHost:   c.defHost,
-		Format:        c.format,
-		Filter:        filter,
-		Sites:         siteMap,
-		ReorderWindow: c.reorderWindow,
-		BatchSize:     c.batchSize,
-		Concurrency:   c.concurrency,
-		HasToken:      c.token != "",
-		Log:           log,
+		Classify:       cls,
+		DefaultScheme:  c.defScheme,
+		DefaultHost:    c.defHost,
+		Format:         c.format,
+		Filter:         filter,
+		Sites:          siteMap,
+		ReorderWindow:  c.reorderWindow,
+		RealtimeFields: c.realtimeFields,
+		BatchSize:      c.batchSize,
+		Concurrency:    c.concurrency,
+		HasToken:       c.token != "",
+		Log:            log,
 	}
 	ctx, sendCtx, stop := signalContexts(log)
 	defer stop()

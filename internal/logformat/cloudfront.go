@@ -111,6 +111,7 @@ type CloudFront struct {
 	Source string
 
 	cols     []cfField // column i holds field cols[i]; nil: legacy order
+	realtime bool      // real-time records: no header, fixed columns
 	vals     [cfNumFields]string
 	seen     [cfNumFields]bool
 	uaCache  map[string]string
@@ -134,7 +135,9 @@ func (r *CloudFront) Parse(line []byte, lineNo int64, h *hit.Hit) (bool, error) 
 	}
 	switch line[0] {
 	case '#':
-		r.header(line)
+		if !r.realtime {
+			r.header(line)
+		}
 		return false, nil
 	case '{':
 		return r.parseJSON(line, lineNo, h)
@@ -347,6 +350,9 @@ func (r *CloudFront) fill(lineNo int64, h *hit.Hit) (bool, error) {
 	}
 	h.Referrer = Unescape(v[cfReferer])
 	h.ContentType = Unescape(v[cfContentType])
+	if r.realtime {
+		splitRealtimeStem(h)
+	}
 	return true, nil
 }
 

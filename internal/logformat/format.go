@@ -17,10 +17,14 @@ type Reader interface {
 }
 
 // Formats that --format accepts.
-var Formats = []string{"auto", "cloudfront", "combined", "nginx_json", "elb", "s3", "traefik", "caddy", "w3c"}
+var Formats = []string{"auto", "cloudfront", "combined", "nginx_json", "elb", "s3", "traefik", "caddy", "w3c", "cloudfront-realtime"}
 
 // New returns a reader of format for the input named source.
-func New(format, source string) (Reader, error) {
+func New(format, source string) (Reader, error) { return NewReader(format, source, nil) }
+
+// NewReader is New with the fields enabled in CloudFront real-time logs
+// (nil: all of RealtimeFields).
+func NewReader(format, source string, realtimeFields []string) (Reader, error) {
 	switch format {
 	case "", "auto":
 		return &Auto{Source: source}, nil
@@ -40,6 +44,8 @@ func New(format, source string) (Reader, error) {
 		return NewCaddy(source), nil
 	case "w3c", "iis":
 		return NewW3C(source), nil
+	case "cloudfront-realtime":
+		return NewCloudFrontRealtime(source, realtimeFields)
 	}
 	return nil, fmt.Errorf("unknown log format %q (known: %s)", format, strings.Join(Formats, ", "))
 }

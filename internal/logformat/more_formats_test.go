@@ -200,3 +200,41 @@ func FuzzW3C(f *testing.F) {
 	fuzzReader(f, func() Reader { return NewW3C("f") },
 		"#Fields: date time cs-method cs-uri-stem sc-status time-taken cs(User-Agent)\n2012-04-01 00:00:13 GET /a 200 5 Mozilla/5.0+(X)\n2012-04-01 00:00:13.5 GET \"/b c\" - - -")
 }
+
+func TestCloudFrontRealtime(t *testing.T) {
+	r, err := NewCloudFrontRealtime("rt", []string{"cs-uri-stem", "timestamp", "c-ip", "sc-status", "cs-host", "cs-user-agent", "x-host-header"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Fields come in the global order whatever the configured order.
+	line := "1600299221.087\t174.204.64.230\t200\twww.example.com\t/a/b?x=1\td3gpvymg9z2unc.cloudfront.net\tMozilla/5.0%20(iPhone)"
+	var h hit.Hit
+	if ok, err := r.Parse([]byte(line), 1, &h); !ok || err != nil {
+		t.Fatal(ok, err)
+	}
+	if h.Host != "www.example.com" || h.Path != "/a/b" || h.Query != "x=1" || h.UserAgent != "Mozilla/5.0 (iPhone)" || h.Status != 200 ||
+		!h.Time.Equal(time.UnixMilli(1600299221087)) || !h.LogEscaped {
+		t.Errorf("got %+v", h)
+	}
+	if _, err := NewCloudFrontRealtime("rt", []string{"nope"}); err == nil || !strings.Contains(err.Error(), "nope") {
+		t.Errorf("unknown field: %v", err)
+	}
+	dir := filepath.Join("..", "..", "..", "shared", "samples")
+	for _, f := range []string{"shashoul__Getting-Started-Terraform__pipeline3.tf_realtime_2020-09-16_allfields_a.log", "shashoul__Getting-Started-Terraform__pipeline3.tf_realtime_2020-09-13_allfields_b.log"} {
+		data, err := os.ReadFile(filepath.Join(dir, f))
+		if err != nil {
+			continue
+		}
+		r, _ := NewCloudFrontRealtime(f, RealtimeFields[:40])
+		var h hit.Hit
+		ok, err := r.Parse([]byte(strings.TrimSpace(string(data))), 1, &h)
+		if !ok || err != nil || h.Host == "" || strings.HasSuffix(h.Host, "cloudfront.net") || h.Status < 100 || !strings.HasPrefix(h.UserAgent, "Mozilla/5.0 (") {
+			t.Errorf("%s: %v %v %+v", f, ok, err, h)
+		}
+	}
+}
+
+func FuzzCloudFrontRealtime(f *testing.F) {
+	fuzzReader(f, func() Reader { r, _ := NewCloudFrontRealtime("f", nil); return r },
+		"1600299221.087\t174.204.64.230\t0.000\t304\t322\tGET\thttps\tpreview.dashcon.io\t/x?y\t637")
+}

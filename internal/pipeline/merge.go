@@ -156,7 +156,7 @@ func (r *runner) peekFirst(name string) int64 {
 		return none
 	}
 	defer in.Close()
-	p, err := logformat.New(r.opt.Format, name)
+	p, err := logformat.NewReader(r.opt.Format, name, r.opt.RealtimeFields)
 	if err != nil {
 		return none
 	}
@@ -233,7 +233,7 @@ func (r *runner) open(ctx context.Context, name string, seq int) (*cursor, error
 	if r.opt.Progress != nil {
 		r.opt.Progress(in)
 	}
-	if c.parser, err = logformat.New(r.opt.Format, name); err != nil {
+	if c.parser, err = logformat.NewReader(r.opt.Format, name, r.opt.RealtimeFields); err != nil {
 		in.Close()
 		return nil, err
 	}

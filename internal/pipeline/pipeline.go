@@ -31,9 +31,12 @@ type Options struct {
 	DefaultScheme string // CLOUDFRONT_DEFAULT_PROTOCOL
 	DefaultHost   string // CLOUDFRONT_DEFAULT_HOST
 	// Format is the log format (see logformat.Formats); "" or "auto" detects it per input.
-	Format      string
-	BatchSize   int
-	Concurrency int
+	Format string
+	// RealtimeFields are the fields enabled in CloudFront real-time logs
+	// (format cloudfront-realtime); nil: all.
+	RealtimeFields []string
+	BatchSize      int
+	Concurrency    int
 	// Sites maps hosts to site ids; nil sends everything to Encoder.SiteID.
 	// With Sites, Encoder.SiteID (when > 0) is the site of unmapped hosts;
 	// otherwise their hits are skipped (no_site) and counted by host.
