@@ -25,6 +25,9 @@ func printSummary(w io.Writer, cmd string, s *pipeline.Stats, parse bool) {
 	if s.LinesResumed > 0 {
 		fmt.Fprintf(&b, "  already delivered by an earlier run: %d lines\n", s.LinesResumed)
 	}
+	if s.InvalidUTF8 > 0 {
+		fmt.Fprintf(&b, "  lines with bytes that are not UTF-8: %d (kept as they are; escaped in what is sent)\n", s.InvalidUTF8)
+	}
 	if len(s.Malformed) > 0 {
 		fmt.Fprintf(&b, "  malformed lines: %s\n", counts(s.Malformed))
 	}

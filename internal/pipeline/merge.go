@@ -8,6 +8,7 @@ import (
 	"os"
 	"slices"
 	"time"
+	"unicode/utf8"
 
 	"github.com/trackless/trackless/internal/hit"
 	"github.com/trackless/trackless/internal/input"
@@ -284,6 +285,11 @@ func (r *runner) advance(ctx context.Context, c *cursor) error {
 			break
 		}
 		r.stats.LinesRead++
+		if !utf8.Valid(line) {
+			// Another charset or broken bytes: kept as they are (what is
+			// sent escapes them), and counted.
+			r.stats.InvalidUTF8++
+		}
 		if lineNo <= c.skipThrough {
 			if len(line) > 0 && line[0] == '#' {
 				c.parser.Parse(line, lineNo, &c.h) // keep the #Fields state

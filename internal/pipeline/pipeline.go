@@ -176,6 +176,7 @@ type Stats struct {
 	LinesResumed   int64            `json:"lines_already_delivered"`
 	Hits           int64            `json:"hits"`
 	Malformed      map[string]int64 `json:"malformed"`
+	InvalidUTF8    int64            `json:"lines_invalid_utf8"`
 	Skipped        map[string]int64 `json:"skipped"`
 	Queued         int64            `json:"queued"`
 	Batches        int64            `json:"batches"`

@@ -308,3 +308,29 @@ func TestSplitFilesInAnyOrder(t *testing.T) {
 		last[v] = q.Get("cdt")
 	}
 }
+
+// TestInvalidUTF8: bytes of another charset do not stop or break a run;
+// they are counted, and escaped in what is sent.
+func TestInvalidUTF8(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "gbk.log")
+	ts := time.Now().UTC().Format("02/Jan/2006:15:04:05 -0700")
+	os.WriteFile(p, []byte("192.0.2.1 - - ["+ts+"] \"GET /\xc4\xe3\xba\xc3 HTTP/1.1\" 200 5 \"-\" \"ChatGPT-User \xff\"\n"), 0o600)
+	var got []string
+	opt := Options{
+		Encoder: matomo.Encoder{SiteID: 1, RecMode: 1}, Classify: classify.Config{RecMode: 1}, DefaultScheme: "https", DefaultHost: "e.com",
+		Emit: func(items [][]byte) error {
+			for _, it := range items {
+				got = append(got, string(it))
+			}
+			return nil
+		},
+	}
+	st, err := Run(context.Background(), context.Background(), []string{p}, opt)
+	if err != nil || st.InvalidUTF8 != 1 || len(got) != 1 {
+		t.Fatalf("%v, %+v, %q", err, st, got)
+	}
+	q, _ := url.ParseQuery(got[0][1:])
+	if q.Get("url") != "https://e.com/%C4%E3%BA%C3" || q.Get("ua") != "ChatGPT-User \xff" {
+		t.Errorf("item %s", got[0])
+	}
+}
