@@ -2,7 +2,6 @@ package logformat
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -244,29 +243,19 @@ func (r *CloudFront) header(line []byte) {
 }
 
 func (r *CloudFront) parseJSON(line []byte, lineNo int64, h *hit.Hit) (bool, error) {
-	var obj map[string]any
-	if err := json.Unmarshal(line, &obj); err != nil {
-		return false, r.errorf(lineNo, ReasonBadJSON, "%v", err)
-	}
 	r.vals = [cfNumFields]string{}
 	r.seen = [cfNumFields]bool{}
-	for k, v := range obj {
-		f := cfFieldNames[strings.ToLower(k)]
-		if f == cfNone {
-			continue
+	err := flatJSON(string(line), func(k, v string, _ bool) {
+		f, ok := cfFieldNames[k]
+		if !ok {
+			f = cfFieldNames[strings.ToLower(k)]
 		}
-		switch v := v.(type) {
-		case string:
+		if f != cfNone {
 			r.set(f, v)
-		case float64:
-			r.set(f, strconv.FormatFloat(v, 'f', -1, 64))
-		case json.Number:
-			r.set(f, string(v))
-		case nil:
-			r.set(f, "")
-		default:
-			return false, r.errorf(lineNo, ReasonBadJSON, "field %q is not a string", k)
 		}
+	})
+	if err != nil {
+		return false, r.errorf(lineNo, ReasonBadJSON, "%v", err)
 	}
 	return r.fill(lineNo, h)
 }

@@ -32,18 +32,7 @@ type NginxJSON struct {
 func NewNginxJSON(source string) *NginxJSON { return &NginxJSON{Source: source} }
 
 type nginxRecord struct {
-	IP          string          `json:"ip"`
-	Host        string          `json:"host"`
-	Path        string          `json:"path"`
-	Status      json.RawMessage `json:"status"`
-	Referrer    string          `json:"referrer"`
-	UserAgent   string          `json:"user_agent"`
-	Length      json.RawMessage `json:"length"`
-	GenTime     json.RawMessage `json:"generation_time_milli"`
-	Date        string          `json:"date"`
-	Method      string          `json:"method"`
-	QueryString string          `json:"query_string"`
-	UserID      string          `json:"userid"`
+	IP, Host, Path, Status, Referrer, UserAgent, Length, GenTime, Date, Method, QueryString, UserID string
 }
 
 func (r *NginxJSON) errorf(lineNo int64, reason, format string, args ...any) error {
@@ -62,7 +51,35 @@ func (r *NginxJSON) Parse(line []byte, lineNo int64, h *hit.Hit) (bool, error) {
 		line = r.buf
 	}
 	var rec nginxRecord
-	if err := json.Unmarshal(line, &rec); err != nil {
+	err := flatJSON(string(line), func(k, v string, _ bool) {
+		switch k {
+		case "ip":
+			rec.IP = v
+		case "host":
+			rec.Host = v
+		case "path":
+			rec.Path = v
+		case "status":
+			rec.Status = v
+		case "referrer":
+			rec.Referrer = v
+		case "user_agent":
+			rec.UserAgent = v
+		case "length":
+			rec.Length = v
+		case "generation_time_milli":
+			rec.GenTime = v
+		case "date":
+			rec.Date = v
+		case "method":
+			rec.Method = v
+		case "query_string":
+			rec.QueryString = v
+		case "userid":
+			rec.UserID = v
+		}
+	})
+	if err != nil {
 		return false, r.errorf(lineNo, ReasonBadJSON, "%v", err)
 	}
 	if rec.IP == "" || rec.Path == "" || rec.Date == "" {
@@ -75,16 +92,16 @@ func (r *NginxJSON) Parse(line []byte, lineNo int64, h *hit.Hit) (bool, error) {
 	if y := t.UTC().Year(); y < minYear || y > maxYear {
 		return false, r.errorf(lineNo, ReasonBadDate, "date %q is out of range", rec.Date)
 	}
-	status, ok := jsonInt(rec.Status)
+	status, ok := atoiOrMissing(rec.Status)
 	if !ok || status > 999 {
 		return false, r.errorf(lineNo, ReasonBadNumber, "status %s", rec.Status)
 	}
-	length, ok := jsonInt(rec.Length)
+	length, ok := atoiOrMissing(rec.Length)
 	if !ok {
 		return false, r.errorf(lineNo, ReasonBadNumber, "length %s", rec.Length)
 	}
 	dur := time.Duration(-1)
-	if s := strings.Trim(string(rec.GenTime), `"`); s != "" && s != "-" && s != "null" {
+	if s := rec.GenTime; s != "" && s != "-" {
 		d, ok := seconds(s)
 		if !ok {
 			return false, r.errorf(lineNo, ReasonBadNumber, "generation_time_milli %s", rec.GenTime)
@@ -111,6 +128,18 @@ func (r *NginxJSON) Parse(line []byte, lineNo int64, h *hit.Hit) (bool, error) {
 		UserAgent: dash(rec.UserAgent), Referrer: dash(rec.Referrer), ClientIP: rec.IP, User: dash(rec.UserID),
 	}
 	return true, nil
+}
+
+// atoiOrMissing reads a non-negative integer; empty and "-" are -1.
+func atoiOrMissing(s string) (int, bool) {
+	if s == "" || s == "-" {
+		return -1, true
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n < 0 || n > 1<<53 {
+		return 0, false
+	}
+	return int(n), true
 }
 
 // jsonInt reads a number or a numeric string; empty, "-" and null are -1.
