@@ -49,7 +49,8 @@ func (r *Combined) Parse(line []byte, lineNo int64, h *hit.Hit) (bool, error) {
 	if open < 0 {
 		return false, r.errorf(lineNo, ReasonBadFormat, "no [time]")
 	}
-	head := strings.Fields(s[:open])
+	var headBuf [5]string
+	head := fieldsN(s[:open], headBuf[:0])
 	var vhost, ip, user string
 	switch len(head) {
 	case 3:
@@ -75,24 +76,22 @@ func (r *Combined) Parse(line []byte, lineNo int64, h *hit.Hit) (bool, error) {
 	if !ok {
 		return false, r.errorf(lineNo, ReasonBadFormat, "no quoted request")
 	}
-	f := strings.Fields(rest)
-	if len(f) < 2 {
+	statusTok, rest := nextToken(rest)
+	sizeTok, rest := nextToken(rest)
+	if sizeTok == "" {
 		return false, r.errorf(lineNo, ReasonBadFormat, "no status and size")
 	}
-	status, ok := atoi(f[0])
+	status, ok := atoi(statusTok)
 	if !ok {
-		return false, r.errorf(lineNo, ReasonBadNumber, "status %q", f[0])
+		return false, r.errorf(lineNo, ReasonBadNumber, "status %q", statusTok)
 	}
 	var size int64
-	if f[1] != "-" {
-		if size, err = strconv.ParseInt(f[1], 10, 64); err != nil || size < 0 {
-			return false, r.errorf(lineNo, ReasonBadNumber, "size %q", f[1])
+	if sizeTok != "-" {
+		if size, err = strconv.ParseInt(sizeTok, 10, 64); err != nil || size < 0 {
+			return false, r.errorf(lineNo, ReasonBadNumber, "size %q", sizeTok)
 		}
 	}
-	// Skip status and size, then the optional quoted referrer and user agent.
-	rest = strings.TrimLeft(rest, " ")
-	rest = strings.TrimLeft(rest[len(f[0]):], " ")
-	rest = rest[len(f[1]):]
+	// Then the optional quoted referrer and user agent.
 	var ref, ua string
 	if q, r2, ok := r.quoted(rest); ok {
 		ref, rest = q, r2
@@ -236,4 +235,33 @@ func parseCLFTime(s string) (time.Time, error) {
 		return time.Time{}, fmt.Errorf("date %q does not exist", s)
 	}
 	return t.Add(-time.Duration(off) * time.Second), nil
+}
+
+// nextToken returns the next blank-separated token of s and what follows.
+func nextToken(s string) (tok, rest string) {
+	i := 0
+	for i < len(s) && (s[i] == ' ' || s[i] == '\t') {
+		i++
+	}
+	j := i
+	for j < len(s) && s[j] != ' ' && s[j] != '\t' {
+		j++
+	}
+	return s[i:j], s[j:]
+}
+
+// fieldsN appends the blank-separated fields of s to dst, at most
+// cap(dst)+1 of them (one more tells the caller there were too many).
+func fieldsN(s string, dst []string) []string {
+	for {
+		tok, rest := nextToken(s)
+		if tok == "" {
+			return dst
+		}
+		dst = append(dst, tok)
+		if len(dst) > cap(dst)-1 {
+			return dst
+		}
+		s = rest
+	}
 }

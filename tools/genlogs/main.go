@@ -44,6 +44,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	hosts := fs.String("hosts", strings.Join(loggen.DefaultHosts, ","), "comma-separated site hosts (x-host-header)")
 	noHeader := fs.Bool("no-header", false, "leave out the #Version and #Fields lines")
 	verbose := fs.Bool("v", false, "report lines, bytes and time on standard error")
+	format := fs.String("format", "cloudfront", "cloudfront, or the same requests as Apache/nginx would log them: combined, nginx_json")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -76,13 +77,21 @@ func run(args []string, stdout, stderr io.Writer) error {
 	}
 	cw := &countWriter{w: dst}
 	var truth loggen.Truth
+	var conv *convertWriter
 	if *gz {
 		zw, err := gzip.NewWriterLevel(cw, *level)
 		if err != nil {
 			return err
 		}
 		aw := newAsyncWriter(zw)
-		truth, err = loggen.Write(aw, cfg)
+		var w io.Writer = aw
+		if *format != "cloudfront" {
+			if conv, err = newConvertWriter(aw, *format); err != nil {
+				return err
+			}
+			w = conv
+		}
+		truth, err = loggen.Write(w, cfg)
 		if cerr := aw.Close(); err == nil {
 			err = cerr
 		}
@@ -92,8 +101,17 @@ func run(args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
-	} else if truth, err = loggen.Write(cw, cfg); err != nil {
-		return err
+	} else {
+		var w io.Writer = cw
+		if *format != "cloudfront" {
+			if conv, err = newConvertWriter(cw, *format); err != nil {
+				return err
+			}
+			w = conv
+		}
+		if truth, err = loggen.Write(w, cfg); err != nil {
+			return err
+		}
 	}
 	if f != nil {
 		if err := f.Close(); err != nil {
