@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -115,6 +116,7 @@ type config struct {
 	enableErrors, enableRedirects   bool
 	sites, includeHosts             listFlag
 	excludeHosts, excludePaths      listFlag
+	includePaths                    listFlag
 	uaExclude                       listFlag
 	siteFile, olderThan, newerThan  string
 	stripQuery                      bool
@@ -143,6 +145,7 @@ func commonFlags(fs *flag.FlagSet, c *config, peers map[string]string) {
 	fs.Var(&c.includeHosts, "include-host", "only hits of this host; repeatable")
 	fs.Var(&c.excludeHosts, "exclude-host", "skip hits of this host; repeatable")
 	fs.Var(&c.excludePaths, "exclude-path", "skip paths matching this glob (/admin/*); repeatable")
+	fs.Var(&c.includePaths, "include-path", "only paths matching this glob; repeatable")
 	fs.Var(&c.uaExclude, "useragent-exclude", "skip user agents containing this text (case-insensitive); repeatable")
 	fs.StringVar(&c.olderThan, "exclude-older-than", "", "skip hits before this time (2026-11-01, 2026-11-01 10:00:00 +0100, RFC 3339, or a duration back from now: 36h)")
 	fs.StringVar(&c.newerThan, "exclude-newer-than", "", "skip hits after this time (same forms)")
@@ -383,13 +386,19 @@ func runSend(env Env, args []string, parse bool) int {
 	for _, u := range c.uaExclude {
 		filter.UAExclude = append(filter.UAExclude, strings.ToLower(u))
 	}
-	for _, g := range c.excludePaths {
-		re, err := pipeline.Glob(g)
-		if err != nil {
-			fmt.Fprintf(env.Stderr, "trackless: --exclude-path %q: %v\n", g, err)
-			return ExitUsage
+	for _, list := range []struct {
+		name  string
+		globs []string
+		dst   *[]*regexp.Regexp
+	}{{"--exclude-path", c.excludePaths, &filter.ExcludePaths}, {"--include-path", c.includePaths, &filter.IncludePaths}} {
+		for _, g := range list.globs {
+			re, err := pipeline.Glob(g)
+			if err != nil {
+				fmt.Fprintf(env.Stderr, "trackless: %s %q: %v\n", list.name, g, err)
+				return ExitUsage
+			}
+			*list.dst = append(*list.dst, re)
 		}
-		filter.ExcludePaths = append(filter.ExcludePaths, re)
 	}
 	for _, w := range []struct {
 		name, v string

@@ -78,6 +78,7 @@ type Filter struct {
 	IncludeHosts []string         // when set, only these hosts (lower case, no port)
 	ExcludeHosts []string         // never these hosts
 	ExcludePaths []*regexp.Regexp // globs on the path (see Glob), e.g. /admin/*
+	IncludePaths []*regexp.Regexp // when set, only paths matching one of these globs
 	UAExclude    []string         // case-insensitive user-agent substrings
 	OlderThan    time.Time        // skip hits before this time (zero: none)
 	NewerThan    time.Time        // skip hits after this time (zero: none)
@@ -141,6 +142,9 @@ func (f *Filter) skip(h *hit.Hit, host string) string {
 		if g.MatchString(h.Path) {
 			return SkipPath
 		}
+	}
+	if len(f.IncludePaths) > 0 && !slices.ContainsFunc(f.IncludePaths, func(g *regexp.Regexp) bool { return g.MatchString(h.Path) }) {
+		return SkipPath
 	}
 	if len(f.UAExclude) > 0 {
 		lua := strings.ToLower(h.UserAgent)

@@ -215,6 +215,7 @@ func TestFiltersAndSites(t *testing.T) {
 		{"a.example.com", "/admin/y", "Mozilla/5.0 (X11) Firefox/1"},
 		{"a.example.com", "/z", "Mozilla/5.0 (X11) SkipMe/1"},
 		{"excluded.example.com", "/x", "Mozilla/5.0 (X11) Firefox/1"},
+		{"a.example.com", "/q", "Mozilla/5.0 (X11) Firefox/1"}, // not in --include-path
 	} {
 		ts := now.Add(time.Duration(i) * time.Second)
 		fmt.Fprintf(&b, "%s\t%s\t192.0.2.1\tGET\t%s\thttps\t%s\tq=1\t200\t%s\n", ts.Format("2006-01-02"), ts.Format("15:04:05"), l.host, l.path, strings.ReplaceAll(l.ua, " ", "%20"))
@@ -224,10 +225,11 @@ func TestFiltersAndSites(t *testing.T) {
 	m.Add("a.example.com=5")
 	m.Add("*.example.com=6")
 	admin, _ := Glob("/admin/*")
+	notQ, _ := Glob("/[!q]*")
 	var got []string
 	opt := Options{
 		Encoder: matomo.Encoder{Visits: true}, Classify: classify.Config{Visits: true}, Sites: &m,
-		Filter: Filter{ExcludePaths: []*regexp.Regexp{admin}, UAExclude: []string{"skipme"}, ExcludeHosts: []string{"excluded.example.com"}, StripQuery: true},
+		Filter: Filter{ExcludePaths: []*regexp.Regexp{admin}, IncludePaths: []*regexp.Regexp{notQ, admin}, UAExclude: []string{"skipme"}, ExcludeHosts: []string{"excluded.example.com"}, StripQuery: true},
 		Emit: func(items [][]byte) error {
 			for _, it := range items {
 				got = append(got, string(it))
@@ -243,7 +245,7 @@ func TestFiltersAndSites(t *testing.T) {
 	if len(got) != 2 || !strings.HasPrefix(got[0], "?idsite=5&") || !strings.HasPrefix(got[1], "?idsite=6&") || strings.Contains(got[0], "q%3D1") {
 		t.Fatalf("items %q", got)
 	}
-	if st.Skipped[SkipNoSite] != 1 || st.UnmappedHosts["unknown.org"] != 1 || st.Skipped[SkipPath] != 1 || st.Skipped[SkipAgent] != 1 || st.Skipped[SkipHost] != 1 {
+	if st.Skipped[SkipNoSite] != 1 || st.UnmappedHosts["unknown.org"] != 1 || st.Skipped[SkipPath] != 2 || st.Skipped[SkipAgent] != 1 || st.Skipped[SkipHost] != 1 {
 		t.Errorf("skipped %v, unmapped %v", st.Skipped, st.UnmappedHosts)
 	}
 }
