@@ -119,7 +119,7 @@ type config struct {
 	includePaths                    listFlag
 	uaExclude                       listFlag
 	siteFile, olderThan, newerThan  string
-	stripQuery                      bool
+	stripQuery, siteAuto            bool
 	reorderWindow                   time.Duration
 	realtimeFields                  listFlag
 	decodeUA                        string
@@ -142,6 +142,7 @@ func commonFlags(fs *flag.FlagSet, c *config, peers map[string]string) {
 	fs.BoolVar(&c.enableRedirects, "enable-http-redirects", false, "visits mode: also track redirects (3xx but 304)")
 	fs.Var(&c.sites, "site", "HOST=ID: send the hits of HOST (or *.domain) to site ID; repeatable; hosts mapped to no site are skipped and listed, unless --site-id is given as the fallback")
 	fs.StringVar(&c.siteFile, "site-file", "", "file of HOST=ID lines, as --site")
+	fs.BoolVar(&c.siteAuto, "site-auto", false, "ask Matomo which site has a host among its URLs (SitesManager.getSitesIdFromSiteUrl; needs the token), once per host")
 	fs.Var(&c.includeHosts, "include-host", "only hits of this host; repeatable")
 	fs.Var(&c.excludeHosts, "exclude-host", "skip hits of this host; repeatable")
 	fs.Var(&c.excludePaths, "exclude-path", "skip paths matching this glob (/admin/*); repeatable")
@@ -213,8 +214,11 @@ func newFlagSet(env Env, name, args string) *flag.FlagSet {
 }
 
 func (c *config) validate(parse bool) error {
-	if c.siteID < 0 || (c.siteID == 0 && len(c.sites) == 0 && c.siteFile == "") {
-		return errors.New("missing site id: set --site-id or MATOMO_SITE_ID (a positive integer), or map hosts with --site HOST=ID")
+	if c.siteID < 0 || (c.siteID == 0 && len(c.sites) == 0 && c.siteFile == "" && !c.siteAuto) {
+		return errors.New("missing site id: set --site-id or MATOMO_SITE_ID (a positive integer), or map hosts with --site HOST=ID or --site-auto")
+	}
+	if c.siteAuto && (c.matomoURL == "" || (c.token == "" && c.tokenFile == "")) {
+		return errors.New("--site-auto asks Matomo for sites: it needs --matomo-url (MATOMO_URL) and a token (MATOMO_TOKEN_AUTH)")
 	}
 	if c.recMode != 1 && c.recMode != 2 {
 		return fmt.Errorf("MATOMO_REC_MODE (--rec-mode) must be 1 or 2, not %d", c.recMode)
@@ -465,6 +469,14 @@ func runSend(env Env, args []string, parse bool) int {
 	}
 	ctx, sendCtx, stop := signalContexts(log)
 	defer stop()
+	if c.siteAuto {
+		lookup, err := c.newClient(log)
+		if err != nil {
+			fmt.Fprintln(env.Stderr, "trackless:", err)
+			return ExitUsage
+		}
+		opt.SiteLookup = func(host string) (int, error) { return lookup.SiteForHost(ctx, host) }
+	}
 
 	var out *bufio.Writer
 	if parse {

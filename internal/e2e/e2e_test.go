@@ -595,3 +595,36 @@ func TestVisitsMode(t *testing.T) {
 		t.Errorf("titled %d, bots %d, %d hits vs %d", titled, bots, len(more), len(want))
 	}
 }
+
+// TestSiteAuto: sites are asked of Matomo once per host; hosts of no site
+// are not sent and are listed.
+func TestSiteAuto(t *testing.T) {
+	dir := t.TempDir()
+	logf := genLog(t, dir, 20000, 31, time.Now().UTC().Add(-2*time.Hour))
+	srv := matomotest.NewServer(matomotest.Config{
+		SuperUserTokens: []string{token}, Sites: []int{1, 2},
+		SiteURLs: map[int][]string{2: {"https://www.example.com"}},
+	})
+	defer srv.Close()
+	env := []string{"MATOMO_URL=" + srv.URL(), "MATOMO_TOKEN_AUTH=" + token, "TRACKLESS_STATE_DIR=" + filepath.Join(dir, "state"), "MATOMO_REC_MODE=2"}
+	r := run(t, env, "send", "--site-auto", "--no-version-check", logf)
+	if r.code != 0 {
+		t.Fatalf("exit %d\n%s", r.code, r.stderr)
+	}
+	recs := srv.Stored()
+	if len(recs) < 1000 {
+		t.Fatalf("%d stored", len(recs))
+	}
+	for _, rec := range recs {
+		if rec.SiteID != 2 {
+			t.Fatalf("stored for site %d: %s", rec.SiteID, rec.Raw)
+		}
+	}
+	if st := srv.Stats(); st.APIRequests > 5 {
+		t.Errorf("%d API requests: the answers are not cached", st.APIRequests)
+	}
+	if !strings.Contains(r.stderr, "hosts mapped to no site (hits not sent): ") || !strings.Contains(r.stderr, ".cloudfront.net=") {
+		t.Errorf("unmapped hosts not listed:\n%s", r.stderr)
+	}
+	noToken(t, dir, r.stdout, r.stderr)
+}

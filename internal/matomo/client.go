@@ -347,3 +347,44 @@ func VersionAtLeast(v, minimum string) bool {
 // requests to bot tracking; older ones drop AI-assistant hits as bots while
 // counting them as tracked.
 const FirstRecModeVersion = "5.7.0"
+
+// SiteForHost asks Matomo which site has host among its URLs
+// (SitesManager.getSitesIdFromSiteUrl, which needs a token). It returns 0
+// when none has; when several have, the lowest id.
+func (c *Client) SiteForHost(ctx context.Context, host string) (int, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.Timeout)
+	defer cancel()
+	form := url.Values{"module": {"API"}, "method": {"SitesManager.getSitesIdFromSiteUrl"}, "format": {"json"},
+		"url": {"http://" + host}, "token_auth": {c.token}}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+"/index.php", strings.NewReader(form.Encode()))
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return 0, c.scrub(err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	var ids []struct {
+		IDSite any `json:"idsite"` // "3" from Matomo; a number is accepted too
+	}
+	if err := json.Unmarshal(data, &ids); err != nil {
+		var e struct {
+			Message string `json:"message"`
+		}
+		if json.Unmarshal(data, &e) == nil && e.Message != "" {
+			return 0, fmt.Errorf("Matomo API: %s", e.Message)
+		}
+		return 0, fmt.Errorf("Matomo API answered HTTP %d: %s", resp.StatusCode, snippet(data))
+	}
+	best := 0
+	for _, x := range ids {
+		n, err := strconv.Atoi(fmt.Sprint(x.IDSite))
+		if err == nil && n > 0 && (best == 0 || n < best) {
+			best = n
+		}
+	}
+	return best, nil
+}

@@ -217,3 +217,22 @@ func TestVersion(t *testing.T) {
 		t.Fatal("no error without a valid token")
 	}
 }
+
+func TestSiteForHost(t *testing.T) {
+	srv := matomotest.NewServer(matomotest.Config{
+		SuperUserTokens: []string{testToken}, Sites: []int{1, 2, 3},
+		SiteURLs: map[int][]string{2: {"https://www.example.com", "https://example.org"}, 3: {"http://shop.example.com:8080/"}},
+	})
+	defer srv.Close()
+	c, _ := testClient(t, srv.URL(), testToken)
+	for host, want := range map[string]int{"www.example.com": 2, "example.com": 2, "example.org": 2, "shop.example.com": 3, "other.net": 0} {
+		got, err := c.SiteForHost(context.Background(), host)
+		if err != nil || got != want {
+			t.Errorf("%s: %d %v, want %d", host, got, err, want)
+		}
+	}
+	c2, _ := testClient(t, srv.URL(), "")
+	if _, err := c2.SiteForHost(context.Background(), "www.example.com"); err == nil {
+		t.Error("no error without a token")
+	}
+}

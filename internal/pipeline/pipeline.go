@@ -41,6 +41,9 @@ type Options struct {
 	// With Sites, Encoder.SiteID (when > 0) is the site of unmapped hosts;
 	// otherwise their hits are skipped (no_site) and counted by host.
 	Sites *sites.Map
+	// SiteLookup, if set, asks Matomo for the site of a host that Sites does
+	// not map (--site-auto); 0 means none. Answers are cached per host.
+	SiteLookup func(host string) (int, error)
 	// Filter holds the skip rules of Matomo's importer.
 	Filter Filter
 	// ReorderWindow is how far back in time a hit may come after a later
@@ -221,6 +224,8 @@ type runner struct {
 	mu    sync.Mutex // guards stats fields written by workers
 	fatal error
 	warnN map[string]int
+	// siteCache holds Matomo's answers for --site-auto, by host.
+	siteCache map[string]int
 }
 
 // Run processes the named inputs ("-" is stdin) in order. ctx stops the
@@ -348,8 +353,12 @@ func (r *runner) hit(st *inputState, h *hit.Hit, lineNo int64) (*queued, error) 
 		}
 		url = matomo.PageURL(scheme, host, h.Path, h.Query, h.LogEscaped)
 		res = r.cls.Classify(h, url)
-		if res.Skip == "" && r.opt.Sites != nil {
-			if id, ok := r.opt.Sites.Lookup(host); ok {
+		if res.Skip == "" && (r.opt.Sites != nil || r.opt.SiteLookup != nil) {
+			id, err := r.siteOf(host)
+			if err != nil {
+				return nil, err
+			}
+			if id > 0 {
 				site = id
 			} else if site <= 0 {
 				res.Skip = SkipNoSite
@@ -397,6 +406,34 @@ func (r *runner) hit(st *inputState, h *hit.Hit, lineNo int64) (*queued, error) 
 		q.tracked = true
 	}
 	return q, nil
+}
+
+// siteOf maps a host to a site: the rules first, then Matomo (cached).
+func (r *runner) siteOf(host string) (int, error) {
+	if r.opt.Sites != nil {
+		if id, ok := r.opt.Sites.Lookup(host); ok {
+			return id, nil
+		}
+	}
+	if r.opt.SiteLookup == nil {
+		return 0, nil
+	}
+	key := strings.ToLower(host)
+	if id, ok := r.siteCache[key]; ok {
+		return id, nil
+	}
+	id, err := r.opt.SiteLookup(key)
+	if err != nil {
+		return 0, fmt.Errorf("asking Matomo for the site of %s: %w", host, err)
+	}
+	if r.siteCache == nil {
+		r.siteCache = make(map[string]int)
+	}
+	r.siteCache[key] = id
+	if id > 0 {
+		r.log.Info("site found in Matomo", "host", host, "idsite", id)
+	}
+	return id, nil
 }
 
 // enqueue adds an item to the batch of its worker, and hands the batch on

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"html"
 	"net/http"
+	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -53,9 +55,51 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		default:
 			s.apiValue(w, format, s.version)
 		}
+	case "SitesManager.getSitesIdFromSiteUrl":
+		// Matomo matches the URL's host, with or without "www.", against
+		// the main URL and the aliases of the sites the token may view, and
+		// answers a list of {"idsite":"N"}.
+		switch {
+		case tok == "" || tok == "anonymous" || (!s.super[tok] && !s.write[tok]):
+			s.apiError(w, format, "You can't access this resource as it requires 'view' access for at least one website.")
+			return
+		case format != "json":
+			s.apiError(w, format, "this stand-in answers SitesManager.getSitesIdFromSiteUrl in JSON only")
+			return
+		}
+		want := siteHost(params["url"])
+		ids := []map[string]string{}
+		for id, urls := range s.siteURLs {
+			for _, u := range urls {
+				if siteHost(u) == want && want != "" {
+					ids = append(ids, map[string]string{"idsite": strconv.Itoa(id)})
+					break
+				}
+			}
+		}
+		sort.Slice(ids, func(i, j int) bool { return ids[i]["idsite"] < ids[j]["idsite"] })
+		b, _ := json.Marshal(ids)
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		s.respond(w, http.StatusOK, string(b))
 	default:
 		s.apiError(w, format, "The method '"+method+"' does not exist or is not available in the module 'API'.")
 	}
+}
+
+// siteHost is the host of a site URL as Matomo compares them: lower case,
+// without the scheme, "www.", port or path.
+func siteHost(u string) string {
+	u = strings.ToLower(strings.TrimSpace(u))
+	if i := strings.Index(u, "://"); i >= 0 {
+		u = u[i+3:]
+	}
+	if i := strings.IndexAny(u, "/?#"); i >= 0 {
+		u = u[:i]
+	}
+	if i := strings.LastIndexByte(u, ':'); i >= 0 && !strings.Contains(u, "]") {
+		u = u[:i]
+	}
+	return strings.TrimPrefix(u, "www.")
 }
 
 func (s *Server) apiValue(w http.ResponseWriter, format, v string) {

@@ -39,6 +39,9 @@ type Config struct {
 	// PostMaxSize is PHP's post_max_size: a larger body is discarded by PHP
 	// before Matomo sees it. 0 means 8 MiB (PHP's default), < 0 no limit.
 	PostMaxSize int64
+	// SiteURLs are the URLs of each site (main URL and aliases, e.g.
+	// "https://www.example.com"), for SitesManager.getSitesIdFromSiteUrl.
+	SiteURLs map[int][]string
 }
 
 // Bool returns a pointer to b, for Config.AcceptBearer.
@@ -102,6 +105,7 @@ type Server struct {
 	acceptBearer     bool
 	recModeSupported bool
 	version          string
+	siteURLs         map[int][]string
 	postMax          int64
 	now              func() time.Time
 
@@ -126,6 +130,7 @@ func New(cfg Config) *Server {
 		write:        map[string]bool{},
 		acceptBearer: cfg.AcceptBearer == nil || *cfg.AcceptBearer,
 		version:      cfg.Version,
+		siteURLs:     cfg.SiteURLs,
 		postMax:      cfg.PostMaxSize,
 		now:          cfg.Now,
 	}
