@@ -606,8 +606,13 @@ func TestSiteAuto(t *testing.T) {
 		SiteURLs: map[int][]string{2: {"https://www.example.com"}},
 	})
 	defer srv.Close()
+	// A second input with a host that no site has.
+	other := filepath.Join(dir, "other.log")
+	ts := time.Now().UTC().Add(-time.Hour)
+	os.WriteFile(other, []byte("#Fields: date time c-ip cs-method x-host-header cs-protocol cs-uri-stem sc-status cs(User-Agent)\n"+
+		ts.Format("2006-01-02\t15:04:05")+"\t192.0.2.7\tGET\tblog.unknown.org\thttps\t/\t200\tMozilla/5.0%20(X11)\n"), 0o600)
 	env := []string{"MATOMO_URL=" + srv.URL(), "MATOMO_TOKEN_AUTH=" + token, "TRACKLESS_STATE_DIR=" + filepath.Join(dir, "state"), "MATOMO_REC_MODE=2"}
-	r := run(t, env, "send", "--site-auto", "--no-version-check", logf)
+	r := run(t, env, "send", "--site-auto", "--no-version-check", logf, other)
 	if r.code != 0 {
 		t.Fatalf("exit %d\n%s", r.code, r.stderr)
 	}
@@ -623,7 +628,7 @@ func TestSiteAuto(t *testing.T) {
 	if st := srv.Stats(); st.APIRequests > 5 {
 		t.Errorf("%d API requests: the answers are not cached", st.APIRequests)
 	}
-	if !strings.Contains(r.stderr, "hosts mapped to no site (hits not sent): ") || !strings.Contains(r.stderr, ".cloudfront.net=") {
+	if !strings.Contains(r.stderr, "hosts mapped to no site (hits not sent): ") || !strings.Contains(r.stderr, "blog.unknown.org=1") {
 		t.Errorf("unmapped hosts not listed:\n%s", r.stderr)
 	}
 	noToken(t, dir, r.stdout, r.stderr)
