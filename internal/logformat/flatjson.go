@@ -1,6 +1,7 @@
 package logformat
 
 import (
+	"encoding/json"
 	"errors"
 	"strconv"
 	"strings"
@@ -219,8 +220,20 @@ func hex4(s string, i int) (rune, int, bool) {
 	return r, i + 4, true
 }
 
-// skipNested skips a balanced {...} or [...] starting at s[i].
+// skipNested skips a balanced {...} or [...] starting at s[i], which must
+// be valid JSON (checked by encoding/json: nested values are rare in logs).
 func skipNested(s string, i int) (int, error) {
+	end, err := nestedEnd(s, i)
+	if err != nil {
+		return 0, err
+	}
+	if !json.Valid([]byte(s[i:end])) {
+		return 0, errJSON
+	}
+	return end, nil
+}
+
+func nestedEnd(s string, i int) (int, error) {
 	depth := 0
 	for i < len(s) {
 		switch s[i] {
