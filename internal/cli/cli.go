@@ -119,7 +119,7 @@ type config struct {
 	includePaths                    listFlag
 	uaExclude                       listFlag
 	siteFile, olderThan, newerThan  string
-	stripQuery, siteAuto            bool
+	stripQuery, siteAuto, addSites  bool
 	reorderWindow                   time.Duration
 	realtimeFields                  listFlag
 	decodeUA                        string
@@ -142,6 +142,7 @@ func commonFlags(fs *flag.FlagSet, c *config, peers map[string]string) {
 	fs.BoolVar(&c.enableRedirects, "enable-http-redirects", false, "visits mode: also track redirects (3xx but 304)")
 	fs.Var(&c.sites, "site", "HOST=ID: send the hits of HOST (or *.domain) to site ID; repeatable; hosts mapped to no site are skipped and listed, unless --site-id is given as the fallback")
 	fs.StringVar(&c.siteFile, "site-file", "", "file of HOST=ID lines, as --site")
+	fs.BoolVar(&c.addSites, "add-sites", false, "with --site-auto: create a site in Matomo for a host that has none (SitesManager.addSite; needs a super user's token)")
 	fs.BoolVar(&c.siteAuto, "site-auto", false, "ask Matomo which site has a host among its URLs (SitesManager.getSitesIdFromSiteUrl; needs the token), once per host")
 	fs.Var(&c.includeHosts, "include-host", "only hits of this host; repeatable")
 	fs.Var(&c.excludeHosts, "exclude-host", "skip hits of this host; repeatable")
@@ -216,6 +217,9 @@ func newFlagSet(env Env, name, args string) *flag.FlagSet {
 func (c *config) validate(parse bool) error {
 	if c.siteID < 0 || (c.siteID == 0 && len(c.sites) == 0 && c.siteFile == "" && !c.siteAuto) {
 		return errors.New("missing site id: set --site-id or MATOMO_SITE_ID (a positive integer), or map hosts with --site HOST=ID or --site-auto")
+	}
+	if c.addSites && !c.siteAuto {
+		return errors.New("--add-sites works with --site-auto")
 	}
 	if c.siteAuto && (c.matomoURL == "" || (c.token == "" && c.tokenFile == "")) {
 		return errors.New("--site-auto asks Matomo for sites: it needs --matomo-url (MATOMO_URL) and a token (MATOMO_TOKEN_AUTH)")
@@ -475,7 +479,17 @@ func runSend(env Env, args []string, parse bool) int {
 			fmt.Fprintln(env.Stderr, "trackless:", err)
 			return ExitUsage
 		}
-		opt.SiteLookup = func(host string) (int, error) { return lookup.SiteForHost(ctx, host) }
+		addSites := c.addSites && !parse // parse never changes Matomo
+		opt.SiteLookup = func(host string) (int, error) {
+			id, err := lookup.SiteForHost(ctx, host)
+			if err != nil || id > 0 || !addSites {
+				return id, err
+			}
+			if id, err = lookup.AddSite(ctx, host); err == nil {
+				log.Warn("created a site in Matomo", "host", host, "idsite", id)
+			}
+			return id, err
+		}
 	}
 
 	var out *bufio.Writer

@@ -633,3 +633,35 @@ func TestSiteAuto(t *testing.T) {
 	}
 	noToken(t, dir, r.stdout, r.stderr)
 }
+
+// TestAddSites: a host of no site gets a new site, once.
+func TestAddSites(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "a.log")
+	ts := time.Now().UTC().Add(-time.Hour)
+	var b strings.Builder
+	b.WriteString("#Fields: date time c-ip cs-method x-host-header cs-protocol cs-uri-stem sc-status cs(User-Agent)\n")
+	for i := 0; i < 5; i++ {
+		fmt.Fprintf(&b, "%s\t192.0.2.%d\tGET\tnew.example.net\thttps\t/p%d\t200\tMozilla/5.0%%20(X11)\n", ts.Format("2006-01-02\t15:04:05"), i, i)
+	}
+	os.WriteFile(p, []byte(b.String()), 0o600)
+	srv := matomotest.NewServer(matomotest.Config{SuperUserTokens: []string{token}, Sites: []int{1}})
+	defer srv.Close()
+	env := []string{"MATOMO_URL=" + srv.URL(), "MATOMO_TOKEN_AUTH=" + token, "TRACKLESS_STATE_DIR=" + filepath.Join(dir, "state"), "MATOMO_REC_MODE=2"}
+	r := run(t, env, "send", "--site-auto", "--add-sites", "--no-version-check", p)
+	if r.code != 0 || !strings.Contains(r.stderr, "created a site in Matomo") {
+		t.Fatalf("exit %d\n%s", r.code, r.stderr)
+	}
+	recs := srv.Stored()
+	if len(recs) != 5 {
+		t.Fatalf("%d stored", len(recs))
+	}
+	for _, rec := range recs {
+		if rec.SiteID != 2 {
+			t.Fatalf("site %d", rec.SiteID)
+		}
+	}
+	if strings.Count(r.stderr, "created a site") != 1 {
+		t.Errorf("more than one site created:\n%s", r.stderr)
+	}
+}

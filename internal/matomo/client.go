@@ -388,3 +388,39 @@ func (c *Client) SiteForHost(ctx context.Context, host string) (int, error) {
 	}
 	return best, nil
 }
+
+// AddSite creates a site for host (SitesManager.addSite, which needs a
+// super user's token) and returns its id. The site is named after the host
+// and has https://host as its URL.
+func (c *Client) AddSite(ctx context.Context, host string) (int, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.Timeout)
+	defer cancel()
+	form := url.Values{"module": {"API"}, "method": {"SitesManager.addSite"}, "format": {"json"},
+		"siteName": {host}, "urls": {"https://" + host}, "token_auth": {c.token}}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+"/index.php", strings.NewReader(form.Encode()))
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return 0, c.scrub(err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
+	var v struct {
+		Value   any    `json:"value"`
+		Message string `json:"message"`
+	}
+	if err := json.Unmarshal(data, &v); err != nil || v.Value == nil {
+		if v.Message != "" {
+			return 0, fmt.Errorf("Matomo API: %s", v.Message)
+		}
+		return 0, fmt.Errorf("Matomo API answered HTTP %d: %s", resp.StatusCode, snippet(data))
+	}
+	id, err := strconv.Atoi(fmt.Sprint(v.Value))
+	if err != nil || id <= 0 {
+		return 0, fmt.Errorf("Matomo API: addSite answered %v", v.Value)
+	}
+	return id, nil
+}

@@ -69,7 +69,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		}
 		want := siteHost(params["url"])
 		ids := []map[string]string{}
-		for id, urls := range s.siteURLs {
+		for id, urls := range s.sites.Load().urls {
 			for _, u := range urls {
 				if siteHost(u) == want && want != "" {
 					ids = append(ids, map[string]string{"idsite": strconv.Itoa(id)})
@@ -81,6 +81,23 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		b, _ := json.Marshal(ids)
 		w.Header().Set("Content-Type", "application/json; charset=utf-8")
 		s.respond(w, http.StatusOK, string(b))
+	case "SitesManager.addSite":
+		// Creating a site needs a super user's token.
+		if tok == "" || !s.super[tok] {
+			s.apiError(w, format, "You can't access this resource as it requires 'superuser' access.")
+			return
+		}
+		var urls []string
+		for k, v := range params {
+			if strings.HasPrefix(k, "urls") || k == "url" {
+				urls = append(urls, v)
+			}
+		}
+		if params["siteName"] == "" || len(urls) == 0 {
+			s.apiError(w, format, "siteName and urls are required")
+			return
+		}
+		s.apiValue(w, format, strconv.Itoa(s.addSite(urls)))
 	default:
 		s.apiError(w, format, "The method '"+method+"' does not exist or is not available in the module 'API'.")
 	}

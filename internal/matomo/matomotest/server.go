@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -100,12 +101,11 @@ type Stats struct {
 // Server is an in-process stand-in for a Matomo tracking server.
 type Server struct {
 	cfg              Config
-	sites            map[int]bool
+	sites            atomic.Pointer[siteSet] // copied on write (SitesManager.addSite)
 	super, write     map[string]bool
 	acceptBearer     bool
 	recModeSupported bool
 	version          string
-	siteURLs         map[int][]string
 	postMax          int64
 	now              func() time.Time
 
@@ -121,25 +121,55 @@ type Server struct {
 	url string
 }
 
+// siteSet is the sites and their URLs; never modified once stored.
+type siteSet struct {
+	ids  map[int]bool
+	urls map[int][]string
+}
+
+// addSite adds a site with its URLs and returns its id.
+func (s *Server) addSite(urls []string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old := s.sites.Load()
+	next := &siteSet{ids: map[int]bool{}, urls: map[int][]string{}}
+	id := 0
+	for k := range old.ids {
+		next.ids[k] = true
+		id = max(id, k)
+	}
+	for k, v := range old.urls {
+		next.urls[k] = v
+	}
+	id++
+	next.ids[id] = true
+	next.urls[id] = urls
+	s.sites.Store(next)
+	return id
+}
+
 // New returns a Server that does not listen; use Handler, or Listen.
 func New(cfg Config) *Server {
 	s := &Server{
 		cfg:          cfg,
-		sites:        map[int]bool{},
 		super:        map[string]bool{},
 		write:        map[string]bool{},
 		acceptBearer: cfg.AcceptBearer == nil || *cfg.AcceptBearer,
 		version:      cfg.Version,
-		siteURLs:     cfg.SiteURLs,
 		postMax:      cfg.PostMaxSize,
 		now:          cfg.Now,
 	}
+	set := &siteSet{ids: map[int]bool{}, urls: map[int][]string{}}
 	if len(cfg.Sites) == 0 {
-		s.sites[1] = true
+		set.ids[1] = true
 	}
 	for _, id := range cfg.Sites {
-		s.sites[id] = true
+		set.ids[id] = true
 	}
+	for id, urls := range cfg.SiteURLs {
+		set.urls[id] = append([]string(nil), urls...)
+	}
+	s.sites.Store(set)
 	for _, t := range cfg.SuperUserTokens {
 		if t != "" {
 			s.super[t] = true

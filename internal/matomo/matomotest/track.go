@@ -210,7 +210,7 @@ func (rc *reqCtx) authenticated(it *item) bool {
 
 func (rc *reqCtx) siteOf(it *item) (int, bool) {
 	id := getInt(&it.f[fIdsite], 0)
-	if id <= 0 || id > math.MaxInt32 || !rc.s.sites[int(id)] {
+	if id <= 0 || id > math.MaxInt32 || !rc.s.sites.Load().ids[int(id)] {
 		return 0, false
 	}
 	return int(id), true
