@@ -171,7 +171,9 @@ func TestSendUnderFaults(t *testing.T) {
 	srv := matomotest.NewServer(matomotest.Config{
 		SuperUserTokens: []string{token},
 		FaultFunc: func(n int) matomotest.Fault {
-			switch n % 9 {
+			// Five failing kinds in twelve requests: a batch fails an attempt
+			// with probability 5/12, so 13 attempts all fail once in 10^5 batches.
+			switch n % 12 {
 			case 1:
 				return matomotest.Fault{Kind: matomotest.Fault500, ProcessBefore: 7}
 			case 2:
@@ -193,7 +195,7 @@ func TestSendUnderFaults(t *testing.T) {
 	})
 	defer srv.Close()
 	state := filepath.Join(dir, "state")
-	r := run(t, sendEnv(srv, state, "MATOMO_TIMEOUT_MS=1000", "BATCH_SIZE=25", "TRACKLESS_RETRIES=8"), "send", logf)
+	r := run(t, sendEnv(srv, state, "MATOMO_TIMEOUT_MS=1000", "BATCH_SIZE=25", "TRACKLESS_RETRIES=12"), "send", logf)
 	if r.code != 0 {
 		t.Fatalf("send exited %d:\n%s", r.code, r.stderr)
 	}
