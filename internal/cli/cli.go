@@ -122,6 +122,7 @@ type config struct {
 	stripQuery, siteAuto, addSites  bool
 	reorderWindow                   time.Duration
 	realtimeFields                  listFlag
+	logFormat                       string
 	decodeUA                        string
 }
 
@@ -152,6 +153,7 @@ func commonFlags(fs *flag.FlagSet, c *config, peers map[string]string) {
 	fs.StringVar(&c.olderThan, "exclude-older-than", "", "skip hits before this time (2026-11-01, 2026-11-01 10:00:00 +0100, RFC 3339, or a duration back from now: 36h)")
 	fs.StringVar(&c.newerThan, "exclude-newer-than", "", "skip hits after this time (same forms)")
 	fs.BoolVar(&c.stripQuery, "strip-query-string", false, "drop query strings from URLs")
+	fs.StringVar(&c.logFormat, "log-format", "", "an nginx log_format or Apache LogFormat string, as in the server's configuration ('$remote_addr - $remote_user [$time_local] \"$request\" ...'); implies --format custom")
 	fs.Var(&c.realtimeFields, "realtime-fields", "--format cloudfront-realtime: the fields enabled in the real-time log configuration, in any order (default: all 43)")
 	fs.DurationVar(&c.reorderWindow, "reorder-window", pipeline.DefaultReorderWindow, "how late a hit may come within a log and still be sent in time order (memory grows with it)")
 	fs.StringVar(&c.defHost, "log-hostname", "", "host for logs that carry none (the same as --default-host)")
@@ -254,7 +256,7 @@ func (c *config) validate(parse bool) error {
 	if c.timeoutMS < 1 {
 		return fmt.Errorf("MATOMO_TIMEOUT_MS (--timeout-ms) must be positive, not %d", c.timeoutMS)
 	}
-	if _, err := logformat.NewReader(c.format, "", c.realtimeFields); err != nil {
+	if _, err := logformat.NewReader(c.format, "", logformat.ReaderOptions{RealtimeFields: c.realtimeFields, LogFormat: c.logFormat}); err != nil {
 		return fmt.Errorf("--format: %v", err)
 	}
 	switch c.progress {
@@ -458,18 +460,18 @@ func runSend(env Env, args []string, parse bool) int {
 			SiteID: c.siteID, RecMode: c.recMode, Source: c.source,
 			Visits: c.mode == "visits", NoIP: c.noIP, AnonymizeIP: c.anonymizeIP,
 		},
-		Classify:       cls,
-		DefaultScheme:  c.defScheme,
-		DefaultHost:    c.defHost,
-		Format:         c.format,
-		Filter:         filter,
-		Sites:          siteMap,
-		ReorderWindow:  c.reorderWindow,
-		RealtimeFields: c.realtimeFields,
-		BatchSize:      c.batchSize,
-		Concurrency:    c.concurrency,
-		HasToken:       c.token != "",
-		Log:            log,
+		Classify:      cls,
+		DefaultScheme: c.defScheme,
+		DefaultHost:   c.defHost,
+		Format:        c.format,
+		Filter:        filter,
+		Sites:         siteMap,
+		ReorderWindow: c.reorderWindow,
+		Reader:        logformat.ReaderOptions{RealtimeFields: c.realtimeFields, LogFormat: c.logFormat},
+		BatchSize:     c.batchSize,
+		Concurrency:   c.concurrency,
+		HasToken:      c.token != "",
+		Log:           log,
 	}
 	ctx, sendCtx, stop := signalContexts(log)
 	defer stop()

@@ -72,6 +72,20 @@ func BenchmarkReaders(b *testing.B) {
 			}
 		}
 	})
+	b.Run("custom", func(b *testing.B) {
+		r, err := NewCustom("bench", `$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent" $request_time $host`)
+		if err != nil {
+			b.Fatal(err)
+		}
+		line := []byte(`192.0.2.10 - - [` + ts + `] "GET /blog/some-article/?utm_source=news HTTP/1.1" 200 5230 "https://www.google.com/" "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36" 0.012 www.example.com`)
+		b.SetBytes(int64(len(line)))
+		var h hit.Hit
+		for b.Loop() {
+			if ok, err := r.Parse(line, 1, &h); !ok || err != nil {
+				b.Fatal(ok, err)
+			}
+		}
+	})
 	b.Run("cloudfront-realtime", func(b *testing.B) {
 		r, _ := NewCloudFrontRealtime("bench", []string{"timestamp", "c-ip", "sc-status", "sc-bytes", "cs-method", "cs-protocol", "cs-host", "cs-uri-stem", "time-taken", "cs-user-agent", "cs-referer"})
 		line := []byte("1762789327.087\t192.0.2.10\t200\t5230\tGET\thttps\twww.example.com\t/blog/some-article/?utm_source=news\t0.012\tMozilla/5.0%20(X11;%20Linux%20x86_64)\thttps://www.google.com/")

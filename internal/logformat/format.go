@@ -17,14 +17,26 @@ type Reader interface {
 }
 
 // Formats that --format accepts.
-var Formats = []string{"auto", "cloudfront", "combined", "nginx_json", "elb", "s3", "traefik", "caddy", "w3c", "cloudfront-realtime"}
+var Formats = []string{"auto", "cloudfront", "combined", "nginx_json", "elb", "s3", "traefik", "caddy", "w3c", "cloudfront-realtime", "custom"}
 
 // New returns a reader of format for the input named source.
-func New(format, source string) (Reader, error) { return NewReader(format, source, nil) }
+func New(format, source string) (Reader, error) { return NewReader(format, source, ReaderOptions{}) }
 
-// NewReader is New with the fields enabled in CloudFront real-time logs
-// (nil: all of RealtimeFields).
-func NewReader(format, source string, realtimeFields []string) (Reader, error) {
+// ReaderOptions complete some formats.
+type ReaderOptions struct {
+	// RealtimeFields are the fields enabled in CloudFront real-time logs
+	// (nil: all of RealtimeFields).
+	RealtimeFields []string
+	// LogFormat is an nginx log_format or Apache LogFormat string; when
+	// set, the format is "custom" whatever format says.
+	LogFormat string
+}
+
+// NewReader is New with options.
+func NewReader(format, source string, o ReaderOptions) (Reader, error) {
+	if o.LogFormat != "" {
+		return NewCustom(source, o.LogFormat)
+	}
 	switch format {
 	case "", "auto":
 		return &Auto{Source: source}, nil
@@ -45,7 +57,9 @@ func NewReader(format, source string, realtimeFields []string) (Reader, error) {
 	case "w3c", "iis":
 		return NewW3C(source), nil
 	case "cloudfront-realtime":
-		return NewCloudFrontRealtime(source, realtimeFields)
+		return NewCloudFrontRealtime(source, o.RealtimeFields)
+	case "custom":
+		return nil, fmt.Errorf("format custom needs --log-format")
 	}
 	return nil, fmt.Errorf("unknown log format %q (known: %s)", format, strings.Join(Formats, ", "))
 }

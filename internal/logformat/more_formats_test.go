@@ -238,3 +238,64 @@ func FuzzCloudFrontRealtime(f *testing.F) {
 	fuzzReader(f, func() Reader { r, _ := NewCloudFrontRealtime("f", nil); return r },
 		"1600299221.087\t174.204.64.230\t0.000\t304\t322\tGET\thttps\tpreview.dashcon.io\t/x?y\t637")
 }
+
+func TestCustom(t *testing.T) {
+	tests := []struct {
+		name, format, line string
+		want               hit.Hit
+		reason             string
+	}{
+		{
+			name:   "nginx combined plus request time and host",
+			format: `$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent" $request_time $host`,
+			line:   `192.0.2.1 - bob [10/Nov/2026:16:42:07 +0100] "GET /a?b=c HTTP/2.0" 200 512 "https://r/" "Mozilla/5.0 (X \x22q\x22)" 0.012 www.example.com`,
+			want:   hit.Hit{Time: time.Date(2026, 11, 10, 15, 42, 7, 0, time.UTC), Method: "GET", Host: "www.example.com", Path: "/a", Query: "b=c", Status: 200, Bytes: 512, Duration: 12 * time.Millisecond, TTFB: -1, UserAgent: `Mozilla/5.0 (X "q")`, Referrer: "https://r/", ClientIP: "192.0.2.1", User: "bob"},
+		},
+		{
+			name:   "Apache with %D and %v",
+			format: `%v %h %l %u %t "%r" %>s %b "%{Referer}i" "%{User-Agent}i" %D`,
+			line:   `www.example.com 192.0.2.1 - - [10/Nov/2026:16:42:07 -0000] "POST /form HTTP/1.1" 302 - "-" "curl/8" 1500`,
+			want:   hit.Hit{Time: time.Date(2026, 11, 10, 16, 42, 7, 0, time.UTC), Method: "POST", Host: "www.example.com", Path: "/form", Status: 302, Bytes: 0, Duration: 1500 * time.Microsecond, TTFB: -1, UserAgent: "curl/8", ClientIP: "192.0.2.1"},
+		},
+		{
+			name:   "ISO time, method and URI apart, unknown fields",
+			format: `$time_iso8601|$remote_addr|$request_method|$request_uri|$status|$upstream_addr|$http_user_agent`,
+			line:   `2026-11-10T16:42:07+01:00|2001:db8::1|GET|/x?y=1|404|10.0.0.1:80|Go-http-client/1.1`,
+			want:   hit.Hit{Time: time.Date(2026, 11, 10, 15, 42, 7, 0, time.UTC), Method: "GET", Path: "/x", Query: "y=1", Status: 404, Bytes: -1, Duration: -1, TTFB: -1, UserAgent: "Go-http-client/1.1", ClientIP: "2001:db8::1"},
+		},
+		{name: "line of another shape", format: `$remote_addr [$time_local] "$request"`, line: `192.0.2.1 10/Nov/2026`, reason: ReasonBadFormat},
+		{name: "bad request", format: `$remote_addr [$time_local] "$request"`, line: `192.0.2.1 [10/Nov/2026:16:42:07 +0100] "-"`, reason: ReasonBadRequest},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, err := NewReader("auto", "c", ReaderOptions{LogFormat: tt.format})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var h hit.Hit
+			ok, err := r.Parse([]byte(tt.line), 1, &h)
+			if tt.reason != "" {
+				var pe *ParseError
+				if !errors.As(err, &pe) || pe.Reason != tt.reason {
+					t.Fatalf("error %v, want %s", err, tt.reason)
+				}
+				return
+			}
+			if !ok || err != nil || h != tt.want {
+				t.Fatalf("%v %v\ngot  %+v\nwant %+v", ok, err, h, tt.want)
+			}
+		})
+	}
+	for _, bad := range []string{`$remote_addr $status`, `$remote_addr$remote_user [$time_local] "$request"`, `%h %{Referer`} {
+		if _, err := NewCustom("c", bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}
+
+func FuzzCustom(f *testing.F) {
+	fuzzReader(f, func() Reader {
+		r, _ := NewCustom("f", `$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent" $request_time`)
+		return r
+	}, `192.0.2.1 - - [10/Nov/2026:16:42:07 +0100] "GET /a HTTP/1.1" 200 5 "-" "ua" 0.1`)
+}

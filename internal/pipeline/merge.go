@@ -157,7 +157,7 @@ func (r *runner) peekFirst(name string) int64 {
 		return none
 	}
 	defer in.Close()
-	p, err := logformat.NewReader(r.opt.Format, name, r.opt.RealtimeFields)
+	p, err := logformat.NewReader(r.opt.Format, name, r.opt.Reader)
 	if err != nil {
 		return none
 	}
@@ -234,7 +234,7 @@ func (r *runner) open(ctx context.Context, name string, seq int) (*cursor, error
 	if r.opt.Progress != nil {
 		r.opt.Progress(in)
 	}
-	if c.parser, err = logformat.NewReader(r.opt.Format, name, r.opt.RealtimeFields); err != nil {
+	if c.parser, err = logformat.NewReader(r.opt.Format, name, r.opt.Reader); err != nil {
 		in.Close()
 		return nil, err
 	}

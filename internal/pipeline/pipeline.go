@@ -20,6 +20,7 @@ import (
 	"github.com/trackless/trackless/internal/hit"
 	"github.com/trackless/trackless/internal/input"
 	"github.com/trackless/trackless/internal/ledger"
+	"github.com/trackless/trackless/internal/logformat"
 	"github.com/trackless/trackless/internal/matomo"
 	"github.com/trackless/trackless/internal/sites"
 )
@@ -32,11 +33,10 @@ type Options struct {
 	DefaultHost   string // CLOUDFRONT_DEFAULT_HOST
 	// Format is the log format (see logformat.Formats); "" or "auto" detects it per input.
 	Format string
-	// RealtimeFields are the fields enabled in CloudFront real-time logs
-	// (format cloudfront-realtime); nil: all.
-	RealtimeFields []string
-	BatchSize      int
-	Concurrency    int
+	// Reader completes some formats (real-time fields, --log-format).
+	Reader      logformat.ReaderOptions
+	BatchSize   int
+	Concurrency int
 	// Sites maps hosts to site ids; nil sends everything to Encoder.SiteID.
 	// With Sites, Encoder.SiteID (when > 0) is the site of unmapped hosts;
 	// otherwise their hits are skipped (no_site) and counted by host.
