@@ -38,6 +38,13 @@ const (
 var (
 	defaultDocumentExts = extSet("pdf doc docx xls xlsx ppt pptx csv json txt xml epub mobi azw3 mp3 mp4 mpeg mpg webm mov avi ogg wav flac zip gz gzip tgz tar bz2 tbz 7z rar dmg exe msi apk jar md5 sig")
 	defaultExcludeExts  = extSet("css js mjs map json xml webmanifest manifest png jpg jpeg gif webp avif svg ico bmp tif tiff woff woff2 ttf otf eot rss atom wasm txt")
+
+	// In visits mode the lists are those of Matomo's importer
+	// (import_logs.py's STATIC_EXTENSIONS, STATIC_FILES and
+	// DOWNLOAD_EXTENSIONS); static comes first, so .xml is static.
+	visitsStaticExts   = extSet("gif jpg jpeg png bmp ico svg svgz ttf otf eot woff woff2 class swf css js xml webp")
+	visitsStaticFiles  = map[string]bool{"robots.txt": true}
+	visitsDocumentExts = extSet("7z aac arc arj asf asx avi bin csv deb dmg doc docx exe flac flv gz gzip hqx ibooks jar json mpg mp2 mp3 mp4 mpeg mov movie msi msp odb odf odg odp ods odt ogg ogv pdf phps ppt pptx qt qtm ra ram rar rpm rtf sea sit tar tbz bz2 tbz tgz torrent txt wav webm wma wmv wpd xls xlsx xml xsd z zip azw3 epub mobi apk md5 sig")
 )
 
 func extSet(s string) map[string]bool {
@@ -66,7 +73,7 @@ type Config struct {
 	UserAgentRegex  string   // USER_AGENT_ALLOWLIST_REGEX
 	DocumentRegex   string   // DOCUMENT_REGEX
 	URLExcludeRegex string   // URL_EXCLUDE_REGEX
-	Methods         []string // HTTP_METHOD_ALLOWLIST, upper case; empty: GET
+	Methods         []string // HTTP_METHOD_ALLOWLIST, upper case; empty: GET, or every method in visits mode (as Matomo's importer)
 
 	// Visits applies the filters of Matomo's importer: static files, bots,
 	// HTTP errors and redirects are skipped unless enabled; 304 is kept.
@@ -83,6 +90,7 @@ type Classifier struct {
 	docRe     *regexp.Regexp // nil: default extension list
 	excludeRe *regexp.Regexp // nil: default extension list
 	methods   map[string]bool
+	anyMethod bool
 	uaCache   map[string]uaInfo
 }
 
@@ -125,6 +133,10 @@ func New(cfg Config) (*Classifier, error) {
 	}
 	methods := cfg.Methods
 	if len(methods) == 0 {
+		if cfg.Visits {
+			c.anyMethod = true
+			return c, nil
+		}
 		methods = []string{"GET"}
 	}
 	for _, m := range methods {
@@ -163,6 +175,10 @@ type Result struct {
 	// Titled: in visits mode, an error or redirect that is sent; Matomo's
 	// importer names such actions "404/URL = ...".
 	Titled bool
+	// BotsParam: in visits mode with EnableBots, the request carries
+	// bots=1 so that Matomo keeps it whatever its own bot detection
+	// says (as Matomo's importer does for every request).
+	BotsParam bool
 }
 
 // AIAssistant returns the Matomo name of the AI assistant in ua, or "".
@@ -200,7 +216,7 @@ func (c *Classifier) Classify(h *hit.Hit, url string) Result {
 	r.Agent, r.Category, r.Bot = info.agent, info.category, info.category != ""
 	r.Kind = c.kind(url)
 	switch {
-	case !c.methods[h.Method]:
+	case !c.anyMethod && !c.methods[h.Method]:
 		r.Skip = SkipMethod
 	case !info.allowed && !(c.cfg.Visits && h.UserAgent == ""):
 		r.Skip = SkipUserAgent
@@ -223,6 +239,7 @@ func (c *Classifier) Classify(h *hit.Hit, url string) Result {
 	if r.Skip != "" {
 		r.Titled = false
 	}
+	r.BotsParam = r.Skip == "" && c.cfg.Visits && c.cfg.EnableBots
 	return r
 }
 
@@ -237,21 +254,33 @@ func defaultAllowed(ua string) bool {
 }
 
 func (c *Classifier) kind(url string) hit.Kind {
+	staticExts, docExts := defaultExcludeExts, defaultDocumentExts
+	if c.cfg.Visits {
+		staticExts, docExts = visitsStaticExts, visitsDocumentExts
+	}
 	if c.excludeRe != nil {
 		if c.excludeRe.MatchString(url) {
 			return hit.Asset
 		}
-	} else if defaultExcludeExts[ext(url)] {
+	} else if staticExts[ext(url)] || c.cfg.Visits && visitsStaticFiles[fileName(url)] {
 		return hit.Asset
 	}
 	if c.docRe != nil {
 		if c.docRe.MatchString(url) {
 			return hit.Download
 		}
-	} else if defaultDocumentExts[ext(url)] {
+	} else if docExts[ext(url)] {
 		return hit.Download
 	}
 	return hit.Page
+}
+
+// fileName returns the last path segment of url, without the query.
+func fileName(url string) string {
+	if i := strings.IndexByte(url, '?'); i >= 0 {
+		url = url[:i]
+	}
+	return url[strings.LastIndexByte(url, '/')+1:]
 }
 
 // ext returns the lower-case extension that the default patterns

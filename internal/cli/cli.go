@@ -123,6 +123,7 @@ type config struct {
 	reorderWindow                   time.Duration
 	realtimeFields                  listFlag
 	logFormat                       string
+	w3cTimeTakenMS                  bool
 	decodeUA                        string
 }
 
@@ -154,6 +155,7 @@ func commonFlags(fs *flag.FlagSet, c *config, peers map[string]string) {
 	fs.StringVar(&c.newerThan, "exclude-newer-than", "", "skip hits after this time (same forms)")
 	fs.BoolVar(&c.stripQuery, "strip-query-string", false, "drop query strings from URLs")
 	fs.StringVar(&c.logFormat, "log-format", "", "an nginx log_format or Apache LogFormat string, as in the server's configuration ('$remote_addr - $remote_user [$time_local] \"$request\" ...'); implies --format custom")
+	fs.BoolVar(&c.w3cTimeTakenMS, "w3c-time-taken-millisecs", false, "W3C logs: time-taken is in milliseconds (IIS logs are recognised and always read so; other W3C logs are read in seconds, as the W3C draft says)")
 	fs.Var(&c.realtimeFields, "realtime-fields", "--format cloudfront-realtime: the fields enabled in the real-time log configuration, in any order (default: all 43)")
 	fs.DurationVar(&c.reorderWindow, "reorder-window", pipeline.DefaultReorderWindow, "how late a hit may come within a log and still be sent in time order (memory grows with it)")
 	fs.StringVar(&c.defHost, "log-hostname", "", "host for logs that carry none (the same as --default-host)")
@@ -163,7 +165,7 @@ func commonFlags(fs *flag.FlagSet, c *config, peers map[string]string) {
 	fs.StringVar(&c.docRe, "document-regex", "", "case-insensitive regex on the URL marking downloads (DOCUMENT_REGEX; default: the peer's list)")
 	fs.StringVar(&c.excludeRe, "url-exclude-regex", "", "case-insensitive regex on the URL of requests not to track (URL_EXCLUDE_REGEX; default: static assets)")
 	fs.StringVar(&c.uaRe, "user-agent-allowlist-regex", "", "case-insensitive regex of user agents to track (USER_AGENT_ALLOWLIST_REGEX; default: AI assistants in rec mode 1, any in 2)")
-	fs.StringVar(&c.methods, "http-method-allowlist", "GET", "comma-separated HTTP methods to track (HTTP_METHOD_ALLOWLIST)")
+	fs.StringVar(&c.methods, "http-method-allowlist", "", "comma-separated HTTP methods to track (HTTP_METHOD_ALLOWLIST; default GET, and every method in visits mode)")
 	fs.StringVar(&c.defScheme, "default-protocol", "", "protocol when the log has none (CLOUDFRONT_DEFAULT_PROTOCOL)")
 	fs.StringVar(&c.defHost, "default-host", "", "host when the log has none (CLOUDFRONT_DEFAULT_HOST)")
 	fs.StringVar(&c.source, "source", "CloudFront", "value of Matomo's source parameter")
@@ -216,6 +218,11 @@ func newFlagSet(env Env, name, args string) *flag.FlagSet {
 	return fs
 }
 
+// readerOptions are the settings of the log readers.
+func (c *config) readerOptions() logformat.ReaderOptions {
+	return logformat.ReaderOptions{RealtimeFields: c.realtimeFields, LogFormat: c.logFormat, W3CTimeTakenMS: c.w3cTimeTakenMS}
+}
+
 func (c *config) validate(parse bool) error {
 	if c.siteID < 0 || (c.siteID == 0 && len(c.sites) == 0 && c.siteFile == "" && !c.siteAuto) {
 		return errors.New("missing site id: set --site-id or MATOMO_SITE_ID (a positive integer), or map hosts with --site HOST=ID or --site-auto")
@@ -256,7 +263,7 @@ func (c *config) validate(parse bool) error {
 	if c.timeoutMS < 1 {
 		return fmt.Errorf("MATOMO_TIMEOUT_MS (--timeout-ms) must be positive, not %d", c.timeoutMS)
 	}
-	if _, err := logformat.NewReader(c.format, "", logformat.ReaderOptions{RealtimeFields: c.realtimeFields, LogFormat: c.logFormat}); err != nil {
+	if _, err := logformat.NewReader(c.format, "", c.readerOptions()); err != nil {
 		return fmt.Errorf("--format: %v", err)
 	}
 	switch c.progress {
@@ -383,7 +390,7 @@ func runSend(env Env, args []string, parse bool) int {
 		return ExitUsage
 	}
 	cls := classify.Config{
-		RecMode: c.recMode, UserAgentRegex: c.uaRe, DocumentRegex: c.docRe, URLExcludeRegex: c.excludeRe, Methods: strings.Split(c.methods, ","),
+		RecMode: c.recMode, UserAgentRegex: c.uaRe, DocumentRegex: c.docRe, URLExcludeRegex: c.excludeRe, Methods: splitList(c.methods),
 		Visits: c.mode == "visits", EnableStatic: c.enableStatic, EnableBots: c.enableBots, EnableErrors: c.enableErrors, EnableRedirects: c.enableRedirects,
 	}
 	filter := pipeline.Filter{StripQuery: c.stripQuery}
@@ -467,7 +474,7 @@ func runSend(env Env, args []string, parse bool) int {
 		Filter:        filter,
 		Sites:         siteMap,
 		ReorderWindow: c.reorderWindow,
-		Reader:        logformat.ReaderOptions{RealtimeFields: c.realtimeFields, LogFormat: c.logFormat},
+		Reader:        c.readerOptions(),
 		BatchSize:     c.batchSize,
 		Concurrency:   c.concurrency,
 		HasToken:      c.token != "",
@@ -500,8 +507,8 @@ func runSend(env Env, args []string, parse bool) int {
 		if c.output == "jsonl" {
 			enc := json.NewEncoder(out)
 			enc.SetEscapeHTML(false)
-			opt.EmitHit = func(h *hit.Hit, r classify.Result, url string, item []byte) error {
-				return enc.Encode(jsonHit(h, r, url, item))
+			opt.EmitHit = func(input string, line int64, h *hit.Hit, r classify.Result, url string, item []byte) error {
+				return enc.Encode(jsonHit(input, line, h, r, url, item))
 			}
 		} else {
 			opt.Emit = func(items [][]byte) error { return writeRequests(out, items) }
@@ -680,6 +687,8 @@ func writeRequests(w *bufio.Writer, items [][]byte) error {
 }
 
 type hitJSON struct {
+	Input        string `json:"input"`
+	Line         int64  `json:"line"`
 	Time         string `json:"time"`
 	Method       string `json:"method,omitempty"`
 	URL          string `json:"url,omitempty"`
@@ -703,8 +712,9 @@ type hitJSON struct {
 	Request      string `json:"request,omitempty"`
 }
 
-func jsonHit(h *hit.Hit, r classify.Result, url string, item []byte) hitJSON {
+func jsonHit(input string, line int64, h *hit.Hit, r classify.Result, url string, item []byte) hitJSON {
 	j := hitJSON{
+		Input: input, Line: line,
 		Time: h.Time.Format(time.RFC3339Nano), Method: h.Method, URL: url, Scheme: h.Scheme, Host: h.Host,
 		Path: h.Path, Query: h.Query, Status: h.Status, Bytes: h.Bytes, DurationMS: -1,
 		UserAgent: h.UserAgent, Referrer: h.Referrer, ClientIP: h.ClientIP, ForwardedFor: h.ForwardedFor,

@@ -104,3 +104,11 @@ func parseWhen(v string, now time.Time) (time.Time, error) {
 	}
 	return time.Time{}, fmt.Errorf("%q is not a time (2026-11-01, 2026-11-01 10:00:00 +0100, RFC 3339) or a duration (36h)", v)
 }
+
+// splitList splits a comma-separated list; "" is an empty list.
+func splitList(s string) []string {
+	if strings.TrimSpace(s) == "" {
+		return nil
+	}
+	return strings.Split(s, ",")
+}

@@ -2,7 +2,7 @@
 // splits them into lines.
 //
 // Compression is detected by magic bytes, never by file name: gzip (also
-// multi-member) and zstd are decoded, anything else is read as is. Decoding
+// multi-member), zstd and bzip2 are decoded, anything else is read as is. Decoding
 // runs in its own goroutine, ahead of the consumer, so that decompression and
 // parsing use two cores.
 package input
@@ -10,6 +10,7 @@ package input
 import (
 	"bufio"
 	"bytes"
+	"compress/bzip2"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -52,6 +53,7 @@ const (
 	Plain Compression = "plain"
 	Gzip  Compression = "gzip"
 	Zstd  Compression = "zstd"
+	Bzip2 Compression = "bzip2"
 )
 
 // Input is one opened log input. Read it through Lines.
@@ -159,6 +161,11 @@ func (in *Input) setup(r io.Reader) error {
 		}
 		in.Compression = Gzip
 		in.decoded = zr
+	case len(head) == 4 && head[0] == 'B' && head[1] == 'Z' && head[2] == 'h' && head[3] >= '1' && head[3] <= '9':
+		// bzip2 (as rotated logs sometimes are; Matomo's importer reads them):
+		// the standard library's reader, concatenated streams included.
+		in.Compression = Bzip2
+		in.decoded = bzip2.NewReader(br)
 	case bytes.HasPrefix(head, zstdMagic):
 		zr, err := zstd.NewReader(br, zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true))
 		if err != nil {

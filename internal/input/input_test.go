@@ -65,6 +65,10 @@ func writeFile(t *testing.T, name string, data []byte) string {
 func TestCompressionByMagicBytes(t *testing.T) {
 	text := "a\nb\r\nc"
 	two := append(gz(t, "a\n"), gz(t, "b\r\nc")...) // a multi-member gzip
+	bz, err := os.ReadFile("testdata/abc.bz2")      // printf 'a\nb\r\nc' | bzip2 -9
+	if err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name string
 		file string // the name lies on purpose
@@ -75,6 +79,7 @@ func TestCompressionByMagicBytes(t *testing.T) {
 		{"gzip", "x.log", gz(t, text), Gzip},
 		{"zstd", "x.gz", zst(t, text), Zstd},
 		{"multi-member gzip", "x", two, Gzip},
+		{"bzip2", "x.gz", bz, Bzip2},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

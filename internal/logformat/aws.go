@@ -96,7 +96,9 @@ func (r *ELB) Parse(line []byte, lineNo int64, h *hit.Hit) (bool, error) {
 // [time], remote IP, requester, request id, operation, key, "request-URI",
 // status, error code, bytes sent, object size, total time (ms),
 // turn-around time, "referer", "user-agent", and later fields, of which the
-// Host header (the 22nd) gives the host when present, else the bucket.
+// Host header (the 22nd) gives the host when present, else the bucket. The
+// requester, when not anonymous, is the user (sent as uid in visits mode,
+// as Matomo's importer does).
 type S3Access struct {
 	Source string
 	f      []string
@@ -152,6 +154,7 @@ func (r *S3Access) Parse(line []byte, lineNo int64, h *hit.Hit) (bool, error) {
 	*h = hit.Hit{
 		Time: t, Method: method, Host: host, Path: path, Query: query, Status: status, Bytes: bytes,
 		Duration: dur, TTFB: -1, Referrer: dash(f[15]), UserAgent: dash(f[16]), ClientIP: f[3],
+		User: dash(f[4]), // the requester: an IAM principal's ARN, "-" when anonymous
 	}
 	return true, nil
 }

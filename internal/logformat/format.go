@@ -30,6 +30,10 @@ type ReaderOptions struct {
 	// LogFormat is an nginx log_format or Apache LogFormat string; when
 	// set, the format is "custom" whatever format says.
 	LogFormat string
+	// W3CTimeTakenMS reads W3C time-taken as milliseconds also in logs
+	// that do not say they are IIS's (import_logs.py's
+	// --w3c-time-taken-millisecs).
+	W3CTimeTakenMS bool
 }
 
 // NewReader is New with options.
@@ -39,7 +43,7 @@ func NewReader(format, source string, o ReaderOptions) (Reader, error) {
 	}
 	switch format {
 	case "", "auto":
-		return &Auto{Source: source}, nil
+		return &Auto{Source: source, Options: o}, nil
 	case "cloudfront":
 		return NewCloudFront(source), nil
 	case "combined", "common", "vhost_combined":
@@ -55,7 +59,7 @@ func NewReader(format, source string, o ReaderOptions) (Reader, error) {
 	case "caddy", "caddy_json":
 		return NewCaddy(source), nil
 	case "w3c", "iis":
-		return NewW3C(source), nil
+		return &W3C{Source: source, TimeTakenMS: o.W3CTimeTakenMS}, nil
 	case "cloudfront-realtime":
 		return NewCloudFrontRealtime(source, o.RealtimeFields)
 	case "custom":
@@ -73,6 +77,7 @@ func NewReader(format, source string, o ReaderOptions) (Reader, error) {
 // Header lines seen before are given to the chosen reader.
 type Auto struct {
 	Source  string
+	Options ReaderOptions
 	r       Reader
 	headers [][]byte
 	nums    []int64
@@ -120,7 +125,7 @@ func (a *Auto) Parse(line []byte, lineNo int64, h *hit.Hit) (bool, error) {
 	case trimmed[0] == '{' && len(a.headers) == 0:
 		a.r = detectJSON(trimmed, a.Source)
 	case a.w3cHeader():
-		a.r = NewW3C(a.Source)
+		a.r = &W3C{Source: a.Source, TimeTakenMS: a.Options.W3CTimeTakenMS}
 	case len(a.headers) > 0 || strings.IndexByte(trimmed, '\t') >= 0:
 		a.r = NewCloudFront(a.Source)
 	case isELB(trimmed):

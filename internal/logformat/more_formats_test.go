@@ -31,7 +31,7 @@ func TestOtherFormats(t *testing.T) {
 		{
 			name: "S3 access", format: "s3",
 			line: `b659b576cff1e15e4c0313ff8930fba9f53e6794567f5c60dab3abf2f8dfb6cc www.example.com [10/Feb/2012:16:42:07 -0500] 1.2.3.4 arn:aws:iam::1:user/x EB3502676500C6BE WEBSITE.GET.OBJECT index "GET /index?x=1 HTTP/1.1" 200 - 368 368 10 9 "-" "Mozilla/5.0 (X11)"`,
-			want: hit.Hit{Time: time.Date(2012, 2, 10, 21, 42, 7, 0, time.UTC), Method: "GET", Host: "www.example.com", Path: "/index", Query: "x=1", Status: 200, Bytes: 368, Duration: 10 * time.Millisecond, TTFB: -1, UserAgent: "Mozilla/5.0 (X11)", ClientIP: "1.2.3.4"},
+			want: hit.Hit{Time: time.Date(2012, 2, 10, 21, 42, 7, 0, time.UTC), Method: "GET", Host: "www.example.com", Path: "/index", Query: "x=1", Status: 200, Bytes: 368, Duration: 10 * time.Millisecond, TTFB: -1, UserAgent: "Mozilla/5.0 (X11)", ClientIP: "1.2.3.4", User: "arn:aws:iam::1:user/x"},
 		},
 		{
 			name: "Traefik", format: "traefik",
@@ -152,6 +152,43 @@ func FuzzCaddy(f *testing.F) {
 		`{"ts":1703373474.5,"request":{"client_ip":"1.2.3.4","method":"GET","uri":"/x","tls":{}},"status":200,"size":1,"duration":0.1}`)
 }
 
+// TestW3CTimeTaken: seconds as the W3C draft says, milliseconds in IIS's
+// logs and when asked.
+func TestW3CTimeTaken(t *testing.T) {
+	const fields = "#Fields: date time cs-uri-stem time-taken"
+	for _, tt := range []struct {
+		name    string
+		headers []string
+		ms      bool
+		value   string
+		want    time.Duration
+	}{
+		{"plain W3C: seconds", []string{fields}, false, "2", 2 * time.Second},
+		{"plain W3C: fractions of seconds", []string{fields}, false, "0.125", 125 * time.Millisecond},
+		{"IIS by #Software", []string{"#Software: Microsoft Internet Information Services 10.0", fields}, false, "2", 2 * time.Millisecond},
+		{"IIS by sc-win32-status", []string{"#Fields: date time cs-uri-stem sc-win32-status time-taken"}, false, "0 2", 2 * time.Millisecond},
+		{"asked for milliseconds", []string{fields}, true, "2", 2 * time.Millisecond},
+		{"TimeTakenMS", []string{"#Fields: date time cs-uri-stem TimeTakenMS"}, false, "2", 2 * time.Millisecond},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r, err := NewReader("w3c", "t", ReaderOptions{W3CTimeTakenMS: tt.ms})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, hl := range tt.headers {
+				r.Parse([]byte(hl), int64(i+1), nil)
+			}
+			var h hit.Hit
+			if ok, err := r.Parse([]byte("2026-11-01 10:00:00 /x "+tt.value), 9, &h); !ok || err != nil {
+				t.Fatal(ok, err)
+			}
+			if h.Duration != tt.want {
+				t.Fatalf("duration %v, want %v", h.Duration, tt.want)
+			}
+		})
+	}
+}
+
 func TestW3C(t *testing.T) {
 	text := "#Software: Microsoft Internet Information Services 6.0\n#Version: 1.0\n" +
 		"#Fields: date time s-ip cs-method cs-uri-stem cs-uri-query s-port cs-username c-ip cs(User-Agent) cs(Referer) cs-host sc-status sc-bytes time-taken\n" +
@@ -175,7 +212,7 @@ func TestW3C(t *testing.T) {
 		t.Fatalf("format %s, hits %+v, errors %v", a.Format(), hits, errs)
 	}
 	dir := filepath.Join("..", "..", "..", "shared", "fixtures", "import_logs")
-	for file, n := range map[string]int{"iis.log": 1, "iis_custom.log": 3} {
+	for file, n := range map[string]int{"iis.log": 1, "iis_custom.log": 3, "netscaler.log": 1} {
 		data, err := os.ReadFile(filepath.Join(dir, file))
 		if err != nil {
 			continue

@@ -11,14 +11,20 @@ import (
 
 // W3C reads W3C extended logs as IIS writes them: a #Fields header names
 // the space-separated columns (a value may be in double quotes); "-" is
-// empty; a '+' in the user agent and referrer is a space; time-taken is in
-// milliseconds. Times are UTC (IIS's default); date-local and time-local,
+// empty; a '+' in the user agent and referrer is a space. time-taken is in
+// seconds, as the W3C draft defines it, except in IIS's logs (a #Software
+// header naming Internet Information Services, or an sc-win32-status or
+// sc-substatus field), which write milliseconds, as does TimeTakenMS (IIS
+// Advanced Logging). Times are UTC (IIS's default); date-local and time-local,
 // when they are all there is, are read as UTC too, as the log does not say
 // its offset. CloudFront's W3C files are read by CloudFront, not here.
 type W3C struct {
 	Source string
-	cols   []string // lower-case field names
-	f      []string
+	// TimeTakenMS: time-taken is in milliseconds whatever the headers say.
+	TimeTakenMS bool
+	iis         bool     // the headers say the log is IIS's
+	cols        []string // lower-case field names
+	f           []string
 }
 
 // NewW3C returns a reader for one input named source.
@@ -48,8 +54,15 @@ func (r *W3C) Parse(line []byte, lineNo int64, h *hit.Hit) (bool, error) {
 		return &ParseError{Source: r.Source, Line: lineNo, Reason: reason, Detail: fmt.Sprintf(format, args...)}
 	}
 	if s[0] == '#' {
-		if name, rest, ok := strings.Cut(s, ":"); ok && strings.EqualFold(strings.TrimSpace(name), "#fields") {
+		name, rest, _ := strings.Cut(s, ":")
+		switch strings.ToLower(strings.TrimSpace(name)) {
+		case "#fields":
 			r.cols = strings.Fields(strings.ToLower(rest))
+			for _, c := range r.cols {
+				r.iis = r.iis || c == "sc-win32-status" || c == "sc-substatus"
+			}
+		case "#software":
+			r.iis = r.iis || strings.Contains(strings.ToLower(rest), "internet information services")
 		}
 		return false, nil
 	}
@@ -97,12 +110,22 @@ func (r *W3C) Parse(line []byte, lineNo int64, h *hit.Hit) (bool, error) {
 	}
 	dur := time.Duration(-1)
 	for _, k := range []string{"time-taken", "timetakenms"} {
-		if x := v[k]; x != "" {
+		x := v[k]
+		if x == "" {
+			continue
+		}
+		if k == "timetakenms" || r.iis || r.TimeTakenMS {
 			ms, err := strconv.ParseInt(x, 10, 64)
 			if err != nil || ms < 0 {
 				return false, errorf(ReasonBadNumber, "%s %q", k, x)
 			}
 			dur = time.Duration(ms) * time.Millisecond
+		} else {
+			d, ok := seconds(x)
+			if !ok {
+				return false, errorf(ReasonBadNumber, "%s %q", k, x)
+			}
+			dur = d
 		}
 	}
 	host := v["cs-host"]

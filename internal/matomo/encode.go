@@ -107,8 +107,10 @@ func (e *Encoder) AppendVisit(dst []byte, h *hit.Hit, url string, download, titl
 		dst = strconv.AppendInt(dst, h.Bytes, 10)
 	}
 	if h.Duration >= 0 {
+		// Whole milliseconds, truncated as Matomo's importer does (the AI
+		// requests round, as Matomo's CloudFront Lambda does).
 		dst = append(dst, "&pf_srv="...)
-		dst = strconv.AppendInt(dst, int64((h.Duration+500*time.Microsecond)/time.Millisecond), 10)
+		dst = strconv.AppendInt(dst, int64(h.Duration/time.Millisecond), 10)
 	}
 	if download {
 		dst = append(dst, "&download="...)

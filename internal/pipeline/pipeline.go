@@ -57,7 +57,8 @@ type Options struct {
 	// Emit receives each batch in parse mode, in the order send would form them.
 	Emit func(items [][]byte) error
 	// EmitHit, if set, receives every hit read, sent or skipped (parse --output jsonl).
-	EmitHit func(h *hit.Hit, r classify.Result, url string, item []byte) error
+	// input and line say where the hit was read.
+	EmitHit func(input string, line int64, h *hit.Hit, r classify.Result, url string, item []byte) error
 
 	Ledger *ledger.Ledger // nil: no ledger
 	Force  bool           // ignore the ledger's record of what was delivered
@@ -369,7 +370,7 @@ func (r *runner) hit(st *inputState, h *hit.Hit, lineNo int64) (*queued, error) 
 	if res.Skip != "" {
 		r.stats.Skipped[res.Skip]++
 		if r.opt.EmitHit != nil {
-			return nil, r.opt.EmitHit(h, res, url, nil)
+			return nil, r.opt.EmitHit(st.name, lineNo, h, res, url, nil)
 		}
 		return nil, nil
 	}
@@ -390,12 +391,14 @@ func (r *runner) hit(st *inputState, h *hit.Hit, lineNo int64) (*queued, error) 
 	enc.SiteID = site
 	var it []byte
 	if enc.Visits {
-		it = enc.AppendVisit(buf, h, url, res.Kind == hit.Download, res.Titled, res.Bot)
+		// A static file that is sent (--enable-static) is a download, as
+		// Matomo's importer sends it.
+		it = enc.AppendVisit(buf, h, url, res.Kind != hit.Page, res.Titled, res.Bot || res.BotsParam)
 	} else {
 		it = enc.Append(buf, h, url, res.Kind == hit.Download)
 	}
 	if r.opt.EmitHit != nil {
-		if err := r.opt.EmitHit(h, res, url, it); err != nil {
+		if err := r.opt.EmitHit(st.name, lineNo, h, res, url, it); err != nil {
 			return nil, err
 		}
 	}
