@@ -123,6 +123,7 @@ type config struct {
 	reorderWindow                   time.Duration
 	realtimeFields                  listFlag
 	logFormat                       string
+	cpuProfile                      string
 	w3cTimeTakenMS                  bool
 	decodeUA                        string
 }
@@ -155,6 +156,7 @@ func commonFlags(fs *flag.FlagSet, c *config, peers map[string]string) {
 	fs.StringVar(&c.newerThan, "exclude-newer-than", "", "skip hits after this time (same forms)")
 	fs.BoolVar(&c.stripQuery, "strip-query-string", false, "drop query strings from URLs")
 	fs.StringVar(&c.logFormat, "log-format", "", "an nginx log_format or Apache LogFormat string, as in the server's configuration ('$remote_addr - $remote_user [$time_local] \"$request\" ...'); implies --format custom")
+	fs.StringVar(&c.cpuProfile, "cpu-profile", "", "write a CPU profile of the run to this file (go tool pprof)")
 	fs.BoolVar(&c.w3cTimeTakenMS, "w3c-time-taken-millisecs", false, "W3C logs: time-taken is in milliseconds (IIS logs are recognised and always read so; other W3C logs are read in seconds, as the W3C draft says)")
 	fs.Var(&c.realtimeFields, "realtime-fields", "--format cloudfront-realtime: the fields enabled in the real-time log configuration, in any order (default: all 43)")
 	fs.DurationVar(&c.reorderWindow, "reorder-window", pipeline.DefaultReorderWindow, "how late a hit may come within a log and still be sent in time order (memory grows with it)")
@@ -383,6 +385,14 @@ func runSend(env Env, args []string, parse bool) int {
 	if parse && c.output != "requests" && c.output != "jsonl" {
 		fmt.Fprintf(env.Stderr, "trackless: --output must be requests or jsonl, not %q\n", c.output)
 		return ExitUsage
+	}
+	if c.cpuProfile != "" {
+		stop, err := startCPUProfile(c.cpuProfile)
+		if err != nil {
+			fmt.Fprintln(env.Stderr, "trackless:", err)
+			return ExitUsage
+		}
+		defer stop()
 	}
 	log, err := newLogger(env.Stderr, c.logLevel)
 	if err != nil {

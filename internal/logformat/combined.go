@@ -160,6 +160,11 @@ func (r *Combined) quoted(s string) (string, string, bool) {
 	if len(s) == 0 || s[0] != '"' {
 		return "", s, false
 	}
+	// The common case, no backslash before the closing quote, with two
+	// vectorized searches.
+	if j := strings.IndexByte(s[1:], '"'); j >= 0 && strings.IndexByte(s[1:1+j], '\\') < 0 {
+		return s[1 : 1+j], s[2+j:], true
+	}
 	esc := false
 	for i := 1; i < len(s); i++ {
 		switch c := s[i]; {

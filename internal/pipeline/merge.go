@@ -4,11 +4,9 @@ import (
 	"container/heap"
 	"context"
 	"errors"
-	"io"
 	"os"
 	"slices"
 	"time"
-	"unicode/utf8"
 
 	"github.com/trackless/trackless/internal/hit"
 	"github.com/trackless/trackless/internal/input"
@@ -34,11 +32,12 @@ type cursor struct {
 	seq         int
 	in          *input.Input
 	st          *inputState
-	parser      logformat.Reader
 	lines       *input.Lines
+	parse       *parseAhead
+	batch       *parseBatch // being read, from i
+	i           int
 	skipThrough int64
 	next        *queued // the next item of this input; nil at its end
-	h           hit.Hit
 	n           int
 }
 
@@ -234,15 +233,21 @@ func (r *runner) open(ctx context.Context, name string, seq int) (*cursor, error
 	if r.opt.Progress != nil {
 		r.opt.Progress(in)
 	}
-	if c.parser, err = logformat.NewReader(r.opt.Format, name, r.opt.Reader); err != nil {
+	parser, err := logformat.NewReader(r.opt.Format, name, r.opt.Reader)
+	if err != nil {
 		in.Close()
 		return nil, err
 	}
 	c.lines = in.Lines()
+	c.parse = startParse(c.lines, parser, c.skipThrough)
 	return c, r.advance(ctx, c)
 }
 
 func (c *cursor) close() {
+	if c.parse != nil {
+		c.parse.stop()
+		c.parse = nil
+	}
 	if c.lines != nil {
 		c.lines.Close()
 		c.lines = nil
@@ -259,61 +264,56 @@ func (r *runner) advance(ctx context.Context, c *cursor) error {
 	c.next = nil
 	st := c.st
 	for {
-		c.n++
-		if c.n&1023 == 0 {
-			if err := ctx.Err(); err != nil {
-				return err
+		if c.batch == nil || c.i == len(c.batch.lines) {
+			if c.batch != nil {
+				if c.batch.end {
+					break
+				}
+				c.parse.recycle(c.batch)
 			}
+			select {
+			case c.batch = <-c.parse.out:
+				c.i = 0
+			case <-ctx.Done():
+				c.batch = nil
+				return ctx.Err()
+			}
+			continue
 		}
-		line, err := c.lines.Next()
-		lineNo := c.lines.Line()
-		if err == io.EOF {
-			break
-		}
-		if errors.Is(err, input.ErrLineTooLong) {
-			r.stats.LinesRead++
+		pl := &c.batch.lines[c.i]
+		c.i++
+		lineNo := pl.line
+		r.stats.LinesRead++
+		switch pl.kind {
+		case lineTooLong:
 			r.stats.Malformed[logformat.ReasonLineTooLong]++
 			r.warn("malformed", "malformed line", "input", c.name, "line", lineNo, "reason", logformat.ReasonLineTooLong)
 			continue
+		case lineResumed:
+			r.stats.LinesResumed++
+			continue
 		}
-		if err != nil {
-			r.log.Error("input is damaged: lines before the damage were read", "input", c.name, "after_line", lineNo, "error", err)
-			r.stats.InputsDamaged = append(r.stats.InputsDamaged, c.name)
-			st.mu.Lock()
-			st.failed = true
-			st.mu.Unlock()
-			break
-		}
-		r.stats.LinesRead++
-		if !utf8.Valid(line) {
+		if pl.invalidUTF8 {
 			// Another charset or broken bytes: kept as they are (what is
 			// sent escapes them), and counted.
 			r.stats.InvalidUTF8++
 		}
-		if lineNo <= c.skipThrough {
-			if len(line) > 0 && line[0] == '#' {
-				c.parser.Parse(line, lineNo, &c.h) // keep the #Fields state
-			}
-			r.stats.LinesResumed++
-			continue
-		}
-		ok, err := c.parser.Parse(line, lineNo, &c.h)
-		if err != nil {
+		if pl.kind == lineBad {
 			var pe *logformat.ParseError
-			if errors.As(err, &pe) {
+			if errors.As(pl.err, &pe) {
 				r.stats.Malformed[pe.Reason]++
 				r.warn("malformed", "malformed line", "input", c.name, "line", lineNo, "reason", pe.Reason, "detail", pe.Detail)
 			}
 			continue
 		}
-		if !ok {
+		if pl.kind != lineHit {
 			continue
 		}
 		r.stats.Hits++
 		if r.opt.HitCount != nil {
 			r.opt.HitCount.Add(1)
 		}
-		q, err := r.hit(st, &c.h, lineNo)
+		q, err := r.hit(st, &pl.h, lineNo)
 		if err != nil {
 			st.mu.Lock()
 			st.failed = true
@@ -328,9 +328,16 @@ func (r *runner) advance(ctx context.Context, c *cursor) error {
 		}
 		st.advance(lineNo)
 	}
+	if err := c.batch.damage; err != nil {
+		r.log.Error("input is damaged: lines before the damage were read", "input", c.name, "after_line", c.batch.last, "error", err)
+		r.stats.InputsDamaged = append(r.stats.InputsDamaged, c.name)
+		st.mu.Lock()
+		st.failed = true
+		st.mu.Unlock()
+	}
 	st.mu.Lock()
 	st.eof = true
-	st.lines = c.lines.Line()
+	st.lines = c.batch.last
 	if st.lines > st.readLine {
 		st.readLine = st.lines
 	}
