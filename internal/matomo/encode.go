@@ -4,6 +4,7 @@ package matomo
 
 import (
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -209,19 +210,32 @@ const upperhex = "0123456789ABCDEF"
 
 // AppendQueryEscape appends s escaped like url.QueryEscape.
 func AppendQueryEscape(dst []byte, s string) []byte {
+	dst = slices.Grow(dst, len(s)+len(s)/2)
+	start := 0
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		switch {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9',
-			c == '-', c == '_', c == '.', c == '~':
-			dst = append(dst, c)
-		case c == ' ':
+		if querySafe[c] {
+			continue
+		}
+		dst = append(dst, s[start:i]...)
+		if c == ' ' {
 			dst = append(dst, '+')
-		default:
+		} else {
 			dst = append(dst, '%', upperhex[c>>4], upperhex[c&15])
 		}
+		start = i + 1
 	}
-	return dst
+	return append(dst, s[start:]...)
+}
+
+// querySafe marks the bytes url.QueryEscape keeps as they are.
+var querySafe = [256]bool{
+	'-': true, '_': true, '.': true, '~': true,
+	'0': true, '1': true, '2': true, '3': true, '4': true, '5': true, '6': true, '7': true, '8': true, '9': true,
+	'A': true, 'B': true, 'C': true, 'D': true, 'E': true, 'F': true, 'G': true, 'H': true, 'I': true, 'J': true, 'K': true, 'L': true, 'M': true,
+	'N': true, 'O': true, 'P': true, 'Q': true, 'R': true, 'S': true, 'T': true, 'U': true, 'V': true, 'W': true, 'X': true, 'Y': true, 'Z': true,
+	'a': true, 'b': true, 'c': true, 'd': true, 'e': true, 'f': true, 'g': true, 'h': true, 'i': true, 'j': true, 'k': true, 'l': true, 'm': true,
+	'n': true, 'o': true, 'p': true, 'q': true, 'r': true, 's': true, 't': true, 'u': true, 'v': true, 'w': true, 'x': true, 'y': true, 'z': true,
 }
 
 // PageURL builds the URL of the request as the client sent it:
@@ -249,13 +263,15 @@ func appendURLPart(dst []byte, s string, logEscaped bool) []byte {
 	if logEscaped && strings.IndexByte(s, '%') >= 0 {
 		s = logformat.Unescape(s)
 	}
+	start := 0
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		if c <= 0x20 || c >= 0x7f || strings.IndexByte("\"<>\\^`{|}#", c) >= 0 {
-			dst = append(dst, '%', upperhex[c>>4], upperhex[c&15])
+		if c > 0x20 && c < 0x7f && c != '"' && c != '<' && c != '>' && c != '\\' && c != '^' && c != '`' && c != '{' && c != '|' && c != '}' && c != '#' {
 			continue
 		}
-		dst = append(dst, c)
+		dst = append(dst, s[start:i]...)
+		dst = append(dst, '%', upperhex[c>>4], upperhex[c&15])
+		start = i + 1
 	}
-	return dst
+	return append(dst, s[start:]...)
 }

@@ -66,6 +66,17 @@ func TestAppendQueryEscapeMatchesNetURL(t *testing.T) {
 	}
 }
 
+func FuzzAppendQueryEscape(f *testing.F) {
+	for _, s := range []string{"", "a b+c&d=e/f?g#h%i", "日本\x00\xff~._-", "Mozilla/5.0 (X11; Linux)"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := string(AppendQueryEscape([]byte("x"), s)), "x"+url.QueryEscape(s); got != want {
+			t.Fatalf("%q: %q, want %q", s, got, want)
+		}
+	})
+}
+
 func TestPageURL(t *testing.T) {
 	tests := []struct{ scheme, host, path, query, want string }{
 		{"https", "www.example.org", "/blog/caf%25C3%25A9-guide/", "utm_source=news&q=a%2520b", "https://www.example.org/blog/caf%C3%A9-guide/?utm_source=news&q=a%20b"},

@@ -37,6 +37,7 @@ for m in parse1 parse2; do
 done
 
 # send to the local receiver, default settings (batch 200, concurrency 4), rec mode 2
+rm -f "$OUT/addr"
 "$OUT/receiver" -addr 127.0.0.1:0 -super-token benchtoken0123456789abcdef012345 -print-addr-file "$OUT/addr" >"$OUT/receiver.out" &
 RPID=$!
 trap 'kill $RPID 2>/dev/null || true' EXIT

@@ -9,9 +9,10 @@ import (
 	"strings"
 )
 
-// serveAPI is a sliver of the reporting API (index.php): enough for
-// API.getMatomoVersion, which a client uses to check the version and its
-// token. Like Matomo, it answers errors with HTTP 200.
+// serveAPI is a sliver of the reporting API (index.php): API.getMatomoVersion,
+// which a client uses to check the version and its token, and the
+// SitesManager methods getSitesIdFromSiteUrl, getSiteFromId and addSite.
+// Like Matomo, it answers errors with HTTP 200.
 func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	s.update(func(st *Stats) { st.APIRequests++ })
 	params := map[string]string{}
@@ -79,6 +80,28 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		}
 		sort.Slice(ids, func(i, j int) bool { return ids[i]["idsite"] < ids[j]["idsite"] })
 		b, _ := json.Marshal(ids)
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		s.respond(w, http.StatusOK, string(b))
+	case "SitesManager.getSiteFromId":
+		// The site's record; Matomo's importer asks it for the main URL of
+		// --idsite. A site configured without URLs gets an invented one.
+		id, err := strconv.Atoi(params["idSite"])
+		switch {
+		case tok == "" || tok == "anonymous" || (!s.super[tok] && !s.write[tok]):
+			s.apiError(w, format, "You can't access this resource as it requires 'view' access for the website id = "+params["idSite"]+".")
+			return
+		case err != nil || !s.sites.Load().ids[id]:
+			s.apiError(w, format, "An unexpected website was found in the request: website id was set to '"+params["idSite"]+"' .")
+			return
+		case format != "json":
+			s.apiError(w, format, "this stand-in answers SitesManager.getSiteFromId in JSON only")
+			return
+		}
+		main := "https://site" + strconv.Itoa(id) + ".example"
+		if urls := s.sites.Load().urls[id]; len(urls) > 0 {
+			main = urls[0]
+		}
+		b, _ := json.Marshal(map[string]string{"idsite": strconv.Itoa(id), "name": "Site " + strconv.Itoa(id), "main_url": main, "ecommerce": "0", "sitesearch": "1", "timezone": "UTC", "currency": "USD", "type": "website"})
 		w.Header().Set("Content-Type", "application/json; charset=utf-8")
 		s.respond(w, http.StatusOK, string(b))
 	case "SitesManager.addSite":

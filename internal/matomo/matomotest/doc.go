@@ -107,6 +107,10 @@
 //     Version} with a super-user or write token; otherwise HTTP 200 with
 //     {"result":"error","message":...} (no token: "requires 'view' access";
 //     unknown token: "Unable to authenticate..."). format defaults to xml.
+//   - SitesManager.getSiteFromId (JSON): the site's record with its
+//     main_url (the first of SiteURLs, or https://siteN.example), as Matomo's
+//     importer asks for --idsite; "An unexpected website was found..." for
+//     an unknown id.
 //
 // # Approximations
 //

@@ -1101,3 +1101,23 @@ func TestNumberStrings(t *testing.T) {
 		t.Error("FaultKind.String")
 	}
 }
+
+func TestGetSiteFromID(t *testing.T) {
+	s := newTest(t, func(c *Config) {
+		c.Sites = []int{1, 2}
+		c.SiteURLs = map[int][]string{2: {"http://www.example.com", "https://example.com"}}
+	})
+	for _, tc := range []struct{ name, query, want string }{
+		{"configured URLs: the first is the main URL", "idSite=2&token_auth=" + writeTok, `"main_url":"http://www.example.com"`},
+		{"no URLs: an invented one", "idSite=1&token_auth=" + superTok, `"main_url":"https://site1.example"`},
+		{"unknown site", "idSite=7&token_auth=" + superTok, `{"result":"error","message":"An unexpected website was found in the request: website id was set to '7' ."}`},
+		{"no token", "idSite=1", `requires 'view' access for the website id = 1.`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a := get(t, s, "/index.php?module=API&method=SitesManager.getSiteFromId&format=json&"+tc.query, nil)
+			if a.err != nil || a.status != 200 || !strings.Contains(a.body, tc.want) {
+				t.Fatalf("%d %q %v, want %s", a.status, a.body, a.err, tc.want)
+			}
+		})
+	}
+}
