@@ -667,3 +667,29 @@ func TestAddSites(t *testing.T) {
 		t.Errorf("more than one site created:\n%s", r.stderr)
 	}
 }
+
+// TestUnknownFormat: an input in no detected format is not read, with a
+// message that lists the candidates and the way out; the others are.
+func TestUnknownFormat(t *testing.T) {
+	dir := t.TempDir()
+	junk := filepath.Join(dir, "junk.log")
+	if err := os.WriteFile(junk, []byte("hello world, this is no access log\nsecond line\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	good := filepath.Join(dir, "good.log")
+	if err := os.WriteFile(good, []byte(`192.0.2.1 - - [10/Nov/2026:16:42:07 +0100] "GET / HTTP/1.1" 200 5 "-" "Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0"`+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := run(t, nil, "parse", "--mode", "visits", "--token-auth", "x", "--site-id", "1", "--default-protocol", "https", "--default-host", "e.com", junk, good)
+	if r.code != 1 {
+		t.Fatalf("exit %d, want 1\n%s", r.code, r.stderr)
+	}
+	for _, want := range []string{"cannot tell the log format", "nginx_json", "--log-format", "DAMAGED or unreadable input: " + junk} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
+		}
+	}
+	if !strings.Contains(r.stdout, "url=https%3A%2F%2Fe.com%2F") {
+		t.Errorf("the good input was not sent:\n%s", r.stdout)
+	}
+}

@@ -3,7 +3,10 @@
 // state a format needs between them, such as CloudFront's #Fields header.
 package logformat
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 // Reasons a line is malformed. They are stable: summaries and metrics use them.
 const (
@@ -25,4 +28,21 @@ type ParseError struct {
 
 func (e *ParseError) Error() string {
 	return fmt.Sprintf("%s:%d: %s: %s", e.Source, e.Line, e.Reason, e.Detail)
+}
+
+// FormatError is returned by Auto for the first data line of an input when
+// it is in none of the formats Auto detects. The input cannot be read
+// without --format or --log-format; its later lines are not tried.
+type FormatError struct {
+	Source string
+	Line   int64
+	Sample string // the start of the line
+}
+
+// Detected are the formats Auto tells apart.
+var Detected = []string{"cloudfront (standard logs, legacy and v2)", "combined/common/vhost_combined", "nginx_json", "elb/alb", "s3", "traefik", "caddy", "w3c/iis"}
+
+func (e *FormatError) Error() string {
+	return fmt.Sprintf("%s:%d: cannot tell the log format from the first line (%q): it is none of %s; name it with --format, or give the server's log_format/LogFormat with --log-format",
+		e.Source, e.Line, e.Sample, strings.Join(Detected, ", "))
 }

@@ -73,7 +73,7 @@ func NewReader(format, source string, o ReaderOptions) (Reader, error) {
 // a TAB-separated line is CloudFront; an ISO time first (after an ALB type)
 // is an AWS load balancer; an owner id, a bucket and a [time] is S3 access;
 // `host ident user [time] "request" status size` is combined/common; any
-// other line is read as CloudFront (and counted malformed if it is not).
+// other line is a *FormatError: the input's format cannot be told.
 // Header lines seen before are given to the chosen reader.
 type Auto struct {
 	Source  string
@@ -123,7 +123,9 @@ func (a *Auto) Parse(line []byte, lineNo int64, h *hit.Hit) (bool, error) {
 		}
 		return false, nil
 	case trimmed[0] == '{' && len(a.headers) == 0:
-		a.r = detectJSON(trimmed, a.Source)
+		if a.r = detectJSON(trimmed, a.Source); a.r == nil {
+			return false, &FormatError{Source: a.Source, Line: lineNo, Sample: clip(trimmed)}
+		}
 	case a.w3cHeader():
 		a.r = &W3C{Source: a.Source, TimeTakenMS: a.Options.W3CTimeTakenMS}
 	case len(a.headers) > 0 || strings.IndexByte(trimmed, '\t') >= 0:
@@ -135,11 +137,11 @@ func (a *Auto) Parse(line []byte, lineNo int64, h *hit.Hit) (bool, error) {
 	default:
 		c := NewCombined(a.Source)
 		var probe hit.Hit
-		if ok, err := c.Parse(line, lineNo, &probe); ok && err == nil {
-			a.r = c
-		} else {
-			a.r = NewCloudFront(a.Source)
+		if ok, err := c.Parse(line, lineNo, &probe); !ok || err != nil {
+			// No header, no TAB (CloudFront has both), not combined.
+			return false, &FormatError{Source: a.Source, Line: lineNo, Sample: clip(trimmed)}
 		}
+		a.r = c
 	}
 	for i, hl := range a.headers {
 		a.r.Parse(hl, a.nums[i], h)
@@ -171,7 +173,7 @@ func detectJSON(line, source string) Reader {
 	case strings.Contains(line, `"path"`):
 		return NewNginxJSON(source)
 	}
-	return NewCloudFront(source)
+	return nil
 }
 
 // isELB: "2015-05-13T23:39:43.945958Z my-lb ..." or "https 2020-01-01T00:55:04.127531Z app/...".

@@ -328,6 +328,13 @@ func (r *runner) advance(ctx context.Context, c *cursor) error {
 		}
 		st.advance(lineNo)
 	}
+	if fe := c.batch.unknown; fe != nil {
+		r.log.Error("input not read: its format is unknown", "input", c.name, "error", fe.Error())
+		r.stats.InputsDamaged = append(r.stats.InputsDamaged, c.name)
+		st.mu.Lock()
+		st.failed = true
+		st.mu.Unlock()
+	}
 	if err := c.batch.damage; err != nil {
 		r.log.Error("input is damaged: lines before the damage were read", "input", c.name, "after_line", c.batch.last, "error", err)
 		r.stats.InputsDamaged = append(r.stats.InputsDamaged, c.name)

@@ -32,12 +32,13 @@ type parsedLine struct {
 
 // parseBatch is a run of consecutive lines. The last batch of an input has
 // end set, with the input's line count and, when the input is damaged, the
-// error that stopped it.
+// error that stopped it, or the line whose format could not be told.
 type parseBatch struct {
-	lines  []parsedLine
-	end    bool
-	last   int64
-	damage error
+	lines   []parsedLine
+	end     bool
+	last    int64
+	damage  error
+	unknown *logformat.FormatError // the input's format could not be told: not read
 }
 
 // parseAhead reads and parses the lines of one input in its own goroutine,
@@ -93,6 +94,12 @@ func (pa *parseAhead) run(lines *input.Lines, p logformat.Reader, skipThrough in
 		default:
 			pl.invalidUTF8 = !utf8.Valid(line)
 			ok, err := p.Parse(line, lineNo, &pl.h)
+			if fe, isFE := err.(*logformat.FormatError); isFE {
+				b.lines = b.lines[:len(b.lines)-1]
+				b.end, b.last, b.unknown = true, lineNo, fe
+				pa.send(b)
+				return
+			}
 			switch {
 			case err != nil:
 				pl.kind, pl.err = lineBad, err
