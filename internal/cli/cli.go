@@ -97,35 +97,40 @@ read too; flags win over the environment. See README.md.
 `
 
 type config struct {
-	matomoURL, token, tokenFile     string
-	siteID, recMode                 int
-	batchSize, concurrency          int
-	timeoutMS                       int
-	docRe, excludeRe, uaRe, methods string
-	defScheme, defHost, source      string
-	logLevel, summaryJSON, progress string
-	stateDir, deadLetter, rejected  string
-	force, noVersionCheck           bool
-	retries                         int
-	retryBackoff                    time.Duration
-	output, format                  string
-	mode                            string
-	noIP                            bool
-	anonymizeIP                     int
-	enableStatic, enableBots        bool
-	enableErrors, enableRedirects   bool
-	sites, includeHosts             listFlag
-	excludeHosts, excludePaths      listFlag
-	includePaths                    listFlag
-	uaExclude                       listFlag
-	siteFile, olderThan, newerThan  string
-	stripQuery, siteAuto, addSites  bool
-	reorderWindow                   time.Duration
-	realtimeFields                  listFlag
-	logFormat                       string
-	cpuProfile                      string
-	w3cTimeTakenMS                  bool
-	decodeUA                        string
+	matomoURL, token, tokenFile      string
+	siteID, recMode                  int
+	batchSize, concurrency           int
+	timeoutMS                        int
+	docRe, excludeRe, uaRe, methods  string
+	defScheme, defHost, source       string
+	logLevel, summaryJSON, progress  string
+	stateDir, deadLetter, rejected   string
+	force, noVersionCheck            bool
+	retries                          int
+	retryBackoff                     time.Duration
+	output, format                   string
+	mode                             string
+	noIP                             bool
+	anonymizeIP                      int
+	enableStatic, enableBots         bool
+	enableErrors, enableRedirects    bool
+	sites, includeHosts              listFlag
+	excludeHosts, excludePaths       listFlag
+	includePaths                     listFlag
+	uaExclude                        listFlag
+	siteFile, olderThan, newerThan   string
+	stripQuery, siteAuto, addSites   bool
+	reorderWindow                    time.Duration
+	realtimeFields                   listFlag
+	logFormat                        string
+	cpuProfile                       string
+	excludePathFrom, includePathFrom listFlag
+	lowerPath                        bool
+	addToDate                        float64
+	w3cFields                        string
+	w3cMap                           listFlag
+	w3cTimeTakenMS                   bool
+	decodeUA                         string
 }
 
 // commonFlags are shared by send and parse; peers maps flags to the
@@ -147,10 +152,17 @@ func commonFlags(fs *flag.FlagSet, c *config, peers map[string]string) {
 	fs.StringVar(&c.siteFile, "site-file", "", "file of HOST=ID lines, as --site")
 	fs.BoolVar(&c.addSites, "add-sites", false, "with --site-auto: create a site in Matomo for a host that has none (SitesManager.addSite; needs a super user's token)")
 	fs.BoolVar(&c.siteAuto, "site-auto", false, "ask Matomo which site has a host among its URLs (SitesManager.getSitesIdFromSiteUrl; needs the token), once per host")
-	fs.Var(&c.includeHosts, "include-host", "only hits of this host; repeatable")
-	fs.Var(&c.excludeHosts, "exclude-host", "skip hits of this host; repeatable")
+	fs.Var(&c.includeHosts, "include-host", "only hits of this host, or of hosts matching this glob (*.example.com); repeatable")
+	fs.Var(&c.includeHosts, "hostname", "the same as --include-host (Matomo's importer's name)")
+	fs.Var(&c.excludeHosts, "exclude-host", "skip hits of this host, or of hosts matching this glob; repeatable")
 	fs.Var(&c.excludePaths, "exclude-path", "skip paths matching this glob (/admin/*); repeatable")
 	fs.Var(&c.includePaths, "include-path", "only paths matching this glob; repeatable")
+	fs.Var(&c.excludePathFrom, "exclude-path-from", "file of globs to skip, one a line ('#' comments); repeatable")
+	fs.Var(&c.includePathFrom, "include-path-from", "file of globs to keep, one a line; repeatable")
+	fs.BoolVar(&c.lowerPath, "force-lowercase-path", false, "lower-case paths before filtering and sending")
+	fs.Float64Var(&c.addToDate, "add-to-date", 0, "hours to add to every hit's time (for logs written in local time without an offset); may be negative or fractional")
+	fs.StringVar(&c.w3cFields, "w3c-fields", "", "W3C logs without a #Fields header: the header to use ('#Fields: date time c-ip ...')")
+	fs.Var(&c.w3cMap, "w3c-map-field", "W3C logs: CUSTOM=STANDARD reads a field named CUSTOM as the standard field (TimeTaken=time-taken); repeatable")
 	fs.Var(&c.uaExclude, "useragent-exclude", "skip user agents containing this text (case-insensitive); repeatable")
 	fs.StringVar(&c.olderThan, "exclude-older-than", "", "skip hits before this time (2026-11-01, 2026-11-01 10:00:00 +0100, RFC 3339, or a duration back from now: 36h)")
 	fs.StringVar(&c.newerThan, "exclude-newer-than", "", "skip hits after this time (same forms)")
@@ -222,7 +234,15 @@ func newFlagSet(env Env, name, args string) *flag.FlagSet {
 
 // readerOptions are the settings of the log readers.
 func (c *config) readerOptions() logformat.ReaderOptions {
-	return logformat.ReaderOptions{RealtimeFields: c.realtimeFields, LogFormat: c.logFormat, W3CTimeTakenMS: c.w3cTimeTakenMS}
+	o := logformat.ReaderOptions{RealtimeFields: c.realtimeFields, LogFormat: c.logFormat, W3CTimeTakenMS: c.w3cTimeTakenMS, W3CFields: c.w3cFields}
+	for _, kv := range c.w3cMap {
+		k, v, _ := strings.Cut(kv, "=")
+		if o.W3CFieldMap == nil {
+			o.W3CFieldMap = map[string]string{}
+		}
+		o.W3CFieldMap[strings.ToLower(strings.TrimSpace(k))] = strings.ToLower(strings.TrimSpace(v))
+	}
+	return o
 }
 
 func (c *config) validate(parse bool) error {
@@ -261,6 +281,11 @@ func (c *config) validate(parse bool) error {
 	}
 	if c.concurrency < 1 || c.concurrency > 64 {
 		return fmt.Errorf("--concurrency must be between 1 and 64, not %d", c.concurrency)
+	}
+	for _, kv := range c.w3cMap {
+		if k, v, ok := strings.Cut(kv, "="); !ok || strings.TrimSpace(k) == "" || strings.TrimSpace(v) == "" {
+			return fmt.Errorf("--w3c-map-field %q: want CUSTOM=STANDARD", kv)
+		}
 	}
 	if c.timeoutMS < 1 {
 		return fmt.Errorf("MATOMO_TIMEOUT_MS (--timeout-ms) must be positive, not %d", c.timeoutMS)
@@ -403,12 +428,20 @@ func runSend(env Env, args []string, parse bool) int {
 		RecMode: c.recMode, UserAgentRegex: c.uaRe, DocumentRegex: c.docRe, URLExcludeRegex: c.excludeRe, Methods: splitList(c.methods),
 		Visits: c.mode == "visits", EnableStatic: c.enableStatic, EnableBots: c.enableBots, EnableErrors: c.enableErrors, EnableRedirects: c.enableRedirects,
 	}
-	filter := pipeline.Filter{StripQuery: c.stripQuery}
-	for _, h := range c.includeHosts {
-		filter.IncludeHosts = append(filter.IncludeHosts, strings.ToLower(h))
-	}
-	for _, h := range c.excludeHosts {
-		filter.ExcludeHosts = append(filter.ExcludeHosts, strings.ToLower(h))
+	filter := pipeline.Filter{StripQuery: c.stripQuery, LowerPath: c.lowerPath, AddToDate: time.Duration(c.addToDate * float64(time.Hour))}
+	for _, list := range []struct {
+		name  string
+		files []string
+		dst   *listFlag
+	}{{"--exclude-path-from", c.excludePathFrom, &c.excludePaths}, {"--include-path-from", c.includePathFrom, &c.includePaths}} {
+		for _, f := range list.files {
+			globs, err := readGlobFile(f)
+			if err != nil {
+				fmt.Fprintf(env.Stderr, "trackless: %s: %v\n", list.name, err)
+				return ExitUsage
+			}
+			*list.dst = append(*list.dst, globs...)
+		}
 	}
 	for _, u := range c.uaExclude {
 		filter.UAExclude = append(filter.UAExclude, strings.ToLower(u))
@@ -417,7 +450,10 @@ func runSend(env Env, args []string, parse bool) int {
 		name  string
 		globs []string
 		dst   *[]*regexp.Regexp
-	}{{"--exclude-path", c.excludePaths, &filter.ExcludePaths}, {"--include-path", c.includePaths, &filter.IncludePaths}} {
+	}{
+		{"--exclude-path", c.excludePaths, &filter.ExcludePaths}, {"--include-path", c.includePaths, &filter.IncludePaths},
+		{"--include-host", lower(c.includeHosts), &filter.IncludeHosts}, {"--exclude-host", lower(c.excludeHosts), &filter.ExcludeHosts},
+	} {
 		for _, g := range list.globs {
 			re, err := pipeline.Glob(g)
 			if err != nil {

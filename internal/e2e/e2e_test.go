@@ -693,3 +693,53 @@ func TestUnknownFormat(t *testing.T) {
 		t.Errorf("the good input was not sent:\n%s", r.stdout)
 	}
 }
+
+// TestImporterOptions: the options of Matomo's importer that trackless
+// takes under the same names.
+func TestImporterOptions(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, text string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	ua := `"Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0"`
+	vhost := write("vhost.log", ""+
+		`www.example.com:443 192.0.2.1 - - [10/Nov/2026:16:42:07 +0000] "GET /Blog/Post HTTP/1.1" 200 5 "-" `+ua+"\n"+
+		`shop.example.com:443 192.0.2.1 - - [10/Nov/2026:16:42:08 +0000] "GET /Admin/x HTTP/1.1" 200 5 "-" `+ua+"\n"+
+		`other.org:443 192.0.2.1 - - [10/Nov/2026:16:42:09 +0000] "GET /a HTTP/1.1" 200 5 "-" `+ua+"\n")
+	globs := write("exclude.txt", "# admin pages\n/admin/*\n\n")
+	r := run(t, nil, "parse", "--mode", "visits", "--token-auth", "x", "--site-id", "1", "--default-protocol", "https", "--output", "jsonl",
+		"--hostname", "*.example.com", "--exclude-path-from", globs, "--force-lowercase-path", "--add-to-date", "-1.5", vhost)
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	var sent, skipped []string
+	for _, l := range strings.Split(strings.TrimSpace(r.stdout), "\n") {
+		var h struct{ Path, Skip, Time, Request string }
+		if err := json.Unmarshal([]byte(l), &h); err != nil {
+			t.Fatal(err)
+		}
+		if h.Request != "" {
+			sent = append(sent, h.Path+" "+h.Time)
+		} else {
+			skipped = append(skipped, h.Path+" "+h.Skip)
+		}
+	}
+	if got := strings.Join(sent, ","); got != "/blog/post 2026-11-10T15:12:07Z" {
+		t.Errorf("sent %s", got)
+	}
+	if got := strings.Join(skipped, ","); got != "/admin/x path_excluded,/a host_excluded" {
+		t.Errorf("skipped %s", got)
+	}
+
+	// A W3C log without a header, its time in a field of another name.
+	w3c := write("noheader.log", "2026-11-10 16:42:07 /x 192.0.2.1 Mozilla/5.0+(X11;+Linux+x86_64)+Firefox/128.0 250\n")
+	r = run(t, nil, "parse", "--mode", "visits", "--token-auth", "x", "--site-id", "1", "--default-protocol", "https", "--default-host", "e.com", "--output", "jsonl",
+		"--w3c-fields", "#Fields: date time cs-uri-stem c-ip cs(User-Agent) TimeTaken", "--w3c-map-field", "TimeTaken=time-taken", "--w3c-time-taken-millisecs", w3c)
+	if r.code != 0 || !strings.Contains(r.stdout, `"duration_ms":250`) || !strings.Contains(r.stdout, "pf_srv=250") {
+		t.Errorf("exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+}

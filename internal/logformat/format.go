@@ -34,12 +34,21 @@ type ReaderOptions struct {
 	// that do not say they are IIS's (import_logs.py's
 	// --w3c-time-taken-millisecs).
 	W3CTimeTakenMS bool
+	// W3CFields is a "#Fields: ..." header for W3C logs that have none
+	// (--w3c-fields); it makes the format W3C.
+	W3CFields string
+	// W3CFieldMap reads W3C fields of other names as standard ones
+	// (lower case: custom name → standard name; --w3c-map-field).
+	W3CFieldMap map[string]string
 }
 
 // NewReader is New with options.
 func NewReader(format, source string, o ReaderOptions) (Reader, error) {
 	if o.LogFormat != "" {
 		return NewCustom(source, o.LogFormat)
+	}
+	if o.W3CFields != "" && (format == "" || format == "auto") {
+		format = "w3c"
 	}
 	switch format {
 	case "", "auto":
@@ -59,7 +68,7 @@ func NewReader(format, source string, o ReaderOptions) (Reader, error) {
 	case "caddy", "caddy_json":
 		return NewCaddy(source), nil
 	case "w3c", "iis":
-		return &W3C{Source: source, TimeTakenMS: o.W3CTimeTakenMS}, nil
+		return newW3C(source, o), nil
 	case "cloudfront-realtime":
 		return NewCloudFrontRealtime(source, o.RealtimeFields)
 	case "custom":
@@ -127,7 +136,7 @@ func (a *Auto) Parse(line []byte, lineNo int64, h *hit.Hit) (bool, error) {
 			return false, &FormatError{Source: a.Source, Line: lineNo, Sample: clip(trimmed)}
 		}
 	case a.w3cHeader():
-		a.r = &W3C{Source: a.Source, TimeTakenMS: a.Options.W3CTimeTakenMS}
+		a.r = newW3C(a.Source, a.Options)
 	case len(a.headers) > 0 || strings.IndexByte(trimmed, '\t') >= 0:
 		a.r = NewCloudFront(a.Source)
 	case isELB(trimmed):

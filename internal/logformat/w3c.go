@@ -22,13 +22,29 @@ type W3C struct {
 	Source string
 	// TimeTakenMS: time-taken is in milliseconds whatever the headers say.
 	TimeTakenMS bool
-	iis         bool     // the headers say the log is IIS's
-	cols        []string // lower-case field names
-	f           []string
+	// FieldMap reads fields of other names (lower case) as standard ones.
+	FieldMap map[string]string
+	iis      bool     // the headers say the log is IIS's
+	cols     []string // lower-case field names
+	f        []string
 }
 
 // NewW3C returns a reader for one input named source.
 func NewW3C(source string) *W3C { return &W3C{Source: source} }
+
+// newW3C returns a reader with the W3C options of o; a header given in
+// o.W3CFields is read first.
+func newW3C(source string, o ReaderOptions) *W3C {
+	r := &W3C{Source: source, TimeTakenMS: o.W3CTimeTakenMS, FieldMap: o.W3CFieldMap}
+	if o.W3CFields != "" {
+		hdr := strings.TrimSpace(o.W3CFields)
+		if !strings.HasPrefix(hdr, "#") {
+			hdr = "#Fields: " + hdr
+		}
+		r.Parse([]byte(hdr), 0, nil)
+	}
+	return r
+}
 
 // isW3CHeader reports whether a #Fields line is IIS/W3C rather than CloudFront.
 func isW3CHeader(line string) bool {
@@ -58,6 +74,11 @@ func (r *W3C) Parse(line []byte, lineNo int64, h *hit.Hit) (bool, error) {
 		switch strings.ToLower(strings.TrimSpace(name)) {
 		case "#fields":
 			r.cols = strings.Fields(strings.ToLower(rest))
+			for i, c := range r.cols {
+				if std, ok := r.FieldMap[c]; ok {
+					r.cols[i] = std
+				}
+			}
 			for _, c := range r.cols {
 				r.iis = r.iis || c == "sc-win32-status" || c == "sc-substatus"
 			}

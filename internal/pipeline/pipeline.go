@@ -79,14 +79,16 @@ type Options struct {
 
 // Filter holds the skip rules that come from Matomo's importer.
 type Filter struct {
-	IncludeHosts []string         // when set, only these hosts (lower case, no port)
-	ExcludeHosts []string         // never these hosts
+	IncludeHosts []*regexp.Regexp // when set, only hosts matching one of these globs (see Glob; lower case)
+	ExcludeHosts []*regexp.Regexp // never hosts matching these globs
 	ExcludePaths []*regexp.Regexp // globs on the path (see Glob), e.g. /admin/*
 	IncludePaths []*regexp.Regexp // when set, only paths matching one of these globs
 	UAExclude    []string         // case-insensitive user-agent substrings
 	OlderThan    time.Time        // skip hits before this time (zero: none)
 	NewerThan    time.Time        // skip hits after this time (zero: none)
 	StripQuery   bool             // drop the query string from URLs
+	LowerPath    bool             // lower-case the path (--force-lowercase-path)
+	AddToDate    time.Duration    // added to every hit's time (--add-to-date), before the time filters
 }
 
 // Glob compiles a shell pattern as Python's fnmatch reads it (Matomo's
@@ -135,10 +137,11 @@ const (
 func (f *Filter) skip(h *hit.Hit, host string) string {
 	if len(f.IncludeHosts) > 0 || len(f.ExcludeHosts) > 0 {
 		lh := strings.ToLower(host)
-		if len(f.IncludeHosts) > 0 && !slices.Contains(f.IncludeHosts, lh) {
+		match := func(g *regexp.Regexp) bool { return g.MatchString(lh) }
+		if len(f.IncludeHosts) > 0 && !slices.ContainsFunc(f.IncludeHosts, match) {
 			return SkipHost
 		}
-		if slices.Contains(f.ExcludeHosts, lh) {
+		if slices.ContainsFunc(f.ExcludeHosts, match) {
 			return SkipHost
 		}
 	}
@@ -339,6 +342,12 @@ func (r *runner) hit(st *inputState, h *hit.Hit, lineNo int64) (*queued, error) 
 	}
 	if r.opt.Filter.StripQuery {
 		h.Query = ""
+	}
+	if r.opt.Filter.LowerPath {
+		h.Path = strings.ToLower(h.Path)
+	}
+	if r.opt.Filter.AddToDate != 0 {
+		h.Time = h.Time.Add(r.opt.Filter.AddToDate)
 	}
 	var url string
 	var res classify.Result

@@ -226,10 +226,11 @@ func TestFiltersAndSites(t *testing.T) {
 	m.Add("*.example.com=6")
 	admin, _ := Glob("/admin/*")
 	notQ, _ := Glob("/[!q]*")
+	excluded, _ := Glob("excluded.*")
 	var got []string
 	opt := Options{
 		Encoder: matomo.Encoder{Visits: true}, Classify: classify.Config{Visits: true}, Sites: &m,
-		Filter: Filter{ExcludePaths: []*regexp.Regexp{admin}, IncludePaths: []*regexp.Regexp{notQ, admin}, UAExclude: []string{"skipme"}, ExcludeHosts: []string{"excluded.example.com"}, StripQuery: true},
+		Filter: Filter{ExcludePaths: []*regexp.Regexp{admin}, IncludePaths: []*regexp.Regexp{notQ, admin}, UAExclude: []string{"skipme"}, ExcludeHosts: []*regexp.Regexp{excluded}, StripQuery: true},
 		Emit: func(items [][]byte) error {
 			for _, it := range items {
 				got = append(got, string(it))
