@@ -336,3 +336,60 @@ func FuzzCustom(f *testing.F) {
 		return r
 	}, `192.0.2.1 - - [10/Nov/2026:16:42:07 +0100] "GET /a HTTP/1.1" 200 5 "-" "ua" 0.1`)
 }
+
+// FuzzAuto: whatever the first lines, Auto picks a reader or says it cannot
+// tell (a *FormatError), never anything else, and never panics.
+func FuzzAuto(f *testing.F) {
+	for _, s := range []string{
+		`192.0.2.1 - - [10/Nov/2026:16:42:07 +0100] "GET /a HTTP/1.1" 200 5 "-" "ua"`,
+		`{"ip": "1.2.3.4","host": "h","path": "/","status": "200","date": "2013-10-10T16:52:00+02:00"}`,
+		"#Version: 1.0\n#Fields: date time cs-uri-stem\n2026-11-01 10:00:00 /x",
+		`{"unknown": 1}`, "hello world",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		a := &Auto{Source: "f"}
+		for i, line := range strings.Split(string(data), "\n") {
+			var h hit.Hit
+			ok, err := a.Parse([]byte(line), int64(i+1), &h)
+			var fe *FormatError
+			if errors.As(err, &fe) {
+				if ok || fe.Line != int64(i+1) {
+					t.Fatalf("bad format error %v", err)
+				}
+				return // the pipeline stops reading the input here
+			}
+			var pe *ParseError
+			if err != nil && (!errors.As(err, &pe) || ok) {
+				t.Fatalf("bad error %v", err)
+			}
+			if ok && (h.Time.IsZero() || h.Path == "") {
+				t.Fatalf("incomplete hit %+v", h)
+			}
+		}
+	})
+}
+
+// FuzzCustomFormat: any format string is compiled or refused, and a
+// compiled one reads any line without panicking.
+func FuzzCustomFormat(f *testing.F) {
+	f.Add(`$remote_addr [$time_local] "$request" $status`, `1.2.3.4 [10/Nov/2026:16:42:07 +0100] "GET / HTTP/1.1" 200`)
+	f.Add(`%h %t "%r" %>s %{User-Agent}i`, `1.2.3.4 [10/Nov/2026:16:42:07 +0100] "GET / HTTP/1.1" 200 x`)
+	f.Add(`$msec|$request_uri`, `1762789327.5|/a?b`)
+	f.Fuzz(func(t *testing.T, format, line string) {
+		r, err := NewCustom("f", format)
+		if err != nil {
+			return
+		}
+		var h hit.Hit
+		ok, err := r.Parse([]byte(line), 1, &h)
+		var pe *ParseError
+		if err != nil && (!errors.As(err, &pe) || ok) {
+			t.Fatalf("bad error %v", err)
+		}
+		if ok && (h.Time.IsZero() || h.Path == "") {
+			t.Fatalf("incomplete hit %+v", h)
+		}
+	})
+}
