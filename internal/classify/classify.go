@@ -193,7 +193,9 @@ func AIAssistant(ua string) string {
 
 // Classify classifies h, whose full URL (scheme://host/path?query, as sent
 // to Matomo) is url. Filters apply in the peer's order: method, user agent,
-// URL exclusion; exclusion wins over download.
+// URL exclusion; exclusion wins over download. When NeedsURL is false, url
+// may be "": the extension lists then look at h.Path (building a URL for
+// every hit, most of them skipped, costs more than classifying it).
 func (c *Classifier) Classify(h *hit.Hit, url string) Result {
 	var r Result
 	info, ok := c.uaCache[h.UserAgent]
@@ -214,7 +216,7 @@ func (c *Classifier) Classify(h *hit.Hit, url string) Result {
 		c.uaCache[h.UserAgent] = info
 	}
 	r.Agent, r.Category, r.Bot = info.agent, info.category, info.category != ""
-	r.Kind = c.kind(url)
+	r.Kind = c.kind(url, h.Path)
 	switch {
 	case !c.anyMethod && !c.methods[h.Method]:
 		r.Skip = SkipMethod
@@ -253,7 +255,17 @@ func defaultAllowed(ua string) bool {
 	return false
 }
 
-func (c *Classifier) kind(url string) hit.Kind {
+// NeedsURL reports whether Classify needs the URL: a URL_EXCLUDE_REGEX or
+// DOCUMENT_REGEX is set.
+func (c *Classifier) NeedsURL() bool { return c.excludeRe != nil || c.docRe != nil }
+
+// kind matches the regular expressions against url and looks up the
+// extension of url, or of path when url is "".
+func (c *Classifier) kind(url, path string) hit.Kind {
+	target := url
+	if target == "" {
+		target = path
+	}
 	staticExts, docExts := defaultExcludeExts, defaultDocumentExts
 	if c.cfg.Visits {
 		staticExts, docExts = visitsStaticExts, visitsDocumentExts
@@ -262,14 +274,14 @@ func (c *Classifier) kind(url string) hit.Kind {
 		if c.excludeRe.MatchString(url) {
 			return hit.Asset
 		}
-	} else if staticExts[ext(url)] || c.cfg.Visits && visitsStaticFiles[fileName(url)] {
+	} else if staticExts[ext(target)] || c.cfg.Visits && visitsStaticFiles[fileName(target)] {
 		return hit.Asset
 	}
 	if c.docRe != nil {
 		if c.docRe.MatchString(url) {
 			return hit.Download
 		}
-	} else if docExts[ext(url)] {
+	} else if docExts[ext(target)] {
 		return hit.Download
 	}
 	return hit.Page

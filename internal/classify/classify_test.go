@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/trackless/trackless/internal/hit"
@@ -36,8 +37,16 @@ func TestDefaultsMatchThePeersRegexes(t *testing.T) {
 		} else if doc.MatchString(u) {
 			want = hit.Download
 		}
-		if got := c.kind(u); got != want {
+		if got := c.kind(u, ""); got != want {
 			t.Errorf("%s: %v, the regexes say %v", u, got, want)
+		}
+		// Without the URL, the path alone gives the same kind (PageURL's
+		// URLs always have a path after the host).
+		if rest, ok := strings.CutPrefix(u, "https://"); ok && strings.Contains(rest, "/") {
+			path := rest[strings.IndexByte(rest, '/'):]
+			if p, _, _ := strings.Cut(path, "?"); c.kind("", p) != want {
+				t.Errorf("%s: path %s gives %v, want %v", u, p, c.kind("", p), want)
+			}
 		}
 	}
 }

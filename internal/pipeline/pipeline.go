@@ -361,8 +361,13 @@ func (r *runner) hit(st *inputState, h *hit.Hit, lineNo int64) (*queued, error) 
 		if res.Skip = r.opt.Filter.skip(h, host); res.Skip != "" {
 			break
 		}
-		url = matomo.PageURL(scheme, host, h.Path, h.Query, h.LogEscaped)
+		if r.cls.NeedsURL() {
+			url = matomo.PageURL(scheme, host, h.Path, h.Query, h.LogEscaped)
+		}
 		res = r.cls.Classify(h, url)
+		if url == "" && (res.Skip == "" || r.opt.EmitHit != nil) {
+			url = matomo.PageURL(scheme, host, h.Path, h.Query, h.LogEscaped)
+		}
 		if res.Skip == "" && (r.opt.Sites != nil || r.opt.SiteLookup != nil) {
 			id, err := r.siteOf(host)
 			if err != nil {
