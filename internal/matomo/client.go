@@ -297,22 +297,38 @@ func retryAfter(v string) time.Duration {
 	return 0
 }
 
-// Version asks Matomo for its version (API.getMatomoVersion). It needs a token.
-func (c *Client) Version(ctx context.Context) (string, error) {
+// callAPI posts a reporting-API call (index.php, module API, JSON, the token
+// in the form body) within the client's timeout and returns the HTTP status
+// and up to limit bytes of the answer. Errors never show the token.
+func (c *Client) callAPI(ctx context.Context, form url.Values, limit int64) (int, []byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.Timeout)
 	defer cancel()
-	form := url.Values{"module": {"API"}, "method": {"API.getMatomoVersion"}, "format": {"json"}, "token_auth": {c.token}}
+	form.Set("module", "API")
+	form.Set("format", "json")
+	form.Set("token_auth", c.token)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+"/index.php", strings.NewReader(form.Encode()))
 	if err != nil {
-		return "", err
+		return 0, nil, err
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		return "", c.scrub(err)
+		return 0, nil, c.scrub(err)
 	}
 	defer resp.Body.Close()
-	data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
+	data, err := io.ReadAll(io.LimitReader(resp.Body, limit))
+	if err != nil {
+		return 0, nil, c.scrub(err)
+	}
+	return resp.StatusCode, data, nil
+}
+
+// Version asks Matomo for its version (API.getMatomoVersion). It needs a token.
+func (c *Client) Version(ctx context.Context) (string, error) {
+	status, data, err := c.callAPI(ctx, url.Values{"method": {"API.getMatomoVersion"}}, 1<<16)
+	if err != nil {
+		return "", err
+	}
 	var v struct {
 		Value   string `json:"value"`
 		Result  string `json:"result"`
@@ -322,7 +338,7 @@ func (c *Client) Version(ctx context.Context) (string, error) {
 		if v.Message != "" {
 			return "", fmt.Errorf("Matomo API: %s", v.Message)
 		}
-		return "", fmt.Errorf("Matomo API answered HTTP %d: %s", resp.StatusCode, snippet(data))
+		return "", fmt.Errorf("Matomo API answered HTTP %d: %s", status, snippet(data))
 	}
 	return v.Value, nil
 }
@@ -352,21 +368,10 @@ const FirstRecModeVersion = "5.7.0"
 // (SitesManager.getSitesIdFromSiteUrl, which needs a token). It returns 0
 // when none has; when several have, the lowest id.
 func (c *Client) SiteForHost(ctx context.Context, host string) (int, error) {
-	ctx, cancel := context.WithTimeout(ctx, c.Timeout)
-	defer cancel()
-	form := url.Values{"module": {"API"}, "method": {"SitesManager.getSitesIdFromSiteUrl"}, "format": {"json"},
-		"url": {"http://" + host}, "token_auth": {c.token}}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+"/index.php", strings.NewReader(form.Encode()))
+	status, data, err := c.callAPI(ctx, url.Values{"method": {"SitesManager.getSitesIdFromSiteUrl"}, "url": {"http://" + host}}, 1<<20)
 	if err != nil {
 		return 0, err
 	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		return 0, c.scrub(err)
-	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	var ids []struct {
 		IDSite any `json:"idsite"` // "3" from Matomo; a number is accepted too
 	}
@@ -377,7 +382,7 @@ func (c *Client) SiteForHost(ctx context.Context, host string) (int, error) {
 		if json.Unmarshal(data, &e) == nil && e.Message != "" {
 			return 0, fmt.Errorf("Matomo API: %s", e.Message)
 		}
-		return 0, fmt.Errorf("Matomo API answered HTTP %d: %s", resp.StatusCode, snippet(data))
+		return 0, fmt.Errorf("Matomo API answered HTTP %d: %s", status, snippet(data))
 	}
 	best := 0
 	for _, x := range ids {
@@ -393,21 +398,10 @@ func (c *Client) SiteForHost(ctx context.Context, host string) (int, error) {
 // super user's token) and returns its id. The site is named after the host
 // and has https://host as its URL.
 func (c *Client) AddSite(ctx context.Context, host string) (int, error) {
-	ctx, cancel := context.WithTimeout(ctx, c.Timeout)
-	defer cancel()
-	form := url.Values{"module": {"API"}, "method": {"SitesManager.addSite"}, "format": {"json"},
-		"siteName": {host}, "urls": {"https://" + host}, "token_auth": {c.token}}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+"/index.php", strings.NewReader(form.Encode()))
+	status, data, err := c.callAPI(ctx, url.Values{"method": {"SitesManager.addSite"}, "siteName": {host}, "urls": {"https://" + host}}, 1<<16)
 	if err != nil {
 		return 0, err
 	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		return 0, c.scrub(err)
-	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
 	var v struct {
 		Value   any    `json:"value"`
 		Message string `json:"message"`
@@ -416,7 +410,7 @@ func (c *Client) AddSite(ctx context.Context, host string) (int, error) {
 		if v.Message != "" {
 			return 0, fmt.Errorf("Matomo API: %s", v.Message)
 		}
-		return 0, fmt.Errorf("Matomo API answered HTTP %d: %s", resp.StatusCode, snippet(data))
+		return 0, fmt.Errorf("Matomo API answered HTTP %d: %s", status, snippet(data))
 	}
 	id, err := strconv.Atoi(fmt.Sprint(v.Value))
 	if err != nil || id <= 0 {
