@@ -37,11 +37,21 @@ type Identity struct {
 	Fingerprint string `json:"fingerprint"` // hex SHA-256 of the first FingerprintLen bytes
 	// FingerprintLen is min(FingerprintSize, size at the time it was taken).
 	FingerprintLen int `json:"fingerprint_len"`
+	// Object and ETag identify an object of an object store instead
+	// (s3://bucket/key and its ETag, without quotes); Device, Inode and
+	// the fingerprint are then unset. An object is immutable: another
+	// ETag is another input.
+	Object string `json:"object,omitempty"`
+	ETag   string `json:"etag,omitempty"`
 }
 
-// Key is the ledger key of the identity: device, inode and fingerprint.
-// The size is not part of the key, so a file that grew keeps its key.
+// Key is the ledger key of the identity: device, inode and fingerprint, or
+// object and ETag. The size is not part of the key, so a file that grew
+// keeps its key.
 func (id Identity) Key() string {
+	if id.Object != "" {
+		return "object:" + id.Object + "#" + id.ETag
+	}
 	return fmt.Sprintf("%d-%d-%s", id.Device, id.Inode, id.Fingerprint[:16])
 }
 
@@ -103,6 +113,22 @@ func Open(path string) (*Input, error) {
 func FromReader(name string, r io.Reader) (*Input, error) {
 	in := &Input{Name: name}
 	if err := in.setup(r); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return in, nil
+}
+
+// ErrSuperseded says that an input is no longer the one that was listed or
+// notified (an object overwritten since): the new version is another input.
+var ErrSuperseded = errors.New("the object changed since it was listed or notified (another ETag): the new version is another input")
+
+// FromStream wraps a stream whose identity is known without reading it (an
+// object of an object store). size is its size in bytes, 0 when unknown.
+// Closing the input closes r.
+func FromStream(name string, r io.ReadCloser, id *Identity, size int64) (*Input, error) {
+	in := &Input{Name: name, Identity: id, Size: size, closers: []func() error{r.Close}}
+	if err := in.setup(r); err != nil {
+		in.Close()
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	return in, nil

@@ -1,14 +1,16 @@
 // Package ledger records what Matomo has confirmed, so that a rerun, a
 // retry or a restart after a crash sends nothing twice and loses nothing.
 //
-// Each input has one small JSON file in the state directory, named after the
-// input's identity (not its path) and replaced atomically: written to a
-// temporary file, fsynced, renamed over the old one, and the directory
-// fsynced. A file that cannot be read is an error, never a silent restart
-// (which would send everything again).
+// A Store keeps one small JSON entry per input, named after the input's
+// identity (not its path). Two stores exist: a local state directory
+// (Ledger, one process at a time) and an S3 prefix (S3, shared by any number
+// of runs and Lambda invocations, which claim an input before reading it).
+// An entry that cannot be read is an error, never a silent restart (which
+// would send everything again).
 package ledger
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -49,7 +51,66 @@ type Entry struct {
 	Updated time.Time `json:"updated"`
 }
 
-// Ledger is a state directory. One process at a time may hold it.
+// Store is where entries are kept. Claim and Release coordinate workers
+// that share the store: an input is read by the worker that holds its claim.
+type Store interface {
+	// Get returns the entry of key, or nil when there is none.
+	Get(ctx context.Context, key string) (*Entry, error)
+	// Put replaces the entry of key durably.
+	Put(ctx context.Context, key string, e *Entry) error
+	// Claim takes key for this worker until Release (or until the claim
+	// expires, when the worker is gone). It returns a *ClaimedError when
+	// another worker holds it.
+	Claim(ctx context.Context, key string) error
+	// Release gives up the claim of key; releasing a key not held is a no-op.
+	Release(ctx context.Context, key string) error
+	// Close releases every claim still held.
+	Close() error
+	// String says where the store is, for messages.
+	String() string
+}
+
+// ClaimedError says that another worker holds an input.
+type ClaimedError struct {
+	Key   string
+	Owner string    // the worker holding it
+	Until time.Time // when its claim expires unless renewed
+}
+
+func (e *ClaimedError) Error() string {
+	return fmt.Sprintf("being read by another worker (%s) until %s at the latest", e.Owner, e.Until.UTC().Format(time.RFC3339))
+}
+
+// fileName is the name of key's entry (and claim) in a store.
+func fileName(key string) string {
+	sum := sha256.Sum256([]byte(key))
+	return hex.EncodeToString(sum[:12]) + ".json"
+}
+
+// decode reads an entry; where names it in errors.
+func decode(data []byte, where string) (*Entry, error) {
+	var e Entry
+	if err := json.Unmarshal(data, &e); err != nil {
+		return nil, fmt.Errorf("ledger entry %s is corrupt (%v): fix or remove it; removing it sends that input again", where, err)
+	}
+	if e.Version != FormatVersion {
+		return nil, fmt.Errorf("ledger entry %s has format version %d, this trackless reads %d", where, e.Version, FormatVersion)
+	}
+	return &e, nil
+}
+
+// encode writes an entry.
+func encode(e *Entry) ([]byte, error) {
+	e.Version = FormatVersion
+	data, err := json.Marshal(e)
+	if err != nil {
+		return nil, err
+	}
+	return append(data, '\n'), nil
+}
+
+// Ledger is a state directory. One process at a time may hold it, so its
+// claims always succeed.
 type Ledger struct {
 	dir  string
 	lock *os.File
@@ -74,6 +135,15 @@ func Open(dir string) (*Ledger, error) {
 // Dir is the state directory.
 func (l *Ledger) Dir() string { return l.dir }
 
+// String is the state directory.
+func (l *Ledger) String() string { return l.dir }
+
+// Claim always succeeds: the directory's lock keeps other processes out.
+func (l *Ledger) Claim(context.Context, string) error { return nil }
+
+// Release does nothing.
+func (l *Ledger) Release(context.Context, string) error { return nil }
+
 // Close releases the lock.
 func (l *Ledger) Close() error {
 	if l.lock == nil {
@@ -85,12 +155,11 @@ func (l *Ledger) Close() error {
 }
 
 func (l *Ledger) path(key string) string {
-	sum := sha256.Sum256([]byte(key))
-	return filepath.Join(l.dir, "inputs", hex.EncodeToString(sum[:12])+".json")
+	return filepath.Join(l.dir, "inputs", fileName(key))
 }
 
 // Get returns the entry of key, or nil when there is none.
-func (l *Ledger) Get(key string) (*Entry, error) {
+func (l *Ledger) Get(_ context.Context, key string) (*Entry, error) {
 	p := l.path(key)
 	data, err := os.ReadFile(p)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -99,24 +168,18 @@ func (l *Ledger) Get(key string) (*Entry, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ledger: %w", err)
 	}
-	var e Entry
-	if err := json.Unmarshal(data, &e); err != nil {
-		return nil, fmt.Errorf("ledger file %s is corrupt (%v): fix or remove it; removing it sends that input again", p, err)
-	}
-	if e.Version != FormatVersion {
-		return nil, fmt.Errorf("ledger file %s has format version %d, this trackless reads %d", p, e.Version, FormatVersion)
-	}
-	return &e, nil
+	return decode(data, p)
 }
 
-// Put replaces the entry of key atomically and durably.
-func (l *Ledger) Put(key string, e *Entry) error {
-	e.Version = FormatVersion
-	data, err := json.Marshal(e)
+// Put replaces the entry of key atomically and durably: written to a
+// temporary file, fsynced, renamed over the old one, and the directory
+// fsynced.
+func (l *Ledger) Put(_ context.Context, key string, e *Entry) error {
+	data, err := encode(e)
 	if err != nil {
 		return err
 	}
-	return WriteFileAtomic(l.path(key), append(data, '\n'))
+	return WriteFileAtomic(l.path(key), data)
 }
 
 // WriteFileAtomic writes data to path through a temporary file in the same

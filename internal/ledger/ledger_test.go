@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,20 +11,21 @@ import (
 )
 
 func TestPutGet(t *testing.T) {
+	ctx := context.Background()
 	dir := t.TempDir()
 	l, err := Open(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer l.Close()
-	if e, err := l.Get("k"); e != nil || err != nil {
+	if e, err := l.Get(ctx, "k"); e != nil || err != nil {
 		t.Fatalf("empty ledger: %v %v", e, err)
 	}
 	want := &Entry{Name: "a.log", Identity: input.Identity{Device: 1, Inode: 2, Size: 3, Fingerprint: "ab", FingerprintLen: 3}, ConfirmedLine: 42, ShardLines: []int64{42, 50}}
-	if err := l.Put("k", want); err != nil {
+	if err := l.Put(ctx, "k", want); err != nil {
 		t.Fatal(err)
 	}
-	got, err := l.Get("k")
+	got, err := l.Get(ctx, "k")
 	if err != nil || got.ConfirmedLine != 42 || got.ShardLines[1] != 50 || got.Identity != want.Identity {
 		t.Fatalf("got %+v, %v", got, err)
 	}
@@ -38,14 +40,15 @@ func TestPutGet(t *testing.T) {
 }
 
 func TestCorruptStateIsAnError(t *testing.T) {
+	ctx := context.Background()
 	dir := t.TempDir()
 	l, _ := Open(dir)
 	defer l.Close()
-	l.Put("k", &Entry{ConfirmedLine: 1})
+	l.Put(ctx, "k", &Entry{ConfirmedLine: 1})
 	p := l.path("k")
 	for name, data := range map[string]string{"truncated": `{"version":1,"confirmed_li`, "other version": `{"version":99}`} {
 		os.WriteFile(p, []byte(data), 0o600)
-		_, err := l.Get("k")
+		_, err := l.Get(ctx, "k")
 		if err == nil || !strings.Contains(err.Error(), p) {
 			t.Errorf("%s: error %v, want one naming the file", name, err)
 		}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/trackless/trackless/internal/hit"
@@ -47,7 +48,7 @@ type cursor struct {
 // of ReorderWindow puts back in order hits that come late within an input.
 // Memory is bounded by the open inputs and the hits within the window.
 func (r *runner) merge(ctx context.Context, names []string) error {
-	order := r.orderInputs(names)
+	order := r.orderInputs(ctx, names)
 	var active cursorHeap
 	window := &itemHeap{}
 	var maxSeen int64
@@ -70,7 +71,7 @@ func (r *runner) merge(ctx context.Context, names []string) error {
 			return err
 		}
 		// Open the inputs whose first hit the merge has reached.
-		for next < len(order) && (active.Len() == 0 || order[next].first <= active[0].next.unix) {
+		for next < len(order) && (active.Len() == 0 || (order[next].first <= active[0].next.unix && active.Len() < r.opt.MaxOpen)) {
 			c, err := r.open(ctx, order[next].name, next)
 			next++
 			if err != nil {
@@ -121,16 +122,33 @@ type firstHit struct {
 	first int64
 }
 
-// orderInputs sorts the inputs by the time of their first hit (read with a
-// quick look at each; stdin and unreadable inputs keep their place first).
-func (r *runner) orderInputs(names []string) []firstHit {
+// orderInputs sorts the inputs by the time of their first hit: the time
+// FirstHint knows (from an object's name), or a quick look at the input,
+// several inputs at once (stdin and unreadable inputs keep their place
+// first).
+func (r *runner) orderInputs(ctx context.Context, names []string) []firstHit {
 	out := make([]firstHit, len(names))
+	sem := make(chan struct{}, peekParallel)
+	var wg sync.WaitGroup
 	for i, n := range names {
 		out[i] = firstHit{name: n, first: -1 << 63}
-		if len(names) > 1 {
-			out[i].first = r.peekFirst(n)
+		if len(names) == 1 {
+			continue
 		}
+		if r.opt.FirstHint != nil {
+			if t, ok := r.opt.FirstHint(n); ok {
+				out[i].first = t
+				continue
+			}
+		}
+		wg.Add(1)
+		sem <- struct{}{}
+		go func(i int) {
+			defer func() { <-sem; wg.Done() }()
+			out[i].first = r.peekFirst(ctx, out[i].name)
+		}(i)
 	}
+	wg.Wait()
 	slices.SortStableFunc(out, func(a, b firstHit) int {
 		switch {
 		case a.first < b.first:
@@ -143,15 +161,18 @@ func (r *runner) orderInputs(names []string) []firstHit {
 	return out
 }
 
+// peekParallel is how many inputs orderInputs looks into at once.
+const peekParallel = 8
+
 // peekFirst returns the time of the first hit of an input, or the lowest
 // time when there is none or it cannot be read (the merge opens it first
 // and reports the problem then).
-func (r *runner) peekFirst(name string) int64 {
+func (r *runner) peekFirst(ctx context.Context, name string) int64 {
 	const none = -1 << 63
 	if name == "-" {
 		return none
 	}
-	in, err := input.Open(name)
+	in, err := r.openInput(ctx, name)
 	if err != nil {
 		return none
 	}
@@ -178,46 +199,59 @@ func (r *runner) peekFirst(name string) int64 {
 	return none
 }
 
+// openInput opens a named input: stdin, a file, or what Options.Open opens.
+func (r *runner) openInput(ctx context.Context, name string) (*input.Input, error) {
+	switch {
+	case name == "-":
+		return input.FromReader("-", os.Stdin)
+	case r.opt.Open != nil:
+		return r.opt.Open(ctx, name)
+	}
+	return input.Open(name)
+}
+
 // open opens an input, consults the ledger, and reads up to its first
 // item. It returns nil for an input that is skipped or cannot be read.
+// An input whose identity is known without opening it (an object) is
+// claimed and looked up before it is opened, so that a delivered object is
+// not downloaded again.
 func (r *runner) open(ctx context.Context, name string, seq int) (*cursor, error) {
-	var in *input.Input
-	var err error
-	if name == "-" {
-		in, err = input.FromReader("-", os.Stdin)
-	} else {
-		in, err = input.Open(name)
+	st := &inputState{name: name}
+	var prev *ledger.Entry
+	var id *input.Identity
+	if r.opt.Identify != nil {
+		id = r.opt.Identify(name)
+	}
+	if id != nil {
+		var skip bool
+		var err error
+		if prev, skip, err = r.consult(ctx, st, id); skip || err != nil {
+			return nil, err
+		}
+	}
+	in, err := r.openInput(ctx, name)
+	if errors.Is(err, input.ErrSuperseded) {
+		r.log.Warn("input skipped", "input", name, "reason", err)
+		r.stats.InputsSuperseded++
+		return nil, nil
 	}
 	if err != nil {
 		r.log.Error("cannot read input", "input", name, "error", err)
 		r.stats.InputsDamaged = append(r.stats.InputsDamaged, name)
+		st.failed = true
 		return nil, nil
 	}
 	r.stats.Inputs++
-	c := &cursor{name: name, seq: seq, in: in, st: &inputState{name: name}}
-	st := c.st
-	var prev *ledger.Entry
-	if in.Identity != nil && r.opt.Ledger != nil {
-		st.key, st.identity = in.Identity.Key(), *in.Identity
-		if !r.opt.Force {
-			if prev, err = r.opt.Ledger.Get(st.key); err != nil {
-				in.Close()
-				return nil, err
-			}
+	c := &cursor{name: name, seq: seq, in: in, st: st}
+	if id == nil && in.Identity != nil {
+		var skip bool
+		if prev, skip, err = r.consult(ctx, st, in.Identity); skip || err != nil {
+			in.Close()
+			return nil, err
 		}
 	}
 	if prev != nil {
 		switch {
-		case prev.Done && prev.Identity.Size == in.Identity.Size:
-			r.log.Info("input already delivered", "input", name, "lines", prev.Lines)
-			r.stats.InputsSkipped++
-			in.Close()
-			return nil, nil
-		case in.Identity.Size < prev.Identity.Size:
-			r.log.Error("input is smaller than when it was last read: not sending it again; use --force to send it all", "input", name)
-			r.stats.InputsDamaged = append(r.stats.InputsDamaged, name)
-			in.Close()
-			return nil, nil
 		case prev.Done:
 			c.skipThrough = prev.Lines // it grew: go on after the old end
 		default:
@@ -241,6 +275,59 @@ func (r *runner) open(ctx context.Context, name string, seq int) (*cursor, error
 	c.lines = in.Lines()
 	c.parse = startParse(c.lines, parser, c.skipThrough)
 	return c, r.advance(ctx, c)
+}
+
+// consult claims an input in the ledger and reads its entry. skip is true
+// for an input not to read: delivered already, smaller than when it was
+// read, or claimed by another worker.
+func (r *runner) consult(ctx context.Context, st *inputState, id *input.Identity) (prev *ledger.Entry, skip bool, err error) {
+	if r.opt.Ledger == nil {
+		return nil, false, nil
+	}
+	st.key, st.identity = id.Key(), *id
+	if err := r.opt.Ledger.Claim(ctx, st.key); err != nil {
+		var ce *ledger.ClaimedError
+		if errors.As(err, &ce) {
+			r.log.Info("input is being read by another worker: left to it", "input", st.name, "owner", ce.Owner, "until", ce.Until)
+			r.stats.InputsBusy = append(r.stats.InputsBusy, st.name)
+			return nil, true, nil
+		}
+		return nil, false, err
+	}
+	r.claimed = append(r.claimed, st)
+	if !r.opt.Force {
+		if prev, err = r.opt.Ledger.Get(ctx, st.key); err != nil {
+			return nil, false, err
+		}
+	}
+	switch {
+	case prev == nil:
+	case prev.Done && prev.Identity.Size == id.Size:
+		r.log.Info("input already delivered", "input", st.name, "lines", prev.Lines)
+		r.stats.InputsSkipped++
+		st.released = true
+		if err := r.opt.Ledger.Release(ctx, st.key); err != nil {
+			return nil, false, err
+		}
+		return nil, true, r.inputDone(st.name)
+	case id.Size < prev.Identity.Size:
+		r.log.Error("input is smaller than when it was last read: not sending it again; use --force to send it all", "input", st.name)
+		r.stats.InputsDamaged = append(r.stats.InputsDamaged, st.name)
+		return nil, true, nil
+	}
+	return prev, false, nil
+}
+
+// inputDone tells Options.OnDone that every hit of an input is confirmed.
+func (r *runner) inputDone(name string) error {
+	if r.opt.OnDone == nil {
+		return nil
+	}
+	if err := r.opt.OnDone(name); err != nil {
+		r.log.Error("input delivered, but its after-delivery action failed", "input", name, "error", err)
+		r.afterFailed.Add(1)
+	}
+	return nil
 }
 
 func (c *cursor) close() {

@@ -60,8 +60,27 @@ type Options struct {
 	// input and line say where the hit was read.
 	EmitHit func(input string, line int64, h *hit.Hit, r classify.Result, url string, item []byte) error
 
-	Ledger *ledger.Ledger // nil: no ledger
-	Force  bool           // ignore the ledger's record of what was delivered
+	Ledger ledger.Store // nil: no ledger
+	Force  bool         // ignore the ledger's record of what was delivered
+	// OnDone, if set, is called once every hit of an input is confirmed and
+	// the ledger says so durably (also for an input found delivered by an
+	// earlier run): --after deletes or moves it then. Its error is reported
+	// and counted (Stats.AfterFailed), the input stays delivered.
+	OnDone func(name string) error
+
+	// Open, if set, opens the inputs that are not files ("-" is stdin).
+	Open func(ctx context.Context, name string) (*input.Input, error)
+	// Identify, if set, returns the identity of an input known without
+	// opening it (an object's name and ETag), or nil. Such an input is
+	// claimed and looked up in the ledger before it is opened.
+	Identify func(name string) *input.Identity
+	// FirstHint, if set, returns a time no later than an input's first hit
+	// when its name tells it (a CloudFront object's hour), so that it need
+	// not be opened to be put in order.
+	FirstHint func(name string) (unixNano int64, ok bool)
+	// MaxOpen is how many inputs the merge keeps open at once at most
+	// (default 64): inputs that overlap in time are read side by side.
+	MaxOpen int
 	// HasToken tells whether Matomo gets a token; without one, hits older than
 	// MaxUntokenedAge are refused before they are sent.
 	HasToken bool
@@ -180,29 +199,33 @@ var ErrOldHits = errors.New("old hits need a token")
 
 // Stats are the counters of a run. Read them after Run returns.
 type Stats struct {
-	Inputs         int              `json:"inputs"`
-	InputsSkipped  int              `json:"inputs_already_delivered"`
-	InputsDamaged  []string         `json:"inputs_damaged,omitempty"`
-	LinesRead      int64            `json:"lines_read"`
-	LinesResumed   int64            `json:"lines_already_delivered"`
-	Hits           int64            `json:"hits"`
-	Malformed      map[string]int64 `json:"malformed"`
-	InvalidUTF8    int64            `json:"lines_invalid_utf8"`
-	Skipped        map[string]int64 `json:"skipped"`
-	Queued         int64            `json:"queued"`
-	Batches        int64            `json:"batches"`
-	Sent           int64            `json:"sent"`
-	Tracked        int64            `json:"tracked"`
-	Invalid        int64            `json:"invalid"`
-	Retries        int64            `json:"retries"`
-	DeadLettered   int64            `json:"dead_lettered"`
-	InDoubt        int64            `json:"in_doubt"`
-	DeadLetterFile string           `json:"dead_letter_file,omitempty"`
-	RejectedFile   string           `json:"rejected_file,omitempty"`
-	AIAgents       map[string]int64 `json:"ai_assistants"`
-	UnmappedHosts  map[string]int64 `json:"unmapped_hosts,omitempty"`
-	Elapsed        time.Duration    `json:"-"`
-	ElapsedSeconds float64          `json:"elapsed_seconds"`
+	Inputs        int      `json:"inputs"`
+	InputsSkipped int      `json:"inputs_already_delivered"`
+	InputsDamaged []string `json:"inputs_damaged,omitempty"`
+	InputsBusy    []string `json:"inputs_claimed_elsewhere,omitempty"`
+	// InputsSuperseded counts objects overwritten since they were listed.
+	InputsSuperseded int              `json:"inputs_superseded,omitempty"`
+	AfterFailed      int64            `json:"after_delivery_failed,omitempty"`
+	LinesRead        int64            `json:"lines_read"`
+	LinesResumed     int64            `json:"lines_already_delivered"`
+	Hits             int64            `json:"hits"`
+	Malformed        map[string]int64 `json:"malformed"`
+	InvalidUTF8      int64            `json:"lines_invalid_utf8"`
+	Skipped          map[string]int64 `json:"skipped"`
+	Queued           int64            `json:"queued"`
+	Batches          int64            `json:"batches"`
+	Sent             int64            `json:"sent"`
+	Tracked          int64            `json:"tracked"`
+	Invalid          int64            `json:"invalid"`
+	Retries          int64            `json:"retries"`
+	DeadLettered     int64            `json:"dead_lettered"`
+	InDoubt          int64            `json:"in_doubt"`
+	DeadLetterFile   string           `json:"dead_letter_file,omitempty"`
+	RejectedFile     string           `json:"rejected_file,omitempty"`
+	AIAgents         map[string]int64 `json:"ai_assistants"`
+	UnmappedHosts    map[string]int64 `json:"unmapped_hosts,omitempty"`
+	Elapsed          time.Duration    `json:"-"`
+	ElapsedSeconds   float64          `json:"elapsed_seconds"`
 }
 
 // ref is where an item came from.
@@ -230,6 +253,9 @@ type runner struct {
 	warnN map[string]int
 	// siteCache holds Matomo's answers for --site-auto, by host.
 	siteCache map[string]int
+	// claimed are the inputs whose ledger claim this run took.
+	claimed     []*inputState
+	afterFailed atomic.Int64
 }
 
 // Run processes the named inputs ("-" is stdin) in order. ctx stops the
@@ -251,6 +277,9 @@ func Run(ctx, sendCtx context.Context, names []string, opt Options) (*Stats, err
 	if opt.ReorderWindow <= 0 {
 		opt.ReorderWindow = DefaultReorderWindow
 	}
+	if opt.MaxOpen <= 0 {
+		opt.MaxOpen = 64
+	}
 	if opt.Log == nil {
 		opt.Log = slog.New(slog.DiscardHandler)
 	}
@@ -258,7 +287,8 @@ func Run(ctx, sendCtx context.Context, names []string, opt Options) (*Stats, err
 	if err != nil {
 		return nil, err
 	}
-	r := &runner{opt: opt, cls: cls, log: opt.Log, pers: newPersister(opt.Ledger), warnN: map[string]int{}}
+	r := &runner{opt: opt, cls: cls, log: opt.Log, warnN: map[string]int{}}
+	r.pers = newPersister(opt.Ledger, r.finished)
 	r.stats.Malformed = map[string]int64{}
 	r.stats.Skipped = map[string]int64{}
 	r.stats.AIAgents = map[string]int64{}
@@ -292,6 +322,18 @@ func Run(ctx, sendCtx context.Context, names []string, opt Options) (*Stats, err
 	if err := r.pers.close(); err != nil && runErr == nil {
 		runErr = err
 	}
+	// Claims of inputs not finished are given back, so that another
+	// worker may go on at once.
+	for _, st := range r.claimed {
+		if !st.released {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			if err := opt.Ledger.Release(ctx, st.key); err != nil {
+				r.log.Warn("cannot release a claim; it expires by itself", "input", st.name, "error", err)
+			}
+			cancel()
+		}
+	}
+	r.stats.AfterFailed = r.afterFailed.Load()
 	if err := r.fatalErr(); err != nil && runErr == nil {
 		runErr = err
 	}
@@ -304,6 +346,21 @@ func Run(ctx, sendCtx context.Context, names []string, opt Options) (*Stats, err
 	r.stats.Elapsed = time.Since(start)
 	r.stats.ElapsedSeconds = r.stats.Elapsed.Seconds()
 	return &r.stats, runErr
+}
+
+// finished is called by the persister once an input's done entry is
+// durable: its claim is released and OnDone told.
+func (r *runner) finished(st *inputState) {
+	if st.released {
+		return
+	}
+	st.released = true
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := r.opt.Ledger.Release(ctx, st.key); err != nil {
+		r.log.Warn("cannot release a claim; it expires by itself", "input", st.name, "error", err)
+	}
+	r.inputDone(st.name)
 }
 
 func (r *runner) fatalErr() error {

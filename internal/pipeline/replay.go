@@ -37,7 +37,7 @@ func Replay(ctx context.Context, path string, client *matomo.Client, led *ledger
 	var done int64
 	if led != nil && in.Identity != nil {
 		key = "replay:" + in.Identity.Key()
-		prev, err := led.Get(key)
+		prev, err := led.Get(ctx, key)
 		if err != nil {
 			return st, err
 		}
@@ -51,7 +51,7 @@ func Replay(ctx context.Context, path string, client *matomo.Client, led *ledger
 		if key == "" {
 			return nil
 		}
-		return led.Put(key, &ledger.Entry{Name: path, Identity: *in.Identity, ConfirmedLine: line})
+		return led.Put(ctx, key, &ledger.Entry{Name: path, Identity: *in.Identity, ConfirmedLine: line})
 	}
 	var lineNo int64
 	for {

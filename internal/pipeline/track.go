@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"cmp"
+	"context"
 	"slices"
 	"sync"
 	"time"
@@ -40,6 +41,9 @@ type inputState struct {
 	// confirmed (ledger.Entry.ShardDone).
 	resumeDone map[int][]int64
 	failed     bool // damaged or aborted: never marked done
+	// released: the ledger claim was given back (the persister's
+	// goroutine sets it, after the last write, or open before reading).
+	released bool
 }
 
 type pendingLine struct {
@@ -156,7 +160,10 @@ func (in *inputState) entry() *ledger.Entry {
 // a batch is confirmed and wait until a write that includes their change is
 // durable, so at most the batches in flight can be sent twice after a crash.
 type persister struct {
-	led *ledger.Ledger
+	led ledger.Store
+	// finished is called, from the persister's goroutine, once an input's
+	// done entry is durable.
+	finished func(*inputState)
 
 	mu      sync.Mutex
 	cond    *sync.Cond
@@ -168,8 +175,11 @@ type persister struct {
 	wg      sync.WaitGroup
 }
 
-func newPersister(led *ledger.Ledger) *persister {
-	p := &persister{led: led, dirty: make(map[*inputState]bool)}
+// putTimeout bounds one ledger write (an S3 PUT with the SDK's retries).
+const putTimeout = time.Minute
+
+func newPersister(led ledger.Store, finished func(*inputState)) *persister {
+	p := &persister{led: led, finished: finished, dirty: make(map[*inputState]bool)}
 	p.cond = sync.NewCond(&p.mu)
 	if led != nil {
 		p.wg.Add(1)
@@ -221,10 +231,21 @@ func (p *persister) loop() {
 		p.dirty = make(map[*inputState]bool)
 		p.mu.Unlock()
 		var err error
+		var done []*inputState
 		for in := range dirty {
-			if e := p.led.Put(in.key, in.entry()); e != nil && err == nil {
-				err = e
+			e := in.entry()
+			ctx, cancel := context.WithTimeout(context.Background(), putTimeout)
+			perr := p.led.Put(ctx, in.key, e)
+			cancel()
+			if perr != nil && err == nil {
+				err = perr
 			}
+			if perr == nil && e.Done {
+				done = append(done, in)
+			}
+		}
+		for _, in := range done {
+			p.finished(in)
 		}
 		p.mu.Lock()
 		if err != nil && p.err == nil {
