@@ -5,7 +5,6 @@ package cli
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -15,7 +14,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -28,7 +26,6 @@ import (
 	"github.com/trackless/trackless/internal/logformat"
 	"github.com/trackless/trackless/internal/matomo"
 	"github.com/trackless/trackless/internal/pipeline"
-	"github.com/trackless/trackless/internal/sites"
 )
 
 // Exit codes.
@@ -131,6 +128,11 @@ type config struct {
 	w3cMap                           listFlag
 	w3cTimeTakenMS                   bool
 	decodeUA                         string
+	s3Endpoint, s3PathStyle          string
+	s3Region, since, until           string
+	ledger, after                    string
+	claimTTL                         time.Duration
+	maxOpen                          int
 }
 
 // commonFlags are shared by send and parse; peers maps flags to the
@@ -187,6 +189,12 @@ func commonFlags(fs *flag.FlagSet, c *config, peers map[string]string) {
 	fs.StringVar(&c.logLevel, "log-level", "warn", "silent, error, warn, info or debug (LOG_LEVEL)")
 	fs.StringVar(&c.summaryJSON, "summary-json", "", "write the summary as JSON to this file (- for stdout)")
 	fs.StringVar(&c.progress, "progress", "auto", "progress bar on stderr: auto (on a terminal), always, never")
+	fs.StringVar(&c.s3Endpoint, "s3-endpoint", "", "URL of an S3-compatible server (http://127.0.0.1:7070); default: AWS")
+	fs.StringVar(&c.s3PathStyle, "s3-path-style", "auto", "address buckets in the path (true), as a host name (false), or auto: path style with --s3-endpoint")
+	fs.StringVar(&c.s3Region, "s3-region", "", "AWS region of the buckets (default: AWS_REGION or the profile's)")
+	fs.StringVar(&c.since, "since", "", "read only inputs whose name says an hour at or after this time (CloudFront's DIST.YYYY-MM-DD-HH.ID.gz and v2 partitions; the same forms as --exclude-older-than); S3 listings skip the rest")
+	fs.StringVar(&c.until, "until", "", "read only inputs whose name says an hour before this time (same forms)")
+	fs.IntVar(&c.maxOpen, "max-open-inputs", 64, "inputs read side by side at most (inputs that overlap in time are merged while open)")
 	fs.StringVar(&c.decodeUA, "decode-user-agent", "", "accepted for compatibility (CLOUDFRONT_DECODE_USER_AGENT): trackless always decodes user agents")
 	peers["matomo-url"] = "MATOMO_URL"
 	peers["site-id"] = "MATOMO_SITE_ID"
@@ -206,6 +214,9 @@ func commonFlags(fs *flag.FlagSet, c *config, peers map[string]string) {
 
 func deliveryFlags(fs *flag.FlagSet, c *config) {
 	fs.StringVar(&c.stateDir, "state-dir", defaultStateDir(), "directory of the delivery ledger, dead-letter and rejected-hits files")
+	fs.StringVar(&c.ledger, "ledger", "", "where the ledger is: s3://BUCKET/PREFIX/ (shared by every run and Lambda, with claims), or a directory (default: the state dir)")
+	fs.DurationVar(&c.claimTTL, "claim-ttl", ledger.DefaultClaimTTL, "S3 ledger: how long a claim on an input lasts unless renewed (renewed every third of it); a crashed worker's inputs are read again after it")
+	fs.StringVar(&c.after, "after", "keep", "what to do with an input once all its hits are confirmed: keep, delete, or move=DEST (s3://BUCKET/PREFIX/ for objects, a directory for files)")
 	fs.StringVar(&c.deadLetter, "dead-letter-file", "", "where undeliverable batches go (default: STATE-DIR/dead-letter/TIME-PID.jsonl)")
 	fs.StringVar(&c.rejected, "rejected-file", "", "where hits Matomo rejected go (default: STATE-DIR/rejected/TIME-PID.jsonl)")
 	fs.IntVar(&c.retries, "retries", 5, "retries of a failed bulk request")
@@ -390,7 +401,7 @@ func runSend(env Env, args []string, parse bool) int {
 	}
 	var c config
 	peers := map[string]string{}
-	fs := newFlagSet(env, name, "[FILE|DIR|-]...")
+	fs := newFlagSet(env, name, "[FILE|DIR|s3://BUCKET/PREFIX|-]...")
 	commonFlags(fs, &c, peers)
 	if parse {
 		fs.StringVar(&c.output, "output", "requests", `"requests": the {"requests":[...]} bodies send would post, one per line; "jsonl": one normalized hit per line`)
@@ -424,189 +435,47 @@ func runSend(env Env, args []string, parse bool) int {
 		fmt.Fprintln(env.Stderr, "trackless:", err)
 		return ExitUsage
 	}
-	cls := classify.Config{
-		RecMode: c.recMode, UserAgentRegex: c.uaRe, DocumentRegex: c.docRe, URLExcludeRegex: c.excludeRe, Methods: splitList(c.methods),
-		Visits: c.mode == "visits", EnableStatic: c.enableStatic, EnableBots: c.enableBots, EnableErrors: c.enableErrors, EnableRedirects: c.enableRedirects,
+	ctx, sendCtx, stop := signalContexts(log)
+	defer stop()
+	j, code := newJob(ctx, env, &c, parse, log)
+	if j == nil {
+		return code
 	}
-	filter := pipeline.Filter{StripQuery: c.stripQuery, LowerPath: c.lowerPath, AddToDate: time.Duration(c.addToDate * float64(time.Hour))}
-	for _, list := range []struct {
-		name  string
-		files []string
-		dst   *listFlag
-	}{{"--exclude-path-from", c.excludePathFrom, &c.excludePaths}, {"--include-path-from", c.includePathFrom, &c.includePaths}} {
-		for _, f := range list.files {
-			globs, err := readGlobFile(f)
-			if err != nil {
-				fmt.Fprintf(env.Stderr, "trackless: %s: %v\n", list.name, err)
-				return ExitUsage
-			}
-			*list.dst = append(*list.dst, globs...)
-		}
-	}
-	for _, u := range c.uaExclude {
-		filter.UAExclude = append(filter.UAExclude, strings.ToLower(u))
-	}
-	for _, list := range []struct {
-		name  string
-		globs []string
-		dst   *[]*regexp.Regexp
-	}{
-		{"--exclude-path", c.excludePaths, &filter.ExcludePaths}, {"--include-path", c.includePaths, &filter.IncludePaths},
-		{"--include-host", lower(c.includeHosts), &filter.IncludeHosts}, {"--exclude-host", lower(c.excludeHosts), &filter.ExcludeHosts},
-	} {
-		for _, g := range list.globs {
-			re, err := pipeline.Glob(g)
-			if err != nil {
-				fmt.Fprintf(env.Stderr, "trackless: %s %q: %v\n", list.name, g, err)
-				return ExitUsage
-			}
-			*list.dst = append(*list.dst, re)
-		}
-	}
-	for _, w := range []struct {
-		name, v string
-		t       *time.Time
-	}{{"--exclude-older-than", c.olderThan, &filter.OlderThan}, {"--exclude-newer-than", c.newerThan, &filter.NewerThan}} {
-		if w.v == "" {
-			continue
-		}
-		t, err := parseWhen(w.v, time.Now())
-		if err != nil {
-			fmt.Fprintf(env.Stderr, "trackless: %s: %v\n", w.name, err)
-			return ExitUsage
-		}
-		*w.t = t
-	}
-	var siteMap *sites.Map
-	if len(c.sites) > 0 || c.siteFile != "" {
-		siteMap = &sites.Map{}
-		for _, sp := range c.sites {
-			if err := siteMap.Add(sp); err != nil {
-				fmt.Fprintln(env.Stderr, "trackless: --site:", err)
-				return ExitUsage
-			}
-		}
-		if c.siteFile != "" {
-			if err := siteMap.LoadFile(c.siteFile); err != nil {
-				fmt.Fprintln(env.Stderr, "trackless: --site-file:", err)
-				return ExitUsage
-			}
-		}
-	}
-	if c.noIP && c.mode == "visits" {
-		log.Warn("--no-ip: Matomo will see every visit as coming from this machine's address, and merge visitors")
-	}
-	if _, err := classify.New(cls); err != nil {
-		fmt.Fprintln(env.Stderr, "trackless:", err)
-		return ExitUsage
-	}
-	if v := strings.ToLower(strings.TrimSpace(c.decodeUA)); v == "false" || v == "0" {
-		log.Warn("CLOUDFRONT_DECODE_USER_AGENT=false is ignored: trackless always decodes the user agent, as Matomo needs it for device detection")
-	}
-	names, err := expandInputs(positional)
+	defer j.close()
+	inputs, err := j.resolve(ctx, positional)
 	if err != nil {
 		fmt.Fprintln(env.Stderr, "trackless:", err)
 		return ExitUsage
 	}
-	opt := pipeline.Options{
-		Encoder: matomo.Encoder{
-			SiteID: c.siteID, RecMode: c.recMode, Source: c.source,
-			Visits: c.mode == "visits", NoIP: c.noIP, AnonymizeIP: c.anonymizeIP,
-		},
-		Classify:      cls,
-		DefaultScheme: c.defScheme,
-		DefaultHost:   c.defHost,
-		Format:        c.format,
-		Filter:        filter,
-		Sites:         siteMap,
-		ReorderWindow: c.reorderWindow,
-		Reader:        c.readerOptions(),
-		BatchSize:     c.batchSize,
-		Concurrency:   c.concurrency,
-		HasToken:      c.token != "",
-		Log:           log,
-	}
-	ctx, sendCtx, stop := signalContexts(log)
-	defer stop()
-	if c.siteAuto {
-		lookup, err := c.newClient(log)
-		if err != nil {
-			fmt.Fprintln(env.Stderr, "trackless:", err)
-			return ExitUsage
-		}
-		addSites := c.addSites && !parse // parse never changes Matomo
-		opt.SiteLookup = func(host string) (int, error) {
-			id, err := lookup.SiteForHost(ctx, host)
-			if err != nil || id > 0 || !addSites {
-				return id, err
-			}
-			if id, err = lookup.AddSite(ctx, host); err == nil {
-				log.Warn("created a site in Matomo", "host", host, "idsite", id)
-			}
-			return id, err
-		}
-	}
-
-	var out *bufio.Writer
-	if parse {
-		out = bufio.NewWriterSize(env.Stdout, 1<<20)
-		if c.output == "jsonl" {
-			enc := json.NewEncoder(out)
-			enc.SetEscapeHTML(false)
-			opt.EmitHit = func(input string, line int64, h *hit.Hit, r classify.Result, url string, item []byte) error {
-				return enc.Encode(jsonHit(input, line, h, r, url, item))
-			}
-		} else {
-			opt.Emit = func(items [][]byte) error { return writeRequests(out, items) }
-		}
-	} else {
-		client, err := c.newClient(log)
-		if err != nil {
-			fmt.Fprintln(env.Stderr, "trackless:", err)
-			return ExitUsage
-		}
-		opt.Client = client
-		led, err := ledger.Open(c.stateDir)
-		if err != nil {
-			fmt.Fprintln(env.Stderr, "trackless:", err)
-			return ExitFatal
-		}
-		defer led.Close()
-		opt.Ledger, opt.Force = led, c.force
-		opt.DeadLetter, opt.Rejected = c.recorders()
-		defer opt.DeadLetter.Close()
-		defer opt.Rejected.Close()
+	if !parse {
 		if !c.noVersionCheck && c.mode != "visits" {
-			checkVersion(ctx, client, c, log)
+			checkVersion(ctx, j.opt.Client, c, log)
 		}
+		if code := j.openLedger(ctx, true); code != ExitOK {
+			return code
+		}
+		j.opt.DeadLetter, j.opt.Rejected = c.recorders()
+		defer j.opt.DeadLetter.Close()
+		defer j.opt.Rejected.Close()
 	}
+	opt := j.options(inputs)
 	var bar *progressBar
 	if c.progress == "always" || (c.progress == "auto" && env.StderrIsTerminal) {
-		bar = newProgressBar(env.Stderr, names)
+		bar = newProgressBar(env.Stderr, inputs.total)
 		opt.Progress = bar.setInput
 		opt.HitCount = &bar.hits
 		bar.start()
 	}
-	stats, runErr := pipeline.Run(ctx, sendCtx, names, opt)
+	stats, runErr := pipeline.Run(ctx, sendCtx, inputs.names, opt)
 	if bar != nil {
 		bar.stop(stats)
 	}
-	if out != nil {
-		if err := out.Flush(); err != nil && runErr == nil {
+	if j.out != nil {
+		if err := j.out.Flush(); err != nil && runErr == nil {
 			runErr = fmt.Errorf("writing output: %w", err)
 		}
 	}
-	code = ExitOK
-	switch {
-	case runErr != nil && (errors.Is(runErr, context.Canceled)):
-		code = ExitInterrupted
-	case runErr != nil && errors.Is(runErr, pipeline.ErrOldHits):
-		code = ExitUsage
-	case runErr != nil:
-		code = ExitFatal
-	case stats.DeadLettered > 0 || stats.Invalid > 0 || len(stats.InputsDamaged) > 0:
-		code = ExitUndelivered
-	}
+	code = exitCode(stats, runErr)
 	if stats != nil {
 		printSummary(env.Stderr, name, stats, parse)
 		if c.summaryJSON != "" {
@@ -619,6 +488,21 @@ func runSend(env Env, args []string, parse bool) int {
 		fmt.Fprintln(env.Stderr, "trackless:", runErr)
 	}
 	return code
+}
+
+// exitCode is the exit code of a run.
+func exitCode(stats *pipeline.Stats, runErr error) int {
+	switch {
+	case runErr != nil && (errors.Is(runErr, context.Canceled)):
+		return ExitInterrupted
+	case runErr != nil && errors.Is(runErr, pipeline.ErrOldHits):
+		return ExitUsage
+	case runErr != nil:
+		return ExitFatal
+	case stats.DeadLettered > 0 || stats.Invalid > 0 || len(stats.InputsDamaged) > 0 || stats.AfterFailed > 0:
+		return ExitUndelivered
+	}
+	return ExitOK
 }
 
 func orDefault(s, def string) string {

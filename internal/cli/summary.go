@@ -66,6 +66,15 @@ func printSummary(w io.Writer, cmd string, s *pipeline.Stats, parse bool) {
 	for _, d := range s.InputsDamaged {
 		fmt.Fprintf(&b, "  DAMAGED or unreadable input: %s\n", d)
 	}
+	if len(s.InputsBusy) > 0 {
+		fmt.Fprintf(&b, "  being read by another worker (left to it): %d inputs, e.g. %s\n", len(s.InputsBusy), s.InputsBusy[0])
+	}
+	if s.InputsSuperseded > 0 {
+		fmt.Fprintf(&b, "  objects overwritten since they were listed (their new version is read by the next run): %d\n", s.InputsSuperseded)
+	}
+	if s.AfterFailed > 0 {
+		fmt.Fprintf(&b, "  DELIVERED, but the --after action failed for %d inputs (see the log); they stay delivered\n", s.AfterFailed)
+	}
 	io.WriteString(w, b.String())
 }
 
@@ -134,14 +143,9 @@ type progressBar struct {
 	hits    atomic.Int64
 }
 
-func newProgressBar(w io.Writer, names []string) *progressBar {
-	p := &progressBar{w: w, quit: make(chan struct{})}
-	for _, n := range names {
-		if st, err := os.Stat(n); err == nil {
-			p.total += st.Size()
-		}
-	}
-	return p
+// newProgressBar draws progress over inputs of total bytes.
+func newProgressBar(w io.Writer, total int64) *progressBar {
+	return &progressBar{w: w, quit: make(chan struct{}), total: total}
 }
 
 func (p *progressBar) setInput(in *input.Input) {

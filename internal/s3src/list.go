@@ -19,6 +19,9 @@ type Range struct {
 	Since, Until time.Time
 }
 
+// Contains reports whether the hour starting at t meets the range.
+func (r Range) Contains(t time.Time) bool { return r.overlaps(t, t.Add(time.Hour)) }
+
 func (r Range) open() bool { return r.Since.IsZero() && r.Until.IsZero() }
 
 // overlaps reports whether [from, to) meets the range.

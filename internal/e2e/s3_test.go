@@ -1,0 +1,175 @@
+package e2e_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/trackless/trackless/internal/matomo/matomotest"
+	"github.com/trackless/trackless/internal/s3test"
+)
+
+// upload puts local files under prefix, keeping their names.
+func upload(t *testing.T, s *s3test.Server, bucket, prefix string, files ...string) {
+	t.Helper()
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.Put(t, bucket, prefix+filepath.Base(f), data)
+	}
+}
+
+// TestS3Prefix: send reads a prefix (streamed, merged by time), keeps its
+// ledger on S3, sends nothing again on a rerun, sends a late file when it
+// arrives, and moves delivered objects away with --after.
+func TestS3Prefix(t *testing.T) {
+	s3srv := s3test.Start(t)
+	bucket := s3srv.Bucket(t)
+	dir := t.TempDir()
+	now := time.Now().UTC().Truncate(time.Hour)
+	a := genLog(t, dir, 3000, 21, now.Add(-3*time.Hour))
+	b := genLog(t, dir, 3000, 22, now.Add(-2*time.Hour))
+	late := genLog(t, dir, 2000, 23, now.Add(-4*time.Hour))
+	upload(t, s3srv, bucket, "cf/", a, b)
+	srv := matomotest.NewServer(matomotest.Config{SuperUserTokens: []string{token}})
+	defer srv.Close()
+	env := append(sendEnv(srv, filepath.Join(dir, "state")), s3srv.Env()...)
+	env = append(env, "TRACKLESS_LEDGER=s3://"+bucket+"/state/")
+
+	want := parseItems(t, "--site-id", "1", a, b)
+	if len(want) < 100 {
+		t.Fatalf("only %d hits to send: the test tests little", len(want))
+	}
+	r := run(t, env, "send", "s3://"+bucket+"/cf/")
+	if r.code != 0 {
+		t.Fatalf("send exited %d:\n%s", r.code, r.stderr)
+	}
+	if missing, extra := compare(want, srv.StoredRaw()); len(missing) > 0 || extra > 0 {
+		t.Fatalf("%d hits missing, %d extra", len(missing), extra)
+	}
+	if len(s3srv.Keys(t, bucket, "state/inputs/")) != 2 || len(s3srv.Keys(t, bucket, "state/claims/")) != 0 {
+		t.Fatalf("ledger objects %q", s3srv.Keys(t, bucket, "state/"))
+	}
+
+	// Rerun: nothing new.
+	r = run(t, env, "send", "s3://"+bucket+"/cf/")
+	if r.code != 0 || len(srv.StoredRaw()) != len(want) || !strings.Contains(r.stderr, "2 already delivered") {
+		t.Fatalf("rerun exited %d, stored %d (want %d):\n%s", r.code, len(srv.StoredRaw()), len(want), r.stderr)
+	}
+
+	// A file for an earlier hour arrives late: it is sent, the others are
+	// not, and every delivered object is moved.
+	upload(t, s3srv, bucket, "cf/", late)
+	r = run(t, env, "send", "--after", "move=s3://"+bucket+"/done/", "s3://"+bucket+"/cf/")
+	if r.code != 0 {
+		t.Fatalf("late run exited %d:\n%s", r.code, r.stderr)
+	}
+	want = parseItems(t, "--site-id", "1", a, b, late)
+	if missing, extra := compare(want, srv.StoredRaw()); len(missing) > 0 || extra > 0 {
+		t.Fatalf("after the late file: %d hits missing, %d extra", len(missing), extra)
+	}
+	if k := s3srv.Keys(t, bucket, "cf/"); len(k) != 0 {
+		t.Errorf("left in cf/: %q", k)
+	}
+	if k := s3srv.Keys(t, bucket, "done/"); len(k) != 3 {
+		t.Errorf("moved: %q", k)
+	}
+	noToken(t, dir, r.stdout, r.stderr)
+}
+
+// TestS3Range: --since/--until read only the hours asked for, from the key
+// names.
+func TestS3Range(t *testing.T) {
+	s3srv := s3test.Start(t)
+	bucket := s3srv.Bucket(t)
+	dir := t.TempDir()
+	now := time.Now().UTC().Truncate(time.Hour)
+	var files []string
+	for h := 5; h >= 1; h-- {
+		files = append(files, genLog(t, dir, 500, int64(30+h), now.Add(-time.Duration(h)*time.Hour)))
+	}
+	upload(t, s3srv, bucket, "logs/", files...)
+	since, until := now.Add(-4*time.Hour).Format(time.RFC3339), now.Add(-2*time.Hour).Format(time.RFC3339)
+	want := parseItems(t, "--site-id", "1", files[1], files[2]) // hours -4 and -3
+	r := run(t, s3srv.Env(), "parse", "--site-id", "1", "--log-level", "error", "--since", since, "--until", until, "s3://"+bucket+"/logs/")
+	if r.code != 0 {
+		t.Fatalf("parse exited %d: %s", r.code, r.stderr)
+	}
+	if got := strings.Count(r.stdout, `"requests"`); got == 0 {
+		t.Fatal("nothing printed")
+	}
+	got := 0
+	for _, w := range want {
+		if strings.Contains(r.stdout, w) {
+			got++
+		}
+	}
+	if got != len(want) || strings.Count(r.stdout, "idsite=") != len(want) {
+		t.Fatalf("printed %d requests, %d of the %d wanted", strings.Count(r.stdout, "idsite="), got, len(want))
+	}
+	// The same range over the files on disk.
+	local := parseItems(t, "--site-id", "1", "--since", since, "--until", until, dir)
+	if len(local) != len(want) {
+		t.Fatalf("files: %d requests, want %d", len(local), len(want))
+	}
+}
+
+// TestS3ConcurrentRuns: two runs over the same prefix at the same time,
+// sharing an S3 ledger, send every hit once: each object is claimed by one.
+func TestS3ConcurrentRuns(t *testing.T) {
+	s3srv := s3test.Start(t)
+	bucket := s3srv.Bucket(t)
+	dir := t.TempDir()
+	now := time.Now().UTC().Truncate(time.Hour)
+	var files []string
+	for i := 0; i < 6; i++ {
+		files = append(files, genLog(t, dir, 1500, int64(40+i), now.Add(-time.Duration(6-i)*time.Hour)))
+	}
+	upload(t, s3srv, bucket, "cf/", files...)
+	want := parseItems(t, append([]string{"--site-id", "1"}, files...)...)
+	if len(want) < 100 {
+		t.Fatalf("only %d hits to send", len(want))
+	}
+	srv := matomotest.NewServer(matomotest.Config{
+		SuperUserTokens: []string{token},
+		FaultFunc: func(n int) matomotest.Fault {
+			return matomotest.Fault{Kind: matomotest.FaultSlow, Delay: 2 * time.Millisecond}
+		},
+	})
+	defer srv.Close()
+	var wg sync.WaitGroup
+	results := make([]result, 2)
+	for i := range results {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			env := append(sendEnv(srv, filepath.Join(dir, "state", string(rune('a'+i)))), s3srv.Env()...)
+			env = append(env, "TRACKLESS_LEDGER=s3://"+bucket+"/ledger/", "BATCH_SIZE=50", "TRACKLESS_MAX_OPEN_INPUTS=1")
+			results[i] = run(t, env, "send", "s3://"+bucket+"/cf/")
+		}(i)
+	}
+	wg.Wait()
+	for i, r := range results {
+		if r.code != 0 {
+			t.Fatalf("run %d exited %d:\n%s", i, r.code, r.stderr)
+		}
+	}
+	missing, extra := compare(want, srv.StoredRaw())
+	if len(missing) > 0 || extra > 0 {
+		t.Fatalf("%d hits missing, %d sent twice", len(missing), extra)
+	}
+	t.Logf("%d hits stored once each; run summaries:\n%s\n%s", len(want), lastLines(results[0].stderr, 4), lastLines(results[1].stderr, 4))
+}
+
+func lastLines(s string, n int) string {
+	l := strings.Split(strings.TrimSpace(s), "\n")
+	if len(l) > n {
+		l = l[len(l)-n:]
+	}
+	return strings.Join(l, "\n")
+}
