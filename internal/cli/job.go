@@ -33,12 +33,12 @@ type job struct {
 	parse  bool
 	log    *slog.Logger
 	stderr io.Writer
-	opt   pipeline.Options // without inputs
-	out   *bufio.Writer    // parse's output
-	s3    *s3.Client       // made on first use
-	led   ledger.Store
-	rng   s3src.Range // --since/--until
-	after afterAction
+	opt    pipeline.Options // without inputs
+	out    *bufio.Writer    // parse's output
+	s3     *s3.Client       // made on first use
+	led    ledger.Store
+	rng    s3src.Range // --since/--until
+	after  afterAction
 }
 
 // newJob checks the configuration and builds the job. It returns nil and
