@@ -1,5 +1,6 @@
 // Command trackless turns access logs into web analytics with no JavaScript
-// tracker. See README.md.
+// tracker. See README.md. Started by AWS Lambda without arguments (as the
+// bootstrap of a provided.al2023 function), it serves Lambda invocations.
 package main
 
 import (
@@ -17,6 +18,10 @@ const gcPercent = 200
 func main() {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(gcPercent)
+	}
+	if cli.IsLambda(os.Args[1:], os.Getenv) {
+		// In AWS Lambda (as bootstrap): serve invocations.
+		os.Exit(cli.Lambda(cli.Env{Getenv: os.Getenv, Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr}))
 	}
 	fi, err := os.Stderr.Stat()
 	tty := err == nil && fi.Mode()&os.ModeCharDevice != 0

@@ -105,8 +105,13 @@ func ObjectFromName(name string) (Object, error) {
 	return Object{Bucket: b, Key: k}, nil
 }
 
+// HeadAPI is the part of the S3 client Head uses.
+type HeadAPI interface {
+	HeadObject(ctx context.Context, in *s3.HeadObjectInput, opts ...func(*s3.Options)) (*s3.HeadObjectOutput, error)
+}
+
 // Head fills in the ETag and size of o.
-func Head(ctx context.Context, c *s3.Client, o Object) (Object, error) {
+func Head(ctx context.Context, c HeadAPI, o Object) (Object, error) {
 	out, err := c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &o.Bucket, Key: &o.Key})
 	if err != nil {
 		return o, fmt.Errorf("%s: %w", o.Name(), err)

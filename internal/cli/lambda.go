@@ -1,0 +1,162 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/trackless/trackless/internal/awslambda"
+	"github.com/trackless/trackless/internal/ledger"
+	"github.com/trackless/trackless/internal/pipeline"
+	"github.com/trackless/trackless/internal/s3src"
+)
+
+// lambdaClaimTTL is the default lifetime of a Lambda's claims.
+const lambdaClaimTTL = 45 * time.Second
+
+// IsLambda reports whether the process runs in AWS Lambda (the runtime API
+// is there) and was given no command.
+func IsLambda(args []string, getenv func(string) string) bool {
+	return len(args) == 0 && getenv("AWS_LAMBDA_RUNTIME_API") != ""
+}
+
+// Lambda runs trackless as an AWS Lambda function: it reads the same
+// environment variables as send (the peer Lambda's too) once, then serves
+// invocations until the runtime ends the process. It returns only when the
+// configuration is not usable.
+func Lambda(env Env) int {
+	h, code := newLambdaHandler(env)
+	if h == nil {
+		return code
+	}
+	lambda.Start(h.Handle)
+	return ExitOK
+}
+
+// newLambdaHandler builds the handler Lambda serves, from the environment.
+func newLambdaHandler(env Env) (*awslambda.Handler, int) {
+	var c config
+	peers := map[string]string{}
+	fs := newFlagSet(env, "lambda", "")
+	commonFlags(fs, &c, peers)
+	deliveryFlags(fs, &c)
+	fs.BoolVar(&c.noVersionCheck, "no-version-check", false, "")
+	stopBefore := fs.Duration("lambda-stop-before", 10*time.Second, "stop reading this long before the invocation's deadline")
+	if _, code, ok := parseArgs(env, fs, peers, nil); !ok {
+		return nil, code
+	}
+	claimSet := false
+	fs.Visit(func(f *flag.Flag) { claimSet = claimSet || f.Name == "claim-ttl" })
+	if !claimSet && env.Getenv(envName("claim-ttl")) == "" {
+		// A Lambda killed at its timeout cannot release its claims: a short
+		// lifetime (renewed while it runs) lets the retry take them soon.
+		c.claimTTL = lambdaClaimTTL
+	}
+	if err := c.validate(false); err != nil {
+		fmt.Fprintln(env.Stderr, "trackless:", err)
+		return nil, ExitUsage
+	}
+	log, err := newLogger(env.Stderr, c.logLevel)
+	if err != nil {
+		fmt.Fprintln(env.Stderr, "trackless:", err)
+		return nil, ExitUsage
+	}
+	ctx := context.Background()
+	j, code := newJob(ctx, env, &c, false, log)
+	if j == nil {
+		return nil, code
+	}
+	if strings.EqualFold(c.ledger, "none") {
+		log.Warn("TRACKLESS_LEDGER=none: no ledger; an S3 event that comes twice (as Lambda allows) is sent twice")
+	} else if code := j.openLedger(ctx, false); code != ExitOK {
+		return nil, code
+	}
+	// No dead-letter file on a disk that is gone after the run: a batch
+	// that cannot be delivered fails the invocation, and Lambda's retries
+	// and dead-letter queue take over.
+	j.opt.DeadLetter, j.opt.Rejected = nil, nil
+	j.opt.Progress = nil
+	if !c.noVersionCheck && c.mode != "visits" {
+		checkVersion(ctx, j.opt.Client, c, log)
+	}
+	return &awslambda.Handler{Process: j.lambdaProcess(env, *stopBefore), Log: log, StopBefore: *stopBefore}, ExitOK
+}
+
+// lambdaProcess reads the objects of one event (or SQS message).
+func (j *job) lambdaProcess(env Env, stopBefore time.Duration) awslambda.Process {
+	return func(ctx context.Context, objs []awslambda.Object) error {
+		client, err := j.s3Client(ctx)
+		if err != nil {
+			return err
+		}
+		set := &inputSet{objects: map[string]s3src.Object{}, listed: map[string]string{}}
+		for _, o := range objs {
+			if skip := j.skipKey(o.Bucket); skip != nil && skip(o.Key) {
+				j.log.Info("object ignored: it is under the ledger's prefix or --after's destination", "object", o.Name())
+				continue
+			}
+			obj, err := resolveObject(ctx, client, o)
+			if err != nil {
+				return err
+			}
+			set.add(obj, "")
+		}
+		if len(set.names) == 0 {
+			return nil
+		}
+		readCtx, sendCtx := ctx, ctx
+		if d, ok := ctx.Deadline(); ok {
+			var cancel, cancelSend context.CancelFunc
+			readCtx, cancel = context.WithDeadline(ctx, d.Add(-stopBefore))
+			defer cancel()
+			// Batches in flight at the stop have most of stopBefore to be
+			// answered; the last quarter is for the ledger's last write.
+			sendCtx, cancelSend = context.WithDeadline(context.Background(), d.Add(-stopBefore/4))
+			defer cancelSend()
+		}
+		stats, runErr := pipeline.Run(readCtx, sendCtx, set.names, j.options(set))
+		if stats != nil {
+			printSummary(env.Stderr, "lambda", stats, false)
+		}
+		switch {
+		case runErr != nil && readCtx.Err() != nil && ctx.Err() == nil:
+			return fmt.Errorf("%w (%s)", awslambda.ErrDeadline, strings.Join(set.names, ", "))
+		case runErr != nil:
+			return runErr
+		case len(stats.InputsDamaged) > 0:
+			return fmt.Errorf("not read or damaged: %s", strings.Join(stats.InputsDamaged, ", "))
+		case len(stats.InputsBusy) > 0:
+			// Left to the invocation that holds it; failing makes this
+			// one come again, and find it done or its claim expired.
+			return fmt.Errorf("being read by another invocation, try again later: %s", strings.Join(stats.InputsBusy, ", "))
+		case stats.AfterFailed > 0:
+			return errors.New("delivered, but the --after action failed (see above); the retry does it again")
+		}
+		return nil
+	}
+}
+
+// resolveObject completes what an event says of an object: its key when
+// the event may or may not have encoded it (EventBridge), its ETag and size
+// when the event has none.
+func resolveObject(ctx context.Context, c s3src.HeadAPI, o awslambda.Object) (s3src.Object, error) {
+	obj := o.Object
+	if o.RawKey != "" {
+		raw := obj
+		raw.Key = o.RawKey
+		if h, err := s3src.Head(ctx, c, raw); err == nil {
+			return h, nil
+		} else if !ledger.IsNotFound(err) {
+			return obj, err
+		}
+	}
+	if obj.ETag != "" && obj.Size > 0 {
+		return obj, nil
+	}
+	return s3src.Head(ctx, c, obj)
+}
