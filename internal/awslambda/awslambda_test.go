@@ -100,3 +100,26 @@ func TestHandlerSQS(t *testing.T) {
 		t.Errorf("success: %s %v", out, err)
 	}
 }
+
+// FuzzDecode: any event is decoded or refused with an error, never a
+// panic, and what is decoded names a bucket and a key.
+func FuzzDecode(f *testing.F) {
+	f.Add(s3Event)
+	f.Add(sqs(s3Event, "x", `{"Service":"Amazon S3","Event":"s3:TestEvent"}`))
+	f.Add(`{"source":"aws.s3","detail-type":"Object Created","detail":{"bucket":{"name":"b"},"object":{"key":"k%2"}}}`)
+	f.Fuzz(func(t *testing.T, raw string) {
+		ev, err := Decode([]byte(raw))
+		if err != nil {
+			return
+		}
+		objs := ev.Objects
+		for _, m := range ev.Messages {
+			objs = append(objs, m.Objects...)
+		}
+		for _, o := range objs {
+			if o.Key == "" && o.Bucket == "" && ev.Kind == KindEventBridge {
+				t.Errorf("EventBridge object without bucket and key: %q", raw)
+			}
+		}
+	})
+}

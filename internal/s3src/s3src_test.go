@@ -211,3 +211,15 @@ func TestMoveAndDelete(t *testing.T) {
 		t.Fatalf("keys %q", keys)
 	}
 }
+
+// FuzzKeyTime: any key gives an hour on the hour, or none.
+func FuzzKeyTime(f *testing.F) {
+	f.Add("cf/E2Q.2025-03-14-08.x.gz")
+	f.Add("a/year=2025/month=03/day=14/hour=08/x")
+	f.Add("a/2025/03/14/08/x")
+	f.Fuzz(func(t *testing.T, key string) {
+		if tm, ok := s3src.KeyTime(key); ok && (tm.Minute() != 0 || tm.Second() != 0 || tm.Location() != time.UTC) {
+			t.Errorf("KeyTime(%q) = %v", key, tm)
+		}
+	})
+}
