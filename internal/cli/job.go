@@ -107,9 +107,6 @@ func newJob(ctx context.Context, env Env, c *config, parse bool, log *slog.Logge
 	if j.after, err = parseAfter(c.after); err != nil {
 		return fail(ExitUsage, err)
 	}
-	if j.after.kind != afterKeep && parse {
-		return fail(ExitUsage, "--after deletes or moves inputs once delivered: it works with send, not parse")
-	}
 	var siteMap *sites.Map
 	if len(c.sites) > 0 || c.siteFile != "" {
 		siteMap = &sites.Map{}

@@ -173,3 +173,35 @@ func lastLines(s string, n int) string {
 	}
 	return strings.Join(l, "\n")
 }
+
+// TestAfterLocal: --after works on files too, once their hits are
+// confirmed; a file found delivered by an earlier run is moved as well.
+func TestAfterLocal(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in")
+	os.MkdirAll(in, 0o755)
+	now := time.Now().UTC().Truncate(time.Hour)
+	a := genLog(t, in, 2000, 61, now.Add(-2*time.Hour))
+	b := genLog(t, in, 2000, 62, now.Add(-1*time.Hour))
+	srv := matomotest.NewServer(matomotest.Config{SuperUserTokens: []string{token}})
+	defer srv.Close()
+	want := parseItems(t, "--site-id", "1", a, b)
+	env := sendEnv(srv, filepath.Join(dir, "state"))
+	if r := run(t, env, "send", a); r.code != 0 {
+		t.Fatalf("send: %d %s", r.code, r.stderr)
+	}
+	done := filepath.Join(dir, "done")
+	if r := run(t, env, "send", "--after", "move="+done, in); r.code != 0 {
+		t.Fatalf("send --after: %d %s", r.code, r.stderr)
+	}
+	checkStored(t, srv, want)
+	if left, _ := os.ReadDir(in); len(left) != 0 {
+		t.Errorf("left in the input directory: %v", left)
+	}
+	if moved, _ := os.ReadDir(done); len(moved) != 2 {
+		t.Errorf("moved: %v", moved)
+	}
+	if r := run(t, nil, "parse", "--site-id", "1", "--after", "delete", done); r.code != 2 || !strings.Contains(r.stderr, "-after") {
+		t.Errorf("parse --after: %d %s", r.code, r.stderr)
+	}
+}

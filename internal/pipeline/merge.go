@@ -223,6 +223,7 @@ func (r *runner) open(ctx context.Context, name string, seq int) (*cursor, error
 		id = r.opt.Identify(name)
 	}
 	if id != nil {
+		r.stats.Inputs++
 		var skip bool
 		var err error
 		if prev, skip, err = r.consult(ctx, st, id); skip || err != nil {
@@ -241,7 +242,9 @@ func (r *runner) open(ctx context.Context, name string, seq int) (*cursor, error
 		st.failed = true
 		return nil, nil
 	}
-	r.stats.Inputs++
+	if id == nil {
+		r.stats.Inputs++
+	}
 	c := &cursor{name: name, seq: seq, in: in, st: st}
 	if id == nil && in.Identity != nil {
 		var skip bool
