@@ -497,6 +497,10 @@ func TestDamagedInputAndCorruptLedger(t *testing.T) {
 	if len(files) != 1 {
 		t.Fatalf("ledger files %v", files)
 	}
+	// The ledger says why the input is not done.
+	if entry, _ := os.ReadFile(files[0]); !strings.Contains(string(entry), `"failed":"damaged after line`) || strings.Contains(string(entry), `"done":true`) {
+		t.Errorf("ledger entry of the damaged input: %s", entry)
+	}
 	os.WriteFile(files[0], []byte(`{"version":1,"confirm`), 0o600)
 	r = run(t, sendEnv(srv, state), "send", cut)
 	if r.code != 3 || !strings.Contains(r.stderr, files[0]) || !strings.Contains(r.stderr, "corrupt") || srv.StoredCount() != n {

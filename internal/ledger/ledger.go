@@ -46,7 +46,11 @@ type Entry struct {
 	ShardDone map[int][]int64 `json:"shard_done,omitempty"`
 	// Done is set once the whole input was read and confirmed. Lines is then
 	// its line count and Identity.Size its size.
-	Done    bool      `json:"done"`
+	Done bool `json:"done"`
+	// Failed says why the input could not be read to its end (damaged,
+	// format unknown); it is read again, from ConfirmedLine, by the next
+	// run, which reports it again if it still fails.
+	Failed  string    `json:"failed,omitempty"`
 	Lines   int64     `json:"lines"`
 	Updated time.Time `json:"updated"`
 }

@@ -4,6 +4,7 @@ import (
 	"container/heap"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"slices"
 	"sync"
@@ -422,14 +423,14 @@ func (r *runner) advance(ctx context.Context, c *cursor) error {
 		r.log.Error("input not read: its format is unknown", "input", c.name, "error", fe.Error())
 		r.stats.InputsDamaged = append(r.stats.InputsDamaged, c.name)
 		st.mu.Lock()
-		st.failed = true
+		st.failed, st.failReason = true, "format unknown: "+fe.Error()
 		st.mu.Unlock()
 	}
 	if err := c.batch.damage; err != nil {
 		r.log.Error("input is damaged: lines before the damage were read", "input", c.name, "after_line", c.batch.last, "error", err)
 		r.stats.InputsDamaged = append(r.stats.InputsDamaged, c.name)
 		st.mu.Lock()
-		st.failed = true
+		st.failed, st.failReason = true, fmt.Sprintf("damaged after line %d: %v", c.batch.last, err)
 		st.mu.Unlock()
 	}
 	st.mu.Lock()

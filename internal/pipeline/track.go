@@ -40,7 +40,8 @@ type inputState struct {
 	// resumeDone: per shard, lines above resume[s] that an earlier run
 	// confirmed (ledger.Entry.ShardDone).
 	resumeDone map[int][]int64
-	failed     bool // damaged or aborted: never marked done
+	failed     bool   // damaged or aborted: never marked done
+	failReason string // why it is damaged ("" when aborted)
 	// released: the ledger claim was given back (the persister's
 	// goroutine sets it, after the last write, or open before reading).
 	released bool
@@ -150,6 +151,7 @@ func (in *inputState) entry() *ledger.Entry {
 			e.ShardDone[s] = done
 		}
 	}
+	e.Failed = in.failReason
 	if in.eof && in.npending == 0 && !in.failed {
 		e.Done, e.Lines, e.ConfirmedLine, e.ShardLines, e.ShardDone = true, in.lines, in.lines, nil, nil
 	}
