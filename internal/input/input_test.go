@@ -245,3 +245,24 @@ func (r *oneByteReader) Read(p []byte) (int, error) {
 	r.b = r.b[1:]
 	return 1, nil
 }
+
+// PeekLines reads as Lines does, long lines included, without read-ahead.
+func TestPeekLines(t *testing.T) {
+	long := strings.Repeat("x", 100<<10)
+	in, err := FromReader("t", strings.NewReader("a\n"+long+"\nb"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := in.PeekLines()
+	var got []string
+	for {
+		line, err := l.Next()
+		if err != nil {
+			break
+		}
+		got = append(got, string(line))
+	}
+	if len(got) != 3 || got[0] != "a" || got[1] != long || got[2] != "b" {
+		t.Fatalf("got %d lines", len(got))
+	}
+}

@@ -37,6 +37,15 @@ func (in *Input) Lines() *Lines {
 	return l
 }
 
+// PeekLines returns a line splitter for a quick look at the first lines:
+// no read-ahead goroutine and a small buffer (it grows for long lines), so
+// that looking into many inputs one after the other costs little memory.
+func (in *Input) PeekLines() *Lines {
+	l := newLines(in.decoded, MaxLineLen)
+	l.buf = make([]byte, 16<<10)
+	return l
+}
+
 // Close stops the read-ahead goroutine. Call it when giving up before the end.
 func (l *Lines) Close() {
 	if l.stop != nil {

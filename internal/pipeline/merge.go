@@ -182,8 +182,7 @@ func (r *runner) peekFirst(ctx context.Context, name string) int64 {
 	if err != nil {
 		return none
 	}
-	lines := in.Lines()
-	defer lines.Close()
+	lines := in.PeekLines()
 	var h hit.Hit
 	for i := 0; i < 10000; i++ {
 		line, err := lines.Next()
