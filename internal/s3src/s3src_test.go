@@ -223,3 +223,53 @@ func FuzzKeyTime(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkOpenRead streams a gzip object of 20,000 lines through Open and
+// Lines (in-process S3 server, or TRACKLESS_TEST_S3_ENDPOINT).
+func BenchmarkOpenRead(b *testing.B) {
+	srv := s3test.Start(b)
+	bucket := srv.Bucket(b)
+	var text bytes.Buffer
+	for i := 0; i < 20000; i++ {
+		fmt.Fprintf(&text, "2026-11-01\t10:00:%02d\tAMS58-P2\t5230\t192.0.2.%d\tGET\td111.cloudfront.net\t/docs/page-%d\t200\t-\tMozilla/5.0\n", i%60, i%250, i)
+	}
+	srv.Put(b, bucket, "cf/E2B.2026-11-01-10.x.gz", gz(b, text.String()))
+	b.SetBytes(int64(text.Len()))
+	b.ResetTimer()
+	for b.Loop() {
+		in, err := s3src.Open(context.Background(), srv.Client, s3src.Object{Bucket: bucket, Key: "cf/E2B.2026-11-01-10.x.gz"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		l := in.Lines()
+		n := 0
+		for {
+			if _, err := l.Next(); err != nil {
+				break
+			}
+			n++
+		}
+		l.Close()
+		in.Close()
+		if n != 20000 {
+			b.Fatalf("%d lines", n)
+		}
+	}
+}
+
+// BenchmarkListRange lists two hours out of five days of one distribution.
+func BenchmarkListRange(b *testing.B) {
+	srv := s3test.Start(b)
+	bucket := srv.Bucket(b)
+	start := time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC)
+	for h := 0; h < 24*5; h++ {
+		srv.Put(b, bucket, fmt.Sprintf("cf/E1AAAAAAAAAAAA.%s.%04x.gz", start.Add(time.Duration(h)*time.Hour).Format("2006-01-02-15"), h), []byte("x"))
+	}
+	rng := s3src.Range{Since: start.Add(48 * time.Hour), Until: start.Add(50 * time.Hour)}
+	for b.Loop() {
+		objs, err := (&s3src.Lister{Client: srv.Client}).List(context.Background(), bucket, "cf/", rng)
+		if err != nil || len(objs) != 2 {
+			b.Fatal(len(objs), err)
+		}
+	}
+}
