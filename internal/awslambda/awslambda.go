@@ -57,40 +57,36 @@ type Event struct {
 	Messages []Message // KindSQS
 }
 
+// objectRef is how both S3 notifications (s3) and EventBridge (detail)
+// name an object. encoding/json matches names regardless of case, so the
+// ETag is read from "eTag" (S3) and "etag" (EventBridge) alike.
+type objectRef struct {
+	Bucket struct {
+		Name string `json:"name"`
+	} `json:"bucket"`
+	Object struct {
+		Key  string `json:"key"`
+		Size int64  `json:"size"`
+		ETag string `json:"eTag"`
+	} `json:"object"`
+}
+
 // s3Notification is the body of an S3 event notification (also inside SQS
 // and SNS), or the test event.
 type s3Notification struct {
 	Records []struct {
-		EventSource string `json:"eventSource"`
-		EventName   string `json:"eventName"`
-		S3          struct {
-			Bucket struct {
-				Name string `json:"name"`
-			} `json:"bucket"`
-			Object struct {
-				Key  string `json:"key"`
-				Size int64  `json:"size"`
-				ETag string `json:"eTag"`
-			} `json:"object"`
-		} `json:"s3"`
+		EventSource string    `json:"eventSource"`
+		EventName   string    `json:"eventName"`
+		S3          objectRef `json:"s3"`
 		// SQS
 		MessageID string `json:"messageId"`
 		Body      string `json:"body"`
 	} `json:"Records"`
 	Event string `json:"Event"` // "s3:TestEvent"
 	// EventBridge
-	Source     string `json:"source"`
-	DetailType string `json:"detail-type"`
-	Detail     struct {
-		Bucket struct {
-			Name string `json:"name"`
-		} `json:"bucket"`
-		Object struct {
-			Key  string `json:"key"`
-			Size int64  `json:"size"`
-			ETag string `json:"etag"`
-		} `json:"object"`
-	} `json:"detail"`
+	Source     string    `json:"source"`
+	DetailType string    `json:"detail-type"`
+	Detail     objectRef `json:"detail"`
 	// SNS envelope, inside an SQS body
 	Type    string `json:"Type"`
 	Message string `json:"Message"`

@@ -61,6 +61,9 @@ func TestDecode(t *testing.T) {
 			t.Errorf("%s: keys %q, want %q", c.name, keys, c.keys)
 		}
 	}
+	if ev, _ := Decode([]byte(eb)); ev.Objects[0].ETag != "abc" || ev.Objects[0].Size != 7 {
+		t.Errorf("EventBridge object %+v", ev.Objects[0])
+	}
 	ev, _ := Decode([]byte(sqs(s3Event, "garbage", test, string(sns))))
 	m := ev.Messages
 	if len(m) != 4 || len(m[0].Objects) != 1 || m[0].Objects[0].ETag != "0f1e2d" || m[1].Err == nil || !m[2].Test || len(m[3].Objects) != 1 {
