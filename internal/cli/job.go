@@ -265,6 +265,9 @@ type inputSet struct {
 // whose name says an hour outside the range (CloudFront's names and
 // partitions); other inputs are all read.
 func (j *job) resolve(ctx context.Context, args []string) (*inputSet, error) {
+	if len(args) == 0 {
+		return nil, errors.New("no input: give files, directories, s3://BUCKET/PREFIX, or - for stdin")
+	}
 	set := &inputSet{objects: map[string]s3src.Object{}, listed: map[string]string{}}
 	var files []string
 	for _, a := range args {
@@ -305,11 +308,8 @@ func (j *job) resolve(ctx context.Context, args []string) (*inputSet, error) {
 			}
 		}
 	}
-	if len(args) > 0 && len(set.names) == 0 && len(set.objects) == 0 {
+	if len(set.names) == 0 {
 		j.log.Warn("no input to read (nothing listed, or nothing in the --since/--until range)")
-	}
-	if len(args) == 0 {
-		return nil, errors.New("no input: give files, directories, s3://BUCKET/PREFIX, or - for stdin")
 	}
 	return set, nil
 }

@@ -11,7 +11,6 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/trackless/trackless/internal/awslambda"
-	"github.com/trackless/trackless/internal/ledger"
 	"github.com/trackless/trackless/internal/pipeline"
 	"github.com/trackless/trackless/internal/s3src"
 )
@@ -151,7 +150,7 @@ func resolveObject(ctx context.Context, c s3src.HeadAPI, o awslambda.Object) (s3
 		raw.Key = o.RawKey
 		if h, err := s3src.Head(ctx, c, raw); err == nil {
 			return h, nil
-		} else if !ledger.IsNotFound(err) {
+		} else if !s3src.IsNotFound(err) {
 			return obj, err
 		}
 	}

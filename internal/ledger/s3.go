@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -17,8 +16,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/aws/smithy-go"
-	smithyhttp "github.com/aws/smithy-go/transport/http"
+
+	"github.com/trackless/trackless/internal/s3src"
 )
 
 // DefaultClaimTTL is how long a claim lasts unless renewed.
@@ -91,12 +90,6 @@ func (l *S3) String() string { return "s3://" + l.bucket + "/" + l.prefix }
 // Owner names this worker in its claims.
 func (l *S3) Owner() string { return l.owner }
 
-// Prefix is the ledger's key prefix ("" or ending with "/").
-func (l *S3) Prefix() string { return l.prefix }
-
-// Bucket is the ledger's bucket.
-func (l *S3) Bucket() string { return l.bucket }
-
 func (l *S3) entryKey(key string) string { return l.prefix + "inputs/" + fileName(key) }
 func (l *S3) claimKey(key string) string { return l.prefix + "claims/" + fileName(key) }
 
@@ -149,7 +142,7 @@ func (l *S3) Claim(ctx context.Context, key string) error {
 			l.hold(key, etag)
 			return nil
 		}
-		if !isStatus(err, 412) && !isStatus(err, 409) {
+		if !s3src.IsPreconditionFailed(err) && !s3src.IsConflict(err) {
 			return fmt.Errorf("ledger %s: claiming %s: %w", l, key, err)
 		}
 		data, cur, err := l.get(ctx, ck)
@@ -174,7 +167,7 @@ func (l *S3) Claim(ctx context.Context, key string) error {
 			l.hold(key, etag)
 			return nil
 		}
-		if !isStatus(err, 412) && !isStatus(err, 409) {
+		if !s3src.IsPreconditionFailed(err) && !s3src.IsConflict(err) {
 			return fmt.Errorf("ledger %s: claiming %s: %w", l, key, err)
 		}
 	}
@@ -215,7 +208,7 @@ func (l *S3) Release(ctx context.Context, key string) error {
 		return nil
 	}
 	_, err := l.client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &l.bucket, Key: aws.String(l.claimKey(key)), IfMatch: &etag})
-	if err != nil && !isStatus(err, 412) && !isStatus(err, 404) {
+	if err != nil && !s3src.IsPreconditionFailed(err) && !s3src.IsNotFound(err) {
 		return fmt.Errorf("ledger %s: releasing the claim of %s: %w", l, key, err)
 	}
 	return nil
@@ -280,7 +273,7 @@ func (l *S3) renewAll() {
 			switch {
 			case err == nil:
 				l.held[key] = newTag
-			case isStatus(err, 412):
+			case s3src.IsPreconditionFailed(err):
 				delete(l.held, key)
 				l.lost[key] = true
 				l.log.Error("the claim of an input was taken over by another worker: this one stops writing its progress", "input", key)
@@ -296,7 +289,7 @@ func (l *S3) renewAll() {
 func (l *S3) get(ctx context.Context, key string) (data []byte, etag string, err error) {
 	out, err := l.client.GetObject(ctx, &s3.GetObjectInput{Bucket: &l.bucket, Key: &key})
 	if err != nil {
-		if isStatus(err, 404) {
+		if s3src.IsNotFound(err) {
 			return nil, "", nil
 		}
 		return nil, "", err
@@ -308,30 +301,3 @@ func (l *S3) get(ctx context.Context, key string) (data []byte, etag string, err
 	}
 	return data, aws.ToString(out.ETag), nil
 }
-
-// isStatus reports whether err is an S3 answer with HTTP status code
-// (404 also for NoSuchKey, 412 for PreconditionFailed).
-func isStatus(err error, code int) bool {
-	var re *smithyhttp.ResponseError
-	if errors.As(err, &re) && re.HTTPStatusCode() == code {
-		return true
-	}
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		switch ae.ErrorCode() {
-		case "NoSuchKey", "NotFound":
-			return code == 404
-		case "PreconditionFailed":
-			return code == 412
-		case "ConditionalRequestConflict":
-			return code == 409
-		}
-	}
-	return false
-}
-
-// IsNotFound reports whether err says that an S3 object does not exist.
-func IsNotFound(err error) bool { return isStatus(err, 404) }
-
-// IsPreconditionFailed reports whether err is S3's 412 answer.
-func IsPreconditionFailed(err error) bool { return isStatus(err, 412) }

@@ -312,7 +312,8 @@ func (r *runner) consult(ctx context.Context, st *inputState, id *input.Identity
 		if err := r.opt.Ledger.Release(ctx, st.key); err != nil {
 			return nil, false, err
 		}
-		return nil, true, r.inputDone(st.name)
+		r.inputDone(st.name)
+		return nil, true, nil
 	case id.Size < prev.Identity.Size:
 		r.log.Error("input is smaller than when it was last read: not sending it again; use --force to send it all", "input", st.name)
 		r.stats.InputsDamaged = append(r.stats.InputsDamaged, st.name)
@@ -322,15 +323,14 @@ func (r *runner) consult(ctx context.Context, st *inputState, id *input.Identity
 }
 
 // inputDone tells Options.OnDone that every hit of an input is confirmed.
-func (r *runner) inputDone(name string) error {
+func (r *runner) inputDone(name string) {
 	if r.opt.OnDone == nil {
-		return nil
+		return
 	}
 	if err := r.opt.OnDone(name); err != nil {
 		r.log.Error("input delivered, but its after-delivery action failed", "input", name, "error", err)
 		r.afterFailed.Add(1)
 	}
-	return nil
 }
 
 func (c *cursor) close() {

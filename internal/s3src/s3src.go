@@ -7,9 +7,9 @@ package s3src
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"net/url"
 	"strings"
 	"time"
@@ -17,10 +17,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/trackless/trackless/internal/input"
-	"github.com/trackless/trackless/internal/ledger"
 )
 
 // Config says how to reach S3. The credentials and the region come from the
@@ -93,18 +91,6 @@ func (o Object) Identity() *input.Identity {
 	return &input.Identity{Object: o.Name(), ETag: o.ETag, Size: o.Size}
 }
 
-// ObjectFromName parses a name made by Object.Name.
-func ObjectFromName(name string) (Object, error) {
-	b, k, err := ParseURL(name)
-	if err != nil {
-		return Object{}, err
-	}
-	if k == "" {
-		return Object{}, fmt.Errorf("%q names no object", name)
-	}
-	return Object{Bucket: b, Key: k}, nil
-}
-
 // HeadAPI is the part of the S3 client Head uses.
 type HeadAPI interface {
 	HeadObject(ctx context.Context, in *s3.HeadObjectInput, opts ...func(*s3.Options)) (*s3.HeadObjectOutput, error)
@@ -131,8 +117,8 @@ var ErrChanged = input.ErrSuperseded
 func Open(ctx context.Context, c *s3.Client, o Object) (*input.Input, error) {
 	r := &objectReader{ctx: ctx, c: c, o: o}
 	if err := r.get(0); err != nil {
-		if ledger.IsPreconditionFailed(err) {
-			return nil, fmt.Errorf("%s: %w", o.Name(), ErrChanged)
+		if IsPreconditionFailed(err) {
+			err = ErrChanged
 		}
 		return nil, fmt.Errorf("%s: %w", o.Name(), err)
 	}
@@ -169,7 +155,7 @@ func (r *objectReader) get(off int64) error {
 	case got != "" && got != r.o.ETag:
 		// Not every S3-compatible server honours If-Match on GET.
 		out.Body.Close()
-		return &smithyhttp.ResponseError{Response: &smithyhttp.Response{Response: &http.Response{StatusCode: http.StatusPreconditionFailed}}, Err: ErrChanged}
+		return ErrChanged
 	}
 	if off == 0 && out.ContentLength != nil {
 		r.o.Size = *out.ContentLength
@@ -201,7 +187,7 @@ func (r *objectReader) Read(p []byte) (int, error) {
 		r.retries++
 		r.body.Close()
 		if gerr := r.get(r.off); gerr != nil {
-			if ledger.IsPreconditionFailed(gerr) {
+			if IsPreconditionFailed(gerr) || errors.Is(gerr, ErrChanged) {
 				return 0, fmt.Errorf("reading %s at byte %d: %w", r.o.Name(), r.off, ErrChanged)
 			}
 			return 0, fmt.Errorf("reading %s at byte %d: %v; resuming: %w", r.o.Name(), r.off, err, gerr)
@@ -222,7 +208,7 @@ func Delete(ctx context.Context, c *s3.Client, o Object) error {
 	if o.ETag != "" {
 		in.IfMatch = aws.String(`"` + o.ETag + `"`)
 	}
-	if _, err := c.DeleteObject(ctx, in); err != nil && !ledger.IsNotFound(err) {
+	if _, err := c.DeleteObject(ctx, in); err != nil && !IsNotFound(err) {
 		return fmt.Errorf("deleting %s: %w", o.Name(), err)
 	}
 	return nil

@@ -100,19 +100,6 @@ func (s *Server) Put(t testing.TB, bucket, key string, data []byte) {
 	}
 }
 
-// Get reads an object; ok is false when it does not exist.
-func (s *Server) Get(t testing.TB, bucket, key string) (data []byte, ok bool) {
-	t.Helper()
-	out, err := s.Client.GetObject(context.Background(), &s3.GetObjectInput{Bucket: &bucket, Key: &key})
-	if err != nil {
-		return nil, false
-	}
-	defer out.Body.Close()
-	var buf bytes.Buffer
-	buf.ReadFrom(out.Body)
-	return buf.Bytes(), true
-}
-
 // Keys lists the keys under prefix.
 func (s *Server) Keys(t testing.TB, bucket, prefix string) []string {
 	t.Helper()
