@@ -2,6 +2,7 @@ package classify
 
 import (
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 )
@@ -15,7 +16,8 @@ type crawlerPattern struct {
 // Bot categories, as reports and filters use them. "" is a person's browser.
 const (
 	CatAIAssistant   = "ai_assistant"   // fetches a page because a person asked (ChatGPT-User...)
-	CatAICrawler     = "ai_crawler"     // collects pages for AI models or AI search (GPTBot, ClaudeBot...)
+	CatAICrawler     = "ai_crawler"     // collects pages for AI models (GPTBot, ClaudeBot...)
+	CatAISearch      = "ai_search"      // indexes pages for an AI search engine (OAI-SearchBot, PerplexityBot...)
 	CatSearchEngine  = "search_engine"  // Googlebot, bingbot...
 	CatSEO           = "seo"            // AhrefsBot, SemrushBot...
 	CatMonitoring    = "monitoring"     // uptime checks
@@ -81,29 +83,77 @@ var genericBotTokens = []string{"bot", "crawl", "spider", "slurp", "headless"}
 // Matomo's AI-assistant list. It is slow next to a map lookup: call it
 // once per distinct user agent (Classifier caches it).
 func BotCategory(ua string) string {
+	cat, _ := Bot(ua)
+	return cat
+}
+
+// NoUserAgent is the name Bot gives a request without a user agent.
+const NoUserAgent = "(no user agent)"
+
+// Bot returns the category of a user agent (as BotCategory) and, for a
+// bot, its name: the AI assistant's name as Matomo stores it, else the
+// text of the user agent that the list's pattern matched ("Googlebot",
+// "GPTBot"), else the product token that holds a generic bot word
+// ("ExampleBot" of "ExampleBot/2.1"). An agent tagged both AI crawler and
+// search engine in the list (OAI-SearchBot, PerplexityBot) is AI search.
+func Bot(ua string) (category, name string) {
 	if ua == "" {
-		return CatOtherBot
+		return CatOtherBot, NoUserAgent
 	}
-	if AIAssistant(ua) != "" {
-		return CatAIAssistant
+	if a := AIAssistant(ua); a != "" {
+		return CatAIAssistant, a
 	}
-	if i := crawlers().match(ua); i >= 0 {
+	s := crawlers()
+	if i := s.match(ua); i >= 0 {
+		name = botName(s.each[i].FindString(ua), ua)
+		tags := crawlerList[i].tags
+		if slices.Contains(tags, "ai-crawler") && slices.Contains(tags, "search-engine") {
+			return CatAISearch, name
+		}
 		for _, tc := range tagCategory {
-			for _, t := range crawlerList[i].tags {
-				if t == tc.tag {
-					return tc.cat
-				}
+			if slices.Contains(tags, tc.tag) {
+				return tc.cat, name
 			}
 		}
-		return CatOtherBot
+		return CatOtherBot, name
 	}
 	l := strings.ToLower(ua)
 	for _, t := range genericBotTokens {
-		if strings.Contains(l, t) {
-			return CatOtherBot
+		if i := strings.Index(l, t); i >= 0 {
+			return CatOtherBot, productAt(ua, i)
 		}
 	}
-	return ""
+	return "", ""
+}
+
+// botName cleans the text a pattern matched: punctuation around it goes;
+// when it is too short to name anything, the product token around it is
+// used instead.
+func botName(match, ua string) string {
+	name := strings.Trim(match, " /;:()+_-.,=")
+	if len(name) >= 3 {
+		return name
+	}
+	if i := strings.Index(ua, match); i >= 0 {
+		return productAt(ua, i)
+	}
+	return ua
+}
+
+// productAt returns the product token of ua that holds byte i: the run of
+// characters around it up to a space, '/', ';', '(' or ')'.
+func productAt(ua string, i int) string {
+	const stop = " /;()+,"
+	start := strings.LastIndexAny(ua[:i], stop) + 1
+	end := strings.IndexAny(ua[i:], stop)
+	if end < 0 {
+		end = len(ua) - i
+	}
+	name := ua[start : i+end]
+	if name == "" {
+		return ua
+	}
+	return name
 }
 
 // IsBot reports whether ua is a bot's, a tool's or empty.

@@ -97,6 +97,7 @@ type Classifier struct {
 type uaInfo struct {
 	agent    string
 	category string
+	name     string
 	allowed  bool
 }
 
@@ -170,8 +171,10 @@ type Result struct {
 	Bot   bool   // the user agent is a bot's (AI assistants included)
 	// Category is the bot category (see BotCategory), "" for a browser.
 	Category string
-	Kind     hit.Kind // page, download or asset
-	Skip     string   // why the hit is not sent, or "" to send it
+	// BotName names the bot (see Bot), "" for a browser.
+	BotName string
+	Kind    hit.Kind // page, download or asset
+	Skip    string   // why the hit is not sent, or "" to send it
 	// Titled: in visits mode, an error or redirect that is sent; Matomo's
 	// importer names such actions "404/URL = ...".
 	Titled bool
@@ -200,7 +203,8 @@ func (c *Classifier) Classify(h *hit.Hit, url string) Result {
 	var r Result
 	info, ok := c.uaCache[h.UserAgent]
 	if !ok {
-		info = uaInfo{agent: AIAssistant(h.UserAgent), category: BotCategory(h.UserAgent)}
+		info = uaInfo{agent: AIAssistant(h.UserAgent)}
+		info.category, info.name = Bot(h.UserAgent)
 		switch {
 		case h.UserAgent == "":
 		case c.uaRe != nil:
@@ -215,7 +219,7 @@ func (c *Classifier) Classify(h *hit.Hit, url string) Result {
 		}
 		c.uaCache[h.UserAgent] = info
 	}
-	r.Agent, r.Category, r.Bot = info.agent, info.category, info.category != ""
+	r.Agent, r.Category, r.BotName, r.Bot = info.agent, info.category, info.name, info.category != ""
 	r.Kind = c.kind(url, h.Path)
 	switch {
 	case !c.anyMethod && !c.methods[h.Method]:

@@ -96,7 +96,8 @@ func TestClassify(t *testing.T) {
 				t.Fatal(err)
 			}
 			h := hit.Hit{Method: tt.method, UserAgent: tt.ua, Status: 200}
-			for i := 0; i < 2; i++ { // the second time from the cache
+			_, tt.want.BotName = Bot(tt.ua) // TestBotNames checks names
+			for i := 0; i < 2; i++ {        // the second time from the cache
 				if got := c.Classify(&h, tt.url); got != tt.want {
 					t.Fatalf("got %+v, want %+v", got, tt.want)
 				}
@@ -211,5 +212,26 @@ func BenchmarkBotCategory(b *testing.B) {
 	BotCategory("warm up")
 	for b.Loop() {
 		BotCategory("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36")
+	}
+}
+
+func TestBotNames(t *testing.T) {
+	for _, tc := range []struct{ ua, cat, name string }{
+		{"Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)", CatSearchEngine, "Googlebot"},
+		{"Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko; compatible; GPTBot/1.2; +https://openai.com/gptbot)", CatAICrawler, "GPTBot"},
+		{"OAI-SearchBot/1.0; +https://openai.com/searchbot", CatAISearch, "OAI-SearchBot"},
+		{"Mozilla/5.0 (compatible; PerplexityBot/1.0; +https://perplexity.ai/perplexitybot)", CatAISearch, "PerplexityBot"},
+		{"Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko); compatible; ChatGPT-User/1.0; +https://openai.com/bot", CatAIAssistant, "ChatGPT-User"},
+		{"curl/8.5.0", CatHTTPLibrary, "curl"},
+		{"Mozilla/5.0 (compatible; ExampleBot/2.1)", CatOtherBot, "ExampleBot"},
+		{"Mozilla/5.0 (compatible; AhrefsBot/7.0; +http://ahrefs.com/robot/)", CatSEO, "AhrefsBot"},
+		{"UptimeRobot/2.0; http://www.uptimerobot.com/", CatMonitoring, "UptimeRobot"},
+		{"", CatOtherBot, NoUserAgent},
+		{"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/154.0.0.0 Safari/537.36", "", ""},
+	} {
+		cat, name := Bot(tc.ua)
+		if cat != tc.cat || name != tc.name {
+			t.Errorf("Bot(%q) = %q, %q; want %q, %q", tc.ua, cat, name, tc.cat, tc.name)
+		}
 	}
 }

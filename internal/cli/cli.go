@@ -65,6 +65,8 @@ func Main(env Env) int {
 		return runSend(env, args, true)
 	case "replay":
 		return runReplay(env, args)
+	case "report":
+		return runReport(env, args)
 	case "version", "--version":
 		fmt.Fprintln(env.Stdout, "trackless", Version)
 		return ExitOK
@@ -84,6 +86,7 @@ const usage = `trackless turns access logs into web analytics, with no JavaScrip
 Usage:
   trackless send   [flags] [FILE|DIR|-]...   send hits to Matomo's bulk tracking API
   trackless parse  [flags] [FILE|DIR|-]...   print what send would post, without sending
+  trackless report [flags] [FILE|DIR|-]...   analytics from the logs alone: HTML (-o), JSON (--json) or text
   trackless replay [flags] DEAD-LETTER-FILE  send the batches of a dead-letter file again
   trackless version
 
@@ -154,6 +157,31 @@ func commonFlags(fs *flag.FlagSet, c *config, peers map[string]string) {
 	fs.StringVar(&c.siteFile, "site-file", "", "file of HOST=ID lines, as --site")
 	fs.BoolVar(&c.addSites, "add-sites", false, "with --site-auto: create a site in Matomo for a host that has none (SitesManager.addSite; needs a super user's token)")
 	fs.BoolVar(&c.siteAuto, "site-auto", false, "ask Matomo which site has a host among its URLs (SitesManager.getSitesIdFromSiteUrl; needs the token), once per host")
+	fs.DurationVar(&c.reorderWindow, "reorder-window", pipeline.DefaultReorderWindow, "how late a hit may come within a log and still be sent in time order (memory grows with it)")
+	fs.IntVar(&c.batchSize, "batch-size", 200, "hits per bulk request (BATCH_SIZE)")
+	fs.IntVar(&c.concurrency, "concurrency", 4, "bulk requests in flight")
+	fs.IntVar(&c.timeoutMS, "timeout-ms", 5000, "deadline of one HTTP attempt, in ms (MATOMO_TIMEOUT_MS)")
+	fs.StringVar(&c.uaRe, "user-agent-allowlist-regex", "", "case-insensitive regex of user agents to track (USER_AGENT_ALLOWLIST_REGEX; default: AI assistants in rec mode 1, any in 2)")
+	fs.StringVar(&c.methods, "http-method-allowlist", "", "comma-separated HTTP methods to track (HTTP_METHOD_ALLOWLIST; default GET, and every method in visits mode)")
+	fs.StringVar(&c.source, "source", "CloudFront", "value of Matomo's source parameter")
+	fs.StringVar(&c.summaryJSON, "summary-json", "", "write the summary as JSON to this file (- for stdout)")
+	fs.IntVar(&c.maxOpen, "max-open-inputs", 64, "inputs read side by side at most (inputs that overlap in time are merged while open)")
+	fs.StringVar(&c.decodeUA, "decode-user-agent", "", "accepted for compatibility (CLOUDFRONT_DECODE_USER_AGENT): trackless always decodes user agents")
+	readFlags(fs, c, peers)
+	peers["matomo-url"] = "MATOMO_URL"
+	peers["site-id"] = "MATOMO_SITE_ID"
+	peers["token-auth"] = "MATOMO_TOKEN_AUTH"
+	peers["rec-mode"] = "MATOMO_REC_MODE"
+	peers["batch-size"] = "BATCH_SIZE"
+	peers["timeout-ms"] = "MATOMO_TIMEOUT_MS"
+	peers["user-agent-allowlist-regex"] = "USER_AGENT_ALLOWLIST_REGEX"
+	peers["http-method-allowlist"] = "HTTP_METHOD_ALLOWLIST"
+	peers["decode-user-agent"] = "CLOUDFRONT_DECODE_USER_AGENT"
+}
+
+// readFlags are the flags of reading logs, shared by send, parse and
+// report: formats, filters, S3, logging.
+func readFlags(fs *flag.FlagSet, c *config, peers map[string]string) {
 	fs.Var(&c.includeHosts, "include-host", "only hits of this host, or of hosts matching this glob (*.example.com); repeatable")
 	fs.Var(&c.includeHosts, "hostname", "the same as --include-host (Matomo's importer's name)")
 	fs.Var(&c.excludeHosts, "exclude-host", "skip hits of this host, or of hosts matching this glob; repeatable")
@@ -173,43 +201,24 @@ func commonFlags(fs *flag.FlagSet, c *config, peers map[string]string) {
 	fs.StringVar(&c.cpuProfile, "cpu-profile", "", "write a CPU profile of the run to this file (go tool pprof)")
 	fs.BoolVar(&c.w3cTimeTakenMS, "w3c-time-taken-millisecs", false, "W3C logs: time-taken is in milliseconds (IIS logs are recognised and always read so; other W3C logs are read in seconds, as the W3C draft says)")
 	fs.Var(&c.realtimeFields, "realtime-fields", "--format cloudfront-realtime: the fields enabled in the real-time log configuration, in any order (default: all 43)")
-	fs.DurationVar(&c.reorderWindow, "reorder-window", pipeline.DefaultReorderWindow, "how late a hit may come within a log and still be sent in time order (memory grows with it)")
 	fs.StringVar(&c.defHost, "log-hostname", "", "host for logs that carry none (the same as --default-host)")
-	fs.IntVar(&c.batchSize, "batch-size", 200, "hits per bulk request (BATCH_SIZE)")
-	fs.IntVar(&c.concurrency, "concurrency", 4, "bulk requests in flight")
-	fs.IntVar(&c.timeoutMS, "timeout-ms", 5000, "deadline of one HTTP attempt, in ms (MATOMO_TIMEOUT_MS)")
 	fs.StringVar(&c.docRe, "document-regex", "", "case-insensitive regex on the URL marking downloads (DOCUMENT_REGEX; default: the peer's list)")
 	fs.StringVar(&c.excludeRe, "url-exclude-regex", "", "case-insensitive regex on the URL of requests not to track (URL_EXCLUDE_REGEX; default: static assets)")
-	fs.StringVar(&c.uaRe, "user-agent-allowlist-regex", "", "case-insensitive regex of user agents to track (USER_AGENT_ALLOWLIST_REGEX; default: AI assistants in rec mode 1, any in 2)")
-	fs.StringVar(&c.methods, "http-method-allowlist", "", "comma-separated HTTP methods to track (HTTP_METHOD_ALLOWLIST; default GET, and every method in visits mode)")
 	fs.StringVar(&c.defScheme, "default-protocol", "", "protocol when the log has none (CLOUDFRONT_DEFAULT_PROTOCOL)")
 	fs.StringVar(&c.defHost, "default-host", "", "host when the log has none (CLOUDFRONT_DEFAULT_HOST)")
-	fs.StringVar(&c.source, "source", "CloudFront", "value of Matomo's source parameter")
 	fs.StringVar(&c.format, "format", "auto", "log format: "+strings.Join(logformat.Formats, ", ")+"; auto detects it per input")
 	fs.StringVar(&c.logLevel, "log-level", "warn", "silent, error, warn, info or debug (LOG_LEVEL)")
-	fs.StringVar(&c.summaryJSON, "summary-json", "", "write the summary as JSON to this file (- for stdout)")
 	fs.StringVar(&c.progress, "progress", "auto", "progress bar on stderr: auto (on a terminal), always, never")
 	fs.StringVar(&c.s3Endpoint, "s3-endpoint", "", "URL of an S3-compatible server (http://127.0.0.1:7070); default: AWS")
 	fs.StringVar(&c.s3PathStyle, "s3-path-style", "auto", "address buckets in the path (true), as a host name (false), or auto: path style with --s3-endpoint")
 	fs.StringVar(&c.s3Region, "s3-region", "", "AWS region of the buckets (default: AWS_REGION or the profile's)")
 	fs.StringVar(&c.since, "since", "", "read only inputs whose name says an hour at or after this time (CloudFront's DIST.YYYY-MM-DD-HH.ID.gz and v2 partitions; the same forms as --exclude-older-than); S3 listings skip the rest")
 	fs.StringVar(&c.until, "until", "", "read only inputs whose name says an hour before this time (same forms)")
-	fs.IntVar(&c.maxOpen, "max-open-inputs", 64, "inputs read side by side at most (inputs that overlap in time are merged while open)")
-	fs.StringVar(&c.decodeUA, "decode-user-agent", "", "accepted for compatibility (CLOUDFRONT_DECODE_USER_AGENT): trackless always decodes user agents")
-	peers["matomo-url"] = "MATOMO_URL"
-	peers["site-id"] = "MATOMO_SITE_ID"
-	peers["token-auth"] = "MATOMO_TOKEN_AUTH"
-	peers["rec-mode"] = "MATOMO_REC_MODE"
-	peers["batch-size"] = "BATCH_SIZE"
-	peers["timeout-ms"] = "MATOMO_TIMEOUT_MS"
 	peers["document-regex"] = "DOCUMENT_REGEX"
 	peers["url-exclude-regex"] = "URL_EXCLUDE_REGEX"
-	peers["user-agent-allowlist-regex"] = "USER_AGENT_ALLOWLIST_REGEX"
-	peers["http-method-allowlist"] = "HTTP_METHOD_ALLOWLIST"
 	peers["default-protocol"] = "CLOUDFRONT_DEFAULT_PROTOCOL"
 	peers["default-host"] = "CLOUDFRONT_DEFAULT_HOST"
 	peers["log-level"] = "LOG_LEVEL"
-	peers["decode-user-agent"] = "CLOUDFRONT_DECODE_USER_AGENT"
 }
 
 func deliveryFlags(fs *flag.FlagSet, c *config) {

@@ -54,56 +54,11 @@ func newJob(ctx context.Context, env Env, c *config, parse bool, log *slog.Logge
 		RecMode: c.recMode, UserAgentRegex: c.uaRe, DocumentRegex: c.docRe, URLExcludeRegex: c.excludeRe, Methods: splitList(c.methods),
 		Visits: c.mode == "visits", EnableStatic: c.enableStatic, EnableBots: c.enableBots, EnableErrors: c.enableErrors, EnableRedirects: c.enableRedirects,
 	}
-	filter := pipeline.Filter{StripQuery: c.stripQuery, LowerPath: c.lowerPath, AddToDate: time.Duration(c.addToDate * float64(time.Hour))}
-	for _, list := range []struct {
-		name  string
-		files []string
-		dst   *listFlag
-	}{{"--exclude-path-from", c.excludePathFrom, &c.excludePaths}, {"--include-path-from", c.includePathFrom, &c.includePaths}} {
-		for _, f := range list.files {
-			globs, err := readGlobFile(f)
-			if err != nil {
-				return fail(ExitUsage, list.name+":", err)
-			}
-			*list.dst = append(*list.dst, globs...)
-		}
+	filter, rng, err := c.readFilter()
+	if err != nil {
+		return fail(ExitUsage, err)
 	}
-	for _, u := range c.uaExclude {
-		filter.UAExclude = append(filter.UAExclude, strings.ToLower(u))
-	}
-	for _, list := range []struct {
-		name  string
-		globs []string
-		dst   *[]*regexp.Regexp
-	}{
-		{"--exclude-path", c.excludePaths, &filter.ExcludePaths}, {"--include-path", c.includePaths, &filter.IncludePaths},
-		{"--include-host", lower(c.includeHosts), &filter.IncludeHosts}, {"--exclude-host", lower(c.excludeHosts), &filter.ExcludeHosts},
-	} {
-		for _, g := range list.globs {
-			re, err := pipeline.Glob(g)
-			if err != nil {
-				return fail(ExitUsage, fmt.Sprintf("%s %q: %v", list.name, g, err))
-			}
-			*list.dst = append(*list.dst, re)
-		}
-	}
-	for _, w := range []struct {
-		name, v string
-		t       *time.Time
-	}{
-		{"--exclude-older-than", c.olderThan, &filter.OlderThan}, {"--exclude-newer-than", c.newerThan, &filter.NewerThan},
-		{"--since", c.since, &j.rng.Since}, {"--until", c.until, &j.rng.Until},
-	} {
-		if w.v == "" {
-			continue
-		}
-		t, err := parseWhen(w.v, time.Now())
-		if err != nil {
-			return fail(ExitUsage, w.name+":", err)
-		}
-		*w.t = t
-	}
-	var err error
+	j.rng = rng
 	if j.after, err = parseAfter(c.after); err != nil {
 		return fail(ExitUsage, err)
 	}
@@ -435,4 +390,60 @@ func (a afterAction) apply(ctx context.Context, j *job, set *inputSet, name stri
 		return err
 	}
 	return os.Rename(name, filepath.Join(a.dest, filepath.Base(name)))
+}
+
+// readFilter builds the filters of the reading flags, and the --since and
+// --until range of inputs.
+func (c *config) readFilter() (pipeline.Filter, s3src.Range, error) {
+	var rng s3src.Range
+	filter := pipeline.Filter{StripQuery: c.stripQuery, LowerPath: c.lowerPath, AddToDate: time.Duration(c.addToDate * float64(time.Hour))}
+	for _, list := range []struct {
+		name  string
+		files []string
+		dst   *listFlag
+	}{{"--exclude-path-from", c.excludePathFrom, &c.excludePaths}, {"--include-path-from", c.includePathFrom, &c.includePaths}} {
+		for _, f := range list.files {
+			globs, err := readGlobFile(f)
+			if err != nil {
+				return filter, rng, fmt.Errorf("%s: %w", list.name, err)
+			}
+			*list.dst = append(*list.dst, globs...)
+		}
+	}
+	for _, u := range c.uaExclude {
+		filter.UAExclude = append(filter.UAExclude, strings.ToLower(u))
+	}
+	for _, list := range []struct {
+		name  string
+		globs []string
+		dst   *[]*regexp.Regexp
+	}{
+		{"--exclude-path", c.excludePaths, &filter.ExcludePaths}, {"--include-path", c.includePaths, &filter.IncludePaths},
+		{"--include-host", lower(c.includeHosts), &filter.IncludeHosts}, {"--exclude-host", lower(c.excludeHosts), &filter.ExcludeHosts},
+	} {
+		for _, g := range list.globs {
+			re, err := pipeline.Glob(g)
+			if err != nil {
+				return filter, rng, fmt.Errorf("%s %q: %v", list.name, g, err)
+			}
+			*list.dst = append(*list.dst, re)
+		}
+	}
+	for _, w := range []struct {
+		name, v string
+		t       *time.Time
+	}{
+		{"--exclude-older-than", c.olderThan, &filter.OlderThan}, {"--exclude-newer-than", c.newerThan, &filter.NewerThan},
+		{"--since", c.since, &rng.Since}, {"--until", c.until, &rng.Until},
+	} {
+		if w.v == "" {
+			continue
+		}
+		t, err := parseWhen(w.v, time.Now())
+		if err != nil {
+			return filter, rng, fmt.Errorf("%s: %w", w.name, err)
+		}
+		*w.t = t
+	}
+	return filter, rng, nil
 }

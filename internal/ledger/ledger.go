@@ -125,6 +125,16 @@ func Open(dir string) (*Ledger, error) {
 	if err := os.MkdirAll(filepath.Join(dir, "inputs"), 0o700); err != nil {
 		return nil, fmt.Errorf("state dir: %w", err)
 	}
+	f, err := LockDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	return &Ledger{dir: dir, lock: f}, nil
+}
+
+// LockDir takes the lock of a state directory (its file "lock", created if
+// needed) without waiting; closing the file releases it.
+func LockDir(dir string) (*os.File, error) {
 	f, err := os.OpenFile(filepath.Join(dir, "lock"), os.O_CREATE|os.O_RDWR, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("state dir: %w", err)
@@ -133,7 +143,7 @@ func Open(dir string) (*Ledger, error) {
 		f.Close()
 		return nil, fmt.Errorf("state dir %s is in use by another trackless process", dir)
 	}
-	return &Ledger{dir: dir, lock: f}, nil
+	return f, nil
 }
 
 // Dir is the state directory.

@@ -13,6 +13,7 @@ import (
 	"github.com/trackless/trackless/internal/hit"
 	"github.com/trackless/trackless/internal/input"
 	"github.com/trackless/trackless/internal/ledger"
+	"github.com/trackless/trackless/internal/lineparse"
 	"github.com/trackless/trackless/internal/logformat"
 )
 
@@ -35,8 +36,8 @@ type cursor struct {
 	in          *input.Input
 	st          *inputState
 	lines       *input.Lines
-	parse       *parseAhead
-	batch       *parseBatch // being read, from i
+	parse       *lineparse.Ahead
+	batch       *lineparse.Batch // being read, from i
 	i           int
 	skipThrough int64
 	next        *queued // the next item of this input; nil at its end
@@ -276,7 +277,7 @@ func (r *runner) open(ctx context.Context, name string, seq int) (*cursor, error
 		return nil, err
 	}
 	c.lines = in.Lines()
-	c.parse = startParse(c.lines, parser, c.skipThrough)
+	c.parse = lineparse.Start(c.lines, parser, c.skipThrough)
 	return c, r.advance(ctx, c)
 }
 
@@ -335,7 +336,7 @@ func (r *runner) inputDone(name string) {
 
 func (c *cursor) close() {
 	if c.parse != nil {
-		c.parse.stop()
+		c.parse.Stop()
 		c.parse = nil
 	}
 	if c.lines != nil {
@@ -354,15 +355,15 @@ func (r *runner) advance(ctx context.Context, c *cursor) error {
 	c.next = nil
 	st := c.st
 	for {
-		if c.batch == nil || c.i == len(c.batch.lines) {
+		if c.batch == nil || c.i == len(c.batch.Lines) {
 			if c.batch != nil {
-				if c.batch.end {
+				if c.batch.End {
 					break
 				}
-				c.parse.recycle(c.batch)
+				c.parse.Recycle(c.batch)
 			}
 			select {
-			case c.batch = <-c.parse.out:
+			case c.batch = <-c.parse.Out:
 				c.i = 0
 			case <-ctx.Done():
 				c.batch = nil
@@ -370,40 +371,40 @@ func (r *runner) advance(ctx context.Context, c *cursor) error {
 			}
 			continue
 		}
-		pl := &c.batch.lines[c.i]
+		pl := &c.batch.Lines[c.i]
 		c.i++
-		lineNo := pl.line
+		lineNo := pl.Line
 		r.stats.LinesRead++
-		switch pl.kind {
-		case lineTooLong:
+		switch pl.Kind {
+		case lineparse.TooLong:
 			r.stats.Malformed[logformat.ReasonLineTooLong]++
 			r.warn("malformed", "malformed line", "input", c.name, "line", lineNo, "reason", logformat.ReasonLineTooLong)
 			continue
-		case lineResumed:
+		case lineparse.Resumed:
 			r.stats.LinesResumed++
 			continue
 		}
-		if pl.invalidUTF8 {
+		if pl.InvalidUTF8 {
 			// Another charset or broken bytes: kept as they are (what is
 			// sent escapes them), and counted.
 			r.stats.InvalidUTF8++
 		}
-		if pl.kind == lineBad {
+		if pl.Kind == lineparse.Bad {
 			var pe *logformat.ParseError
-			if errors.As(pl.err, &pe) {
+			if errors.As(pl.Err, &pe) {
 				r.stats.Malformed[pe.Reason]++
 				r.warn("malformed", "malformed line", "input", c.name, "line", lineNo, "reason", pe.Reason, "detail", pe.Detail)
 			}
 			continue
 		}
-		if pl.kind != lineHit {
+		if pl.Kind != lineparse.Hit {
 			continue
 		}
 		r.stats.Hits++
 		if r.opt.HitCount != nil {
 			r.opt.HitCount.Add(1)
 		}
-		q, err := r.hit(st, &pl.h, lineNo)
+		q, err := r.hit(st, &pl.H, lineNo)
 		if err != nil {
 			st.mu.Lock()
 			st.failed = true
@@ -418,23 +419,23 @@ func (r *runner) advance(ctx context.Context, c *cursor) error {
 		}
 		st.advance(lineNo)
 	}
-	if fe := c.batch.unknown; fe != nil {
+	if fe := c.batch.Unknown; fe != nil {
 		r.log.Error("input not read: its format is unknown", "input", c.name, "error", fe.Error())
 		r.stats.InputsDamaged = append(r.stats.InputsDamaged, c.name)
 		st.mu.Lock()
 		st.failed, st.failReason = true, "format unknown: "+fe.Error()
 		st.mu.Unlock()
 	}
-	if err := c.batch.damage; err != nil {
-		r.log.Error("input is damaged: lines before the damage were read", "input", c.name, "after_line", c.batch.last, "error", err)
+	if err := c.batch.Damage; err != nil {
+		r.log.Error("input is damaged: lines before the damage were read", "input", c.name, "after_line", c.batch.Last, "error", err)
 		r.stats.InputsDamaged = append(r.stats.InputsDamaged, c.name)
 		st.mu.Lock()
-		st.failed, st.failReason = true, fmt.Sprintf("damaged after line %d: %v", c.batch.last, err)
+		st.failed, st.failReason = true, fmt.Sprintf("damaged after line %d: %v", c.batch.Last, err)
 		st.mu.Unlock()
 	}
 	st.mu.Lock()
 	st.eof = true
-	st.lines = c.batch.last
+	st.lines = c.batch.Last
 	if st.lines > st.readLine {
 		st.readLine = st.lines
 	}

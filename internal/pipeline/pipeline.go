@@ -152,8 +152,22 @@ const (
 	SkipNoSite = "no_site"
 )
 
-// skip applies f to a hit of host; it returns a skip reason or "".
-func (f *Filter) skip(h *hit.Hit, host string) string {
+// Apply changes a hit as the filter says, before Skip: the query string
+// stripped, the path lower-cased, hours added to the time.
+func (f *Filter) Apply(h *hit.Hit) {
+	if f.StripQuery {
+		h.Query = ""
+	}
+	if f.LowerPath {
+		h.Path = strings.ToLower(h.Path)
+	}
+	if f.AddToDate != 0 {
+		h.Time = h.Time.Add(f.AddToDate)
+	}
+}
+
+// Skip applies f to a hit of host; it returns a skip reason or "".
+func (f *Filter) Skip(h *hit.Hit, host string) string {
 	if len(f.IncludeHosts) > 0 || len(f.ExcludeHosts) > 0 {
 		lh := strings.ToLower(host)
 		match := func(g *regexp.Regexp) bool { return g.MatchString(lh) }
@@ -397,15 +411,7 @@ func (r *runner) hit(st *inputState, h *hit.Hit, lineNo int64) (*queued, error) 
 	if host == "" {
 		host = r.opt.DefaultHost
 	}
-	if r.opt.Filter.StripQuery {
-		h.Query = ""
-	}
-	if r.opt.Filter.LowerPath {
-		h.Path = strings.ToLower(h.Path)
-	}
-	if r.opt.Filter.AddToDate != 0 {
-		h.Time = h.Time.Add(r.opt.Filter.AddToDate)
-	}
+	r.opt.Filter.Apply(h)
 	var url string
 	var res classify.Result
 	site := r.opt.Encoder.SiteID
@@ -415,7 +421,7 @@ func (r *runner) hit(st *inputState, h *hit.Hit, lineNo int64) (*queued, error) 
 	case scheme == "":
 		res.Skip = classify.SkipNoScheme
 	default:
-		if res.Skip = r.opt.Filter.skip(h, host); res.Skip != "" {
+		if res.Skip = r.opt.Filter.Skip(h, host); res.Skip != "" {
 			break
 		}
 		if r.cls.NeedsURL() {

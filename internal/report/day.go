@@ -1,0 +1,287 @@
+package report
+
+import (
+	"strings"
+	"time"
+
+	"github.com/trackless/trackless/internal/classify"
+	"github.com/trackless/trackless/internal/hit"
+	"github.com/trackless/trackless/internal/logformat"
+)
+
+// Counts are the additive numbers of a day or an hour of the day.
+type Counts struct {
+	Requests  int64 `json:"requests"`
+	Pages     int64 `json:"pages"`     // page views by people (see Day)
+	Downloads int64 `json:"downloads"` // downloads by people
+	Bytes     int64 `json:"bytes"`     // response bytes, every request
+	Bots      int64 `json:"bot_requests"`
+	AI        int64 `json:"ai_assistant_requests"`
+	Visitors  int64 `json:"visitors"`
+	Visits    int64 `json:"visits"`
+}
+
+func (c *Counts) add(o Counts) {
+	c.Requests += o.Requests
+	c.Pages += o.Pages
+	c.Downloads += o.Downloads
+	c.Bytes += o.Bytes
+	c.Bots += o.Bots
+	c.AI += o.AI
+	c.Visitors += o.Visitors
+	c.Visits += o.Visits
+}
+
+// Day is the aggregate of one UTC day, as the state keeps it.
+//
+// A person is a request whose user agent is classified as no bot. A page
+// view is a person's request for a page (neither a download nor a static
+// asset) answered 2xx or 304, a download the same for a download; visits
+// and unique visitors are made of page views and downloads. Unique
+// visitor: the same IP address and user agent within the day. Visit:
+// Matomo's rule, a new one after 30 minutes without an action.
+type Day struct {
+	Date              int32 // days since 1970-01-01
+	Total             Counts
+	Hours             [24]Counts
+	FirstHit, LastHit int64 // unix seconds
+
+	Status map[int]int64 // requests by status code (0: none)
+	Hosts  *Table        // requests by host
+
+	Pages        *Table // page views by host+path; A: bytes
+	Downloads    *Table // downloads by host+path; A: bytes
+	NotFound     *Table // 404 and 410 answers by host+path, everyone; A: by people
+	ServerErrors *Table // 5xx answers by host+path; A: by people
+	Referrers    *Table // page views by referring host (other sites)
+	Search       map[string]int64
+	AIRefs       map[string]int64 // page views referred by AI assistants (referrer or utm_source)
+
+	Bots    *Table // requests by category TAB name; A: non-asset requests; B: bytes
+	AIPages *Table // AI agents' non-asset requests by name TAB host+path
+
+	Cache        map[string]int64 // requests by x-edge-result-type
+	CachePaths   *Table           // requests by host+path; A: Hit+RefreshHit; B: Miss
+	Edges        map[string]int64 // requests by edge location (its airport code)
+	HTTPVersions map[string]int64
+	TLS          map[string]int64
+	TimeTaken    Hist
+	TTFB         Hist
+
+	// Derived from the visitors by finish.
+	EntryPages *Table
+	Browsers   map[string]Counts // visitors, visits, pages by browser family
+	OS         map[string]Counts
+	Devices    map[string]Counts
+	Countries  map[string]Counts // by ISO code; "" unknown
+
+	vis *visitorSet
+}
+
+func newDay(date int32, tableSize int) *Day {
+	return &Day{
+		Date: date, Status: map[int]int64{}, Hosts: NewTable(1000),
+		Pages: NewTable(tableSize), Downloads: NewTable(tableSize), NotFound: NewTable(tableSize),
+		ServerErrors: NewTable(tableSize), Referrers: NewTable(tableSize), Search: map[string]int64{},
+		AIRefs: map[string]int64{}, Bots: NewTable(tableSize), AIPages: NewTable(tableSize),
+		Cache: map[string]int64{}, CachePaths: NewTable(tableSize), Edges: map[string]int64{},
+		HTTPVersions: map[string]int64{}, TLS: map[string]int64{}, TimeTaken: Hist{}, TTFB: Hist{},
+		vis: newVisitorSet(),
+	}
+}
+
+// Time returns the start of the day.
+func (d *Day) Time() time.Time { return time.Unix(int64(d.Date)*86400, 0).UTC() }
+
+// DateOf returns the day of a time (days since 1970-01-01, UTC).
+func DateOf(t time.Time) int32 {
+	u := t.Unix()
+	if u < 0 {
+		return int32((u - 86399) / 86400)
+	}
+	return int32(u / 86400)
+}
+
+// DayString formats a date as YYYY-MM-DD.
+func DayString(date int32) string { return time.Unix(int64(date)*86400, 0).UTC().Format(time.DateOnly) }
+
+// CountryFunc returns the ISO code of an IP address's country, or "".
+type CountryFunc func(ip string) string
+
+// add counts one hit. res is its classification; host and scheme are the
+// hit's, completed by the defaults.
+func (d *Day) add(h *hit.Hit, res *classify.Result, host string, country CountryFunc) {
+	unix := h.Time.Unix()
+	sec := uint32(unix - int64(d.Date)*86400)
+	hour := sec / 3600
+	if d.FirstHit == 0 || unix < d.FirstHit {
+		d.FirstHit = unix
+	}
+	if unix > d.LastHit {
+		d.LastHit = unix
+	}
+	var c Counts
+	c.Requests = 1
+	if h.Bytes > 0 {
+		c.Bytes = h.Bytes
+	}
+	d.Status[h.Status]++
+	d.Hosts.Add(host, 1, 0, 0)
+	path := h.Path
+	if h.LogEscaped && strings.IndexByte(path, '%') >= 0 {
+		path = logformat.Unescape(path)
+	}
+	key := host + path
+	ok := h.Status >= 200 && h.Status < 300 || h.Status == 304
+	people := !res.Bot
+	switch {
+	case res.Bot:
+		c.Bots = 1
+		if res.Category == classify.CatAIAssistant {
+			c.AI = 1
+		}
+		var pages int64
+		if res.Kind != hit.Asset {
+			pages = 1
+		}
+		d.Bots.Add(res.Category+"\t"+res.BotName, 1, pages, c.Bytes)
+		if pages == 1 && (res.Category == classify.CatAIAssistant || res.Category == classify.CatAICrawler || res.Category == classify.CatAISearch) {
+			d.AIPages.Add(res.BotName+"\t"+key, 1, 0, 0)
+		}
+	case ok && res.Kind != hit.Asset:
+		if res.Kind == hit.Page {
+			c.Pages = 1
+			d.Pages.Add(key, 1, c.Bytes, 0)
+			switch kind, name := classifyReferrer(h.Referrer, h.Query, host); kind {
+			case refSite:
+				d.Referrers.Add(name, 1, 0, 0)
+			case refSearch:
+				d.Search[name]++
+			case refAI:
+				d.AIRefs[name]++
+			}
+		} else {
+			c.Downloads = 1
+			d.Downloads.Add(key, 1, c.Bytes, 0)
+		}
+		d.vis.add(visitorID(h.ClientIP, h.UserAgent), sec, key, func(v *visitor) {
+			v.ua = d.vis.uaIndex(h.UserAgent)
+			if country != nil {
+				copy(v.country[:], country(h.ClientIP))
+			}
+		})
+	}
+	var byPeople int64
+	if people {
+		byPeople = 1
+	}
+	switch {
+	case h.Status == 404 || h.Status == 410:
+		d.NotFound.Add(key, 1, byPeople, 0)
+	case h.Status >= 500:
+		d.ServerErrors.Add(key, 1, byPeople, 0)
+	}
+	if h.ResultType != "" {
+		d.Cache[h.ResultType]++
+		var hits, misses int64
+		switch h.ResultType {
+		case "Hit", "RefreshHit":
+			hits = 1
+		case "Miss":
+			misses = 1
+		}
+		d.CachePaths.Add(key, 1, hits, misses)
+	}
+	if e := h.EdgeLocation; e != "" {
+		if len(e) > 3 {
+			e = e[:3]
+		}
+		d.Edges[e]++
+	}
+	if h.HTTPVersion != "" {
+		d.HTTPVersions[h.HTTPVersion]++
+	}
+	switch {
+	case h.TLSProtocol != "":
+		d.TLS[h.TLSProtocol]++
+	case h.Scheme == "http":
+		d.TLS["none (http)"]++
+	}
+	d.TimeTaken.Add(h.Duration)
+	d.TTFB.Add(h.TTFB)
+	d.Total.add(c)
+	d.Hours[hour].add(c)
+}
+
+// UAFunc returns the browser family, OS family and device type of a user
+// agent (see internal/useragent).
+type UAFunc func(ua string) (browser, os, device string)
+
+// finish computes what comes from the visitors: their counts by day and
+// hour, entry pages, browsers, operating systems, devices and countries.
+// It replaces what an earlier finish computed.
+func (d *Day) finish(parseUA UAFunc, tableSize int) {
+	d.Total.Visitors, d.Total.Visits = 0, 0
+	for i := range d.Hours {
+		d.Hours[i].Visitors, d.Hours[i].Visits = 0, 0
+	}
+	d.Browsers, d.OS, d.Devices, d.Countries = map[string]Counts{}, map[string]Counts{}, map[string]Counts{}, map[string]Counts{}
+	entries := map[uint32]int64{}
+	type uaCounts struct{ visitors, visits, actions int64 }
+	byUA := make([]uaCounts, len(d.vis.uas))
+	for _, v := range d.vis.m {
+		n := int64(v.count())
+		d.Total.Visitors++
+		d.Total.Visits += n
+		for h := range 24 {
+			if v.hours&(1<<h) != 0 {
+				d.Hours[h].Visitors++
+			}
+		}
+		v.visits(func(x visit) {
+			d.Hours[x.start/3600].Visits++
+			entries[x.entry]++
+		})
+		u := &byUA[v.ua]
+		u.visitors++
+		u.visits += n
+		u.actions += int64(v.actions)
+		cc := string(v.country[:])
+		if v.country[0] == 0 {
+			cc = ""
+		}
+		addCounts(d.Countries, cc, 1, n, int64(v.actions))
+	}
+	for len(d.vis.uaKind) < len(d.vis.uas) {
+		d.vis.uaKind = append(d.vis.uaKind, [3]string{})
+	}
+	for i, u := range byUA {
+		if u.visitors == 0 {
+			continue
+		}
+		k := &d.vis.uaKind[i]
+		if k[0] == "" {
+			k[0], k[1], k[2] = "Other", "Other", "other"
+			if parseUA != nil {
+				k[0], k[1], k[2] = parseUA(d.vis.uas[i])
+			}
+		}
+		b, o, dev := k[0], k[1], k[2]
+		addCounts(d.Browsers, b, u.visitors, u.visits, u.actions)
+		addCounts(d.OS, o, u.visitors, u.visits, u.actions)
+		addCounts(d.Devices, dev, u.visitors, u.visits, u.actions)
+	}
+	byPage := make(map[string]int64, len(entries))
+	for idx, n := range entries {
+		byPage[d.vis.pages[idx]] += n
+	}
+	d.EntryPages = tableOf(byPage, tableSize)
+}
+
+func addCounts(m map[string]Counts, key string, visitors, visits, actions int64) {
+	c := m[key]
+	c.Visitors += visitors
+	c.Visits += visits
+	c.Pages += actions
+	m[key] = c
+}

@@ -1,0 +1,147 @@
+package report
+
+import (
+	_ "embed"
+	"fmt"
+	"html/template"
+	"io"
+	"strconv"
+)
+
+//go:embed report.html.tmpl
+var htmlTemplate string
+
+// page is what the template renders: the report and its charts.
+type page struct {
+	R                                  *Report
+	DayChart, DayBytes, HourChart      template.HTML
+	DayLegend, HourLegend              template.HTML
+	BotChart, AIChart, DeviceChart     template.HTML
+	BrowserChart, OSChart, StatusChart template.HTML
+	CacheChart, CountryChart           template.HTML
+	SingleDay                          bool
+}
+
+// WriteHTML writes r as one self-contained HTML page: inline CSS and SVG,
+// no script, no request to any other host; light and dark themes follow
+// the reader's system.
+func WriteHTML(w io.Writer, r *Report) error {
+	t, err := template.New("report").Funcs(template.FuncMap{
+		"num":     Num,
+		"bytes":   Bytes,
+		"pct":     Percent,
+		"cat":     CategoryTitle,
+		"ratio":   func(f float64) string { return fmt.Sprintf("%.1f %%", 100*f) },
+		"share":   share,
+		"ms":      func(v int64) string { return Num(v) + " ms" },
+		"plusOne": func(i int) int { return i + 1 },
+		"len64":   func(i int) int64 { return int64(i) },
+		"list":    func(s ...string) []string { return s },
+		"dict":    dict,
+		"aiGroups": func(r *Report) map[string][]Agent {
+			return map[string][]Agent{"assistants": r.AI.Assistants, "search": r.AI.Search, "crawlers": r.AI.Crawlers}
+		},
+		"aiTitle": func(kind string) string {
+			return map[string]string{"assistants": "AI assistants", "search": "AI search", "crawlers": "AI crawlers"}[kind]
+		},
+		"datetime": func(t interface{ Format(string) string }) string { return t.Format("2006-01-02 15:04 UTC") },
+	}).Parse(htmlTemplate)
+	if err != nil {
+		return err
+	}
+	p := &page{R: r, SingleDay: len(r.Days) <= 1}
+	var labels []string
+	var pages, visits, visitors, bytes []float64
+	for _, d := range r.Days {
+		labels = append(labels, d.Date[5:])
+		pages = append(pages, float64(d.Pages))
+		visits = append(visits, float64(d.Visits))
+		visitors = append(visitors, float64(d.Visitors))
+		bytes = append(bytes, float64(d.Bytes))
+	}
+	p.DayChart = timeChart("Page views, visits and unique visitors per day", labels, []series{{"page views", pages}, {"visits", visits}, {"unique visitors", visitors}})
+	p.DayBytes = timeChart("Bandwidth per day (bytes)", labels, []series{{"bandwidth", bytes}})
+	p.DayLegend = legend("page views", "visits", "unique visitors")
+	labels, pages, visits, visitors = nil, nil, nil, nil
+	for _, h := range r.Hours {
+		labels = append(labels, strconv.Itoa(h.Hour))
+		pages = append(pages, float64(h.Pages))
+		visits = append(visits, float64(h.Visits))
+		visitors = append(visitors, float64(h.Visitors))
+	}
+	p.HourChart = timeChart("Page views, visits and unique visitors by hour of the day (UTC)", labels, []series{{"page views", pages}, {"visits", visits}, {"unique visitors", visitors}})
+	p.HourLegend = legend("page views", "visits", "unique visitors")
+	var bots []part
+	for _, c := range r.Bots {
+		bots = append(bots, part{CategoryTitle(c.Category), c.Requests})
+	}
+	bots = append([]part{{"People", r.Overview.Requests - r.Overview.Bots}}, bots...)
+	p.BotChart = shareChart("Requests by people and by bots, by category", bots)
+	var ai []part
+	for _, group := range [][]Agent{r.AI.Assistants, r.AI.Search, r.AI.Crawlers} {
+		for _, a := range group {
+			ai = append(ai, part{a.Name, a.Requests})
+		}
+	}
+	p.AIChart = shareChart("Requests by AI agent", ai)
+	seg := func(title string, ss []Segment) template.HTML {
+		var parts []part
+		for _, s := range ss {
+			parts = append(parts, part{s.Name, s.Visitors})
+		}
+		return shareChart(title, parts)
+	}
+	p.DeviceChart = seg("Unique visitors by device type", r.Devices)
+	p.BrowserChart = seg("Unique visitors by browser", r.Browsers)
+	p.OSChart = seg("Unique visitors by operating system", r.OS)
+	p.CountryChart = seg("Unique visitors by country", r.Countries)
+	classes := map[int]int64{}
+	for _, s := range r.Status {
+		classes[s.Code/100]++
+		classes[s.Code/100] += s.Requests - 1
+	}
+	var status []part
+	for _, c := range []int{2, 3, 4, 5, 0, 1} {
+		if n, ok := classes[c]; ok {
+			name := strconv.Itoa(c) + "xx"
+			if c == 0 {
+				name = "none (000)"
+			}
+			status = append(status, part{name, n})
+		}
+	}
+	p.StatusChart = shareChart("Requests by status class", status)
+	if r.CDN != nil {
+		var cache []part
+		for _, c := range r.CDN.ResultTypes {
+			cache = append(cache, part{c.Name, c.Count})
+		}
+		p.CacheChart = shareChart("Requests by CloudFront result type", cache)
+	}
+	return t.Execute(w, p)
+}
+
+// share is the width of a row's bar: its count relative to the first row's.
+func share(v, top int64) string {
+	if top <= 0 {
+		return "0"
+	}
+	return strconv.FormatFloat(100*float64(v)/float64(top), 'f', 1, 64)
+}
+
+// dict builds a map of its arguments, pairs of a key and a value, for
+// templates that take several values.
+func dict(kv ...any) (map[string]any, error) {
+	if len(kv)%2 != 0 {
+		return nil, fmt.Errorf("dict: odd number of arguments")
+	}
+	m := make(map[string]any, len(kv)/2)
+	for i := 0; i < len(kv); i += 2 {
+		k, ok := kv[i].(string)
+		if !ok {
+			return nil, fmt.Errorf("dict: key %v is not a string", kv[i])
+		}
+		m[k] = kv[i+1]
+	}
+	return m, nil
+}

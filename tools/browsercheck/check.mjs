@@ -1,0 +1,405 @@
+#!/usr/bin/env node
+// check.mjs opens a local HTML file in real headless Chromium and reports,
+// as one JSON object on stdout, whether it is a self-contained, working page.
+//
+// Usage:
+//   node tools/browsercheck/check.mjs --html FILE [--widths 1400,400]
+//       [--screenshot-dir DIR] [--color-scheme light|dark|both]
+//
+// --widths        comma-separated viewport widths in CSS px (default 1400,400);
+//                 the viewport height is always 900.
+// --color-scheme  light, dark, both, or a comma-separated list such as
+//                 light,dark (default light); emulates prefers-color-scheme.
+// --screenshot-dir  write a full-page PNG of every run there, named
+//                 report-WIDTH-SCHEME.png, and report-WIDTH-SCHEME-nojs.png
+//                 for the run with JavaScript disabled. Created if missing.
+//
+// The browser is /usr/bin/chromium (Debian's package `chromium`) unless the
+// environment variable BROWSERCHECK_CHROMIUM names another executable.
+//
+// Runs: one per width and colour scheme (widths outer, schemes inner, in the
+// order given), then one more at the first width and first scheme in a
+// context with JavaScript disabled ("jsDisabled": true): the page must be
+// readable without scripts. Every run uses a fresh browser context.
+//
+// Output (stdout, one JSON object):
+//   {"runs":[{
+//     "width": 1400, "colorScheme": "light", "jsDisabled": false,
+//     "requests": [URL...],      // every request other than the file itself
+//                                // and other than data:/blob: URLs; any
+//                                // non-file: request is aborted (see below)
+//     "dataRequests": [URL...],  // data: and blob: requests (in-page
+//                                // resources), each cut to 120 characters
+//     "failedRequests": ["URL (net::ERR_...)"...],  // includes the aborted ones
+//     "consoleErrors": ["[error] text (url:line)", "[warning] text (...)",
+//                       "[pageerror] message"...],  // plus a synthetic
+//                       // "[load] the load event did not fire within 20 s (...)"
+//                       // when the document never reaches readyState complete
+//     "horizontalOverflow": false,  // scrollWidth > innerWidth + 1
+//     "scrollWidth": 1400,          // document.documentElement.scrollWidth
+//     "title": "...",               // document.title
+//     "textLength": 1234,           // document.body.innerText.length
+//     "svgCount": 3,                // outermost inline <svg> elements
+//     "tablesWithoutCaptionOrDefinition": 0,  // see tableRule below
+//     "screenshot": "DIR/report-1400-light.png" or null
+//   }, ...]}
+//
+// Network: every request of every page of the context goes through
+// context.route('**/*') (a superset of page.route: it covers popups and
+// workers too). Requests for file: URLs are allowed to proceed (a missing
+// local file then shows in failedRequests); every other request that
+// reaches the network layer (http:, https:, ...) is recorded in "requests"
+// and aborted (net::ERR_BLOCKED_BY_CLIENT), so the page never reaches the
+// network. Once the file has loaded, navigations of the top-level page
+// (location.href = ..., a meta refresh, a reload; file: included) are
+// aborted as net::ERR_ABORTED (they show in failedRequests, and in requests
+// unless they are for the file itself), which keeps the checked document on
+// screen: the measurements are always of the file itself. WebSockets bypass route(): they are recorded in "requests", and
+// as a second guard the browser's proxy is 127.0.0.1:9, which refuses
+// connections, loopback included, so a WebSocket or anything else the
+// interception missed fails on this machine (it shows in failedRequests or
+// consoleErrors). Popups the page opens are recorded and closed.
+//
+// Exit status: 0 when the checks ran (whatever they found: the caller
+// decides), 1 when a check could not be completed (for example the page did
+// not load in time), 2 on usage errors (bad flags, missing file), 3 when the
+// browser could not start. Diagnostics go to stderr.
+
+import fs from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+const USAGE = 'usage: node tools/browsercheck/check.mjs --html FILE [--widths 1400,400] ' +
+  '[--screenshot-dir DIR] [--color-scheme light|dark|both]';
+
+const VIEWPORT_HEIGHT = 900;
+const NAV_TIMEOUT_MS = 60_000;
+const LOAD_TIMEOUT_MS = 20_000;
+const DATA_URL_MAX = 120;
+
+function usageError(msg) {
+  process.stderr.write(`check.mjs: ${msg}\n${USAGE}\n`);
+  process.exit(2);
+}
+
+function parseArgs(argv) {
+  const opts = { html: null, widths: [1400, 400], screenshotDir: null, schemes: ['light'] };
+  for (let i = 0; i < argv.length; i++) {
+    let arg = argv[i];
+    let value;
+    const eq = arg.indexOf('=');
+    if (arg.startsWith('--') && eq > 0) {
+      value = arg.slice(eq + 1);
+      arg = arg.slice(0, eq);
+    }
+    const next = () => {
+      if (value !== undefined) return value;
+      if (i + 1 >= argv.length) usageError(`${arg} needs a value`);
+      return argv[++i];
+    };
+    switch (arg) {
+      case '--html':
+        opts.html = next();
+        break;
+      case '--widths': {
+        const raw = next();
+        const widths = raw.split(',').map((s) => s.trim()).filter((s) => s !== '');
+        if (widths.length === 0) usageError('--widths is empty');
+        opts.widths = widths.map((s) => {
+          if (!/^[0-9]+$/.test(s)) usageError(`bad width ${JSON.stringify(s)}`);
+          const n = Number(s);
+          if (n < 100 || n > 10000) usageError(`width ${n} out of range 100..10000`);
+          return n;
+        });
+        break;
+      }
+      case '--screenshot-dir':
+        opts.screenshotDir = next();
+        if (opts.screenshotDir === '') usageError('--screenshot-dir is empty');
+        break;
+      case '--color-scheme': {
+        const raw = next().trim();
+        const list = raw === 'both' ? ['light', 'dark'] : raw.split(',').map((s) => s.trim());
+        for (const s of list) {
+          if (s !== 'light' && s !== 'dark') usageError(`bad color scheme ${JSON.stringify(s)}`);
+        }
+        opts.schemes = [...new Set(list)];
+        break;
+      }
+      case '-h':
+      case '--help':
+        process.stdout.write(USAGE + '\n');
+        process.exit(0);
+      default:
+        usageError(`unknown argument ${JSON.stringify(argv[i])}`);
+    }
+  }
+  if (!opts.html) usageError('--html is required');
+  let st;
+  try {
+    st = fs.statSync(opts.html);
+  } catch (e) {
+    usageError(`cannot read ${opts.html}: ${e.message}`);
+  }
+  if (!st.isFile()) usageError(`${opts.html} is not a regular file`);
+  return opts;
+}
+
+const opts = parseArgs(process.argv.slice(2));
+const htmlPath = path.resolve(opts.html);
+const fileURL = pathToFileURL(htmlPath).href;
+
+let chromium;
+try {
+  ({ chromium } = await import('playwright-core'));
+} catch (e) {
+  process.stderr.write(`check.mjs: cannot load playwright-core (run "npm ci" in tools/browsercheck): ${e.message}\n`);
+  process.exit(3);
+}
+
+const executablePath = process.env.BROWSERCHECK_CHROMIUM || '/usr/bin/chromium';
+if (!fs.existsSync(executablePath)) {
+  process.stderr.write(`check.mjs: no browser at ${executablePath} ` +
+    '(install Debian\'s chromium: apt-get install -y --no-install-recommends chromium, ' +
+    'or set BROWSERCHECK_CHROMIUM)\n');
+  process.exit(3);
+}
+
+let browser;
+try {
+  browser = await chromium.launch({
+    executablePath,
+    headless: true,
+    // launch() gives every browser a fresh temporary user data dir.
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--disable-dev-shm-usage',
+      '--dns-prefetch-disable',
+    ],
+    // Second guard (see the header): nothing that escapes interception can
+    // leave the machine; 127.0.0.1:9 refuses connections.
+    proxy: { server: 'http://127.0.0.1:9', bypass: '<-loopback>' },
+    timeout: 60_000,
+  });
+} catch (e) {
+  process.stderr.write(`check.mjs: could not start ${executablePath}: ${e.message}\n`);
+  process.exit(3);
+}
+
+// sameDoc tells whether url is the checked file itself (fragment ignored).
+function sameDoc(url) {
+  const hash = url.indexOf('#');
+  return (hash >= 0 ? url.slice(0, hash) : url) === fileURL;
+}
+
+function shortURL(url) {
+  return url.length <= DATA_URL_MAX ? url : `${url.slice(0, DATA_URL_MAX)}…(${url.length} chars)`;
+}
+
+// measure runs in the page (also with JavaScript disabled: Playwright's
+// evaluate works in its own world regardless) and returns the DOM facts.
+function measure() {
+  const doc = document;
+  const root = doc.documentElement;
+
+  // tableRule: a <table> counts in tablesWithoutCaptionOrDefinition unless
+  // it is a layout table (role="presentation" or role="none") or at least
+  // one of these holds:
+  //   (a) it has a <caption> child with non-blank text;
+  //   (b) its aria-describedby lists the id of an existing element that has
+  //       class "definition" and non-blank text;
+  //   (c) its previous element sibling has class "definition" and non-blank
+  //       text; or, when the table is the first element child of its parent
+  //       (a scroll wrapper such as <div class="scroll"><table>), the
+  //       parent's previous element sibling does.
+  const isDefinition = (el) => !!el && el.classList.contains('definition') &&
+    (el.textContent || '').trim() !== '';
+  let tablesWithout = 0;
+  for (const table of doc.querySelectorAll('table')) {
+    const role = (table.getAttribute('role') || '').trim().toLowerCase();
+    if (role === 'presentation' || role === 'none') continue;
+    const caption = table.caption;
+    if (caption && (caption.textContent || '').trim() !== '') continue;
+    const described = (table.getAttribute('aria-describedby') || '').split(/\s+/).filter(Boolean);
+    if (described.some((id) => isDefinition(doc.getElementById(id)))) continue;
+    if (isDefinition(table.previousElementSibling)) continue;
+    if (!table.previousElementSibling && table.parentElement &&
+        isDefinition(table.parentElement.previousElementSibling)) continue;
+    tablesWithout++;
+  }
+
+  let svgCount = 0;
+  for (const svg of doc.querySelectorAll('svg')) {
+    if (!svg.parentElement || !svg.parentElement.closest('svg')) svgCount++;
+  }
+
+  const scrollWidth = root ? root.scrollWidth : 0;
+  return {
+    scrollWidth,
+    innerWidth: window.innerWidth,
+    title: doc.title || '',
+    textLength: doc.body ? doc.body.innerText.length : 0,
+    svgCount,
+    tablesWithout,
+  };
+}
+
+async function run(width, colorScheme, jsDisabled) {
+  const context = await browser.newContext({
+    viewport: { width, height: VIEWPORT_HEIGHT },
+    colorScheme,
+    javaScriptEnabled: !jsDisabled,
+    serviceWorkers: 'block',
+  });
+  const requests = [];
+  const dataRequests = [];
+  const failedRequests = [];
+  const consoleErrors = [];
+
+  const isInline = (url) => url.startsWith('data:') || url.startsWith('blob:');
+
+  // Interception: file: (and data:/blob:, should they ever be routed)
+  // continues, everything else is aborted. Recording happens in the
+  // listeners below, not here: Playwright's 'request' event sees every
+  // request but data: and blob: ones, which a CDP session reports.
+  //
+  // Once the file has loaded, a navigation of the top-level page to any
+  // other document (file: included) is aborted as cancelled (net::ERR_ABORTED),
+  // which leaves the checked document in place; any other error code would
+  // commit Chromium's error page, and the measurements would be of that.
+  let page = null;
+  let loaded = false;
+  await context.route('**/*', async (route) => {
+    const req = route.request();
+    const url = req.url();
+    let topNav = false;
+    try {
+      topNav = page !== null && req.isNavigationRequest() && req.frame() === page.mainFrame();
+    } catch {
+      // requests of workers have no frame
+    }
+    if (topNav && !(sameDoc(url) && !loaded)) {
+      await route.abort('aborted').catch(() => {});
+    } else if (url.startsWith('file:') || isInline(url)) {
+      await route.continue().catch(() => {});
+    } else {
+      await route.abort('blockedbyclient').catch(() => {});
+    }
+  });
+
+  page = await context.newPage();
+  page.setDefaultTimeout(NAV_TIMEOUT_MS);
+  page.on('request', (req) => {
+    const url = req.url();
+    if (!sameDoc(url) && !isInline(url)) requests.push(url);
+  });
+  const cdp = await context.newCDPSession(page);
+  cdp.on('Network.requestWillBeSent', (ev) => {
+    if (isInline(ev.request.url)) dataRequests.push(shortURL(ev.request.url));
+  });
+  await cdp.send('Network.enable');
+  page.on('requestfailed', (req) => {
+    const failure = req.failure();
+    failedRequests.push(`${shortURL(req.url())} (${failure ? failure.errorText : 'failed'})`);
+  });
+  // WebSockets are not subject to route(): recorded here, and the proxy
+  // guard makes them fail on the loopback interface.
+  page.on('websocket', (ws) => {
+    requests.push(ws.url());
+    ws.on('socketerror', (err) => failedRequests.push(`${ws.url()} (${err})`));
+  });
+  page.on('console', (msg) => {
+    const type = msg.type();
+    if (type !== 'error' && type !== 'warning') return;
+    const loc = msg.location();
+    const where = loc && loc.url ? ` (${shortURL(loc.url)}:${loc.lineNumber + 1})` : '';
+    consoleErrors.push(`[${type}] ${msg.text()}${where}`);
+  });
+  page.on('pageerror', (err) => {
+    consoleErrors.push(`[pageerror] ${err && err.message !== undefined ? err.message : String(err)}`);
+  });
+  // Popups opened by the page are recorded and closed at once.
+  context.on('page', (p) => {
+    if (p !== page) {
+      requests.push(p.url() || '(popup)');
+      p.close().catch(() => {});
+    }
+  });
+
+  await page.goto(fileURL, { waitUntil: 'domcontentloaded', timeout: NAV_TIMEOUT_MS });
+  loaded = true;
+  // Wait for the load event by polling document.readyState: Playwright's own
+  // lifecycle tracking can miss the event when the page starts (and we
+  // cancel) a navigation while loading. A load that never completes is a
+  // finding, not a reason to give up on the run.
+  const deadline = Date.now() + LOAD_TIMEOUT_MS;
+  let state = 'unknown';
+  for (;;) {
+    state = await page.evaluate(() => document.readyState).catch(() => 'unknown');
+    if (state === 'complete' || Date.now() > deadline) break;
+    await page.waitForTimeout(25);
+  }
+  if (state !== 'complete') {
+    consoleErrors.push(`[load] the load event did not fire within ${LOAD_TIMEOUT_MS / 1000} s ` +
+      `(document.readyState: ${state})`);
+  }
+  // Let fonts settle and give late script errors (a load handler, a
+  // requestAnimationFrame callback) a moment to surface.
+  await page.evaluate(async () => {
+    if (document.fonts && document.fonts.ready) await document.fonts.ready;
+  });
+  await page.waitForTimeout(100);
+
+  const m = await page.evaluate(measure);
+
+  let screenshot = null;
+  if (opts.screenshotDir) {
+    screenshot = path.join(opts.screenshotDir,
+      `report-${width}-${colorScheme}${jsDisabled ? '-nojs' : ''}.png`);
+    await page.screenshot({ path: screenshot, fullPage: true, timeout: NAV_TIMEOUT_MS });
+  }
+  await context.close();
+
+  return {
+    width,
+    colorScheme,
+    jsDisabled,
+    requests,
+    dataRequests,
+    failedRequests,
+    consoleErrors,
+    horizontalOverflow: m.scrollWidth > m.innerWidth + 1,
+    scrollWidth: m.scrollWidth,
+    title: m.title,
+    textLength: m.textLength,
+    svgCount: m.svgCount,
+    tablesWithoutCaptionOrDefinition: m.tablesWithout,
+    screenshot,
+  };
+}
+
+let exitCode = 0;
+try {
+  if (opts.screenshotDir) fs.mkdirSync(opts.screenshotDir, { recursive: true });
+  const runs = [];
+  for (const width of opts.widths) {
+    for (const scheme of opts.schemes) {
+      runs.push(await run(width, scheme, false));
+    }
+  }
+  runs.push(await run(opts.widths[0], opts.schemes[0], true));
+  process.stdout.write(JSON.stringify({ runs }, null, 2) + '\n');
+} catch (e) {
+  process.stderr.write(`check.mjs: check failed on ${htmlPath}: ${e && e.stack ? e.stack : e}\n`);
+  exitCode = 1;
+} finally {
+  await browser.close().catch(() => {});
+}
+process.exit(exitCode);
