@@ -354,8 +354,8 @@ func deviceKind(ua, lower, os string) string {
 }
 
 // hasModel reports whether ua has a word that starts with prefix and goes
-// on with at least two capital letters, then ends at " ", ")", ";" or the
-// end: Amazon's model codes (AFTMM, AFTKA, KFTRWI, KFMAWI). The word must
+// on with capital letters, then ends at " ", ")", ";" or the end: Amazon's
+// model codes (AFTB, AFTMM, AFTKA, KFTRWI, KFMAWI). The word must
 // start ua or follow "; " or "(", as models do.
 func hasModel(ua, prefix string) bool {
 	for i := 0; ; {
@@ -375,7 +375,7 @@ func hasModel(ua, prefix string) bool {
 		for k < len(ua) && ua[k] >= 'A' && ua[k] <= 'Z' {
 			k++
 		}
-		if k-i >= 2 && (k == len(ua) || ua[k] == ' ' || ua[k] == ')' || ua[k] == ';') {
+		if k > i && (k == len(ua) || ua[k] == ' ' || ua[k] == ')' || ua[k] == ';') {
 			return true
 		}
 	}

@@ -232,11 +232,11 @@ func TestHasModel(t *testing.T) {
 		{"Mozilla/5.0 (Linux; Android 9; AFTKA Build/PS7624.3337N; wv)", "AFT", true},
 		{"AFTSSS;", "AFT", true},
 		{"Mozilla/5.0 (Linux; Android 11; KFTRWI) AppleWebKit", "KF", true},
-		{"Mozilla/5.0 (X11; After Dark) Foo", "AFT", false}, // lower case
-		{"Mozilla/5.0 (X11; Linux; CRAFTMM)", "AFT", false}, // not a word of its own
-		{"Mozilla/5.0 (X11; Linux) AFTMM", "AFT", false},    // not after "; " or "("
-		{"Mozilla/5.0 (X11; Linux; AFTM)", "AFT", false},    // one capital only
-		{"Mozilla/5.0 (X11; Linux; AFTMM2)", "AFT", false},  // a digit ends no model
+		{"Mozilla/5.0 (X11; After Dark) Foo", "AFT", false},                  // lower case
+		{"Mozilla/5.0 (X11; Linux; CRAFTMM)", "AFT", false},                  // not a word of its own
+		{"Mozilla/5.0 (X11; Linux) AFTMM", "AFT", false},                     // not after "; " or "("
+		{"Mozilla/5.0 (Linux; Android 5.1; AFTM Build/LVY48F)", "AFT", true}, // Fire TV Stick, 2014
+		{"Mozilla/5.0 (X11; Linux; AFTMM2)", "AFT", false},                   // a digit ends no model
 		{"Mozilla/5.0 (X11; Linux; AFT", "AFT", false},
 		{"", "AFT", false},
 	}
