@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/trackless/trackless/internal/geoip"
+	"github.com/trackless/trackless/internal/geoip/geoiptest"
 	"github.com/trackless/trackless/internal/loggen"
 )
 
@@ -228,5 +230,38 @@ func TestReportBadInput(t *testing.T) {
 	json.Unmarshal([]byte(out), &r)
 	if r.Overview.Requests != 1 || r.Overview.Malformed != 1 {
 		t.Errorf("overview %+v", r.Overview)
+	}
+}
+
+// TestReportGeoIP: with --geoip, every visitor is in a country, and the
+// countries add up to the visitors.
+func TestReportGeoIP(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "countries.mmdb")
+	geoiptest.Write(t, db, map[string]geoip.Country{
+		"0.0.0.0/1": {Code: "NL", Name: "Netherlands"}, "128.0.0.0/1": {Code: "US", Name: "United States"},
+		"::/1": {Code: "DE", Name: "Germany"}, "8000::/1": {Code: "JP", Name: "Japan"},
+	})
+	out := reportJSON(t, "--geoip", db, "../../testdata")
+	var r struct {
+		Overview  struct{ Visitors int64 } `json:"overview"`
+		Countries []struct {
+			Name     string
+			Visitors int64
+		} `json:"countries"`
+	}
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatal(err)
+	}
+	var sum int64
+	names := map[string]bool{}
+	for _, c := range r.Countries {
+		sum += c.Visitors
+		names[c.Name] = true
+	}
+	if sum != r.Overview.Visitors || !names["NL"] || !names["US"] || names["Unknown"] {
+		t.Errorf("countries %+v add up to %d, visitors %d", r.Countries, sum, r.Overview.Visitors)
+	}
+	if code, _, errs := run(t, "report", "--geoip", filepath.Join(t.TempDir(), "missing.mmdb"), "../../testdata"); code != ExitUsage || !strings.Contains(errs, "missing.mmdb") {
+		t.Errorf("a missing database: exit %d, %s", code, errs)
 	}
 }

@@ -64,10 +64,17 @@ func Write(t testing.TB, path string, networks map[string]geoip.Country) {
 		}
 		entries = append(entries, entry{prefix, country})
 	}
-	// Insert wider networks first so that narrower ones override them.
+	// Insert wider networks first so that narrower ones override them; an
+	// IPv4 network sits 96 bits deep in the database's IPv6 tree.
+	depth := func(p netip.Prefix) int {
+		if p.Addr().Is4() {
+			return p.Bits() + 96
+		}
+		return p.Bits()
+	}
 	slices.SortFunc(entries, func(a, b entry) int {
 		return cmp.Or(
-			cmp.Compare(a.prefix.Bits(), b.prefix.Bits()),
+			cmp.Compare(depth(a.prefix), depth(b.prefix)),
 			a.prefix.Addr().Compare(b.prefix.Addr()),
 		)
 	})
