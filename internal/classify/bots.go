@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"sync"
+
+	"github.com/trackless/trackless/internal/hit"
 )
 
 // crawlerPattern is one entry of the generated crawler list.
@@ -29,7 +31,7 @@ const (
 	CatAcademic      = "academic"
 	CatAdvertising   = "advertising"
 	CatAutomation    = "browser_automation" // headless browsers
-	CatOtherBot      = "bot"                // a bot of no known category, or no user agent at all
+	CatOtherBot      = "bot"                // a bot of no known category, or an empty user agent
 )
 
 // tagCategory maps the list's tags to categories, most specific first.
@@ -90,12 +92,24 @@ func BotCategory(ua string) string {
 // NoUserAgent is the name Bot gives a request without a user agent.
 const NoUserAgent = "(no user agent)"
 
+// HitBot is Bot for a hit: an empty user agent is a bot's only when the
+// log has a user-agent field; a hit with NoUserAgentField (Apache's common
+// format...) is a person's, as far as the log tells: "", "".
+func HitBot(h *hit.Hit) (category, name string) {
+	if h.NoUserAgentField && h.UserAgent == "" {
+		return "", ""
+	}
+	return Bot(h.UserAgent)
+}
+
 // Bot returns the category of a user agent (as BotCategory) and, for a
 // bot, its name: the AI assistant's name as Matomo stores it, else the
 // text of the user agent that the list's pattern matched ("Googlebot",
 // "GPTBot"), else the product token that holds a generic bot word
 // ("ExampleBot" of "ExampleBot/2.1"). An agent tagged both AI crawler and
 // search engine in the list (OAI-SearchBot, PerplexityBot) is AI search.
+// An empty user agent is a bot's (CatOtherBot, NoUserAgent): use HitBot
+// for a hit, whose log may have no user-agent field at all.
 func Bot(ua string) (category, name string) {
 	if ua == "" {
 		return CatOtherBot, NoUserAgent

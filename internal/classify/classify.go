@@ -92,6 +92,7 @@ type Classifier struct {
 	methods   map[string]bool
 	anyMethod bool
 	uaCache   map[string]uaInfo
+	noUAField uaInfo // a hit whose log has no user-agent field
 }
 
 type uaInfo struct {
@@ -122,6 +123,11 @@ func New(cfg Config) (*Classifier, error) {
 	case cfg.RecMode == 2 || cfg.Visits:
 		c.allowAll = true
 	}
+	// A hit of a log without a user-agent field is a person's as far as
+	// anyone can tell: not a bot, allowed as any browser is (rec mode 2,
+	// visits mode, or a USER_AGENT_ALLOWLIST_REGEX that matches the empty
+	// string), and not an AI assistant (rec mode 1 skips it).
+	c.noUAField.allowed = c.allowAll || c.uaRe != nil && c.uaRe.MatchString("")
 	if cfg.DocumentRegex != "" && cfg.DocumentRegex != DefaultDocument {
 		if c.docRe, err = compile(cfg.DocumentRegex); err != nil {
 			return nil, &ConfigError{"DOCUMENT_REGEX", err}
@@ -199,9 +205,20 @@ func AIAssistant(ua string) string {
 // URL exclusion; exclusion wins over download. When NeedsURL is false, url
 // may be "": the extension lists then look at h.Path (building a URL for
 // every hit, most of them skipped, costs more than classifying it).
+//
+// An empty user agent is a bot's (skipped for user_agent except in visits
+// mode) only when the log has a user-agent field: a hit with
+// NoUserAgentField is a person's (see HitBot), allowed in rec mode 2 and
+// visits mode, and skipped in rec mode 1, as it is no AI assistant.
 func (c *Classifier) Classify(h *hit.Hit, url string) Result {
 	var r Result
-	info, ok := c.uaCache[h.UserAgent]
+	var info uaInfo
+	var ok bool
+	if h.NoUserAgentField && h.UserAgent == "" {
+		info, ok = c.noUAField, true
+	} else {
+		info, ok = c.uaCache[h.UserAgent]
+	}
 	if !ok {
 		info = uaInfo{agent: AIAssistant(h.UserAgent)}
 		info.category, info.name = Bot(h.UserAgent)

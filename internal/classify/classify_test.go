@@ -106,6 +106,70 @@ func TestClassify(t *testing.T) {
 	}
 }
 
+// TestNoUserAgentField: a hit of a log without a user-agent field is a
+// person's, not a bot's; an empty user agent of a log that has the field
+// stays a bot's.
+func TestNoUserAgentField(t *testing.T) {
+	person := Result{}
+	emptyBot := Result{Bot: true, Category: CatOtherBot, BotName: NoUserAgent}
+	tests := []struct {
+		name    string
+		cfg     Config
+		noField bool
+		want    Result
+	}{
+		{"rec mode 2, no field: sent as a browser", Config{RecMode: 2}, true, person},
+		{"rec mode 2, empty user agent: a bot, skipped", Config{RecMode: 2}, false, withSkip(emptyBot, SkipUserAgent)},
+		{"rec mode 1, no field: no AI assistant, skipped", Config{RecMode: 1}, true, withSkip(person, SkipUserAgent)},
+		{"rec mode 1, empty user agent", Config{RecMode: 1}, false, withSkip(emptyBot, SkipUserAgent)},
+		{"visits, no field: a person, sent", Config{Visits: true}, true, person},
+		{"visits, empty user agent: a bot, skipped", Config{Visits: true}, false, withSkip(emptyBot, SkipBot)},
+		{"visits with bots, empty user agent", Config{Visits: true, EnableBots: true}, false, Result{Bot: true, Category: CatOtherBot, BotName: NoUserAgent, BotsParam: true}},
+		{"allowlist that matches anything, no field", Config{RecMode: 1, UserAgentRegex: ".*"}, true, person},
+		{"allowlist of a browser, no field", Config{RecMode: 1, UserAgentRegex: "Firefox"}, true, withSkip(person, SkipUserAgent)},
+		{"allowlist that matches anything, empty user agent", Config{RecMode: 1, UserAgentRegex: ".*"}, false, withSkip(emptyBot, SkipUserAgent)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := New(tt.cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			h := hit.Hit{Method: "GET", Status: 200, NoUserAgentField: tt.noField}
+			for i := 0; i < 2; i++ { // an empty user agent comes from the cache the second time
+				if got := c.Classify(&h, "https://e.com/"); got != tt.want {
+					t.Fatalf("got %+v, want %+v", got, tt.want)
+				}
+			}
+		})
+	}
+	// One classifier, both kinds of hit in turn: the cache keeps them apart.
+	c, _ := New(Config{Visits: true})
+	for i := 0; i < 2; i++ {
+		if r := c.Classify(&hit.Hit{Method: "GET", Status: 200}, ""); !r.Bot || r.Skip != SkipBot {
+			t.Errorf("empty user agent: %+v", r)
+		}
+		if r := c.Classify(&hit.Hit{Method: "GET", Status: 200, NoUserAgentField: true}, ""); r.Bot || r.Skip != "" {
+			t.Errorf("no user-agent field: %+v", r)
+		}
+	}
+	// The flag does not change a user agent that is there.
+	if cat, name := HitBot(&hit.Hit{UserAgent: "curl/8", NoUserAgentField: true}); cat != CatHTTPLibrary || name == "" {
+		t.Errorf("HitBot(curl) = %q, %q", cat, name)
+	}
+	if cat, name := HitBot(&hit.Hit{NoUserAgentField: true}); cat != "" || name != "" {
+		t.Errorf("HitBot(no field) = %q, %q", cat, name)
+	}
+	if cat, name := HitBot(&hit.Hit{}); cat != CatOtherBot || name != NoUserAgent {
+		t.Errorf("HitBot(empty) = %q, %q", cat, name)
+	}
+}
+
+func withSkip(r Result, skip string) Result {
+	r.Skip = skip
+	return r
+}
+
 func TestConfigErrorsNameTheVariable(t *testing.T) {
 	tests := []struct {
 		cfg Config

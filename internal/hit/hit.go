@@ -19,8 +19,15 @@ type Hit struct {
 	// LogEscaped tells that Path and Query carry the log writer's own
 	// percent-encoding on top of the client's (CloudFront escapes '%').
 	LogEscaped bool
-	Status     int   // sc-status; 0 for "000"; -1 when not logged
-	Bytes      int64 // sc-bytes, response bytes including headers; -1 when not logged
+	// NoUserAgentField tells that the log format has no user-agent field
+	// (Apache's common format, a custom format without one, W3C or
+	// CloudFront #Fields without cs(User-Agent)...), so an empty UserAgent
+	// says nothing about the client. When false, an empty UserAgent is one
+	// the client did not send (a bot's). It only matters when UserAgent is
+	// empty; readers set it only then.
+	NoUserAgentField bool
+	Status           int   // sc-status; 0 for "000"; -1 when not logged
+	Bytes            int64 // sc-bytes, response bytes including headers; -1 when not logged
 
 	// Duration is time-taken, the server-side time of the request; -1 when not logged.
 	Duration time.Duration

@@ -4,6 +4,7 @@
 package lineparse
 
 import (
+	"bytes"
 	"io"
 	"unicode/utf8"
 
@@ -35,13 +36,19 @@ type Line struct {
 
 // Batch is a run of consecutive lines. The last batch of an input has
 // End set, with the input's line count and, when the input is damaged, the
-// error that stopped it, or the line whose format could not be told.
+// error that stopped it, or the refusal of an input not to be read.
 type Batch struct {
-	Lines   []Line
-	End     bool
-	Last    int64
-	Damage  error
-	Unknown *logformat.FormatError // the input's format could not be told: not read
+	Lines  []Line
+	End    bool
+	Last   int64
+	Damage error
+	// Unknown refuses the input: its format could not be told from its
+	// first data lines, or (Unknown.Binary) it holds binary data, not text,
+	// whatever the format. No hit and no malformed line of the input was
+	// handed on, and the batch holds no line. (Only when the prelude held
+	// no data line at all, a thousand blank or header lines, may lines
+	// after it, none of them a hit, have come before.)
+	Unknown *logformat.FormatError
 }
 
 // Ahead reads and parses the lines of one input in its own goroutine,
@@ -49,6 +56,15 @@ type Batch struct {
 // decompression (its own goroutine too) and beside what the consumer does.
 // Batches are handed over in line order on Out; the consumer gives them
 // back with Recycle once read.
+//
+// Before handing on any line, Ahead holds the first lines of the input
+// (the prelude) until it knows the input is to be read: its first
+// logformat.SniffLen bytes are text (logformat.CheckText), whatever the
+// reader, and, for a logformat.Detector (Auto), its first
+// logformat.SampleLines data lines confirm a format (Detect). A refused
+// input gives a single batch with End and Unknown set and no line. The
+// prelude holds at most preludeLines lines and preludeBytes bytes (and one
+// line longer than that): past them, the decision is taken on what it holds.
 type Ahead struct {
 	Out    chan *Batch // batches in line order
 	free   chan *Batch
@@ -56,9 +72,17 @@ type Ahead struct {
 	exited chan struct{}
 }
 
+// Bounds of the prelude: a pathological input (thousands of header lines)
+// is decided on what they hold, and memory stays small.
+const (
+	preludeLines = 1024
+	preludeBytes = 256 << 10
+)
+
 // Start starts parsing lines with p; lines at or before skipThrough
 // are only passed through the reader when they are headers (to keep its
-// #Fields state) and come back as Resumed.
+// #Fields state) and come back as Resumed (they are in the prelude all
+// the same: the format is told from the start of the input).
 func Start(lines *input.Lines, p logformat.Reader, skipThrough int64) *Ahead {
 	pa := &Ahead{
 		Out:    make(chan *Batch, 2),
@@ -70,53 +94,141 @@ func Start(lines *input.Lines, p logformat.Reader, skipThrough int64) *Ahead {
 	return pa
 }
 
-func (pa *Ahead) run(lines *input.Lines, p logformat.Reader, skipThrough int64) {
-	defer close(pa.exited)
-	b := pa.batch()
+// prelude is what Ahead holds before the input is accepted.
+type prelude struct {
+	lines  []logformat.SampleLine
+	start  []byte // the first bytes, lines joined by '\n'
+	data   int    // data lines, too long ones included
+	bytes  int
+	end    bool // the input ended in the prelude: last, err
+	last   int64
+	endErr error
+}
+
+// read fills the prelude until the input can be decided on.
+func (pr *prelude) read(lines *input.Lines, detect bool) {
 	for {
 		line, err := lines.Next()
 		lineNo := lines.Line()
 		if err != nil && err != input.ErrLineTooLong {
-			b.End, b.Last = true, lineNo
-			if err != io.EOF {
-				b.Damage = err
-			}
-			pa.send(b)
+			pr.end, pr.last, pr.endErr = true, lineNo, err
 			return
 		}
-		b.Lines = append(b.Lines, Line{Line: lineNo})
-		pl := &b.Lines[len(b.Lines)-1]
-		switch {
-		case err == input.ErrLineTooLong:
-			pl.Kind = TooLong
-		case lineNo <= skipThrough:
-			pl.Kind = Resumed
-			if len(line) > 0 && line[0] == '#' {
-				p.Parse(line, lineNo, &pl.H) // keep the #Fields state
+		sl := logformat.SampleLine{Line: lineNo, TooLong: err == input.ErrLineTooLong}
+		if sl.TooLong {
+			pr.data++ // and not held: no bytes
+		} else {
+			sl.Text = bytes.Clone(line)
+			pr.bytes += len(line)
+			if logformat.IsDataLine(line) {
+				pr.data++
 			}
-		default:
-			pl.InvalidUTF8 = !utf8.Valid(line)
-			ok, err := p.Parse(line, lineNo, &pl.H)
-			if fe, isFE := err.(*logformat.FormatError); isFE {
-				b.Lines = b.Lines[:len(b.Lines)-1]
-				b.End, b.Last, b.Unknown = true, lineNo, fe
-				pa.send(b)
-				return
-			}
-			switch {
-			case err != nil:
-				pl.Kind, pl.Err = Bad, err
-			case ok:
-				pl.Kind = Hit
+			if len(pr.start) < logformat.SniffLen {
+				pr.start = append(pr.start, line[:min(len(line), logformat.SniffLen-len(pr.start))]...)
+				pr.start = append(pr.start, '\n')
 			}
 		}
-		if len(b.Lines) == BatchLines {
-			if !pa.send(b) {
-				return
-			}
-			b = pa.batch()
+		pr.lines = append(pr.lines, sl)
+		sniffed := len(pr.start) >= logformat.SniffLen
+		sampled := !detect || pr.data >= logformat.SampleLines
+		if sniffed && sampled || len(pr.lines) >= preludeLines || pr.bytes >= preludeBytes {
+			return
 		}
 	}
+}
+
+func (pa *Ahead) run(lines *input.Lines, p logformat.Reader, skipThrough int64) {
+	defer close(pa.exited)
+	det, _ := p.(logformat.Detector)
+	var pr prelude
+	pr.read(lines, det != nil)
+	refuse := logformat.CheckText(p, pr.start)
+	if refuse == nil && det != nil {
+		refuse = det.Detect(pr.lines)
+	}
+	b := pa.batch()
+	if refuse != nil {
+		b.End, b.Unknown = true, refuse
+		if b.Last = pr.last; !pr.end && len(pr.lines) > 0 {
+			b.Last = pr.lines[len(pr.lines)-1].Line
+		}
+		pa.send(b)
+		return
+	}
+	for i := range pr.lines {
+		l := &pr.lines[i]
+		var ok bool
+		if b, ok = pa.line(b, p, l.Text, l.Line, l.TooLong, skipThrough); !ok {
+			return
+		}
+		l.Text = nil
+	}
+	if pr.end {
+		pa.end(b, pr.last, pr.endErr)
+		return
+	}
+	pr = prelude{}
+	for {
+		line, err := lines.Next()
+		lineNo := lines.Line()
+		if err != nil && err != input.ErrLineTooLong {
+			pa.end(b, lineNo, err)
+			return
+		}
+		var ok bool
+		if b, ok = pa.line(b, p, line, lineNo, err == input.ErrLineTooLong, skipThrough); !ok {
+			return
+		}
+	}
+}
+
+// end sends the last batch of an input that ended at line last with err.
+func (pa *Ahead) end(b *Batch, last int64, err error) {
+	b.End, b.Last = true, last
+	if err != io.EOF {
+		b.Damage = err
+	}
+	pa.send(b)
+}
+
+// line parses one line into b, sending b when it is full. It returns the
+// batch to go on with, or false when reading is over (the consumer
+// stopped, or the reader could not tell the format: Auto without a
+// decision in the prelude).
+func (pa *Ahead) line(b *Batch, p logformat.Reader, line []byte, lineNo int64, tooLong bool, skipThrough int64) (*Batch, bool) {
+	b.Lines = append(b.Lines, Line{Line: lineNo})
+	pl := &b.Lines[len(b.Lines)-1]
+	switch {
+	case tooLong:
+		pl.Kind = TooLong
+	case lineNo <= skipThrough:
+		pl.Kind = Resumed
+		if len(line) > 0 && line[0] == '#' {
+			p.Parse(line, lineNo, &pl.H) // keep the #Fields state
+		}
+	default:
+		pl.InvalidUTF8 = !utf8.Valid(line)
+		ok, err := p.Parse(line, lineNo, &pl.H)
+		if fe, isFE := err.(*logformat.FormatError); isFE {
+			b.Lines = b.Lines[:len(b.Lines)-1]
+			b.End, b.Last, b.Unknown = true, lineNo, fe
+			pa.send(b)
+			return nil, false
+		}
+		switch {
+		case err != nil:
+			pl.Kind, pl.Err = Bad, err
+		case ok:
+			pl.Kind = Hit
+		}
+	}
+	if len(b.Lines) == BatchLines {
+		if !pa.send(b) {
+			return nil, false
+		}
+		b = pa.batch()
+	}
+	return b, true
 }
 
 // batch returns an empty batch, reusing one the merge gave back.

@@ -17,7 +17,8 @@ const ReasonNotHTTP = "not_http"
 // time first). The request's absolute URL gives scheme, host and path; the
 // three processing times add up to the duration; "-1" times and "-" values
 // are missing. A line whose request is "- - - " (a TCP connection) is
-// counted as not_http.
+// counted as not_http. Classic Load Balancer lines of 12 fields (before
+// the user agent was added) give hits with NoUserAgentField set.
 type ELB struct {
 	Source string
 	f      []string
@@ -88,6 +89,7 @@ func (r *ELB) Parse(line []byte, lineNo int64, h *hit.Hit) (bool, error) {
 	*h = hit.Hit{
 		Time: t.UTC(), Method: method, Scheme: scheme, Host: host, Path: path, Query: query,
 		Status: status, Bytes: bytes, Duration: dur, TTFB: -1, UserAgent: ua, ClientIP: ip,
+		NoUserAgentField: len(f) <= 12,
 	}
 	return true, nil
 }

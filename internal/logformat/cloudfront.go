@@ -103,6 +103,9 @@ func columnsOf(names []string) []cfField {
 // (concatenated files); before any, the legacy order applies. Values are as
 // CloudFront logs them: "-" is empty, and the user agent, referrer and
 // content type are percent-decoded (see Unescape, UnescapeUserAgent).
+// When the line's fields (the #Fields header, the real-time fields, or the
+// keys of a JSON line) have no cs(User-Agent), the hit has NoUserAgentField
+// set; legacy files without a header always have the field.
 //
 // A CloudFront is used by one goroutine, for one input, in line order.
 type CloudFront struct {
@@ -290,10 +293,12 @@ func (r *CloudFront) fill(lineNo int64, h *hit.Hit) (bool, error) {
 		RequestID:    v[cfRequestID],
 		TLSProtocol:  v[cfSSLProto],
 		HTTPVersion:  v[cfProtoVersion],
-		Status:       -1,
-		Bytes:        -1,
-		Duration:     -1,
-		TTFB:         -1,
+		// seen: the line's fields include the user agent (see set).
+		NoUserAgentField: !r.seen[cfUA],
+		Status:           -1,
+		Bytes:            -1,
+		Duration:         -1,
+		TTFB:             -1,
 	}
 	if h.Host == "" {
 		h.Host = v[cfCsHost]

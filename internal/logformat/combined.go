@@ -22,7 +22,9 @@ const (
 //	combined:       %h %l %u %t "%r" %>s %b "%{Referer}i" "%{User-Agent}i"
 //	vhost variants: the same preceded by the virtual host ("%v" or "%v:%p")
 //
-// Fields after the user agent (nginx additions) are ignored. Times carry an
+// Fields after the user agent (nginx additions) are ignored. A line without
+// the quoted user agent (common format) has no user-agent field: its hit
+// has NoUserAgentField set; a logged "-" is an empty user agent. Times carry an
 // offset and are converted to UTC. Quoted strings may escape '"' as \" (Apache)
 // or \x22 (nginx); both are undone. Path and query are as the client sent
 // them. A Combined is used by one goroutine, for one input, in line order.
@@ -93,10 +95,11 @@ func (r *Combined) Parse(line []byte, lineNo int64, h *hit.Hit) (bool, error) {
 	}
 	// Then the optional quoted referrer and user agent.
 	var ref, ua string
+	noUA := true
 	if q, r2, ok := r.quoted(rest); ok {
 		ref, rest = q, r2
 		if q, _, ok := r.quoted(rest); ok {
-			ua = q
+			ua, noUA = q, false
 		}
 	}
 	method, target, ok := splitRequest(req)
@@ -114,6 +117,7 @@ func (r *Combined) Parse(line []byte, lineNo int64, h *hit.Hit) (bool, error) {
 		Time: t, Method: method, Host: vhost, Path: path, Query: query,
 		Status: status, Bytes: size, Duration: -1, TTFB: -1,
 		UserAgent: dash(ua), Referrer: dash(ref), ClientIP: ip, User: dash(user),
+		NoUserAgentField: noUA,
 	}
 	return true, nil
 }

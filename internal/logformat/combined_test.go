@@ -47,7 +47,7 @@ func TestCombined(t *testing.T) {
 		{
 			name: "common",
 			line: `1.2.3.4 - theuser [10/Feb/2012:16:42:07 -0500] "GET / HTTP/1.0" 301 368`,
-			want: hit.Hit{Time: time.Date(2012, 2, 10, 21, 42, 7, 0, time.UTC), Method: "GET", Path: "/", Status: 301, Bytes: 368, Duration: -1, TTFB: -1, ClientIP: "1.2.3.4", User: "theuser"},
+			want: hit.Hit{Time: time.Date(2012, 2, 10, 21, 42, 7, 0, time.UTC), Method: "GET", Path: "/", Status: 301, Bytes: 368, Duration: -1, TTFB: -1, ClientIP: "1.2.3.4", User: "theuser", NoUserAgentField: true},
 		},
 		{
 			name: "combined with query, referrer and user agent",

@@ -19,12 +19,16 @@ import (
 // next literal starts (a quoted field at its closing quote, \" and \x22
 // escapes undone). Fields that are not known are read and ignored.
 //
+// A format without $http_user_agent or %{User-Agent}i gives hits with
+// NoUserAgentField set.
+//
 // A Custom is used by one goroutine at a time (it reuses its value buffer).
 type Custom struct {
 	Source string
 	parts  []customPart
 	slot   map[string]int // normalized field name → index in vals
 	vals   []string
+	noUA   bool // the format has no user-agent field: hits have NoUserAgentField
 }
 
 type customPart struct {
@@ -131,6 +135,7 @@ func NewCustom(source, format string) (*Custom, error) {
 	if !has("request") && !has("uri") && !has("path") {
 		return nil, fmt.Errorf("log format: no request ($request, $request_uri, %%r or %%U)")
 	}
+	c.noUA = !has("ua")
 	return c, nil
 }
 
@@ -285,6 +290,7 @@ func (c *Custom) fill(h *hit.Hit, errorf func(string, string, ...any) error) (bo
 		Time: t.UTC(), Method: method, Scheme: dash(c.get("scheme")), Host: stripPort(dash(c.get("host"))), Path: path, Query: query,
 		Status: status, Bytes: bytes, Duration: dur, TTFB: -1, UserAgent: dash(c.get("ua")), Referrer: dash(c.get("referer")),
 		ClientIP: c.get("ip"), ForwardedFor: dash(c.get("xff")), User: dash(c.get("user")), HTTPVersion: dash(c.get("proto")),
+		NoUserAgentField: c.noUA,
 	}
 	return true, nil
 }

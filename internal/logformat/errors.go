@@ -30,19 +30,49 @@ func (e *ParseError) Error() string {
 	return fmt.Sprintf("%s:%d: %s: %s", e.Source, e.Line, e.Reason, e.Detail)
 }
 
-// FormatError is returned by Auto for the first data line of an input when
-// it is in none of the formats Auto detects. The input cannot be read
-// without --format or --log-format; its later lines are not tried.
+// FormatError says that an input is not to be read: Auto cannot tell its
+// format from its first data lines (see Auto, Accept), or, whatever the
+// format, its start is binary data (Binary, see CheckText). Its lines are
+// not read without --format or --log-format (and a binary input not at all).
 type FormatError struct {
 	Source string
-	Line   int64
-	Sample string // the start of the line
+	Line   int64  // the first data line; 0 for Binary
+	Sample string // the start of that line
+
+	// Binary: the input holds binary data, not text; Detail says what
+	// gives it away.
+	Binary bool
+	Detail string
+
+	// Tried is the format that the first data lines suggested and in which
+	// most of them parse, though too few (Parsed of Tested, see Accept);
+	// Err is the first error of those that do not. "" when no line
+	// suggested any format.
+	Tried          string
+	Parsed, Tested int
+	Err            error
 }
 
 // Detected are the formats Auto tells apart.
 var Detected = []string{"cloudfront (standard logs, legacy and v2)", "combined/common/vhost_combined", "nginx_json", "elb/alb", "s3", "traefik", "caddy", "w3c/iis"}
 
 func (e *FormatError) Error() string {
-	return fmt.Sprintf("%s:%d: cannot tell the log format from the first line (%q): it is none of %s; name it with --format, or give the server's log_format/LogFormat with --log-format",
-		e.Source, e.Line, e.Sample, strings.Join(Detected, ", "))
+	const way = "name it with --format (cloudfront-realtime for CloudFront real-time logs), or give the server's log_format/LogFormat with --log-format"
+	switch {
+	case e.Binary:
+		msg := e.Source + ": not a text log: it holds binary data"
+		if e.Detail != "" {
+			msg += " (" + e.Detail + ")"
+		}
+		return msg
+	case e.Tried != "":
+		why := fmt.Sprint(e.Err)
+		if pe, ok := e.Err.(*ParseError); ok {
+			why = fmt.Sprintf("line %d: %s: %s", pe.Line, pe.Reason, pe.Detail)
+		}
+		return fmt.Sprintf("%s:%d: cannot tell the log format: the first data lines look like %s, but only %d of %d parse in it (%s); the formats told apart are %s; %s",
+			e.Source, e.Line, e.Tried, e.Parsed, e.Tested, why, strings.Join(Detected, ", "), way)
+	}
+	return fmt.Sprintf("%s:%d: cannot tell the log format from the first line (%q): it is none of %s; %s",
+		e.Source, e.Line, e.Sample, strings.Join(Detected, ", "), way)
 }

@@ -1,6 +1,7 @@
 package logformat
 
 import (
+	"bytes"
 	"fmt"
 	"strings"
 	"time"
@@ -77,24 +78,35 @@ func NewReader(format, source string, o ReaderOptions) (Reader, error) {
 	return nil, fmt.Errorf("unknown log format %q (known: %s)", format, strings.Join(Formats, ", "))
 }
 
-// Auto picks the format of an input from its first data line: JSON objects
-// by their keys (CloudFront v2, Traefik, Caddy, nginx JSON); a '#' header or
-// a TAB-separated line is CloudFront; an ISO time first (after an ALB type)
-// is an AWS load balancer; an owner id, a bucket and a [time] is S3 access;
-// `host ident user [time] "request" status size` is combined/common; any
-// other line is a *FormatError: the input's format cannot be told.
-// Header lines seen before are given to the chosen reader.
+// Auto picks the format of an input from its first data lines (lines that
+// are neither blank nor '#' headers). Each data line suggests a format: JSON
+// objects by their keys (CloudFront v2, Traefik, Caddy, nginx JSON); a '#'
+// header before it or a TAB is CloudFront (W3C/IIS when the last #Fields
+// are IIS's); an ISO time first (after an ALB type) is an AWS load
+// balancer; an owner id, a bucket and a [time] is S3 access; a line that
+// reads as `host ident user [time] "request" status size` is
+// combined/common. Each format suggested is tried on the first SampleLines
+// data lines (header lines included, in order), and the one in which most
+// of them parse is chosen when it passes Accept. Otherwise the input's
+// format cannot be told: a *FormatError, and the input is not to be read.
+//
+// lineparse gives Auto its sample with Detect before parsing any line, so
+// that no hit is handed on before the format is confirmed. Without Detect,
+// Parse decides on the first data line alone (with the headers before it).
+// After the decision, Parse gives every line to the chosen reader.
 type Auto struct {
 	Source  string
 	Options ReaderOptions
 	r       Reader
-	headers [][]byte
-	nums    []int64
+	failed  *FormatError
+	pending []SampleLine // headers seen by Parse before a decision
 }
 
-// Format is the name of the format chosen, or "" before the first data line.
-func (a *Auto) Format() string {
-	switch a.r.(type) {
+// Format is the name of the format chosen, or "" before the decision.
+func (a *Auto) Format() string { return formatName(a.r) }
+
+func formatName(r Reader) string {
+	switch r.(type) {
 	case *CloudFront:
 		return "cloudfront"
 	case *Combined:
@@ -111,78 +123,50 @@ func (a *Auto) Format() string {
 		return "caddy"
 	case *W3C:
 		return "w3c"
+	case *Custom:
+		return "custom"
 	}
 	return ""
 }
 
-// Parse implements Reader.
+// Parse implements Reader. Once the input is refused, every data line
+// gives the refusal (the same *FormatError) again.
 func (a *Auto) Parse(line []byte, lineNo int64, h *hit.Hit) (bool, error) {
 	if a.r != nil {
 		return a.r.Parse(line, lineNo, h)
 	}
-	trimmed := strings.TrimSpace(string(line))
-	switch {
-	case trimmed == "":
-		return false, nil
-	case trimmed[0] == '#':
-		if len(a.headers) < 64 {
-			line = []byte(trimmed)
-			a.headers = append(a.headers, append([]byte(nil), line...))
-			a.nums = append(a.nums, lineNo)
+	if !IsDataLine(line) {
+		if t := bytes.TrimSpace(line); len(t) > 0 && a.failed == nil && len(a.pending) < maxHeaders {
+			a.pending = append(a.pending, SampleLine{Line: lineNo, Text: bytes.Clone(t)})
 		}
 		return false, nil
-	case trimmed[0] == '{' && len(a.headers) == 0:
-		if a.r = detectJSON(trimmed, a.Source); a.r == nil {
-			return false, &FormatError{Source: a.Source, Line: lineNo, Sample: clip(trimmed)}
-		}
-	case a.w3cHeader():
-		a.r = newW3C(a.Source, a.Options)
-	case len(a.headers) > 0 || strings.IndexByte(trimmed, '\t') >= 0:
-		a.r = NewCloudFront(a.Source)
-	case isELB(trimmed):
-		a.r = NewELB(a.Source)
-	case isS3Access(trimmed):
-		a.r = NewS3Access(a.Source)
-	default:
-		c := NewCombined(a.Source)
-		var probe hit.Hit
-		if ok, err := c.Parse(line, lineNo, &probe); !ok || err != nil {
-			// No header, no TAB (CloudFront has both), not combined.
-			return false, &FormatError{Source: a.Source, Line: lineNo, Sample: clip(trimmed)}
-		}
-		a.r = c
 	}
-	for i, hl := range a.headers {
-		a.r.Parse(hl, a.nums[i], h)
+	if a.failed != nil {
+		return false, a.failed
 	}
-	a.headers, a.nums = nil, nil
+	if fe := a.Detect(append(a.pending, SampleLine{Line: lineNo, Text: line})); fe != nil {
+		return false, fe
+	}
+	for _, hl := range a.pending {
+		a.r.Parse(hl.Text, hl.Line, h)
+	}
+	a.pending = nil
 	return a.r.Parse(line, lineNo, h)
 }
 
-// w3cHeader reports whether the last #Fields header seen is IIS/W3C.
-func (a *Auto) w3cHeader() bool {
-	for i := len(a.headers) - 1; i >= 0; i-- {
-		h := strings.TrimSpace(string(a.headers[i]))
-		if name, _, ok := strings.Cut(h, ":"); ok && strings.EqualFold(strings.TrimSpace(name), "#fields") {
-			return isW3CHeader(h)
-		}
-	}
-	return false
-}
-
-// detectJSON tells the JSON formats apart by their keys.
-func detectJSON(line, source string) Reader {
+// jsonFormat tells the JSON formats apart by their keys ("" for none).
+func jsonFormat(line string) string {
 	switch {
 	case strings.Contains(line, `"cs-uri-stem"`):
-		return NewCloudFront(source)
+		return "cloudfront"
 	case strings.Contains(line, `"RequestPath"`):
-		return NewTraefik(source)
+		return "traefik"
 	case strings.Contains(line, `"http.log.access`) || (strings.Contains(line, `"request"`) && strings.Contains(line, `"ts"`)):
-		return NewCaddy(source)
+		return "caddy"
 	case strings.Contains(line, `"path"`):
-		return NewNginxJSON(source)
+		return "nginx_json"
 	}
-	return nil
+	return ""
 }
 
 // isELB: "2015-05-13T23:39:43.945958Z my-lb ..." or "https 2020-01-01T00:55:04.127531Z app/...".

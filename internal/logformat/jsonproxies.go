@@ -16,7 +16,16 @@ import (
 // DownstreamStatus, DownstreamContentSize, Duration (nanoseconds),
 // request_User-Agent and request_Referer (when Traefik keeps those headers),
 // ClientUsername, and StartUTC for the time.
-type Traefik struct{ Source string }
+//
+// Traefik drops request headers from its log by default. A line without
+// request_User-Agent has NoUserAgentField set unless the log keeps headers:
+// the line has another request_ header, or an earlier line of the input had
+// request_User-Agent (then the client sent none, and the user agent is
+// empty). A Traefik is used by one goroutine, for one input, in line order.
+type Traefik struct {
+	Source string
+	uaSeen bool // a line of this input had request_User-Agent
+}
 
 // NewTraefik returns a reader for one input named source.
 func NewTraefik(source string) *Traefik { return &Traefik{Source: source} }
@@ -31,7 +40,7 @@ type traefikRecord struct {
 	Status         json.RawMessage `json:"DownstreamStatus"`
 	Size           json.RawMessage `json:"DownstreamContentSize"`
 	Duration       json.RawMessage `json:"Duration"`
-	UserAgent      string          `json:"request_User-Agent"`
+	UserAgent      *string         `json:"request_User-Agent"`
 	Referer        string          `json:"request_Referer"`
 	StartUTC       string          `json:"StartUTC"`
 }
@@ -66,18 +75,38 @@ func (r *Traefik) Parse(line []byte, lineNo int64, h *hit.Hit) (bool, error) {
 	if ns < 0 {
 		dur = -1
 	}
+	ua, noUA := "", false
+	if rec.UserAgent != nil {
+		ua, r.uaSeen = *rec.UserAgent, true
+	} else {
+		noUA = !r.uaSeen && !hasRequestHeader(line)
+	}
 	*h = hit.Hit{
 		Time: t.UTC(), Method: rec.RequestMethod, Scheme: strings.ToLower(rec.RequestScheme), Host: stripPort(rec.RequestHost),
 		Path: path, Query: query, Status: status, Bytes: int64(size), Duration: dur, TTFB: -1,
-		UserAgent: dash(rec.UserAgent), Referrer: dash(rec.Referer), ClientIP: rec.ClientHost, User: dash(rec.ClientUsername),
+		UserAgent: dash(ua), Referrer: dash(rec.Referer), ClientIP: rec.ClientHost, User: dash(rec.ClientUsername),
+		NoUserAgentField: noUA,
 	}
 	return true, nil
+}
+
+// hasRequestHeader reports whether a Traefik line has a request_ header
+// key: the log keeps request headers.
+func hasRequestHeader(line []byte) bool {
+	found := false
+	flatJSON(string(line), func(k, _ string, _ bool) {
+		found = found || strings.HasPrefix(k, "request_")
+	})
+	return found
 }
 
 // Caddy reads Caddy's JSON access log (logger http.log.access): ts (epoch
 // seconds), request.{client_ip, remote_ip, method, host, uri, tls,
 // headers.User-Agent, headers.Referer}, status, size, duration (seconds),
-// user_id. A request with a tls object is https.
+// user_id. A request with a tls object is https. Caddy logs every request
+// header: a request without a headers object (removed by a log filter) has
+// NoUserAgentField set; one whose headers have no User-Agent is a client
+// that sent none (an empty user agent).
 type Caddy struct{ Source string }
 
 // NewCaddy returns a reader for one input named source.
@@ -140,10 +169,12 @@ func (r *Caddy) Parse(line []byte, lineNo int64, h *hit.Hit) (bool, error) {
 		return ""
 	}
 	sec, frac := math.Modf(rec.TS)
+	noUA := q.Headers == nil // absent or null
 	*h = hit.Hit{
 		Time: time.Unix(int64(sec), int64(frac*1e9)).UTC(), Method: q.Method, Scheme: scheme, Host: stripPort(q.Host),
 		Path: path, Query: query, Status: rec.Status, Bytes: rec.Size, Duration: time.Duration(rec.Duration * 1e9), TTFB: -1,
 		UserAgent: header("User-Agent"), Referrer: header("Referer"), ClientIP: ip, User: rec.UserID,
+		NoUserAgentField: noUA,
 	}
 	return true, nil
 }

@@ -55,6 +55,16 @@ func TestOtherFormats(t *testing.T) {
 				}
 				var h hit.Hit
 				ok, err := r.Parse([]byte(tt.line), 1, &h)
+				var fe *FormatError
+				if isFE := errors.As(err, &fe); isFE || format == "auto" && tt.reason != "" && tt.reason != ReasonNotHTTP {
+					// A one-line input confirms its format only if the line
+					// parses; a line of the format that is not a hit does.
+					if fe == nil || format != "auto" || tt.reason == "" || tt.reason == ReasonNotHTTP || fe.Tried != tt.format || fe.Parsed != 0 || fe.Tested != 1 ||
+						!errors.As(fe.Err, new(*ParseError)) || fe.Err.(*ParseError).Reason != tt.reason {
+						t.Errorf("auto: %v, want a parse error %s", err, tt.reason)
+					}
+					continue
+				}
 				if a, isAuto := r.(*Auto); isAuto && a.Format() != tt.format {
 					t.Errorf("detected %q, want %q", a.Format(), tt.format)
 				}
@@ -337,38 +347,69 @@ func FuzzCustom(f *testing.F) {
 	}, `192.0.2.1 - - [10/Nov/2026:16:42:07 +0100] "GET /a HTTP/1.1" 200 5 "-" "ua" 0.1`)
 }
 
-// FuzzAuto: whatever the first lines, Auto picks a reader or says it cannot
-// tell (a *FormatError), never anything else, and never panics.
+// FuzzAuto: whatever the first lines, Auto.Detect picks a reader or
+// refuses the input with a *FormatError, never anything else, and never
+// panics; once it picked one, every line is a hit, a non-hit or a
+// *ParseError. Parse alone (without Detect) behaves the same.
 func FuzzAuto(f *testing.F) {
 	for _, s := range []string{
 		`192.0.2.1 - - [10/Nov/2026:16:42:07 +0100] "GET /a HTTP/1.1" 200 5 "-" "ua"`,
 		`{"ip": "1.2.3.4","host": "h","path": "/","status": "200","date": "2013-10-10T16:52:00+02:00"}`,
 		"#Version: 1.0\n#Fields: date time cs-uri-stem\n2026-11-01 10:00:00 /x",
-		`{"unknown": 1}`, "hello world",
+		`{"unknown": 1}`, "hello world", "a\tb\nc\td", "\x00\x01\x02\n\x7f",
+		"garbage\n" + `192.0.2.1 - - [10/Nov/2026:16:42:07 +0100] "GET /a HTTP/1.1" 200 5`,
 	} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		a := &Auto{Source: "f"}
-		for i, line := range strings.Split(string(data), "\n") {
-			var h hit.Hit
-			ok, err := a.Parse([]byte(line), int64(i+1), &h)
-			var fe *FormatError
-			if errors.As(err, &fe) {
-				if ok || fe.Line != int64(i+1) {
-					t.Fatalf("bad format error %v", err)
-				}
-				return // the pipeline stops reading the input here
-			}
-			var pe *ParseError
-			if err != nil && (!errors.As(err, &pe) || ok) {
-				t.Fatalf("bad error %v", err)
-			}
-			if ok && (h.Time.IsZero() || h.Path == "") {
-				t.Fatalf("incomplete hit %+v", h)
+		SniffBinary(data)
+		lines := strings.Split(string(data), "\n")
+		var sample []SampleLine
+		for i, data := 0, 0; i < len(lines) && data < SampleLines; i++ {
+			sample = append(sample, SampleLine{Line: int64(i + 1), Text: []byte(lines[i])})
+			if IsDataLine([]byte(lines[i])) {
+				data++
 			}
 		}
+		a := &Auto{Source: "f"}
+		if fe := a.Detect(sample); fe != nil {
+			if fe.Binary || fe.Line < 1 || int(fe.Line) > len(sample) || !IsDataLine(sample[fe.Line-1].Text) {
+				t.Fatalf("bad format error %+v", fe)
+			}
+			if fe.Tried != "" && (Accept(fe.Parsed, fe.Tested) || fe.Err == nil || fe.Tested < 1 || fe.Tested > SampleLines) {
+				t.Fatalf("refused though %d of %d parse", fe.Parsed, fe.Tested)
+			}
+			if a.Format() != "" {
+				t.Fatalf("refused, but format %s", a.Format())
+			}
+			return // the input is not read
+		}
+		checkLines(t, a, lines, true)
+		checkLines(t, &Auto{Source: "f"}, lines, false)
 	})
+}
+
+// checkLines gives lines to an Auto and checks each result; a refusal
+// (without Detect, or with a Detect that saw no data line) stops.
+func checkLines(t *testing.T, a *Auto, lines []string, detected bool) {
+	for i, line := range lines {
+		var h hit.Hit
+		ok, err := a.Parse([]byte(line), int64(i+1), &h)
+		var fe *FormatError
+		if errors.As(err, &fe) {
+			if ok || fe.Line != int64(i+1) || detected && a.Format() != "" {
+				t.Fatalf("bad format error %v", err)
+			}
+			return
+		}
+		var pe *ParseError
+		if err != nil && (!errors.As(err, &pe) || ok || pe.Line != int64(i+1)) {
+			t.Fatalf("bad error %v", err)
+		}
+		if ok && (h.Time.IsZero() || h.Path == "" || a.Format() == "") {
+			t.Fatalf("incomplete hit %+v", h)
+		}
+	}
 }
 
 // FuzzCustomFormat: any format string is compiled or refused, and a

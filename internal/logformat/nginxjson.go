@@ -22,7 +22,9 @@ import (
 // optional fractional seconds), converted to UTC. nginx writes '"' and
 // non-UTF-8 bytes as \xHH, which is not JSON: those become \u00HH before
 // decoding. Optional keys: method, query_string, userid. Missing or empty
-// values are fine; a line without ip, path or date is missing_field.
+// values are fine; a line without ip, path or date is missing_field. A line
+// without a user_agent key (a log_format that does not write it) gives a
+// hit with NoUserAgentField set; an empty or "-" value is an empty user agent.
 type NginxJSON struct {
 	Source string
 	buf    []byte
@@ -33,6 +35,7 @@ func NewNginxJSON(source string) *NginxJSON { return &NginxJSON{Source: source} 
 
 type nginxRecord struct {
 	IP, Host, Path, Status, Referrer, UserAgent, Length, GenTime, Date, Method, QueryString, UserID string
+	HasUserAgent                                                                                    bool // the line has a user_agent key
 }
 
 func (r *NginxJSON) errorf(lineNo int64, reason, format string, args ...any) error {
@@ -64,7 +67,7 @@ func (r *NginxJSON) Parse(line []byte, lineNo int64, h *hit.Hit) (bool, error) {
 		case "referrer":
 			rec.Referrer = v
 		case "user_agent":
-			rec.UserAgent = v
+			rec.UserAgent, rec.HasUserAgent = v, true
 		case "length":
 			rec.Length = v
 		case "generation_time_milli":
@@ -126,6 +129,7 @@ func (r *NginxJSON) Parse(line []byte, lineNo int64, h *hit.Hit) (bool, error) {
 		Time: t.UTC(), Method: method, Host: dash(rec.Host), Path: path, Query: query,
 		Status: status, Bytes: int64(length), Duration: dur, TTFB: -1,
 		UserAgent: dash(rec.UserAgent), Referrer: dash(rec.Referrer), ClientIP: rec.IP, User: dash(rec.UserID),
+		NoUserAgentField: !rec.HasUserAgent,
 	}
 	return true, nil
 }

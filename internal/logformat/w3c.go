@@ -17,7 +17,8 @@ import (
 // sc-substatus field), which write milliseconds, as does TimeTakenMS (IIS
 // Advanced Logging). Times are UTC (IIS's default); date-local and time-local,
 // when they are all there is, are read as UTC too, as the log does not say
-// its offset. CloudFront's W3C files are read by CloudFront, not here.
+// its offset. When the #Fields have no cs(User-Agent), hits have
+// NoUserAgentField set. CloudFront's W3C files are read by CloudFront, not here.
 type W3C struct {
 	Source string
 	// TimeTakenMS: time-taken is in milliseconds whatever the headers say.
@@ -25,6 +26,7 @@ type W3C struct {
 	// FieldMap reads fields of other names (lower case) as standard ones.
 	FieldMap map[string]string
 	iis      bool     // the headers say the log is IIS's
+	noUA     bool     // the #Fields have no cs(User-Agent)
 	cols     []string // lower-case field names
 	f        []string
 }
@@ -79,8 +81,10 @@ func (r *W3C) Parse(line []byte, lineNo int64, h *hit.Hit) (bool, error) {
 					r.cols[i] = std
 				}
 			}
+			r.noUA = true
 			for _, c := range r.cols {
 				r.iis = r.iis || c == "sc-win32-status" || c == "sc-substatus"
+				r.noUA = r.noUA && c != "cs(user-agent)"
 			}
 		case "#software":
 			r.iis = r.iis || strings.Contains(strings.ToLower(rest), "internet information services")
@@ -165,7 +169,7 @@ func (r *W3C) Parse(line []byte, lineNo int64, h *hit.Hit) (bool, error) {
 		Time: t, Method: method, Host: stripPort(host), Path: path, Query: v["cs-uri-query"],
 		Status: status, Bytes: bytes, Duration: dur, TTFB: -1,
 		UserAgent: strings.ReplaceAll(v["cs(user-agent)"], "+", " "), Referrer: ref,
-		ClientIP: v["c-ip"], User: v["cs-username"],
+		ClientIP: v["c-ip"], User: v["cs-username"], NoUserAgentField: r.noUA,
 	}
 	return true, nil
 }

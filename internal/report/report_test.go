@@ -294,3 +294,45 @@ func diffReports(a, b *Report) string {
 	}
 	return "lengths differ"
 }
+
+// TestCommonFormatCountsPeople: Apache's common format has no user-agent
+// field, so its requests are people's (visitors, page views), not bots';
+// the same requests logged with an empty user agent ("-") are bots'.
+func TestCommonFormatCountsPeople(t *testing.T) {
+	const common = `192.0.2.1 - - [10/Nov/2026:16:42:07 +0100] "GET / HTTP/1.1" 200 5
+192.0.2.1 - - [10/Nov/2026:16:43:07 +0100] "GET /about HTTP/1.1" 200 5
+192.0.2.2 - - [10/Nov/2026:16:44:07 +0100] "GET / HTTP/1.1" 200 5
+192.0.2.3 - - [10/Nov/2026:16:45:07 +0100] "GET /style.css HTTP/1.1" 200 5`
+	for _, tt := range []struct {
+		name, suffix                 string
+		visitors, pages, botRequests int64
+	}{
+		{"common", "", 2, 3, 0}, // 192.0.2.3 fetched an asset only
+		{"combined with an empty user agent", ` "-" "-"`, 0, 0, 4},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r, err := logformat.NewReader("auto", "access.log", logformat.ReaderOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			a, err := New(Options{DefaultHost: "e.com", DefaultScheme: "https"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, line := range strings.Split(common, "\n") {
+				var h hit.Hit
+				if ok, err := r.Parse([]byte(line+tt.suffix), int64(i+1), &h); !ok || err != nil {
+					t.Fatalf("line %d: %v %v", i+1, ok, err)
+				}
+				if _, err := a.Add(&h); err != nil {
+					t.Fatal(err)
+				}
+			}
+			o := Build(a.Days(), Meta{Top: 100}).Overview
+			if o.Requests != 4 || o.Visitors != tt.visitors || o.Pages != tt.pages || o.Bots != tt.botRequests {
+				t.Errorf("%d requests, %d visitors, %d pages, %d bot requests; want 4, %d, %d, %d",
+					o.Requests, o.Visitors, o.Pages, o.Bots, tt.visitors, tt.pages, tt.botRequests)
+			}
+		})
+	}
+}
