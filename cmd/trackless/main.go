@@ -6,6 +6,7 @@ package main
 import (
 	"os"
 	"runtime/debug"
+	_ "time/tzdata" // Matomo sites' time zones, also where the system has no zoneinfo (AWS Lambda)
 
 	"github.com/trackless/trackless/internal/cli"
 )

@@ -26,7 +26,7 @@ func TestParseWhen(t *testing.T) {
 	}
 }
 
-func TestInterspersedAndEnv(t *testing.T) {
+func TestInterspersed(t *testing.T) {
 	fs := flag.NewFlagSet("x", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	var site int
@@ -36,15 +36,5 @@ func TestInterspersedAndEnv(t *testing.T) {
 	pos, err := parseInterspersed(fs, []string{"a.log", "--site-id", "3", "b.log", "--exclude-host", "x,y", "--", "--c.log"})
 	if err != nil || len(pos) != 3 || pos[2] != "--c.log" || site != 3 || len(hosts) != 2 {
 		t.Fatalf("%v %v site %d hosts %v", pos, err, site, hosts)
-	}
-	fs2 := flag.NewFlagSet("y", flag.ContinueOnError)
-	var a, b int
-	fs2.IntVar(&a, "site-id", 0, "")
-	fs2.IntVar(&b, "batch-size", 200, "")
-	fs2.Parse([]string{"--site-id", "5"})
-	env := map[string]string{"TRACKLESS_SITE_ID": "7", "MATOMO_SITE_ID": "8", "BATCH_SIZE": "20", "TRACKLESS_BATCH_SIZE": ""}
-	err = applyEnv(fs2, map[string]string{"site-id": "MATOMO_SITE_ID", "batch-size": "BATCH_SIZE"}, func(k string) string { return env[k] })
-	if err != nil || a != 5 || b != 20 {
-		t.Fatalf("flag must win (%d), peer variable used when TRACKLESS_ is empty (%d): %v", a, b, err)
 	}
 }

@@ -12,10 +12,12 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/trackless/trackless/internal/atomicfile"
 	"github.com/trackless/trackless/internal/classify"
 	"github.com/trackless/trackless/internal/hit"
 	"github.com/trackless/trackless/internal/input"
@@ -39,6 +41,9 @@ type job struct {
 	led    ledger.Store
 	rng    s3src.Range // --since/--until
 	after  afterAction
+
+	mu    sync.Mutex
+	ready bool // the Lambda's preflight succeeded
 }
 
 // newJob checks the configuration and builds the job. It returns nil and
@@ -88,7 +93,10 @@ func newJob(ctx context.Context, env Env, c *config, parse bool, log *slog.Logge
 	j.opt = pipeline.Options{
 		Encoder: matomo.Encoder{
 			SiteID: c.siteID, RecMode: c.recMode, Source: c.source,
-			Visits: c.mode == "visits", NoIP: c.noIP, AnonymizeIP: c.anonymizeIP,
+			Visits: c.mode == "visits", AnonymizeIP: c.anonymizeIP,
+			// cip needs a token (Matomo rejects it otherwise); parse shows
+			// what send would post, which in visits mode needs a token.
+			NoIP: c.noIP || (c.token == "" && c.mode != "visits"),
 		},
 		Classify:      cls,
 		DefaultScheme: c.defScheme,
@@ -126,7 +134,13 @@ func newJob(ctx context.Context, env Env, c *config, parse bool, log *slog.Logge
 		if c.output == "jsonl" {
 			enc := json.NewEncoder(j.out)
 			enc.SetEscapeHTML(false)
+			// Without a site (parse --output jsonl needs none) there is no
+			// request to show: it would say idsite=0.
+			noSite := c.siteID == 0 && siteMap == nil && !c.siteAuto
 			j.opt.EmitHit = func(input string, line int64, h *hit.Hit, r classify.Result, url string, item []byte) error {
+				if noSite {
+					item = nil
+				}
 				return enc.Encode(jsonHit(input, line, h, r, url, item))
 			}
 		} else {
@@ -174,6 +188,64 @@ func (j *job) openLedger(ctx context.Context, local bool) int {
 	}
 	j.opt.Ledger, j.opt.Force = j.led, j.c.force
 	return ExitOK
+}
+
+// probeDirs proves that the state directory's folders this run writes can
+// be written (a small file written, synced and removed in each), before
+// anything is sent: a full or read-only disk found after Matomo stored hits
+// would make every retry send them again.
+func (j *job) probeDirs(rec recorders) int {
+	dirs := rec.dirs()
+	if l, ok := j.led.(*ledger.Ledger); ok {
+		dirs = append([]string{filepath.Join(l.Dir(), "inputs")}, dirs...)
+	}
+	for _, d := range dirs {
+		if err := atomicfile.ProbeDir(d); err != nil {
+			fmt.Fprintln(j.stderr, "trackless: nothing was sent:", err)
+			return ExitFatal
+		}
+	}
+	return ExitOK
+}
+
+// remindReplays says when dead-letter or in-doubt files of earlier runs
+// were not replayed.
+func (j *job) remindReplays(ctx context.Context, rec recorders) {
+	for _, d := range []struct{ dir, what string }{
+		{filepath.Dir(rec.deadLetter.Path()), "refused by Matomo (dead letters)"},
+		{filepath.Dir(rec.inDoubt.Path()), "in doubt (check whether Matomo has them before replaying)"},
+	} {
+		l, _ := j.led.(*ledger.Ledger)
+		var store ledger.Store
+		if l != nil {
+			store = l
+		}
+		pend, err := pipeline.PendingReplays(ctx, d.dir, store)
+		if err != nil {
+			j.log.Warn("cannot look for files not replayed", "dir", d.dir, "error", err)
+			continue
+		}
+		for _, b := range pend {
+			fmt.Fprintf(j.stderr, "trackless: %s of an earlier run %s, not replayed: trackless replay %s\n", plural(b.Hits, "hit", "hits"), d.what, b.Path)
+		}
+	}
+}
+
+// siteInfo lets the run ask Matomo for a site's main URL and time zone
+// (for logs without scheme or host, and for the first batch of each day)
+// when it has a Matomo URL and a token.
+func (j *job) siteInfo(ctx context.Context) {
+	if j.c.matomoURL == "" || j.c.token == "" {
+		return
+	}
+	client := j.opt.Client
+	if client == nil {
+		var err error
+		if client, err = j.c.newClient(j.log); err != nil {
+			return
+		}
+	}
+	j.opt.SiteInfo = func(id int) (matomo.Site, error) { return client.Site(ctx, id) }
 }
 
 func (j *job) close() {
@@ -249,9 +321,12 @@ func (j *job) resolve(ctx context.Context, args []string) (*inputSet, error) {
 		}
 	}
 	if len(files) > 0 {
-		names, err := expandInputs(files)
+		names, skipped, err := input.Expand(files)
 		if err != nil {
 			return nil, err
+		}
+		for _, sk := range skipped {
+			fmt.Fprintf(j.stderr, "trackless: not read: %s\n", sk)
 		}
 		for _, n := range names {
 			if t, ok := s3src.KeyTime(filepath.Base(n)); ok && !j.rng.Contains(t) {
@@ -312,7 +387,7 @@ func (j *job) options(set *inputSet) pipeline.Options {
 		opt.Open = func(ctx context.Context, name string) (*input.Input, error) {
 			o, ok := set.objects[name]
 			if !ok {
-				return input.Open(name)
+				return input.OpenContext(ctx, name)
 			}
 			return s3src.Open(ctx, j.s3, o)
 		}

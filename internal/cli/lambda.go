@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"strings"
 	"time"
@@ -24,8 +23,9 @@ func IsLambda(args []string, getenv func(string) string) bool {
 	return len(args) == 0 && getenv("AWS_LAMBDA_RUNTIME_API") != ""
 }
 
-// Lambda runs trackless as an AWS Lambda function: it reads the same
-// environment variables as send (the peer Lambda's too) once, then serves
+// Lambda runs trackless as an AWS Lambda function: it reads the settings
+// of the command "lambda" (settings.go) from the environment once, the
+// variables of Matomo's CloudFront Lambda among them, then serves
 // invocations until the runtime ends the process. It returns only when the
 // configuration is not usable.
 func Lambda(env Env) int {
@@ -40,18 +40,11 @@ func Lambda(env Env) int {
 // newLambdaHandler builds the handler Lambda serves, from the environment.
 func newLambdaHandler(env Env) (*awslambda.Handler, int) {
 	var c config
-	peers := map[string]string{}
-	fs := newFlagSet(env, "lambda", "")
-	commonFlags(fs, &c, peers)
-	deliveryFlags(fs, &c)
-	fs.BoolVar(&c.noVersionCheck, "no-version-check", false, "")
-	stopBefore := fs.Duration("lambda-stop-before", 10*time.Second, "stop reading this long before the invocation's deadline")
-	if _, code, ok := parseArgs(env, fs, peers, nil); !ok {
+	_, set, code, ok := parseArgs(env, cmdLambda, &c, nil)
+	if !ok {
 		return nil, code
 	}
-	claimSet := false
-	fs.Visit(func(f *flag.Flag) { claimSet = claimSet || f.Name == "claim-ttl" })
-	if !claimSet && env.Getenv(envName("claim-ttl")) == "" {
+	if set["claim-ttl"] == "" {
 		// A Lambda killed at its timeout cannot release its claims: a short
 		// lifetime (renewed while it runs) lets the retry take them soon.
 		c.claimTTL = lambdaClaimTTL
@@ -80,15 +73,36 @@ func newLambdaHandler(env Env) (*awslambda.Handler, int) {
 	// and dead-letter queue take over.
 	j.opt.DeadLetter, j.opt.Rejected = nil, nil
 	j.opt.Progress = nil
-	if !c.noVersionCheck && c.mode != "visits" {
-		checkVersion(ctx, j.opt.Client, c, log)
+	// An outage is retried until the invocation stops reading, before its
+	// deadline (the retry context ends then): the invocation then fails at
+	// a confirmed point and Lambda retries the event.
+	j.opt.Client.MaxOutage = 24 * time.Hour
+	j.siteInfo(ctx)
+	return &awslambda.Handler{Process: j.lambdaProcess(env, c.lambdaStopBefore), Log: log, StopBefore: c.lambdaStopBefore}, ExitOK
+}
+
+// lambdaReady runs the preflight of send (Matomo answers, takes the token,
+// is recent enough) until it succeeds once in the life of the process.
+func (j *job) lambdaReady(ctx context.Context, env Env) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.ready {
+		return nil
 	}
-	return &awslambda.Handler{Process: j.lambdaProcess(env, *stopBefore), Log: log, StopBefore: *stopBefore}, ExitOK
+	var msg strings.Builder
+	if code := preflight(ctx, j, j.c, &msg, j.log); code != ExitOK {
+		return errors.New(strings.TrimSpace(strings.TrimPrefix(msg.String(), "trackless: ")))
+	}
+	j.ready = true
+	return nil
 }
 
 // lambdaProcess reads the objects of one event (or SQS message).
 func (j *job) lambdaProcess(env Env, stopBefore time.Duration) awslambda.Process {
 	return func(ctx context.Context, objs []awslambda.Object) error {
+		if err := j.lambdaReady(ctx, env); err != nil {
+			return err
+		}
 		client, err := j.s3Client(ctx)
 		if err != nil {
 			return err

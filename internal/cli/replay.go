@@ -9,19 +9,7 @@ import (
 
 func runReplay(env Env, args []string) int {
 	var c config
-	peers := map[string]string{
-		"matomo-url": "MATOMO_URL", "token-auth": "MATOMO_TOKEN_AUTH",
-		"timeout-ms": "MATOMO_TIMEOUT_MS", "log-level": "LOG_LEVEL",
-	}
-	fs := newFlagSet(env, "replay", "DEAD-LETTER-FILE")
-	fs.StringVar(&c.matomoURL, "matomo-url", "", "Matomo base URL (MATOMO_URL)")
-	fs.StringVar(&c.token, "token-auth", "", "Matomo token_auth (MATOMO_TOKEN_AUTH)")
-	fs.StringVar(&c.tokenFile, "token-file", "", "file holding the Matomo token")
-	fs.IntVar(&c.timeoutMS, "timeout-ms", 5000, "deadline of one HTTP attempt, in ms (MATOMO_TIMEOUT_MS)")
-	fs.StringVar(&c.logLevel, "log-level", "warn", "silent, error, warn, info or debug (LOG_LEVEL)")
-	fs.StringVar(&c.summaryJSON, "summary-json", "", "write the summary as JSON to this file (- for stdout)")
-	deliveryFlags(fs, &c)
-	positional, code, ok := parseArgs(env, fs, peers, args)
+	positional, _, code, ok := parseArgs(env, cmdReplay, &c, args)
 	if !ok {
 		return code
 	}
@@ -53,24 +41,33 @@ func runReplay(env Env, args []string) int {
 		return ExitFatal
 	}
 	defer led.Close()
-	dl, rj := c.recorders()
-	defer dl.Close()
-	defer rj.Close()
+	rec := c.recorders()
+	defer rec.close()
 	ctx, _, stop := signalContexts(log)
 	defer stop()
-	st, err := pipeline.Replay(ctx, positional[0], client, led, dl, rj, log)
-	fmt.Fprintf(env.Stderr, "trackless replay: %d records (%d replayed before), sent %d (tracked %d, invalid %d)\n",
-		st.Records, st.RecordsSkipped, st.Sent, st.Tracked, st.Invalid)
+	if _, err := client.Probe(ctx); err != nil {
+		fmt.Fprintln(env.Stderr, "trackless:", err)
+		return ExitMatomo
+	}
+	st, err := pipeline.Replay(ctx, positional[0], client, led, rec.deadLetter, rec.inDoubt, rec.rejected, log)
+	fmt.Fprintf(env.Stderr, "trackless replay: %s (%d replayed before), sent %d (tracked %d, invalid %d)\n",
+		plural(st.Records, "record", "records"), st.RecordsSkipped, st.Sent, st.Tracked, st.Invalid)
 	code = ExitOK
-	if st.DeadLettered > 0 || st.Invalid > 0 {
+	if st.DeadLettered > 0 || st.Invalid > 0 || st.InDoubt > 0 || len(st.Damaged) > 0 {
 		code = ExitUndelivered
 		if st.DeadLettered > 0 {
-			fmt.Fprintf(env.Stderr, "  NOT DELIVERED: %d hits written to %s\n", st.DeadLettered, st.DeadLetterFile)
+			fmt.Fprintf(env.Stderr, "  NOT DELIVERED: %s refused again, written to %s\n", plural(st.DeadLettered, "hit", "hits"), st.DeadLetterFile)
+		}
+		if st.InDoubt > 0 {
+			fmt.Fprintf(env.Stderr, "  IN DOUBT: %s Matomo may have stored, written to %s\n", plural(st.InDoubt, "hit", "hits"), st.InDoubtFile)
+		}
+		if len(st.Damaged) > 0 {
+			fmt.Fprintf(env.Stderr, "  DAMAGED: lines %v of %s are not whole records (cut by a full disk?): skipped\n", st.Damaged, positional[0])
 		}
 	}
 	if err != nil {
 		fmt.Fprintln(env.Stderr, "trackless:", err)
-		code = ExitFatal
+		code = exitCode(nil, err)
 	}
 	if c.summaryJSON != "" {
 		if err := writeSummaryJSON(env, c.summaryJSON, st, code); err != nil {

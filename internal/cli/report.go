@@ -8,9 +8,11 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"runtime/debug"
 	"time"
 
+	"github.com/trackless/trackless/internal/atomicfile"
 	"github.com/trackless/trackless/internal/classify"
 	"github.com/trackless/trackless/internal/geoip"
 	"github.com/trackless/trackless/internal/hit"
@@ -22,7 +24,7 @@ import (
 	"github.com/trackless/trackless/internal/useragent"
 )
 
-// reportConfig holds the flags of the report command.
+// reportConfig holds report's own settings (config.rep).
 type reportConfig struct {
 	html, json, state, geoip, title string
 	keepDays, top, tableSize        int
@@ -33,23 +35,11 @@ type reportConfig struct {
 // file (-o), JSON (--json), or a text summary.
 func runReport(env Env, args []string) int {
 	var c config
-	var rc reportConfig
-	peers := map[string]string{}
-	fs := newFlagSet(env, "report", "[FILE|DIR|s3://BUCKET/PREFIX|-]...")
-	readFlags(fs, &c, peers)
-	fs.StringVar(&rc.html, "o", "", "write the HTML report to this file (one self-contained file)")
-	fs.StringVar(&rc.json, "json", "", "write the report as JSON to this file (- for stdout); schema: docs/report.md")
-	fs.StringVar(&rc.state, "state", "", "directory of per-day aggregates and of the inputs already counted: each run adds what is new, and the report covers every day kept")
-	fs.IntVar(&rc.keepDays, "keep-days", 0, "with --state: keep this many days, up to the newest day seen, and drop older ones (0: keep all)")
-	fs.StringVar(&rc.geoip, "geoip", "", "a MaxMind or DB-IP database (.mmdb, country or city) for the countries panel")
-	fs.IntVar(&rc.top, "top", 50, "rows shown per table")
-	fs.IntVar(&rc.tableSize, "table-size", report.DefaultTableSize, "capacity of each day's tables of URLs, referrers and bots: exact below it per day, Space-Saving estimates above (memory grows with it)")
-	fs.StringVar(&rc.title, "title", "", "title of the report (default: its hosts)")
-	fs.DurationVar(&rc.checkpoint, "checkpoint", 2*time.Minute, "with --state: save what was counted this often during a long run")
-	positional, code, ok := parseArgs(env, fs, peers, args)
+	positional, _, code, ok := parseArgs(env, cmdReport, &c, args)
 	if !ok {
 		return code
 	}
+	rc := &c.rep
 	fail := func(code int, args ...any) int {
 		fmt.Fprintln(env.Stderr, append([]any{"trackless:"}, args...)...)
 		return code
@@ -62,6 +52,14 @@ func runReport(env Env, args []string) int {
 	}
 	if rc.keepDays > 0 && rc.state == "" {
 		return fail(ExitUsage, "--keep-days needs --state")
+	}
+	for _, out := range []struct{ flag, path string }{{"-o", rc.html}, {"--json", rc.json}} {
+		if out.path == "" || out.path == "-" {
+			continue
+		}
+		if st, err := os.Stat(filepath.Dir(out.path)); err != nil || !st.IsDir() {
+			return fail(ExitUsage, fmt.Sprintf("%s %s: the directory %s does not exist", out.flag, out.path, filepath.Dir(out.path)))
+		}
 	}
 	filter, rng, err := c.readFilter()
 	if err != nil {
@@ -158,7 +156,7 @@ func runReport(env Env, args []string) int {
 		inputs = rr.state.Inputs()
 	}
 	rep := report.Build(all, report.Meta{Version: Version, Generated: time.Now(), Top: rc.top, TableSize: opt.TableSize, Inputs: inputs, Title: rc.title})
-	if err := writeReport(env, rc, rep); err != nil {
+	if err := writeReport(env, *rc, rep); err != nil {
 		return fail(ExitFatal, err)
 	}
 	code = ExitOK
@@ -196,21 +194,22 @@ func writeReport(env Env, rc reportConfig, rep *report.Report) error {
 			if _, err := env.Stdout.Write(data); err != nil {
 				return err
 			}
-		} else if err := os.WriteFile(rc.json, data, 0o644); err != nil {
-			return fmt.Errorf("--json: %w", err)
+		} else if err := atomicfile.WriteFile(rc.json, data, 0o644); err != nil {
+			return fmt.Errorf("--json %s (the previous file, if any, is left as it was): %w", rc.json, err)
 		}
 	}
 	if rc.html != "" {
-		f, err := os.Create(rc.html)
+		// Whole or not at all: a full disk leaves the previous report.
+		f, err := atomicfile.Create(rc.html, 0o644)
 		if err != nil {
 			return fmt.Errorf("-o: %w", err)
 		}
+		defer f.Abort()
 		if err := report.WriteHTML(f, rep); err != nil {
-			f.Close()
-			return fmt.Errorf("-o %s: %w", rc.html, err)
+			return fmt.Errorf("-o %s (the previous file, if any, is left as it was): %w", rc.html, err)
 		}
-		if err := f.Close(); err != nil {
-			return fmt.Errorf("-o: %w", err)
+		if err := f.Commit(); err != nil {
+			return fmt.Errorf("-o %s (the previous file, if any, is left as it was): %w", rc.html, err)
 		}
 	}
 	if rc.html == "" && rc.json == "" {
@@ -249,7 +248,7 @@ func (rr *reportRun) openInput(ctx context.Context, name string) (*input.Input, 
 	case rr.open != nil:
 		return rr.open(ctx, name)
 	}
-	return input.Open(name)
+	return input.OpenContext(ctx, name)
 }
 
 // read counts the inputs one after the other (each is decompressed and
@@ -491,11 +490,11 @@ func (rr *reportRun) stateDays(touched []*report.Day) ([]*report.Day, error) {
 
 // printSummary writes what the run read on w.
 func (rr *reportRun) printSummary(w io.Writer) {
-	fmt.Fprintf(w, "report: %d inputs", rr.inputs)
+	fmt.Fprintf(w, "report: %s", plural(rr.inputs, "input", "inputs"))
 	if rr.skipped > 0 {
 		fmt.Fprintf(w, " (%d already counted)", rr.skipped)
 	}
-	fmt.Fprintf(w, ", %d lines, %d hits", rr.lines, rr.hits)
+	fmt.Fprintf(w, ", %s, %s", plural(rr.lines, "line", "lines"), plural(rr.hits, "hit", "hits"))
 	if rr.excluded > 0 {
 		fmt.Fprintf(w, ", %d excluded", rr.excluded)
 	}
@@ -504,7 +503,7 @@ func (rr *reportRun) printSummary(w io.Writer) {
 		bad += n
 	}
 	if bad > 0 {
-		fmt.Fprintf(w, ", %d malformed %v", bad, rr.malformed)
+		fmt.Fprintf(w, ", %d malformed (%s)", bad, counts(rr.malformed))
 	}
 	fmt.Fprintln(w)
 	for _, d := range rr.damaged {

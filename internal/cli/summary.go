@@ -4,26 +4,26 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/trackless/trackless/internal/atomicfile"
 	"github.com/trackless/trackless/internal/input"
 	"github.com/trackless/trackless/internal/pipeline"
 )
 
 func printSummary(w io.Writer, cmd string, s *pipeline.Stats, parse bool) {
 	var b strings.Builder
-	fmt.Fprintf(&b, "trackless %s: %d inputs", cmd, s.Inputs)
+	fmt.Fprintf(&b, "trackless %s: %s", cmd, plural(s.Inputs, "input", "inputs"))
 	if s.InputsSkipped > 0 {
 		fmt.Fprintf(&b, " (%d already delivered)", s.InputsSkipped)
 	}
-	fmt.Fprintf(&b, ", %d lines read in %.1fs, %d hits\n", s.LinesRead, s.Elapsed.Seconds(), s.Hits)
+	fmt.Fprintf(&b, ", %s read in %.1fs, %s\n", plural(s.LinesRead, "line", "lines"), s.Elapsed.Seconds(), plural(s.Hits, "hit", "hits"))
 	if s.LinesResumed > 0 {
-		fmt.Fprintf(&b, "  already delivered by an earlier run: %d lines\n", s.LinesResumed)
+		fmt.Fprintf(&b, "  already delivered by an earlier run: %s\n", plural(s.LinesResumed, "line", "lines"))
 	}
 	if s.InvalidUTF8 > 0 {
 		fmt.Fprintf(&b, "  lines with bytes that are not UTF-8: %d (kept as they are; escaped in what is sent)\n", s.InvalidUTF8)
@@ -33,12 +33,15 @@ func printSummary(w io.Writer, cmd string, s *pipeline.Stats, parse bool) {
 	}
 	if len(s.Skipped) > 0 {
 		fmt.Fprintf(&b, "  skipped hits: %s\n", counts(s.Skipped))
-		if s.Skipped["no_scheme"] > 0 {
-			b.WriteString("  (no_scheme: the log has no cs-protocol; set --default-protocol or CLOUDFRONT_DEFAULT_PROTOCOL)\n")
-		}
-		if s.Skipped["no_host"] > 0 {
-			b.WriteString("  (no_host: the log has no x-host-header or cs(Host); set --default-host or CLOUDFRONT_DEFAULT_HOST)\n")
-		}
+	}
+	for _, site := range sortedKeys(s.SiteURLs) {
+		fmt.Fprintf(&b, "  the log has no scheme or host: hits of site %d sent as %s, the site's main URL in Matomo (--default-protocol and --default-host win)\n", site, s.SiteURLs[site])
+	}
+	if s.SchemeDefaulted > 0 {
+		fmt.Fprintf(&b, "  the log has no scheme: https assumed for %s (set --default-protocol, or give MATOMO_URL and a token: the site's main URL in Matomo says it)\n", plural(s.SchemeDefaulted, "hit", "hits"))
+	}
+	for _, in := range s.InputsMostlyMalformed {
+		fmt.Fprintf(&b, "  MOSTLY MALFORMED: %s: more lines are malformed than read; is it a log of this format? (--format, --log-format)\n", in)
 	}
 	if len(s.UnmappedHosts) > 0 {
 		fmt.Fprintf(&b, "  hosts mapped to no site (hits not sent): %s\n", topCounts(s.UnmappedHosts, 10))
@@ -49,33 +52,54 @@ func printSummary(w io.Writer, cmd string, s *pipeline.Stats, parse bool) {
 	if parse {
 		fmt.Fprintf(&b, "  requests printed: %d\n", s.Queued)
 	} else {
-		fmt.Fprintf(&b, "  sent: %d in %d batches (tracked %d, invalid %d, retries %d)\n", s.Sent, s.Batches, s.Tracked, s.Invalid, s.Retries)
-		if s.Queued > s.Sent+s.DeadLettered {
-			fmt.Fprintf(&b, "  not sent (stopped early; the next run sends them): %d\n", s.Queued-s.Sent-s.DeadLettered)
+		fmt.Fprintf(&b, "  sent: %d in %s (tracked %d, invalid %d, retries %d)\n", s.Sent, plural(s.Batches, "batch", "batches"), s.Tracked, s.Invalid, s.Retries)
+		if s.PeakInFlight > 0 && s.FinalInFlight < s.PeakInFlight {
+			fmt.Fprintf(&b, "  Matomo answered slowly: batches in flight lowered from %d to %d\n", s.PeakInFlight, s.FinalInFlight)
+		}
+		if s.NotSent > 0 {
+			fmt.Fprintf(&b, "  not sent (the run stopped; the next run sends them, nothing is lost): %s\n", plural(s.NotSent, "hit", "hits"))
 		}
 	}
 	if s.DeadLettered > 0 {
-		fmt.Fprintf(&b, "  NOT DELIVERED: %d hits written to %s (send them with: trackless replay %s)\n", s.DeadLettered, s.DeadLetterFile, s.DeadLetterFile)
-		if s.InDoubt > 0 {
-			fmt.Fprintf(&b, "  of which %d in doubt: Matomo's answer did not account for them, it may have stored some\n", s.InDoubt)
-		}
+		fmt.Fprintf(&b, "  NOT DELIVERED: Matomo refused %s, written to %s (fix the cause, then: trackless replay %s)\n", plural(s.DeadLettered, "hit", "hits"), s.DeadLetterFile, s.DeadLetterFile)
+	}
+	if s.InDoubt > 0 {
+		fmt.Fprintf(&b, "  IN DOUBT: %s sent and not confirmed: Matomo may have stored them, so they are not sent again; written to %s (check Matomo, then if they are missing: trackless replay %s)\n",
+			plural(s.InDoubt, "hit", "hits"), s.InDoubtFile, s.InDoubtFile)
 	}
 	if s.Invalid > 0 && s.RejectedFile != "" {
-		fmt.Fprintf(&b, "  REJECTED by Matomo: %d hits, see %s\n", s.Invalid, s.RejectedFile)
+		fmt.Fprintf(&b, "  REJECTED by Matomo: %s, see %s\n", plural(s.Invalid, "hit", "hits"), s.RejectedFile)
 	}
 	for _, d := range s.InputsDamaged {
 		fmt.Fprintf(&b, "  DAMAGED or unreadable input: %s\n", d)
 	}
 	if len(s.InputsBusy) > 0 {
-		fmt.Fprintf(&b, "  being read by another worker (left to it): %d inputs, e.g. %s\n", len(s.InputsBusy), s.InputsBusy[0])
+		fmt.Fprintf(&b, "  being read by another worker (left to it): %s, e.g. %s\n", plural(len(s.InputsBusy), "input", "inputs"), s.InputsBusy[0])
 	}
 	if s.InputsSuperseded > 0 {
 		fmt.Fprintf(&b, "  objects overwritten since they were listed (their new version is read by the next run): %d\n", s.InputsSuperseded)
 	}
 	if s.AfterFailed > 0 {
-		fmt.Fprintf(&b, "  DELIVERED, but the --after action failed for %d inputs (see the log); they stay delivered\n", s.AfterFailed)
+		fmt.Fprintf(&b, "  DELIVERED, but the --after action failed for %s (see the log); they stay delivered\n", plural(s.AfterFailed, "input", "inputs"))
 	}
 	io.WriteString(w, b.String())
+}
+
+func sortedKeys(m map[int]string) []int {
+	keys := make([]int, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Ints(keys)
+	return keys
+}
+
+// plural writes n and the noun, singular when n is 1: "1 input", "2 inputs".
+func plural[N int | int64](n N, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }
 
 // topCounts lists the n largest counts, largest first.
@@ -127,7 +151,7 @@ func writeSummaryJSON(env Env, path string, stats any, code int) error {
 		_, err = env.Stdout.Write(data)
 		return err
 	}
-	return os.WriteFile(path, data, 0o644)
+	return atomicfile.WriteFile(path, data, 0o644)
 }
 
 // progressBar draws bytes read, hits/s and an ETA on a terminal.

@@ -5,18 +5,32 @@
 // multi-member), zstd and bzip2 are decoded, anything else is read as is. Decoding
 // runs in its own goroutine, ahead of the consumer, so that decompression and
 // parsing use two cores.
+//
+// Gzip: zero bytes after the last complete member (padding, as tape blocks
+// or preallocated files leave) end the input cleanly, as gzip and zcat
+// accept them. Any other byte after a complete member that does not start
+// another member is an error wrapping ErrTrailingGarbage: gzip only warns
+// ("decompression OK, trailing garbage ignored", exit status 2), but the
+// garbage may be a damaged member whose lines would be lost silently.
+//
+// Inputs that are not regular files (named pipes, character devices) can
+// block in open(2) until a writer comes; OpenContext gives up on them when
+// its context ends, and Rewindable tells the inputs that reading consumes.
 package input
 
 import (
 	"bufio"
 	"bytes"
 	"compress/bzip2"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
+	"sync"
 	"sync/atomic"
 	"syscall"
 
@@ -75,15 +89,112 @@ type Input struct {
 
 	raw     *countingReader
 	decoded io.Reader
-	closers []func() error
+	closers []func() error // the source (file, body): closing it unblocks a Read
+	release []func()       // the decoders: after the read-ahead goroutine is done
+	ra      *readahead     // started by Lines, or nil
 }
 
-// Open opens a file and detects its compression.
+// Open opens a file and detects its compression. A named pipe without a
+// writer makes it wait, uninterruptibly: OpenContext does not.
 func Open(path string) (*Input, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
+	return fromFile(path, f)
+}
+
+// OpenContext is Open that gives up when ctx ends, returning ctx.Err().
+//
+// A regular file (or a directory, an error) is opened as Open does. Any
+// other file (a named pipe, a character device, a socket) can block in
+// open(2) until a writer comes, then in the first read until it writes: both
+// happen in a goroutine, and when ctx ends first OpenContext returns at once.
+// The file is then closed as soon as it is open (which ends a first read
+// blocked on a named pipe), but the goroutine itself stays blocked in
+// open(2) until a writer opens the pipe or the process exits: the operating
+// system gives no way to interrupt it. No descriptor is leaked: a late open
+// is closed.
+func OpenContext(ctx context.Context, path string) (*Input, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if st.Mode().IsRegular() || st.IsDir() {
+		return Open(path)
+	}
+	type result struct {
+		in  *Input
+		err error
+	}
+	var (
+		mu        sync.Mutex
+		file      *os.File // open, still being set up
+		abandoned bool     // ctx ended first: whoever comes last closes
+	)
+	ch := make(chan result) // unbuffered: a send succeeds only if the caller takes it
+	go func() {
+		f, err := os.Open(path)
+		if err != nil {
+			select {
+			case ch <- result{err: err}:
+			case <-ctx.Done():
+			}
+			return
+		}
+		mu.Lock()
+		if abandoned {
+			mu.Unlock()
+			f.Close()
+			return
+		}
+		file = f
+		mu.Unlock()
+		in, err := fromFile(path, f)
+		select {
+		case ch <- result{in, err}:
+		case <-ctx.Done():
+			if in != nil {
+				in.Close()
+			}
+		}
+	}()
+	select {
+	case r := <-ch:
+		return r.in, r.err
+	case <-ctx.Done():
+		mu.Lock()
+		abandoned = true
+		if file != nil {
+			file.Close() // ends a first read blocked on a pipe (it is in the poller)
+		}
+		mu.Unlock()
+		return nil, ctx.Err()
+	}
+}
+
+// Rewindable reports whether the input named path can be opened and read
+// again after a first look: false for "-" (stdin), named pipes, character
+// devices and sockets, whose data reading consumes. A path that cannot be
+// examined (missing, or no local path at all, such as an object's URL) is
+// reported rewindable: opening it again costs nothing but the same error,
+// or is the business of whoever opens such names.
+func Rewindable(path string) bool {
+	if path == "-" {
+		return false
+	}
+	st, err := os.Stat(path)
+	if err != nil {
+		return true
+	}
+	return st.Mode()&(fs.ModeNamedPipe|fs.ModeCharDevice|fs.ModeSocket|fs.ModeIrregular) == 0
+}
+
+// fromFile sets up an opened file; it closes f on error.
+func fromFile(path string, f *os.File) (*Input, error) {
 	st, err := f.Stat()
 	if err != nil {
 		f.Close()
@@ -175,6 +286,14 @@ var (
 	zstdMagic = []byte{0x28, 0xb5, 0x2f, 0xfd}
 )
 
+// ErrTrailingGarbage is wrapped by the error of a gzip input that goes on,
+// after a complete member, with bytes that are neither another member nor
+// zero padding. The lines before it were all returned.
+var ErrTrailingGarbage = errors.New("trailing garbage after the gzip data")
+
+// garbageNote ends the message of ErrTrailingGarbage.
+const garbageNote = `(gzip only warns "decompression OK, trailing garbage ignored"); the lines before it were read`
+
 func (in *Input) setup(r io.Reader) error {
 	in.raw = &countingReader{r: r}
 	br := bufio.NewReaderSize(in.raw, 256<<10)
@@ -185,8 +304,9 @@ func (in *Input) setup(r io.Reader) error {
 		if err != nil {
 			return fmt.Errorf("gzip header: %w", err)
 		}
+		zr.Multistream(false)
 		in.Compression = Gzip
-		in.decoded = zr
+		in.decoded = &gzipMembers{zr: zr, br: br, raw: in.raw}
 	case len(head) == 4 && head[0] == 'B' && head[1] == 'Z' && head[2] == 'h' && head[3] >= '1' && head[3] <= '9':
 		// bzip2 (as rotated logs sometimes are; Matomo's importer reads them):
 		// the standard library's reader, concatenated streams included.
@@ -199,7 +319,7 @@ func (in *Input) setup(r io.Reader) error {
 		}
 		in.Compression = Zstd
 		in.decoded = zr
-		in.closers = append(in.closers, func() error { zr.Close(); return nil })
+		in.release = append(in.release, zr.Close)
 	default:
 		in.Compression = Plain
 		in.decoded = br
@@ -211,8 +331,17 @@ func (in *Input) setup(r io.Reader) error {
 // called from any goroutine; progress bars use it.
 func (in *Input) BytesRead() int64 { return in.raw.n.Load() }
 
-// Close releases the input. Lines must not be used after it.
+// Close releases the input. It may be called while the read-ahead goroutine
+// of Lines is blocked reading (a pipe whose writer is silent): it stops that
+// goroutine and closes the source, which ends the read for files (pipes
+// included) and object bodies, and does not wait for it; a Lines.Next
+// blocked in another goroutine then returns ErrClosed. The decoders are
+// released once the read-ahead goroutine is done. Lines must not be used
+// after it; Close is not safe for concurrent use with PeekLines.
 func (in *Input) Close() error {
+	if in.ra != nil {
+		in.ra.close()
+	}
 	var first error
 	for i := len(in.closers) - 1; i >= 0; i-- {
 		if err := in.closers[i](); err != nil && first == nil {
@@ -220,7 +349,103 @@ func (in *Input) Close() error {
 		}
 	}
 	in.closers = nil
+	if rel := in.release; len(rel) > 0 {
+		in.release = nil
+		done := func() {
+			for i := len(rel) - 1; i >= 0; i-- {
+				rel[i]()
+			}
+		}
+		if in.ra != nil {
+			in.ra.afterExit(done)
+		} else {
+			done()
+		}
+	}
 	return first
+}
+
+// gzipMembers reads gzip members one after the other, and ends at zero
+// padding after a complete member (see the package documentation).
+type gzipMembers struct {
+	zr  *gzip.Reader
+	br  *bufio.Reader // zr reads it directly, so it is positioned after a member
+	raw *countingReader
+	err error // sticky: io.EOF after the last member, or the damage
+}
+
+func (g *gzipMembers) Read(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, g.err
+	}
+	for {
+		if g.err != nil {
+			return 0, g.err
+		}
+		n, err := g.zr.Read(p)
+		if err == io.EOF {
+			// A complete member, its checksum verified: what follows?
+			err = g.next()
+		}
+		if err != nil {
+			g.err = err // returned by the next call when n > 0
+		}
+		if n > 0 {
+			return n, nil
+		}
+		if err != nil {
+			return 0, err
+		}
+	}
+}
+
+// next starts the member that follows, or reads to the end of zero padding
+// (io.EOF), or says what else is there.
+func (g *gzipMembers) next() error {
+	head, err := g.br.Peek(2)
+	switch {
+	case len(head) == 0 && err == io.EOF:
+		return io.EOF
+	case bytes.Equal(head, gzipMagic):
+		off := g.offset()
+		if err := g.zr.Reset(g.br); err != nil {
+			return fmt.Errorf("gzip member header at byte %d: %w", off, noEOF(err))
+		}
+		g.zr.Multistream(false)
+		return nil
+	case len(head) > 0 && head[0] == 0:
+		for {
+			if _, err := g.br.Peek(1); err != nil {
+				if err == io.EOF {
+					return io.EOF
+				}
+				return err
+			}
+			buf, _ := g.br.Peek(g.br.Buffered())
+			i := 0
+			for i < len(buf) && buf[i] == 0 {
+				i++
+			}
+			g.br.Discard(i)
+			if i < len(buf) {
+				return fmt.Errorf("%w at byte %d, after zero padding %s", ErrTrailingGarbage, g.offset(), garbageNote)
+			}
+		}
+	case err != nil && err != io.EOF:
+		return err
+	default:
+		return fmt.Errorf("%w at byte %d %s", ErrTrailingGarbage, g.offset(), garbageNote)
+	}
+}
+
+// offset is the position in the raw input of the next byte br returns.
+func (g *gzipMembers) offset() int64 { return g.raw.n.Load() - int64(g.br.Buffered()) }
+
+func noEOF(err error) error {
+	if err == io.EOF {
+		return io.ErrUnexpectedEOF
+	}
+	return err
 }
 
 type countingReader struct {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"sync"
 )
 
 // MaxLineLen is the longest line Lines returns; longer lines are reported with
@@ -13,6 +14,11 @@ const MaxLineLen = 1 << 20
 // ErrLineTooLong is returned by Lines.Next for a line over the limit. The
 // line is skipped; reading can go on.
 var ErrLineTooLong = errors.New("line longer than 1 MiB")
+
+// ErrClosed is returned by Lines.Next when it needs more data after
+// Lines.Close or Input.Close, also by a Next that was blocked waiting for
+// data when another goroutine closed.
+var ErrClosed = errors.New("input closed")
 
 // Lines splits a decoded input into lines. It is not safe for concurrent use.
 type Lines struct {
@@ -29,9 +35,10 @@ type Lines struct {
 
 // Lines returns a line splitter over the decoded content of the input. The
 // decoding runs ahead in its own goroutine until the end of the input or
-// until Lines.Close.
+// until Lines.Close or Input.Close. Call it once per input.
 func (in *Input) Lines() *Lines {
 	ra := newReadahead(in.decoded)
+	in.ra = ra
 	l := newLines(ra, MaxLineLen)
 	l.stop = ra.close
 	return l
@@ -46,11 +53,14 @@ func (in *Input) PeekLines() *Lines {
 	return l
 }
 
-// Close stops the read-ahead goroutine. Call it when giving up before the end.
+// Close stops the read-ahead goroutine. Call it when giving up before the
+// end. It does not wait for the goroutine, which may be blocked reading (a
+// pipe whose writer is silent): Input.Close ends such a read. Close may be
+// called from another goroutine, also more than once; a Next blocked
+// waiting for data then returns ErrClosed.
 func (l *Lines) Close() {
 	if l.stop != nil {
 		l.stop()
-		l.stop = nil
 	}
 }
 
@@ -134,13 +144,18 @@ func trimCR(b []byte) []byte {
 // readahead reads its source in a goroutine into a few blocks, so that the
 // producer (decompression) and the consumer (parsing) run in parallel.
 type readahead struct {
-	full  chan block
-	free  chan []byte
-	stop  chan struct{}
-	cur   block
-	pos   int
-	done  bool
-	final error
+	full     chan block
+	free     chan []byte
+	stop     chan struct{}
+	stopOnce sync.Once
+	cur      block
+	pos      int
+	done     bool
+	final    error
+
+	mu     sync.Mutex
+	exited bool   // the goroutine is done with src
+	onExit func() // to run when it is
 }
 
 type block struct {
@@ -157,6 +172,7 @@ func newReadahead(src io.Reader) *readahead {
 		ra.free <- make([]byte, readaheadSize)
 	}
 	go func() {
+		defer ra.exit()
 		for {
 			var buf []byte
 			select {
@@ -202,7 +218,18 @@ func (ra *readahead) Read(p []byte) (int, error) {
 			ra.free <- ra.cur.data[:cap(ra.cur.data)]
 			ra.cur = block{}
 		}
-		ra.cur = <-ra.full
+		select {
+		case <-ra.stop:
+			ra.done, ra.final = true, ErrClosed
+			continue
+		default:
+		}
+		select {
+		case ra.cur = <-ra.full:
+		case <-ra.stop:
+			ra.done, ra.final = true, ErrClosed
+			continue
+		}
 		ra.pos = 0
 		if len(ra.cur.data) == 0 && ra.cur.err != nil {
 			ra.done, ra.final = true, ra.cur.err
@@ -211,9 +238,30 @@ func (ra *readahead) Read(p []byte) (int, error) {
 }
 
 func (ra *readahead) close() {
-	select {
-	case <-ra.stop:
-	default:
-		close(ra.stop)
+	ra.stopOnce.Do(func() { close(ra.stop) })
+}
+
+// exit is the goroutine's last act: it runs what afterExit left.
+func (ra *readahead) exit() {
+	ra.mu.Lock()
+	ra.exited = true
+	f := ra.onExit
+	ra.onExit = nil
+	ra.mu.Unlock()
+	if f != nil {
+		f()
 	}
+}
+
+// afterExit runs f once the goroutine no longer uses its source: now if it
+// is done, else when it is.
+func (ra *readahead) afterExit(f func()) {
+	ra.mu.Lock()
+	if !ra.exited {
+		ra.onExit = f
+		ra.mu.Unlock()
+		return
+	}
+	ra.mu.Unlock()
+	f()
 }

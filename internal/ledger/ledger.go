@@ -22,6 +22,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/trackless/trackless/internal/atomicfile"
 	"github.com/trackless/trackless/internal/input"
 )
 
@@ -120,14 +121,21 @@ type Ledger struct {
 	lock *os.File
 }
 
-// Open creates dir if needed and locks it.
+// Open creates dir if needed and locks it. Holding the lock, it removes
+// the temporary files that a process killed while writing an entry left in
+// dir/inputs.
 func Open(dir string) (*Ledger, error) {
-	if err := os.MkdirAll(filepath.Join(dir, "inputs"), 0o700); err != nil {
+	inputs := filepath.Join(dir, "inputs")
+	if err := os.MkdirAll(inputs, 0o700); err != nil {
 		return nil, fmt.Errorf("state dir: %w", err)
 	}
 	f, err := LockDir(dir)
 	if err != nil {
 		return nil, err
+	}
+	if _, err := atomicfile.RemoveTemps(inputs); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("state dir %s: %w", dir, err)
 	}
 	return &Ledger{dir: dir, lock: f}, nil
 }
@@ -196,44 +204,10 @@ func (l *Ledger) Put(_ context.Context, key string, e *Entry) error {
 	return WriteFileAtomic(l.path(key), data)
 }
 
-// WriteFileAtomic writes data to path through a temporary file in the same
-// directory: write, fsync, rename, fsync the directory.
+// WriteFileAtomic writes data to path atomically and durably, mode 0600:
+// see atomicfile.WriteFile, which it wraps (errors start with "ledger: ").
 func WriteFileAtomic(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, ".tmp-*")
-	if err != nil {
-		return fmt.Errorf("ledger: %w", err)
-	}
-	tmp := f.Name()
-	ok := false
-	defer func() {
-		if !ok {
-			f.Close()
-			os.Remove(tmp)
-		}
-	}()
-	if _, err := f.Write(data); err != nil {
-		return fmt.Errorf("ledger: %w", err)
-	}
-	if err := f.Sync(); err != nil {
-		return fmt.Errorf("ledger: %w", err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("ledger: %w", err)
-	}
-	if err := os.Chmod(tmp, 0o600); err != nil {
-		return fmt.Errorf("ledger: %w", err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("ledger: %w", err)
-	}
-	ok = true
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("ledger: %w", err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
+	if err := atomicfile.WriteFile(path, data, 0o600); err != nil {
 		return fmt.Errorf("ledger: %w", err)
 	}
 	return nil

@@ -9,10 +9,13 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -42,6 +45,18 @@ func Endpoint(matomoURL string) (endpoint, base string, err error) {
 
 // Client posts batches to Matomo's bulk tracking API. It is safe for
 // concurrent use; each Send is one batch with its own retries.
+//
+// What a failed attempt proves decides what Send does with the batch:
+//   - nothing can have been stored (DNS, connection refused, TLS, the
+//     connection lost before the whole request was sent, HTTP 429 and 5xx
+//     but 504, which Matomo answers after rolling the batch back): the
+//     whole batch is sent again, with backoff, for as long as the outage
+//     lasts up to MaxOutage; then Send returns a *NotStoredError;
+//   - Matomo may have stored it (no answer, or an answer cut, after the
+//     whole request was sent: a timeout, a dropped connection; a proxy's
+//     504; a 200 that does not account for the batch): Send returns a
+//     *DoubtError and never sends it again (a resend would store it twice);
+//   - Matomo refused it (another 4xx): a *StatusError.
 type Client struct {
 	endpoint string
 	base     string
@@ -49,18 +64,50 @@ type Client struct {
 	hc       *http.Client
 	log      *slog.Logger
 
-	// Timeout bounds each attempt (MATOMO_TIMEOUT_MS).
+	// Timeout bounds each attempt (MATOMO_TIMEOUT_MS). It must be longer
+	// than a loaded Matomo takes to store a batch: an attempt that times
+	// out after sending its batch leaves the batch in doubt.
 	Timeout time.Duration
-	// Retries is how many times a failed attempt is retried.
-	Retries int
+	// MaxOutage bounds how long Send retries a batch that failed in a way
+	// that proves it was not stored, counted from its first failure.
+	MaxOutage time.Duration
 	// Backoff is the first retry delay; it doubles, with jitter, up to MaxBackoff.
 	Backoff    time.Duration
 	MaxBackoff time.Duration
 	// MaxRetryAfter caps a server's Retry-After.
 	MaxRetryAfter time.Duration
 
-	// sleep waits between attempts; tests replace it.
+	// sleep waits between attempts and now reads the clock; tests replace them.
 	sleep func(ctx context.Context, d time.Duration) error
+	now   func() time.Time
+	// dial opens connections (tests replace it); they are wrapped in a
+	// trackedConn, which remembers a failed write.
+	dial func(ctx context.Context, network, addr string) (net.Conn, error)
+}
+
+// trackedConn remembers that a write failed: the request written on it was
+// then not sent whole, which proves Matomo did not store it.
+type trackedConn struct {
+	net.Conn
+	writeFailed atomic.Bool
+}
+
+func (c *trackedConn) Write(p []byte) (int, error) {
+	n, err := c.Conn.Write(p)
+	if err != nil {
+		c.writeFailed.Store(true)
+	}
+	return n, err
+}
+
+// writeFailed reports whether a write on conn (a *trackedConn, possibly
+// under TLS) failed.
+func writeFailed(conn net.Conn) bool {
+	if nc, ok := conn.(interface{ NetConn() net.Conn }); ok {
+		conn = nc.NetConn()
+	}
+	tc, ok := conn.(*trackedConn)
+	return ok && tc.writeFailed.Load()
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) error {
@@ -74,6 +121,18 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 	}
 }
 
+// Defaults of a new Client.
+const (
+	// DefaultTimeout is Matomo's own importer's: a real Matomo 5.0.2 took
+	// up to 17 s for a batch of 200 hits with 4 batches in flight.
+	DefaultTimeout   = 300 * time.Second
+	DefaultMaxOutage = 10 * time.Minute
+	// idleConnTimeout closes kept-alive connections before a server does
+	// (Apache closes them after 5 s): a batch written to a connection the
+	// server is closing would be in doubt.
+	idleConnTimeout = 2 * time.Second
+)
+
 // NewClient returns a client for matomoURL (see Endpoint). token may be empty.
 func NewClient(matomoURL, token string, log *slog.Logger) (*Client, error) {
 	ep, base, err := Endpoint(matomoURL)
@@ -83,19 +142,34 @@ func NewClient(matomoURL, token string, log *slog.Logger) (*Client, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.MaxIdleConnsPerHost = 64
-	return &Client{
+	c := &Client{
 		endpoint: ep, base: base, token: token, log: log,
-		hc:            &http.Client{Transport: tr},
-		Timeout:       5 * time.Second,
-		Retries:       5,
+		Timeout:       DefaultTimeout,
+		MaxOutage:     DefaultMaxOutage,
 		Backoff:       time.Second,
 		MaxBackoff:    30 * time.Second,
 		MaxRetryAfter: 5 * time.Minute,
 		sleep:         sleepCtx,
-	}, nil
+		now:           time.Now,
+		dial:          (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = 64
+	tr.IdleConnTimeout = idleConnTimeout
+	tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		conn, err := c.dial(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		return &trackedConn{Conn: conn}, nil
+	}
+	c.hc = &http.Client{Transport: tr, CheckRedirect: noRedirects}
+	return c, nil
 }
+
+// noRedirects keeps redirects as answers: a POST redirected would be sent
+// again as a GET and lost, and a redirect to a login page is not Matomo.
+func noRedirects(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 
 // EndpointURL is where batches are posted.
 func (c *Client) EndpointURL() string { return c.endpoint }
@@ -108,9 +182,12 @@ type Result struct {
 	InvalidIndices []int
 	HasIndices     bool
 	Attempts       int
+	// Elapsed is how long the successful attempt took.
+	Elapsed time.Duration
 }
 
-// StatusError is an HTTP answer that retrying will not change (4xx but 429).
+// StatusError is an HTTP answer that retrying will not change (4xx but 429
+// and 408): Matomo, or a server in front of it, refused the batch.
 type StatusError struct {
 	Status int
 	Body   string
@@ -120,8 +197,9 @@ func (e *StatusError) Error() string {
 	return fmt.Sprintf("Matomo answered HTTP %d: %s", e.Status, e.Body)
 }
 
-// DoubtError is an answer that does not account for the batch: Matomo may
-// have stored some or all of it, so it is not resent automatically.
+// DoubtError is a batch that Matomo may have stored, in part or whole: the
+// request was sent and no answer accounted for it. It is not resent
+// automatically.
 type DoubtError struct {
 	Sent   int
 	Detail string
@@ -131,58 +209,90 @@ func (e *DoubtError) Error() string {
 	return fmt.Sprintf("batch of %d hits in doubt: %s", e.Sent, e.Detail)
 }
 
-// RetryError is the last error of a batch that failed every attempt.
-type RetryError struct {
+// NotStoredError is a batch that Matomo did not store: every attempt failed
+// in a way that proves it. Stopped tells that Send gave up because its
+// retry context ended (the run stops); otherwise the failures lasted longer
+// than MaxOutage.
+type NotStoredError struct {
 	Attempts int
+	Outage   time.Duration // from the first failure to the last
+	Stopped  bool
 	Last     error
 }
 
-func (e *RetryError) Error() string {
-	return fmt.Sprintf("gave up after %d attempts: %v", e.Attempts, e.Last)
+func (e *NotStoredError) Error() string {
+	if e.Stopped {
+		return fmt.Sprintf("not sent (stopped after %d attempts): %v", e.Attempts, e.Last)
+	}
+	return fmt.Sprintf("Matomo failed for %s (%d attempts, the batch was not stored): %v", e.Outage.Round(time.Second), e.Attempts, e.Last)
 }
 
-func (e *RetryError) Unwrap() error { return e.Last }
+func (e *NotStoredError) Unwrap() error { return e.Last }
 
-type retryable struct {
+// notStored is an attempt that proves the batch was not stored.
+type notStored struct {
 	err        error
 	retryAfter time.Duration
 }
 
-func (e *retryable) Error() string { return e.err.Error() }
+func (e *notStored) Error() string { return e.err.Error() }
 
 // Send posts items as one batch and checks the answer: tracked + invalid
-// must equal len(items). Network errors, timeouts, 429 and 5xx are retried
+// must equal len(items). Failures that prove nothing was stored are retried
 // with the whole batch (Matomo rolls a failed batch back), honouring
-// Retry-After. It returns a *StatusError, *DoubtError, *RetryError or the
-// context's error.
-func (c *Client) Send(ctx context.Context, items [][]byte) (Result, error) {
+// Retry-After, until MaxOutage has passed since the first failure or retry
+// is done. ctx bounds everything, the attempt in flight included; retry
+// only ends the waiting and keeps new attempts from starting (a run that
+// stops lets the attempt in flight finish). It returns a Result, or a
+// *NotStoredError, *DoubtError, *StatusError, or ctx's error.
+func (c *Client) Send(ctx, retry context.Context, items [][]byte) (Result, error) {
 	body := c.body(items)
 	var last error
+	var first time.Time
 	delay := c.Backoff
 	for attempt := 1; ; attempt++ {
+		if retry.Err() != nil && attempt > 1 {
+			return Result{}, &NotStoredError{Attempts: attempt - 1, Outage: c.now().Sub(first), Stopped: true, Last: last}
+		}
+		start := c.now()
 		res, err := c.attempt(ctx, body, len(items))
 		if err == nil {
-			res.Attempts = attempt
+			res.Attempts, res.Elapsed = attempt, c.now().Sub(start)
 			return res, nil
 		}
-		var r *retryable
-		if !errors.As(err, &r) {
+		var ns *notStored
+		if !errors.As(err, &ns) {
+			if ctx.Err() != nil {
+				var doubt *DoubtError
+				if errors.As(err, &doubt) {
+					return Result{}, err
+				}
+				return Result{}, ctx.Err()
+			}
 			return Result{}, err
 		}
-		last = r.err
+		last = ns.err
+		if first.IsZero() {
+			first = start
+		}
 		if ctx.Err() != nil {
 			return Result{}, ctx.Err()
 		}
-		if attempt > c.Retries {
-			return Result{}, &RetryError{Attempts: attempt, Last: last}
+		outage := c.now().Sub(first)
+		if outage >= c.MaxOutage {
+			return Result{}, &NotStoredError{Attempts: attempt, Outage: outage, Last: last}
 		}
 		wait := delay/2 + rand.N(delay/2+1) // jitter: 50-100 % of the delay
-		if r.retryAfter > 0 {
-			wait = min(r.retryAfter, c.MaxRetryAfter)
+		if ns.retryAfter > 0 {
+			wait = min(ns.retryAfter, c.MaxRetryAfter)
 		}
-		c.log.Warn("retrying batch", "attempt", attempt, "wait", wait, "error", last.Error())
-		if err := c.sleep(ctx, wait); err != nil {
-			return Result{}, err
+		wait = min(wait, c.MaxOutage-outage)
+		c.log.Warn("Matomo did not store the batch; sending it again", "attempt", attempt, "wait", wait, "failing_for", outage.Round(time.Second), "error", last.Error())
+		if err := c.sleep(retry, wait); err != nil {
+			if ctx.Err() != nil {
+				return Result{}, ctx.Err()
+			}
+			return Result{}, &NotStoredError{Attempts: attempt, Outage: outage, Stopped: true, Last: last}
 		}
 		delay = min(2*delay, c.MaxBackoff)
 	}
@@ -221,10 +331,29 @@ type bulkAnswer struct {
 	Message        string `json:"message"`
 }
 
+// attempt posts the batch once. Its error is a *notStored, a *DoubtError,
+// a *StatusError, or (for a request that cannot be made) another error.
 func (c *Client) attempt(ctx context.Context, body []byte, n int) (Result, error) {
 	actx, cancel := context.WithTimeout(ctx, c.Timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(actx, http.MethodPost, c.endpoint, bytes.NewReader(body))
+	// The request was sent whole when it was written (WroteRequest) and
+	// no write on its connection failed: the transport's last flush comes
+	// after WroteRequest.
+	var wrote atomic.Bool
+	var conn atomic.Pointer[net.Conn]
+	trace := &httptrace.ClientTrace{
+		GotConn: func(g httptrace.GotConnInfo) { conn.Store(&g.Conn) },
+		WroteRequest: func(w httptrace.WroteRequestInfo) {
+			if w.Err == nil {
+				wrote.Store(true)
+			}
+		},
+	}
+	sent := func() bool {
+		c := conn.Load()
+		return wrote.Load() && (c == nil || !writeFailed(*c))
+	}
+	req, err := http.NewRequestWithContext(httptrace.WithClientTrace(actx, trace), http.MethodPost, c.endpoint, bytes.NewReader(body))
 	if err != nil {
 		return Result{}, err
 	}
@@ -235,21 +364,24 @@ func (c *Client) attempt(ctx context.Context, body []byte, n int) (Result, error
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		return Result{}, &retryable{err: c.scrub(err)}
+		if sent() {
+			return Result{}, &DoubtError{Sent: n, Detail: "the batch was sent and no answer came (" + c.describe(err, actx) + "): Matomo may have stored it"}
+		}
+		return Result{}, &notStored{err: errors.New(c.describe(err, actx))}
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if err != nil {
-		if resp.StatusCode == http.StatusOK {
-			return Result{}, &DoubtError{Sent: n, Detail: "answer cut off: " + c.scrub(err).Error()}
-		}
-		return Result{}, &retryable{err: c.scrub(err)}
+		return Result{}, &DoubtError{Sent: n, Detail: fmt.Sprintf("Matomo's answer (HTTP %d) was cut off: %s", resp.StatusCode, c.describe(err, actx))}
 	}
 	switch {
-	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
-		return Result{}, &retryable{
+	case resp.StatusCode == http.StatusGatewayTimeout:
+		// A proxy gave up waiting for Matomo, which goes on storing.
+		return Result{}, &DoubtError{Sent: n, Detail: "a proxy answered HTTP 504 (gateway timeout): Matomo may still have stored the batch"}
+	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusRequestTimeout || resp.StatusCode >= 500:
+		return Result{}, &notStored{
 			err:        fmt.Errorf("Matomo answered HTTP %d: %s", resp.StatusCode, snippet(data)),
-			retryAfter: retryAfter(resp.Header.Get("Retry-After")),
+			retryAfter: retryAfter(resp.Header.Get("Retry-After"), c.now()),
 		}
 	case resp.StatusCode != http.StatusOK:
 		return Result{}, &StatusError{Status: resp.StatusCode, Body: snippet(data)}
@@ -259,13 +391,24 @@ func (c *Client) attempt(ctx context.Context, body []byte, n int) (Result, error
 		return Result{}, &DoubtError{Sent: n, Detail: "answer is not a bulk tracking result: " + snippet(data)}
 	}
 	if a.Status != "success" {
-		return Result{}, &retryable{err: fmt.Errorf("Matomo answered status %q: %s", a.Status, snippet(data))}
+		// Matomo reports an error inside a batch with HTTP 500; a 200 that
+		// says otherwise is not something it does: the batch may be stored.
+		return Result{}, &DoubtError{Sent: n, Detail: fmt.Sprintf("Matomo answered HTTP 200 with status %q: %s", a.Status, snippet(data))}
 	}
 	if *a.Tracked+*a.Invalid != n {
 		return Result{}, &DoubtError{Sent: n, Detail: fmt.Sprintf("Matomo counted tracked=%d invalid=%d", *a.Tracked, *a.Invalid)}
 	}
 	res := Result{Tracked: *a.Tracked, Invalid: *a.Invalid, InvalidIndices: a.InvalidIndices, HasIndices: a.InvalidIndices != nil}
 	return res, nil
+}
+
+// describe says what went wrong with a request, in a user's words, without
+// the token.
+func (c *Client) describe(err error, actx context.Context) string {
+	if errors.Is(actx.Err(), context.DeadlineExceeded) {
+		return fmt.Sprintf("no answer within %s (--timeout-ms)", c.Timeout)
+	}
+	return c.scrub(errors.New(Explain(err))).Error()
 }
 
 // scrub removes the token from an error text (URLs in errors could carry it).
@@ -284,7 +427,7 @@ func snippet(b []byte) string {
 	return s
 }
 
-func retryAfter(v string) time.Duration {
+func retryAfter(v string, now time.Time) time.Duration {
 	if v == "" {
 		return 0
 	}
@@ -292,129 +435,7 @@ func retryAfter(v string) time.Duration {
 		return time.Duration(s) * time.Second
 	}
 	if t, err := http.ParseTime(v); err == nil {
-		return max(time.Until(t), 0)
+		return max(t.Sub(now), 0)
 	}
 	return 0
-}
-
-// callAPI posts a reporting-API call (index.php, module API, JSON, the token
-// in the form body) within the client's timeout and returns the HTTP status
-// and up to limit bytes of the answer. Errors never show the token.
-func (c *Client) callAPI(ctx context.Context, form url.Values, limit int64) (int, []byte, error) {
-	ctx, cancel := context.WithTimeout(ctx, c.Timeout)
-	defer cancel()
-	form.Set("module", "API")
-	form.Set("format", "json")
-	form.Set("token_auth", c.token)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+"/index.php", strings.NewReader(form.Encode()))
-	if err != nil {
-		return 0, nil, err
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		return 0, nil, c.scrub(err)
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, limit))
-	if err != nil {
-		return 0, nil, c.scrub(err)
-	}
-	return resp.StatusCode, data, nil
-}
-
-// Version asks Matomo for its version (API.getMatomoVersion). It needs a token.
-func (c *Client) Version(ctx context.Context) (string, error) {
-	status, data, err := c.callAPI(ctx, url.Values{"method": {"API.getMatomoVersion"}}, 1<<16)
-	if err != nil {
-		return "", err
-	}
-	var v struct {
-		Value   string `json:"value"`
-		Result  string `json:"result"`
-		Message string `json:"message"`
-	}
-	if err := json.Unmarshal(data, &v); err != nil || v.Value == "" {
-		if v.Message != "" {
-			return "", fmt.Errorf("Matomo API: %s", v.Message)
-		}
-		return "", fmt.Errorf("Matomo API answered HTTP %d: %s", status, snippet(data))
-	}
-	return v.Value, nil
-}
-
-// VersionAtLeast compares dotted versions ("5.10.1" >= "5.7.0").
-func VersionAtLeast(v, minimum string) bool {
-	a, b := strings.Split(v, "."), strings.Split(minimum, ".")
-	for i := 0; i < len(b); i++ {
-		var x, y int
-		if i < len(a) {
-			x, _ = strconv.Atoi(strings.TrimFunc(a[i], func(r rune) bool { return r < '0' || r > '9' }))
-		}
-		y, _ = strconv.Atoi(b[i])
-		if x != y {
-			return x > y
-		}
-	}
-	return true
-}
-
-// FirstRecModeVersion is the first Matomo version that routes recMode
-// requests to bot tracking; older ones drop AI-assistant hits as bots while
-// counting them as tracked.
-const FirstRecModeVersion = "5.7.0"
-
-// SiteForHost asks Matomo which site has host among its URLs
-// (SitesManager.getSitesIdFromSiteUrl, which needs a token). It returns 0
-// when none has; when several have, the lowest id.
-func (c *Client) SiteForHost(ctx context.Context, host string) (int, error) {
-	status, data, err := c.callAPI(ctx, url.Values{"method": {"SitesManager.getSitesIdFromSiteUrl"}, "url": {"http://" + host}}, 1<<20)
-	if err != nil {
-		return 0, err
-	}
-	var ids []struct {
-		IDSite any `json:"idsite"` // "3" from Matomo; a number is accepted too
-	}
-	if err := json.Unmarshal(data, &ids); err != nil {
-		var e struct {
-			Message string `json:"message"`
-		}
-		if json.Unmarshal(data, &e) == nil && e.Message != "" {
-			return 0, fmt.Errorf("Matomo API: %s", e.Message)
-		}
-		return 0, fmt.Errorf("Matomo API answered HTTP %d: %s", status, snippet(data))
-	}
-	best := 0
-	for _, x := range ids {
-		n, err := strconv.Atoi(fmt.Sprint(x.IDSite))
-		if err == nil && n > 0 && (best == 0 || n < best) {
-			best = n
-		}
-	}
-	return best, nil
-}
-
-// AddSite creates a site for host (SitesManager.addSite, which needs a
-// super user's token) and returns its id. The site is named after the host
-// and has https://host as its URL.
-func (c *Client) AddSite(ctx context.Context, host string) (int, error) {
-	status, data, err := c.callAPI(ctx, url.Values{"method": {"SitesManager.addSite"}, "siteName": {host}, "urls": {"https://" + host}}, 1<<16)
-	if err != nil {
-		return 0, err
-	}
-	var v struct {
-		Value   any    `json:"value"`
-		Message string `json:"message"`
-	}
-	if err := json.Unmarshal(data, &v); err != nil || v.Value == nil {
-		if v.Message != "" {
-			return 0, fmt.Errorf("Matomo API: %s", v.Message)
-		}
-		return 0, fmt.Errorf("Matomo API answered HTTP %d: %s", status, snippet(data))
-	}
-	id, err := strconv.Atoi(fmt.Sprint(v.Value))
-	if err != nil || id <= 0 {
-		return 0, fmt.Errorf("Matomo API: addSite answered %v", v.Value)
-	}
-	return id, nil
 }

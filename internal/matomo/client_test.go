@@ -18,10 +18,15 @@ import (
 
 const testToken = "0123456789abcdef0123456789abcdef"
 
+// itemTime is the cdt of items: a fixed time, not the wall clock. It is
+// old, which the test receiver accepts with a token, and every test that
+// sends items to it has one.
+var itemTime = time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
+
 func items(n int) [][]byte {
 	out := make([][]byte, n)
 	for i := range out {
-		out[i] = []byte(fmt.Sprintf("?idsite=1&rec=1&recMode=1&url=https%%3A%%2F%%2Fe.com%%2F%d&cdt=%d&ua=ChatGPT-User%%2F1.0", i, time.Now().Unix()))
+		out[i] = []byte(fmt.Sprintf("?idsite=1&rec=1&recMode=1&url=https%%3A%%2F%%2Fe.com%%2F%d&cdt=%d&ua=ChatGPT-User%%2F1.0", i, itemTime.Unix()))
 	}
 	return out
 }
@@ -36,9 +41,16 @@ func testClient(t *testing.T, url, token string) (*Client, *[]time.Duration) {
 	}
 	var waits []time.Duration
 	var mu sync.Mutex
+	clock := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	c.now = func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		return clock
+	}
 	c.sleep = func(ctx context.Context, d time.Duration) error {
 		mu.Lock()
 		waits = append(waits, d)
+		clock = clock.Add(d)
 		mu.Unlock()
 		return ctx.Err()
 	}
@@ -76,8 +88,8 @@ func TestSendRetries(t *testing.T) {
 		},
 		{
 			name: "backoff doubles, with jitter",
-			faults: []matomotest.Fault{{Kind: matomotest.Fault503}, {Kind: matomotest.Fault503}, {Kind: matomotest.FaultDrop},
-				{Kind: matomotest.FaultSlow, Delay: 2 * time.Second}},
+			faults: []matomotest.Fault{{Kind: matomotest.Fault503}, {Kind: matomotest.Fault503}, {Kind: matomotest.Fault429},
+				{Kind: matomotest.Fault500, ProcessBefore: 3}},
 			attempts: 5, stored: 10,
 			waits: func(t *testing.T, w []time.Duration) {
 				for i, d := range w {
@@ -89,9 +101,28 @@ func TestSendRetries(t *testing.T) {
 			},
 		},
 		{
-			name:    "gives up after the retries",
-			faults:  []matomotest.Fault{{Kind: matomotest.Fault503}, {Kind: matomotest.Fault503}, {Kind: matomotest.Fault503}, {Kind: matomotest.Fault503}, {Kind: matomotest.Fault503}, {Kind: matomotest.Fault503}},
-			wantErr: new(*RetryError),
+			name:    "an outage longer than MaxOutage: not stored, given up",
+			faults:  []matomotest.Fault{{Kind: matomotest.Fault503}, {Kind: matomotest.Fault503}, {Kind: matomotest.Fault503}, {Kind: matomotest.Fault503}, {Kind: matomotest.Fault503}, {Kind: matomotest.Fault503}, {Kind: matomotest.Fault503}, {Kind: matomotest.Fault503}},
+			wantErr: new(*NotStoredError),
+			waits: func(t *testing.T, w []time.Duration) {
+				var sum time.Duration
+				for _, d := range w {
+					sum += d
+				}
+				if sum != 20*time.Second {
+					t.Errorf("waited %v in all (%v), want the 20 s of MaxOutage", sum, w)
+				}
+			},
+		},
+		{
+			name:    "a dropped connection after the batch was sent is in doubt, not sent again",
+			faults:  []matomotest.Fault{{Kind: matomotest.FaultDrop}},
+			wantErr: new(*DoubtError), stored: 0,
+		},
+		{
+			name:    "stored, then no answer in time: in doubt, not sent again",
+			faults:  []matomotest.Fault{{Kind: matomotest.FaultSlowAfterCommit, Delay: 2 * time.Second}},
+			wantErr: new(*DoubtError), stored: 10,
 		},
 		{
 			name:    "an answer that does not add up is in doubt, not retried",
@@ -115,7 +146,8 @@ func TestSendRetries(t *testing.T) {
 			defer srv.Close()
 			srv.Script(tt.faults...)
 			c, waits := testClient(t, srv.URL(), testToken)
-			res, err := c.Send(context.Background(), items(10))
+			c.MaxOutage = 20 * time.Second
+			res, err := c.Send(context.Background(), context.Background(), items(10))
 			switch {
 			case tt.wantErr == nil && err != nil:
 				t.Fatalf("error %v", err)
@@ -152,7 +184,7 @@ func TestSendRequestShape(t *testing.T) {
 	}))
 	defer ts.Close()
 	c, _ := testClient(t, ts.URL+"/analytics/", testToken)
-	if _, err := c.Send(context.Background(), items(2)); err != nil {
+	if _, err := c.Send(context.Background(), context.Background(), items(2)); err != nil {
 		t.Fatal(err)
 	}
 	if got.URL.Path != "/analytics/matomo.php" || got.Method != "POST" || got.Header.Get("Content-Type") != "application/json" ||
@@ -172,7 +204,7 @@ func TestNoRetryOn4xx(t *testing.T) {
 	}))
 	defer ts.Close()
 	c, _ := testClient(t, ts.URL, "")
-	_, err := c.Send(context.Background(), items(3))
+	_, err := c.Send(context.Background(), context.Background(), items(3))
 	var se *StatusError
 	if !errors.As(err, &se) || se.Status != 403 || n != 1 {
 		t.Fatalf("error %v after %d requests", err, n)
@@ -194,7 +226,7 @@ func TestInvalidIndices(t *testing.T) {
 			c, _ := testClient(t, srv.URL(), testToken)
 			its := items(5)
 			its[2] = []byte("?idsite=99&rec=1&url=https%3A%2F%2Fe.com%2F")
-			res, err := c.Send(context.Background(), its)
+			res, err := c.Send(context.Background(), context.Background(), its)
 			if err != nil {
 				t.Fatal(err)
 			}

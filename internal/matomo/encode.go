@@ -23,7 +23,8 @@ type Encoder struct {
 	// Visits selects classic visit tracking (see AppendVisit) instead of
 	// the AI-assistant request.
 	Visits bool
-	// NoIP leaves cip out (Matomo then sees the sender's address).
+	// NoIP leaves cip out (Matomo then sees the sender's address). cip
+	// needs a token: without one, Matomo rejects the request.
 	NoIP bool
 	// AnonymizeIP masks the visitor's address before it is sent: 1 to 3
 	// bytes of an IPv4 address; 64, 80 or 104 bits of an IPv6 address
@@ -34,9 +35,11 @@ type Encoder struct {
 // Append appends the item for h to dst. url is the page URL (see PageURL);
 // download marks a download (download=url is added).
 //
-// Parameters, in this order: idsite, rec, recMode, url, source, cdt (UTC,
-// "YYYY-MM-DD HH:MM:SS"), ua (decoded), http_status, bw_bytes, pf_srv
-// (time-taken in ms, rounded), download. Values not in the log are omitted.
+// Parameters, in this order: idsite, rec, recMode, url, source, cip
+// (unless NoIP), cdt (UTC, "YYYY-MM-DD HH:MM:SS"), ua (decoded),
+// http_status, bw_bytes, pf_srv (time-taken in ms, rounded; only above 0),
+// download. Values not in the log are omitted. Without cip, Matomo would
+// store every visitor of rec mode 2 under the sender's address.
 func (e *Encoder) Append(dst []byte, h *hit.Hit, url string, download bool) []byte {
 	if e.Visits {
 		return e.AppendVisit(dst, h, url, download, false, false)
@@ -54,6 +57,10 @@ func (e *Encoder) Append(dst []byte, h *hit.Hit, url string, download bool) []by
 		dst = append(dst, "&source="...)
 		dst = AppendQueryEscape(dst, e.Source)
 	}
+	if !e.NoIP && h.ClientIP != "" {
+		dst = append(dst, "&cip="...)
+		dst = AppendQueryEscape(dst, AnonymizeIP(h.ClientIP, e.AnonymizeIP))
+	}
 	dst = append(dst, "&cdt="...)
 	dst = appendCDT(dst, h.Time)
 	if h.UserAgent != "" {
@@ -68,9 +75,9 @@ func (e *Encoder) Append(dst []byte, h *hit.Hit, url string, download bool) []by
 		dst = append(dst, "&bw_bytes="...)
 		dst = strconv.AppendInt(dst, h.Bytes, 10)
 	}
-	if h.Duration >= 0 {
+	if ms := int64((h.Duration + 500*time.Microsecond) / time.Millisecond); h.Duration > 0 && ms > 0 {
 		dst = append(dst, "&pf_srv="...)
-		dst = strconv.AppendInt(dst, int64((h.Duration+500*time.Microsecond)/time.Millisecond), 10)
+		dst = strconv.AppendInt(dst, ms, 10)
 	}
 	if download {
 		dst = append(dst, "&download="...)
@@ -107,9 +114,10 @@ func (e *Encoder) AppendVisit(dst []byte, h *hit.Hit, url string, download, titl
 		dst = append(dst, "&bw_bytes="...)
 		dst = strconv.AppendInt(dst, h.Bytes, 10)
 	}
-	if h.Duration >= 0 {
-		// Whole milliseconds, truncated as Matomo's importer does (the AI
-		// requests round, as Matomo's CloudFront Lambda does).
+	if h.Duration > 0 {
+		// Whole milliseconds, truncated, and only for a time above 0, as
+		// Matomo's importer does (the AI requests round, as Matomo's
+		// CloudFront Lambda does).
 		dst = append(dst, "&pf_srv="...)
 		dst = strconv.AppendInt(dst, int64(h.Duration/time.Millisecond), 10)
 	}

@@ -13,7 +13,7 @@ func TestEncoderParameters(t *testing.T) {
 	h := hit.Hit{
 		Time: time.Date(2026, 11, 1, 9, 5, 7, 0, time.UTC), Method: "GET",
 		UserAgent: "Mozilla/5.0 (compatible; ChatGPT-User/1.0; +https://openai.com/bot)",
-		Status:    200, Bytes: 5230, Duration: 82500 * time.Microsecond,
+		Status:    200, Bytes: 5230, Duration: 82500 * time.Microsecond, ClientIP: "198.51.100.23",
 	}
 	e := Encoder{SiteID: 7, RecMode: 1, Source: "CloudFront"}
 	page := "https://www.example.org/docs/a b.pdf?x=1&y=%20"
@@ -25,7 +25,7 @@ func TestEncoderParameters(t *testing.T) {
 	for _, kv := range strings.Split(item[1:], "&") {
 		keys = append(keys, strings.SplitN(kv, "=", 2)[0])
 	}
-	if got, want := strings.Join(keys, ","), "idsite,rec,recMode,url,source,cdt,ua,http_status,bw_bytes,pf_srv,download"; got != want {
+	if got, want := strings.Join(keys, ","), "idsite,rec,recMode,url,source,cip,cdt,ua,http_status,bw_bytes,pf_srv,download"; got != want {
 		t.Errorf("parameter order %s, want %s", got, want)
 	}
 	q, err := url.ParseQuery(item[1:])
@@ -33,7 +33,7 @@ func TestEncoderParameters(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := map[string]string{
-		"idsite": "7", "rec": "1", "recMode": "1", "url": page, "source": "CloudFront", "cdt": "2026-11-01 09:05:07",
+		"idsite": "7", "rec": "1", "recMode": "1", "url": page, "source": "CloudFront", "cip": "198.51.100.23", "cdt": "2026-11-01 09:05:07",
 		"ua": h.UserAgent, "http_status": "200", "bw_bytes": "5230", "pf_srv": "83", "download": page,
 	}
 	for k, v := range want {
@@ -55,6 +55,36 @@ func TestEncoderParameters(t *testing.T) {
 	h2.Status = 0 // "000": the viewer went away
 	if item = string(e.Append(nil, &h2, "https://e.com/", false)); !strings.Contains(item, "&http_status=0") {
 		t.Errorf("status 000 must be sent as 0: %s", item)
+	}
+}
+
+// TestCipAndPfSrv: the visitor's IP goes with every mode (without it, Matomo
+// stores rec mode 2's visitors under the sender's IP), unless NoIP (no
+// token); pf_srv only when the log says more than 0 ms, as Matomo's importer.
+func TestCipAndPfSrv(t *testing.T) {
+	h := hit.Hit{Time: time.Date(2026, 11, 1, 9, 5, 7, 0, time.UTC), UserAgent: "Mozilla/5.0", ClientIP: "2001:db8::1", Status: 200, Bytes: 10}
+	for _, tt := range []struct {
+		name     string
+		e        Encoder
+		duration time.Duration
+		cip      string
+		pfSrv    string
+	}{
+		{"rec mode 2", Encoder{SiteID: 1, RecMode: 2}, 0, "2001:db8::1", ""},
+		{"rec mode 1, no token", Encoder{SiteID: 1, RecMode: 1, NoIP: true}, 3 * time.Millisecond, "", "3"},
+		{"rec mode 1, anonymized", Encoder{SiteID: 1, RecMode: 1, AnonymizeIP: 1}, 400 * time.Microsecond, "2001:db8::", ""},
+		{"visits, 0 ms", Encoder{SiteID: 1, Visits: true}, 0, "2001:db8::1", ""},
+		{"visits, under 1 ms", Encoder{SiteID: 1, Visits: true}, 400 * time.Microsecond, "2001:db8::1", "0"},
+		{"visits, 7.9 ms", Encoder{SiteID: 1, Visits: true}, 7900 * time.Microsecond, "2001:db8::1", "7"},
+	} {
+		h.Duration = tt.duration
+		q, err := url.ParseQuery(string(tt.e.Append(nil, &h, "https://e.com/", false))[1:])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if q.Get("cip") != tt.cip || q.Get("pf_srv") != tt.pfSrv || q.Has("pf_srv") != (tt.pfSrv != "") {
+			t.Errorf("%s: cip %q pf_srv %q, want %q %q", tt.name, q.Get("cip"), q.Get("pf_srv"), tt.cip, tt.pfSrv)
+		}
 	}
 }
 
@@ -131,7 +161,7 @@ func TestVersionAtLeast(t *testing.T) {
 }
 
 func BenchmarkEncode(b *testing.B) {
-	h := hit.Hit{Time: time.Now().UTC(), UserAgent: "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36", Status: 200, Bytes: 5230, Duration: time.Millisecond}
+	h := hit.Hit{Time: time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC), UserAgent: "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36", Status: 200, Bytes: 5230, Duration: time.Millisecond}
 	e := Encoder{SiteID: 1, RecMode: 2, Source: "CloudFront"}
 	buf := make([]byte, 0, 1024)
 	for b.Loop() {

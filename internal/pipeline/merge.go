@@ -25,6 +25,7 @@ type queued struct {
 	item    []byte
 	unix    int64 // hit time, ns
 	seq     int   // the input's place in the merge, for ties
+	site    int   // the Matomo site it goes to
 	ref     ref
 	tracked bool
 }
@@ -42,6 +43,8 @@ type cursor struct {
 	skipThrough int64
 	next        *queued // the next item of this input; nil at its end
 	n           int
+	// hits and malformed count the lines read (not resumed) of each kind.
+	hits, malformed int64
 }
 
 // merge reads the inputs and hands their items to the batches in time
@@ -171,8 +174,8 @@ const peekParallel = 8
 // and reports the problem then).
 func (r *runner) peekFirst(ctx context.Context, name string) int64 {
 	const none = -1 << 63
-	if name == "-" {
-		return none
+	if name == "-" || (r.opt.Open == nil && !input.Rewindable(name)) {
+		return none // reading a pipe or device consumes it: never twice
 	}
 	in, err := r.openInput(ctx, name)
 	if err != nil {
@@ -208,7 +211,7 @@ func (r *runner) openInput(ctx context.Context, name string) (*input.Input, erro
 	case r.opt.Open != nil:
 		return r.opt.Open(ctx, name)
 	}
-	return input.Open(name)
+	return input.OpenContext(ctx, name) // a named pipe with no writer must not block an interrupt
 }
 
 // open opens an input, consults the ledger, and reads up to its first
@@ -377,6 +380,7 @@ func (r *runner) advance(ctx context.Context, c *cursor) error {
 		r.stats.LinesRead++
 		switch pl.Kind {
 		case lineparse.TooLong:
+			c.malformed++
 			r.stats.Malformed[logformat.ReasonLineTooLong]++
 			r.warn("malformed", "malformed line", "input", c.name, "line", lineNo, "reason", logformat.ReasonLineTooLong)
 			continue
@@ -390,6 +394,7 @@ func (r *runner) advance(ctx context.Context, c *cursor) error {
 			r.stats.InvalidUTF8++
 		}
 		if pl.Kind == lineparse.Bad {
+			c.malformed++
 			var pe *logformat.ParseError
 			if errors.As(pl.Err, &pe) {
 				r.stats.Malformed[pe.Reason]++
@@ -401,6 +406,7 @@ func (r *runner) advance(ctx context.Context, c *cursor) error {
 			continue
 		}
 		r.stats.Hits++
+		c.hits++
 		if r.opt.HitCount != nil {
 			r.opt.HitCount.Add(1)
 		}
@@ -420,11 +426,29 @@ func (r *runner) advance(ctx context.Context, c *cursor) error {
 		st.advance(lineNo)
 	}
 	if fe := c.batch.Unknown; fe != nil {
-		r.log.Error("input not read: its format is unknown", "input", c.name, "error", fe.Error())
+		what, prefix := "input not read: its format is unknown", "format unknown: "
+		if fe.Binary {
+			what, prefix = "input not read: it is not a text log", "not a text log: "
+		}
+		r.log.Error(what, "input", c.name, "error", fe.Error())
 		r.stats.InputsDamaged = append(r.stats.InputsDamaged, c.name)
 		st.mu.Lock()
-		st.failed, st.failReason = true, "format unknown: "+fe.Error()
+		st.failed, st.failReason = true, prefix+fe.Error()
 		st.mu.Unlock()
+	}
+	if c.batch.Unknown == nil && c.skipThrough > c.batch.Last {
+		// The ledger says lines were delivered that the input does not
+		// have: it was replaced by a shorter file that starts the same.
+		reason := fmt.Sprintf("the ledger says line %d was delivered, but the input has %d lines: it was replaced or cut; nothing of it was sent (use --force to send it all again)", c.skipThrough, c.batch.Last)
+		r.log.Error("input does not match its ledger entry", "input", c.name, "reason", reason)
+		r.stats.InputsDamaged = append(r.stats.InputsDamaged, c.name+": "+reason)
+		st.mu.Lock()
+		st.failed, st.failReason = true, reason
+		st.mu.Unlock()
+	}
+	if c.malformed > 0 && c.malformed >= c.hits {
+		r.log.Error("most lines of the input are malformed: is it a log of the format read?", "input", c.name, "malformed", c.malformed, "hits", c.hits)
+		r.stats.InputsMostlyMalformed = append(r.stats.InputsMostlyMalformed, c.name)
 	}
 	if err := c.batch.Damage; err != nil {
 		r.log.Error("input is damaged: lines before the damage were read", "input", c.name, "after_line", c.batch.Last, "error", err)

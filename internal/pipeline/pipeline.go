@@ -86,10 +86,26 @@ type Options struct {
 	HasToken bool
 	Now      func() time.Time
 
-	DeadLetter *Recorder // batches that could not be delivered
+	DeadLetter *Recorder // batches Matomo refused (a 4xx no retry can fix)
 	Rejected   *Recorder // hits Matomo rejected
+	// InDoubt receives the batches Matomo may have stored (sent, and not
+	// answered in time, or answered in a way that does not account for
+	// them): they are never resent automatically.
+	InDoubt *Recorder
+
+	// SiteInfo, if set, tells what Matomo says of a site (its main URL and
+	// time zone): a log without a scheme or host gets them from the main
+	// URL of the site its hits go to, as Matomo's importer does, and the
+	// first batch of each site and day (in the site's time zone) is sent
+	// alone. It is asked once per site. Without it (or when it fails), a
+	// missing scheme is https (counted in Stats.SchemeDefaulted) and a
+	// missing host stops the run with ErrNoHost.
+	SiteInfo func(site int) (matomo.Site, error)
 
 	Log *slog.Logger
+	// slowAnswer is how long an answer must take before its slowness can
+	// lower the batches in flight (default 1 s; tests lower it).
+	slowAnswer time.Duration
 	// Progress, if set, is told the input being read.
 	Progress func(in *input.Input)
 	// HitCount, if set, is incremented for each hit read (progress bars read it).
@@ -203,6 +219,21 @@ func (f *Filter) Skip(h *hit.Hit, host string) string {
 	return ""
 }
 
+// ErrNoHost is returned when a hit has no host and none can be found.
+var ErrNoHost = errors.New("the log has no host name")
+
+// OutageError stops a run: Matomo failed for longer than the client's
+// MaxOutage, in ways that prove the batches were not stored. Nothing was
+// dead-lettered: the next run sends from the last confirmed line.
+type OutageError struct{ Err *matomo.NotStoredError }
+
+func (e *OutageError) Error() string {
+	return fmt.Sprintf("stopped: Matomo could not take hits for %s (%v); nothing was lost: the hits not confirmed are sent by the next run (--max-outage)",
+		e.Err.Outage.Round(time.Second), e.Err.Last)
+}
+
+func (e *OutageError) Unwrap() error { return e.Err }
+
 // MaxUntokenedAge is how old a hit may be when sent without a token: Matomo
 // rejects a cdt older than 24 h without one; the margin covers the time a
 // run takes.
@@ -234,12 +265,29 @@ type Stats struct {
 	Retries          int64            `json:"retries"`
 	DeadLettered     int64            `json:"dead_lettered"`
 	InDoubt          int64            `json:"in_doubt"`
-	DeadLetterFile   string           `json:"dead_letter_file,omitempty"`
-	RejectedFile     string           `json:"rejected_file,omitempty"`
-	AIAgents         map[string]int64 `json:"ai_assistants"`
-	UnmappedHosts    map[string]int64 `json:"unmapped_hosts,omitempty"`
-	Elapsed          time.Duration    `json:"-"`
-	ElapsedSeconds   float64          `json:"elapsed_seconds"`
+	// NotSent counts hits left for the next run: the run stopped (a
+	// signal, an outage, a fatal error) before Matomo took them.
+	NotSent        int64  `json:"not_sent"`
+	DeadLetterFile string `json:"dead_letter_file,omitempty"`
+	InDoubtFile    string `json:"in_doubt_file,omitempty"`
+	RejectedFile   string `json:"rejected_file,omitempty"`
+	// InputsMostlyMalformed are inputs where more lines were malformed
+	// than were hits: probably not a log of the format read.
+	InputsMostlyMalformed []string `json:"inputs_mostly_malformed,omitempty"`
+	// SchemeDefaulted counts hits sent as https because neither the log,
+	// --default-protocol nor Matomo's site URL gave a scheme.
+	SchemeDefaulted int64 `json:"scheme_defaulted,omitempty"`
+	// SiteURLs are the main URLs of Matomo sites that gave a scheme or host
+	// to hits whose log had none, by site id.
+	SiteURLs map[int]string `json:"site_urls_used,omitempty"`
+	// PeakInFlight and FinalInFlight are the most batches in flight at
+	// once and the bound at the end (it shrinks when Matomo slows down).
+	PeakInFlight   int              `json:"peak_in_flight,omitempty"`
+	FinalInFlight  int              `json:"final_in_flight,omitempty"`
+	AIAgents       map[string]int64 `json:"ai_assistants"`
+	UnmappedHosts  map[string]int64 `json:"unmapped_hosts,omitempty"`
+	Elapsed        time.Duration    `json:"-"`
+	ElapsedSeconds float64          `json:"elapsed_seconds"`
 }
 
 // ref is where an item came from.
@@ -252,6 +300,7 @@ type ref struct {
 type batch struct {
 	items [][]byte
 	refs  []ref
+	days  []dayKey // the sites and days of its hits (see saltGate)
 }
 
 type runner struct {
@@ -267,6 +316,15 @@ type runner struct {
 	warnN map[string]int
 	// siteCache holds Matomo's answers for --site-auto, by host.
 	siteCache map[string]int
+	// sites holds what SiteInfo said, by site id.
+	sites map[int]*siteDefaults
+	// retry ends when the run stops (the reading context ends, or a fatal
+	// error): no batch is started or retried after it.
+	retry       context.Context
+	cancelRetry context.CancelFunc
+	sendCtx     context.Context
+	limit       *limiter
+	gate        *saltGate
 	// claimed are the inputs whose ledger claim this run took.
 	claimed     []*inputState
 	afterFailed atomic.Int64
@@ -301,7 +359,13 @@ func Run(ctx, sendCtx context.Context, names []string, opt Options) (*Stats, err
 	if err != nil {
 		return nil, err
 	}
-	r := &runner{opt: opt, cls: cls, log: opt.Log, warnN: map[string]int{}}
+	r := &runner{opt: opt, cls: cls, log: opt.Log, warnN: map[string]int{}, sendCtx: sendCtx}
+	r.retry, r.cancelRetry = context.WithCancel(ctx)
+	defer r.cancelRetry()
+	r.limit, r.gate = newLimiter(opt.Concurrency), newSaltGate()
+	if opt.slowAnswer > 0 {
+		r.limit.minSlow = opt.slowAnswer
+	}
 	r.pers = newPersister(opt.Ledger, r.finished)
 	r.stats.Malformed = map[string]int64{}
 	r.stats.Skipped = map[string]int64{}
@@ -316,7 +380,7 @@ func Run(ctx, sendCtx context.Context, names []string, opt Options) (*Stats, err
 			wg.Add(1)
 			go func(ch chan *batch) {
 				defer wg.Done()
-				r.worker(sendCtx, ch)
+				r.worker(ch)
 			}(r.work[i])
 		}
 	}
@@ -351,11 +415,24 @@ func Run(ctx, sendCtx context.Context, names []string, opt Options) (*Stats, err
 	if err := r.fatalErr(); err != nil && runErr == nil {
 		runErr = err
 	}
+	if runErr == nil && r.stats.NotSent > 0 {
+		// Stopped while the last batches were on their way.
+		runErr = ctx.Err()
+		if runErr == nil {
+			runErr = sendCtx.Err()
+		}
+	}
 	if opt.DeadLetter != nil {
 		r.stats.DeadLetterFile = opt.DeadLetter.PathIfUsed()
 	}
 	if opt.Rejected != nil {
 		r.stats.RejectedFile = opt.Rejected.PathIfUsed()
+	}
+	if opt.InDoubt != nil {
+		r.stats.InDoubtFile = opt.InDoubt.PathIfUsed()
+	}
+	if opt.Client != nil {
+		r.stats.FinalInFlight, r.stats.PeakInFlight = r.limit.current()
 	}
 	r.stats.Elapsed = time.Since(start)
 	r.stats.ElapsedSeconds = r.stats.Elapsed.Seconds()
@@ -383,12 +460,15 @@ func (r *runner) fatalErr() error {
 	return r.fatal
 }
 
+// setFatal stops the run: nothing more is read, and no batch is started
+// or retried.
 func (r *runner) setFatal(err error) {
 	r.mu.Lock()
 	if r.fatal == nil {
 		r.fatal = err
 	}
 	r.mu.Unlock()
+	r.cancelRetry()
 }
 
 // warn logs the first few problems of a kind at warning level, the rest at debug.
@@ -404,22 +484,15 @@ func (r *runner) warn(kind, msg string, args ...any) {
 // hit filters, classifies and encodes one hit. It returns nil for a hit
 // that is skipped, and the item to send otherwise.
 func (r *runner) hit(st *inputState, h *hit.Hit, lineNo int64) (*queued, error) {
-	scheme, host := h.Scheme, h.Host
-	if scheme == "" {
-		scheme = r.opt.DefaultScheme
-	}
-	if host == "" {
-		host = r.opt.DefaultHost
+	scheme, host, err := r.schemeHost(st, h, lineNo)
+	if err != nil {
+		return nil, err
 	}
 	r.opt.Filter.Apply(h)
 	var url string
 	var res classify.Result
 	site := r.opt.Encoder.SiteID
 	switch {
-	case host == "":
-		res.Skip = classify.SkipNoHost
-	case scheme == "":
-		res.Skip = classify.SkipNoScheme
 	default:
 		if res.Skip = r.opt.Filter.Skip(h, host); res.Skip != "" {
 			break
@@ -480,12 +553,108 @@ func (r *runner) hit(st *inputState, h *hit.Hit, lineNo int64) (*queued, error) 
 		}
 	}
 	r.stats.Queued++
-	q := &queued{item: it, unix: h.Time.UnixNano(), ref: ref{in: st, shard: shard, line: lineNo}}
+	q := &queued{item: it, unix: h.Time.UnixNano(), site: site, ref: ref{in: st, shard: shard, line: lineNo}}
 	if st.key != "" && r.opt.Client != nil {
 		st.track(shard, lineNo) // at read time, in line order: the ledger never passes it
 		q.tracked = true
 	}
 	return q, nil
+}
+
+// siteDefaults is what Matomo said of a site, for hits that lack a scheme
+// or host, and for the salt gate.
+type siteDefaults struct {
+	scheme, host string
+	loc          *time.Location // nil: unknown
+}
+
+// site returns what SiteInfo says of a site, asked once.
+func (r *runner) site(id int) *siteDefaults {
+	if d, ok := r.sites[id]; ok {
+		return d
+	}
+	d := &siteDefaults{}
+	if r.sites == nil {
+		r.sites = map[int]*siteDefaults{}
+	}
+	r.sites[id] = d
+	if r.opt.SiteInfo == nil || id <= 0 {
+		return d
+	}
+	info, err := r.opt.SiteInfo(id)
+	if err != nil {
+		r.log.Warn("cannot ask Matomo for the site's URL and time zone", "idsite", id, "error", err)
+		return d
+	}
+	if d.scheme, d.host, err = info.SchemeHost(); err != nil {
+		r.log.Warn("Matomo's main URL of the site is not usable", "idsite", id, "error", err)
+	}
+	if loc, ok := info.Location(); ok {
+		d.loc = loc
+	} else {
+		r.log.Warn("unknown time zone of the site: its days are taken as any time zone's", "idsite", id, "timezone", info.Timezone)
+	}
+	return d
+}
+
+// schemeHost returns the scheme and host of a hit: the log's, else
+// --default-protocol and --default-host, else those of the main URL of the
+// site the hit goes to (as Matomo's importer does), else https for the
+// scheme; a hit without a host is an error (ErrNoHost).
+func (r *runner) schemeHost(st *inputState, h *hit.Hit, lineNo int64) (scheme, host string, err error) {
+	scheme, host = h.Scheme, h.Host
+	if scheme == "" {
+		scheme = r.opt.DefaultScheme
+	}
+	if host == "" {
+		host = r.opt.DefaultHost
+	}
+	if scheme != "" && host != "" {
+		return scheme, host, nil
+	}
+	site := r.opt.Encoder.SiteID
+	if host != "" && (r.opt.Sites != nil || r.opt.SiteLookup != nil) {
+		id, err := r.siteOf(host)
+		if err != nil {
+			return "", "", err
+		}
+		if id > 0 {
+			site = id
+		}
+	}
+	d := r.site(site)
+	if host == "" && d.host != "" {
+		host = d.host
+		r.usedSiteURL(site, d)
+	}
+	if scheme == "" && d.scheme != "" {
+		scheme = d.scheme
+		r.usedSiteURL(site, d)
+	}
+	if host == "" {
+		how := "give MATOMO_URL and a token (MATOMO_TOKEN_AUTH) so that trackless takes it from the main URL of the site in Matomo"
+		if site <= 0 {
+			how = "or map hosts to sites"
+		} else if r.opt.SiteInfo != nil {
+			how = fmt.Sprintf("Matomo did not say the main URL of site %d (see above)", site)
+		}
+		return "", "", fmt.Errorf("%w (%s, line %d) and none is set: set --default-host (CLOUDFRONT_DEFAULT_HOST); %s", ErrNoHost, st.name, lineNo, how)
+	}
+	if scheme == "" {
+		scheme = "https"
+		r.stats.SchemeDefaulted++
+	}
+	return scheme, host, nil
+}
+
+func (r *runner) usedSiteURL(site int, d *siteDefaults) {
+	if r.stats.SiteURLs == nil {
+		r.stats.SiteURLs = map[int]string{}
+	}
+	if _, ok := r.stats.SiteURLs[site]; !ok {
+		r.stats.SiteURLs[site] = d.scheme + "://" + d.host
+		r.log.Info("the log has no scheme or host: using the site's main URL in Matomo", "idsite", site, "url", d.scheme+"://"+d.host)
+	}
 }
 
 // siteOf maps a host to a site: the rules first, then Matomo (cached).
@@ -528,6 +697,9 @@ func (r *runner) enqueue(q *queued) error {
 	b.items = append(b.items, q.item)
 	if q.tracked {
 		b.refs = append(b.refs, q.ref)
+	}
+	if r.opt.Client != nil {
+		b.days = daysOf(q.site, time.Unix(0, q.unix), r.site(q.site).loc, b.days)
 	}
 	if len(b.items) >= r.opt.BatchSize {
 		return r.flush(w)

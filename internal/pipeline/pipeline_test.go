@@ -47,12 +47,20 @@ func (s *okServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	fmt.Fprintf(w, `{"status":"success","tracked":%d,"invalid":0}`, len(body.Requests))
 }
 
+// testNow is the tests' clock: the time of their log lines is fixed, never
+// the wall clock, and Options.Now returns it where a run compares a hit's
+// age with now (hits sent without a token), so nothing depends on the hour
+// or the day the tests run.
+var testNow = time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
+
+func fixedNow() time.Time { return testNow }
+
 // writeLog writes n lines of visitors v0..v9 in turn, each with a page
-// number that grows.
+// number that grows, an hour before testNow.
 func writeLog(t *testing.T, n int) string {
 	var b strings.Builder
 	b.WriteString("#Fields: date time c-ip cs-method x-host-header cs-protocol cs-uri-stem sc-status cs(User-Agent)\n")
-	base := time.Now().UTC().Add(-time.Hour)
+	base := testNow.Add(-time.Hour)
 	for i := 0; i < n; i++ {
 		ts := base.Add(time.Duration(i) * time.Millisecond)
 		fmt.Fprintf(&b, "%s\t%s\t192.0.2.%d\tGET\twww.example.com\thttps\t/page/%d\t200\tAgent%%20v%d%%20ChatGPT-User/1.0\n",
@@ -81,7 +89,7 @@ func TestVisitorOrderAndLedger(t *testing.T) {
 	defer led.Close()
 	opt := Options{
 		Encoder: matomo.Encoder{SiteID: 1, RecMode: 1}, Classify: classify.Config{RecMode: 1},
-		BatchSize: 7, Concurrency: 4, Client: client, Ledger: led,
+		BatchSize: 7, Concurrency: 4, Client: client, Ledger: led, Now: fixedNow,
 	}
 	st, err := Run(context.Background(), context.Background(), []string{logf}, opt)
 	if err != nil {
@@ -108,7 +116,7 @@ func TestVisitorOrderAndLedger(t *testing.T) {
 	}
 	// The file grows: only the new lines are sent.
 	f, _ := os.OpenFile(logf, os.O_APPEND|os.O_WRONLY, 0)
-	fmt.Fprintf(f, "%s\t00:00:00\t192.0.2.1\tGET\twww.example.com\thttps\t/new\t200\tChatGPT-User\n", time.Now().UTC().Format("2006-01-02"))
+	fmt.Fprintf(f, "%s\t00:00:00\t192.0.2.1\tGET\twww.example.com\thttps\t/new\t200\tChatGPT-User\n", testNow.Format("2006-01-02"))
 	f.Close()
 	st, err = Run(context.Background(), context.Background(), []string{logf}, opt)
 	if err != nil || st.Sent != 1 || len(srv.items) != 5001 {
@@ -159,7 +167,7 @@ func TestEntryWatermarks(t *testing.T) {
 // scheme and host it lacks.
 func TestCombinedLogParse(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "access.log")
-	ts := time.Now().UTC().Format("02/Jan/2006:15:04:05 -0700")
+	ts := testNow.Format("02/Jan/2006:15:04:05 -0700")
 	os.WriteFile(p, []byte(`192.0.2.1 - - [`+ts+`] "GET /caf%C3%A9?q=a%2520b HTTP/1.1" 200 512 "-" "Mozilla/5.0 (compatible; ChatGPT-User/1.0)"`+"\n"), 0o600)
 	var got []string
 	opt := Options{
@@ -205,7 +213,7 @@ func TestGlob(t *testing.T) {
 // TestFiltersAndSites: the importer's skip rules and host-to-site mapping.
 func TestFiltersAndSites(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "log")
-	now := time.Now().UTC().Add(-time.Hour)
+	now := testNow.Add(-time.Hour)
 	var b strings.Builder
 	b.WriteString("#Fields: date time c-ip cs-method x-host-header cs-protocol cs-uri-stem cs-uri-query sc-status cs(User-Agent)\n")
 	for i, l := range []struct{ host, path, ua string }{
@@ -316,7 +324,7 @@ func TestSplitFilesInAnyOrder(t *testing.T) {
 // they are counted, and escaped in what is sent.
 func TestInvalidUTF8(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "gbk.log")
-	ts := time.Now().UTC().Format("02/Jan/2006:15:04:05 -0700")
+	ts := testNow.Format("02/Jan/2006:15:04:05 -0700")
 	os.WriteFile(p, []byte("192.0.2.1 - - ["+ts+"] \"GET /\xc4\xe3\xba\xc3 HTTP/1.1\" 200 5 \"-\" \"ChatGPT-User \xff\"\n"), 0o600)
 	var got []string
 	opt := Options{

@@ -39,11 +39,15 @@ type Rejected struct {
 
 // Recorder appends JSON lines to a file it creates on first use. Each
 // record is fsynced before Write returns, so that the ledger may then mark
-// its lines as handled. It is safe for concurrent use.
+// its lines as handled. A record is in the file whole or not at all: a
+// write that fails (a full disk) is cut off again, and a file that ends
+// with a cut record (a crash) gets a line end before the next one, so that
+// replay reads every whole record. It is safe for concurrent use.
 type Recorder struct {
 	path string
 	mu   sync.Mutex
 	f    *os.File
+	size int64 // bytes of whole records
 	used bool
 }
 
@@ -80,20 +84,61 @@ func (r *Recorder) Write(v any) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.f == nil {
-		if err := os.MkdirAll(filepath.Dir(r.path), 0o700); err != nil {
+		if err := r.open(); err != nil {
+			return fmt.Errorf("%s: %w", r.path, err)
+		}
+	}
+	if _, err := r.f.WriteAt(append(data, '\n'), r.size); err != nil {
+		return r.undo(err)
+	}
+	if err := r.f.Sync(); err != nil {
+		return r.undo(err)
+	}
+	r.size += int64(len(data)) + 1
+	return nil
+}
+
+// open opens the file for appending after its last whole line.
+func (r *Recorder) open() error {
+	if err := os.MkdirAll(filepath.Dir(r.path), 0o700); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(r.path, os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return err
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return err
+	}
+	size := st.Size()
+	if size > 0 {
+		last := make([]byte, 1)
+		if _, err := f.ReadAt(last, size-1); err != nil {
+			f.Close()
 			return err
 		}
-		f, err := os.OpenFile(r.path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
-		if err != nil {
-			return err
+		if last[0] != '\n' {
+			// A record cut by a crash: end its line, so that it stays a
+			// line of its own (replay reports it) and the next is whole.
+			if _, err := f.WriteAt([]byte{'\n'}, size); err != nil {
+				f.Close()
+				return err
+			}
+			size++
 		}
-		r.f = f
-		r.used = true
 	}
-	if _, err := r.f.Write(append(data, '\n')); err != nil {
-		return fmt.Errorf("%s: %w", r.path, err)
+	r.f, r.size, r.used = f, size, true
+	return nil
+}
+
+// undo cuts a record that could not be written whole.
+func (r *Recorder) undo(err error) error {
+	if terr := r.f.Truncate(r.size); terr == nil {
+		r.f.Sync()
 	}
-	return r.f.Sync()
+	return fmt.Errorf("%s: %w", r.path, err)
 }
 
 // Close closes the file.

@@ -1,47 +1,105 @@
 package pipeline
 
 import (
-	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/trackless/trackless/internal/matomo"
 )
 
 // worker sends the batches of its shards one after the other, records what
 // could not be delivered, confirms the lines and waits until the ledger has
-// them before taking the next batch.
-func (r *runner) worker(ctx context.Context, ch chan *batch) {
+// them before taking the next batch. Once the run stops (r.retry ends), it
+// starts no batch: their lines stay unconfirmed, for the next run.
+func (r *runner) worker(ch chan *batch) {
 	for b := range ch {
-		if r.fatalErr() != nil || ctx.Err() != nil {
-			continue // drain: unconfirmed lines are sent again by the next run
-		}
-		res, err := r.opt.Client.Send(ctx, b.items)
-		if err != nil && ctx.Err() != nil {
+		if r.retry.Err() != nil {
+			r.notSent(b)
 			continue
 		}
-		r.mu.Lock()
-		r.stats.Batches++
-		if res.Attempts > 1 {
-			r.stats.Retries += int64(res.Attempts - 1)
+		owned, ok := r.gate.enter(r.retry, b.days)
+		if !ok {
+			r.notSent(b)
+			continue
 		}
-		r.mu.Unlock()
-		if err != nil {
-			if !r.deadLetter(b, err) {
-				continue
-			}
-		} else {
-			r.mu.Lock()
-			r.stats.Sent += int64(len(b.items))
-			r.stats.Tracked += int64(res.Tracked)
-			r.stats.Invalid += int64(res.Invalid)
-			r.mu.Unlock()
-			if res.Invalid > 0 && !r.rejected(b, res) {
-				continue
-			}
+		if !r.limit.acquire(r.retry) {
+			r.gate.leave(owned, false)
+			r.notSent(b)
+			continue
+		}
+		res, err := r.opt.Client.Send(r.sendCtx, r.retry, b.items)
+		r.learn(b, res, err)
+		if !r.settle(b, owned, res, err) {
+			continue
 		}
 		r.confirm(b)
 	}
+}
+
+// learn tells the limiter how Matomo answered.
+func (r *runner) learn(b *batch, res matomo.Result, err error) {
+	var doubt *matomo.DoubtError
+	var ns *matomo.NotStoredError
+	switch {
+	case err == nil:
+		r.limit.release(answerOK, len(b.items), res.Elapsed)
+	case errors.As(err, &doubt), errors.As(err, &ns) && !ns.Stopped:
+		r.limit.release(answerOverload, 0, 0)
+	default:
+		r.limit.release(answerOther, 0, 0)
+	}
+}
+
+// settle records the outcome of a batch. It reports whether its lines are
+// handled (delivered, rejected, dead-lettered or in doubt, and recorded so)
+// and may be confirmed.
+func (r *runner) settle(b *batch, owned []dayKey, res matomo.Result, err error) bool {
+	var ns *matomo.NotStoredError
+	var doubt *matomo.DoubtError
+	reached := err == nil || errors.As(err, &doubt)
+	r.gate.leave(owned, reached)
+	r.mu.Lock()
+	if err == nil || !errors.As(err, &ns) {
+		r.stats.Batches++
+	}
+	if res.Attempts > 1 {
+		r.stats.Retries += int64(res.Attempts - 1)
+	}
+	if ns != nil && ns.Attempts > 1 {
+		r.stats.Retries += int64(ns.Attempts - 1)
+	}
+	r.mu.Unlock()
+	switch {
+	case err == nil:
+		r.mu.Lock()
+		r.stats.Sent += int64(len(b.items))
+		r.stats.Tracked += int64(res.Tracked)
+		r.stats.Invalid += int64(res.Invalid)
+		r.mu.Unlock()
+		return res.Invalid == 0 || r.rejected(b, res)
+	case ns != nil:
+		// Not stored: left for the next run, never dead-lettered.
+		r.notSent(b)
+		if !ns.Stopped {
+			r.log.Error("Matomo failed for longer than --max-outage: stopping", "failing_for", ns.Outage.Round(time.Second), "error", ns.Last)
+			r.setFatal(&OutageError{Err: ns})
+		}
+		return false
+	case doubt != nil:
+		return r.inDoubt(b, doubt)
+	case r.sendCtx.Err() != nil:
+		r.notSent(b) // stopped at once (a second interrupt) before it was sent
+		return false
+	}
+	return r.deadLetter(b, err)
+}
+
+// notSent counts a batch left for the next run.
+func (r *runner) notSent(b *batch) {
+	r.mu.Lock()
+	r.stats.NotSent += int64(len(b.items))
+	r.mu.Unlock()
 }
 
 // confirm pops the batch's lines and waits until the ledger has them.
@@ -61,30 +119,47 @@ func (r *runner) confirm(b *batch) {
 	}
 }
 
-// deadLetter writes a batch that failed for good. It reports whether the
+// deadLetter writes a batch that Matomo refused. It reports whether the
 // batch is safely recorded (and so may be confirmed).
 func (r *runner) deadLetter(b *batch, err error) bool {
-	var doubt *matomo.DoubtError
-	inDoubt := errors.As(err, &doubt)
-	r.log.Error("batch not delivered", "hits", len(b.items), "in_doubt", inDoubt, "error", err)
-	if r.opt.DeadLetter == nil {
-		r.setFatal(fmt.Errorf("batch of %d hits not delivered and no dead-letter file: %w", len(b.items), err))
-		return false
-	}
-	rec := DeadLetter{Reason: err.Error(), InDoubt: inDoubt, Requests: itemsToStrings(b.items), Sources: sourcesOf(b)}
-	if r.opt.Client != nil {
-		rec.Endpoint = r.opt.Client.EndpointURL()
-	}
-	if werr := r.opt.DeadLetter.Write(rec); werr != nil {
-		r.setFatal(fmt.Errorf("cannot write dead-letter file: %w", werr))
+	r.log.Error("batch not delivered: Matomo refused it", "hits", len(b.items), "error", err)
+	if !r.record(r.opt.DeadLetter, "dead-letter", b, err, false) {
 		return false
 	}
 	r.mu.Lock()
 	r.stats.DeadLettered += int64(len(b.items))
-	if inDoubt {
-		r.stats.InDoubt += int64(len(b.items))
-	}
 	r.mu.Unlock()
+	return true
+}
+
+// inDoubt writes a batch that Matomo may have stored, not to be resent
+// automatically. It reports whether the batch is safely recorded.
+func (r *runner) inDoubt(b *batch, err *matomo.DoubtError) bool {
+	r.log.Error("batch in doubt: Matomo may have stored it; it is not sent again", "hits", len(b.items), "error", err)
+	if !r.record(r.opt.InDoubt, "in-doubt", b, err, true) {
+		return false
+	}
+	r.mu.Lock()
+	r.stats.InDoubt += int64(len(b.items))
+	r.mu.Unlock()
+	return true
+}
+
+// record appends a batch to rec (what names the file in messages); with
+// no file, the run stops and the lines stay unconfirmed.
+func (r *runner) record(rec *Recorder, what string, b *batch, err error, inDoubt bool) bool {
+	if rec == nil {
+		r.setFatal(fmt.Errorf("batch of %d hits not delivered and no %s file: %w", len(b.items), what, err))
+		return false
+	}
+	dl := DeadLetter{Reason: err.Error(), InDoubt: inDoubt, Requests: itemsToStrings(b.items), Sources: sourcesOf(b)}
+	if r.opt.Client != nil {
+		dl.Endpoint = r.opt.Client.EndpointURL()
+	}
+	if werr := rec.Write(dl); werr != nil {
+		r.setFatal(fmt.Errorf("cannot write the %s file: %w", what, werr))
+		return false
+	}
 	return true
 }
 

@@ -19,6 +19,7 @@ import (
 
 	"github.com/klauspost/compress/zstd"
 
+	"github.com/trackless/trackless/internal/atomicfile"
 	"github.com/trackless/trackless/internal/ledger"
 )
 
@@ -70,6 +71,12 @@ func OpenState(dir string, tableSize int) (*State, error) {
 	lock, err := ledger.LockDir(dir)
 	if err != nil {
 		return nil, err
+	}
+	// Holding the lock: temporary files are those of a run killed while
+	// writing (days/ is swept below).
+	if _, err := atomicfile.RemoveTemps(dir); err != nil {
+		lock.Close()
+		return nil, fmt.Errorf("report state %s: %w", dir, err)
 	}
 	s := &State{dir: dir, lock: lock}
 	data, err := os.ReadFile(filepath.Join(dir, manifestName))
@@ -237,7 +244,7 @@ func (s *State) Commit(days []*Day, inputs map[string]*InputEntry, minDate int32
 	if err != nil {
 		return fmt.Errorf("report state: %w", err)
 	}
-	if err := ledger.WriteFileAtomic(filepath.Join(s.dir, manifestName), append(data, '\n')); err != nil {
+	if err := atomicfile.WriteFile(filepath.Join(s.dir, manifestName), append(data, '\n'), 0o600); err != nil {
 		return fmt.Errorf("report state: %w", err)
 	}
 	s.m = next
@@ -273,7 +280,7 @@ func writeZstd(p string, data []byte) error {
 	if err := zw.Close(); err != nil {
 		return err
 	}
-	if err := ledger.WriteFileAtomic(p, buf.Bytes()); err != nil {
+	if err := atomicfile.WriteFile(p, buf.Bytes(), 0o600); err != nil {
 		return fmt.Errorf("report state: %w", err)
 	}
 	return nil

@@ -15,6 +15,10 @@ import (
 // Like Matomo, it answers errors with HTTP 200.
 func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	s.update(func(st *Stats) { st.APIRequests++ })
+	if !s.acquire(s.genOf(r)) {
+		s.abandon()
+	}
+	defer s.release()
 	params := map[string]string{}
 	if r.Method == http.MethodPost && isMediaType(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
 		if raw, ok := s.readBody(r); ok {
@@ -97,11 +101,16 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 			s.apiError(w, format, "this stand-in answers SitesManager.getSiteFromId in JSON only")
 			return
 		}
+		sites := s.sites.Load()
 		main := "https://site" + strconv.Itoa(id) + ".example"
-		if urls := s.sites.Load().urls[id]; len(urls) > 0 {
+		if urls := sites.urls[id]; len(urls) > 0 {
 			main = urls[0]
 		}
-		b, _ := json.Marshal(map[string]string{"idsite": strconv.Itoa(id), "name": "Site " + strconv.Itoa(id), "main_url": main, "ecommerce": "0", "sitesearch": "1", "timezone": "UTC", "currency": "USD", "type": "website"})
+		tz := "UTC"
+		if name, ok := sites.tzName[id]; ok {
+			tz = name
+		}
+		b, _ := json.Marshal(map[string]string{"idsite": strconv.Itoa(id), "name": "Site " + strconv.Itoa(id), "main_url": main, "ecommerce": "0", "sitesearch": "1", "timezone": tz, "currency": "USD", "type": "website"})
 		w.Header().Set("Content-Type", "application/json; charset=utf-8")
 		s.respond(w, http.StatusOK, string(b))
 	case "SitesManager.addSite":
@@ -120,7 +129,16 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 			s.apiError(w, format, "siteName and urls are required")
 			return
 		}
-		s.apiValue(w, format, strconv.Itoa(s.addSite(urls)))
+		tzName := params["timezone"]
+		if tzName == "" {
+			tzName = "UTC"
+		}
+		loc, err := loadTimezone(tzName)
+		if err != nil {
+			s.apiError(w, format, "The timezone \""+tzName+"\" is not valid.")
+			return
+		}
+		s.apiValue(w, format, strconv.Itoa(s.addSite(urls, tzName, loc)))
 	default:
 		s.apiError(w, format, "The method '"+method+"' does not exist or is not available in the module 'API'.")
 	}

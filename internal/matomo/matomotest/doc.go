@@ -13,6 +13,8 @@
 //	...
 //	recs := s.Stored() // committed records, in commit order
 //	st := s.Stats()
+//	split := s.SplitVisitors() // visitors Matomo fingerprinted twice
+//	s.Stop(); ...; s.Start() // an outage on the same address
 //
 // Endpoints: POST/GET /matomo.php and /piwik.php (tracker), /index.php and
 // / (API.getMatomoVersion only). Anything else is 404, including
@@ -22,7 +24,11 @@
 // for concurrent use. Faults (see FaultKind) are consumed one per bulk
 // request, in arrival order, before anything else is looked at (a fault
 // spent on a request that is then refused for its Content-Type is gone).
-// Single requests and API calls never consume faults.
+// Single requests and API calls never consume faults. Config.BeforeCommit
+// lets a test hold a bulk request's transaction open, to make races
+// deterministic. Stop closes the listener and every connection (clients
+// get "connection refused") and kills the requests still running; Start
+// listens again on the same address; stored records survive.
 //
 // # Modelled (from Matomo's PHP source: BulkTracking, core/Tracker*, the
 // visit request processors, BotTracking; and from a real 5.0.2)
@@ -59,19 +65,26 @@
 //   - Order of checks per item (it decides invalid versus merely not
 //     stored): empty request -> tracked. Bot detection on ua, or the HTTP
 //     User-Agent when ua is empty (a client that sends no ua is judged by
-//     its own User-Agent: "Go-http-client/1.1" is a bot). recMode (only if
-//     Version >= 5.7.0; (int) cast: 1 bot-only, 2 auto; empty -> visits; any
-//     other value, e.g. 3 or "abc", discards the item).
+//     its own User-Agent: "Go-http-client/1.1" is a bot). Before 5.7.0 the
+//     AI assistants are not bots by name: only the generic patterns
+//     decide, so ChatGPT-User ("+https://openai.com/bot") and DuckAssistBot
+//     are dropped as bots while Claude-User, Perplexity-User,
+//     Gemini-Deep-Research and Google-NotebookLM are ordinary visits (a
+//     real 5.0.2 stored 56 of 123 AI-assistant hits as visits); from 5.7.0
+//     they are all bots. recMode (only if Version >= 5.7.0; (int) cast: 1
+//     bot-only, 2 auto; empty -> visits; any other value, e.g. 3 or "abc",
+//     discards the item).
 //     Visit path: idsite (missing, <= 0, not an int, unknown -> invalid);
 //     country/region/city/lat/long without token -> invalid; cdt (below);
 //     cip without token -> invalid; then exclusion (tracked, not stored): a
 //     bot or an address in Matomo's Google/Bing/Yahoo bot ranges without
-//     bots=1, then rec missing/0/not an int; then, for kept hits only: cid
-//     non-empty and not 16 characters long when uid is empty -> invalid;
-//     an event (e_c and e_a both non-empty) whose e_c or e_a is only
-//     whitespace -> invalid; a pageview with pf_srv < -1 -> invalid (-1
-//     means unset; downloads, outlinks, events, searches and content are
-//     not checked).
+//     bots=1, then rec missing/0/not an int; then the fingerprint (config
+//     id, below), which needs the site's salt of the hit's day; then, for
+//     kept hits only: cid non-empty and not 16 characters long when uid is
+//     empty -> invalid; an event (e_c and e_a both non-empty) whose e_c or
+//     e_a is only whitespace -> invalid; a pageview with pf_srv < -1 ->
+//     invalid (-1 means unset; downloads, outlinks, events, searches and
+//     content are not checked).
 //     Bot path (recMode 1/2 and a bot): idsite, location overrides and cdt
 //     as above; rec, cip, cid, pf_srv are not looked at; only the AI
 //     assistants (ChatGPT-User, MistralAI-User, Gemini-Deep-Research,
@@ -91,7 +104,58 @@
 //   - One transaction per bulk request: records are committed together at
 //     the end, or not at all (Fault500: 500 {"status":"error","tracked":K,
 //     "invalid":0[,"invalid_indices":[]]} - Matomo fills in the invalid list
-//     only after the loop, so an aborted batch reports invalid 0).
+//     only after the loop, so an aborted batch reports invalid 0). The
+//     exception's message is not in the body (Matomo adds it in debug mode
+//     only; it goes to PHP's error log).
+//   - A client that gives up does not stop PHP: matomo.php calls
+//     ignore_user_abort(true), so once a bulk request was received it is
+//     processed and committed whether or not the client is still
+//     connected (FaultSlow, Config.PerItemDelay, a wait for a worker):
+//     a client with a timeout shorter than Matomo's answer resends a batch
+//     that is stored anyway, and it is stored twice (a real 5.0.2 with a
+//     5 s client timeout: 1,600 actions twice). Stats.CommittedClientGone
+//     counts those commits. Only the server stopping (Stop, Close) kills a
+//     request before its commit (Stats.Aborted).
+//   - PHP's speed: Config.PerItemDelay per item of a batch (the real one:
+//     2-3 ms of PHP per hit, up to 17 s for 200 hits with 4 in flight),
+//     with the transaction open meanwhile; Config.Workers PHP workers
+//     (the real one had 4), the other requests wait in line, so more
+//     concurrency makes each answer slower, not the server faster.
+//   - Visitors (Settings::getConfigId): a visit record gets a config id,
+//     a hash of the user agent, the IP (Record.IP: cip with a token, else
+//     the address of the connection that sent it - hits without cip are
+//     all stored under the sender's IP), the language (lang, else
+//     Accept-Language), the site, and the site's fingerprint salt of the
+//     hit's day in the site's time zone (Config.SiteTimezones; IANA names
+//     or Matomo's "UTC+5.5" forms; Record.SaltDay). Bot-tracking records
+//     have none. Visitors groups records by site, day, IP, user agent and
+//     language; more than one config id in a group is a split visitor.
+//   - Fingerprint salts (Tracker\FingerprintSalt): the option
+//     fingerprint_salt_<idsite>_<date> is created by the first request that
+//     needs it, inside that request's transaction: it becomes visible to
+//     others when that request commits, and is gone if it rolls back. A
+//     request that needs it while another request's salt for the same site
+//     and day is still uncommitted cannot see that one and creates its own
+//     (Stats.SaltRaces): the two requests fingerprint the same visitor
+//     differently, so concurrent first batches of a day split visitors (as
+//     a real 5.0.2 did; sending one batch per site and day first, and
+//     waiting for its answer, avoids it). Option::set updates the value
+//     on a duplicate name, so the salt of the request that commits last is
+//     the one later requests read. A request keeps using the salts it has
+//     read or created (PHP's Option cache), even ones rolled back.
+//   - The salt deadlock (Config.SaltDeadlock, off by default): once, a real
+//     5.0.2 answered such a race with HTTP 500 "There is no active
+//     transaction", and a resend of that batch stored 235 actions twice:
+//     a 500 did not mean that nothing was stored. The model: InnoDB rolls
+//     the racing request's whole transaction back (records and salts
+//     written before the racing item are lost), Matomo skips the item as
+//     it does a lock wait and goes on, and what follows is written in
+//     autocommit mode, so the items after the race are stored; committing
+//     then fails (PDO: no active transaction) and the answer is the
+//     Fault500 one, 500 {"status":"error","tracked":K,"invalid":0[,
+//     "invalid_indices":[]]}, K counting every tracked item but the
+//     racing one (Stats.SaltDeadlocks). A client must treat a 500 as
+//     "some of this batch may be stored": resending it can duplicate hits.
 //   - No de-duplication: a batch posted twice is stored twice.
 //   - Single requests (no "requests" in the body): $_GET + $_POST (form
 //     bodies only; GET wins) is one request, not transactional. 200 + a
@@ -108,9 +172,10 @@
 //     {"result":"error","message":...} (no token: "requires 'view' access";
 //     unknown token: "Unable to authenticate..."). format defaults to xml.
 //   - SitesManager.getSiteFromId (JSON): the site's record with its
-//     main_url (the first of SiteURLs, or https://siteN.example), as Matomo's
+//     main_url (the first of SiteURLs, or https://siteN.example) and its
+//     timezone (SiteTimezones, as configured, else "UTC"), as Matomo's
 //     importer asks for --idsite; "An unexpected website was found..." for
-//     an unknown id.
+//     an unknown id. SitesManager.addSite takes a timezone parameter.
 //
 // # Approximations
 //
@@ -120,9 +185,30 @@
 //     body as a form ("Input variables exceeded 1000" for big batches) and
 //     might still track it; refusing is stricter on purpose.
 //   - Bot detection is a substring list (bot, crawl, spider, slurp, curl,
-//     wget, python-requests, http-client, go-http-client, headless and the
-//     AI assistants), not DeviceDetector. The Chrome data-saver exception to
-//     the bot address ranges is not modelled.
+//     wget, python-requests, http-client, go-http-client, headless, and from
+//     5.7.0 the AI assistants), not DeviceDetector. The Chrome data-saver
+//     exception to the bot address ranges is not modelled.
+//   - The config id hashes the user agent string itself, not
+//     DeviceDetector's OS, browser and version, and leaves out the plugin
+//     flags, client hints, the instance salt and IP anonymisation (the full
+//     IP is used); it is not Matomo's value, and two user agents Matomo
+//     would reduce to the same browser and OS count as two here. Visits as
+//     such (30-minute windows, a new visit at the
+//     site's midnight) are not modelled; a new salt day gives a new
+//     config id, as in Matomo.
+//   - A request that needs a salt another request created and has not
+//     committed does not wait for that request's row lock (real InnoDB
+//     makes its INSERT wait, up to the 50 s lock-wait timeout); it goes on
+//     with its own salt at once. So the order in which racing requests
+//     commit, and thus which salt later requests read, may differ from a
+//     real server's; the split visitor is the same. Which request the
+//     deadlock picks (always the one that races, here) and the partial
+//     storage after it are inferred from InnoDB and PDO behaviour, not
+//     read in Matomo 5.0.2's code; the items after the race are committed
+//     with the answer, not one by one.
+//   - Salts created by single (non-bulk) requests are committed at once
+//     (no transaction); they race but never deadlock. Salts are never
+//     deleted (Matomo deletes them after 5 days).
 //   - Dates in cdt: the usual forms ("2006-01-02 15:04:05", with 'T', with
 //     or without seconds, a date alone, RFC 3339, "2006/01/02 ...") are
 //     understood; PHP's strtotime() understands many more ("yesterday",
@@ -139,6 +225,8 @@
 //     tracking, conflicting tokens (newer Matomo refuses differing header
 //     and body tokens), htmlspecialchars sanitising of stored values, and
 //     per-site write access (a write token may write every site).
-//   - Errors inside a batch are only produced by faults; a database error
-//     in a single request is not modelled.
+//   - Errors inside a batch are only produced by faults and the salt
+//     deadlock; a database error in a single request is not modelled.
+//   - Stop kills every request still running, as if the machine went away;
+//     a real web server restart might let PHP finish some of them.
 package matomotest

@@ -21,9 +21,14 @@ const (
 	Fault429
 	// Fault503: a proxy in front answers 503. Nothing is stored.
 	Fault503
-	// FaultSlow: wait Delay before processing (the request queues before
-	// the PHP script starts). If the client gives up meanwhile, nothing is
-	// stored; otherwise the batch is processed normally.
+	// FaultSlow: PHP takes Delay longer on this request (a slow database,
+	// a lock): the batch is processed, its transaction stays open for
+	// Delay (on top of any Config.PerItemDelay), then it is committed and
+	// answered. The commit happens whether or not the client is still
+	// there: matomo.php calls ignore_user_abort(true), so a client that
+	// times out does not stop PHP, and a resend is stored a second time.
+	// A commit after the client had gone counts in
+	// Stats.CommittedClientGone.
 	FaultSlow
 	// FaultDrop: close the connection without answering. Nothing is stored.
 	FaultDrop
@@ -48,9 +53,14 @@ const (
 	// the answer is a normal success whose tracked+invalid is smaller than
 	// the number of items sent.
 	FaultLockWait
+	// FaultHang: the request never reaches PHP (a network path or proxy
+	// that swallows it): the connection stays open without an answer for
+	// Delay, or until the client gives up (Delay 0: until then, or until
+	// the server stops), then is closed. Nothing is stored.
+	FaultHang
 )
 
-var faultNames = [...]string{"none", "500", "429", "503", "slow", "drop", "drop_after_commit", "bad_json_answer", "mismatch", "slow_after_commit", "lock_wait"}
+var faultNames = [...]string{"none", "500", "429", "503", "slow", "drop", "drop_after_commit", "bad_json_answer", "mismatch", "slow_after_commit", "lock_wait", "hang"}
 
 func (k FaultKind) String() string {
 	if k >= 0 && int(k) < len(faultNames) {
@@ -64,6 +74,6 @@ type Fault struct {
 	Kind          FaultKind
 	ProcessBefore int           // Fault500
 	RetryAfter    time.Duration // Fault429
-	Delay         time.Duration // FaultSlow, FaultSlowAfterCommit
+	Delay         time.Duration // FaultSlow, FaultSlowAfterCommit, FaultHang
 	Indices       []int         // FaultLockWait
 }

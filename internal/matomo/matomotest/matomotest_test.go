@@ -9,9 +9,11 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -258,7 +260,10 @@ func TestItemRules(t *testing.T) {
 		chatgpt = "Mozilla%2F5.0+AppleWebKit%2F537.36+%28KHTML%2C+like+Gecko%3B+compatible%3B+ChatGPT-User%2F1.0%3B+%2Bhttps%3A%2F%2Fopenai.com%2Fbot%29"
 		gbot    = "Mozilla%2F5.0+%28compatible%3B+Googlebot%2F2.1%3B+%2Bhttp%3A%2F%2Fwww.google.com%2Fbot.html%29"
 		gptbot  = "Mozilla%2F5.0+%28compatible%3B+GPTBot%2F1.1%29"
-		base    = "?idsite=1&rec=1&url=https%3A%2F%2Fex.com%2Fa"
+		// The AI assistants' user agents as a real 5.0.2 saw them.
+		claude     = "Mozilla%2F5.0+AppleWebKit%2F537.36+%28KHTML%2C+like+Gecko%3B+compatible%3B+Claude-User%2F1.0%3B+%2BClaude-User%40anthropic.com%29"
+		perplexity = "Mozilla%2F5.0+AppleWebKit%2F537.36+%28KHTML%2C+like+Gecko%3B+compatible%3B+Perplexity-User%2F1.0%3B+%2Bhttps%3A%2F%2Fperplexity.ai%2Fperplexity-user%29"
+		base       = "?idsite=1&rec=1&url=https%3A%2F%2Fex.com%2Fa"
 	)
 	visit := itemWant{out: "visit", act: ActionPageview, time: testNow}
 	inv := itemWant{out: "invalid"}
@@ -386,6 +391,17 @@ func TestItemRules(t *testing.T) {
 		{"5.0.2 ignores recMode: human is a visit", base + "&recMode=1&ua=" + ff, "", "5.0.2", nil, visit},
 		{"5.7.0-b1 is before 5.7.0", base + "&recMode=1&ua=" + ff, "", "5.7.0-b1", nil, visit},
 		{"5.7.0 has recMode", base + "&recMode=1&ua=" + ff, "", "5.7.0", nil, disc},
+		// Bot detection before 5.7 knows no AI assistant by name: only the
+		// generic patterns decide (what a real 5.0.2 did with these UAs).
+		{"5.0.2: ChatGPT-User is a bot (+https://openai.com/bot)", base + "&ua=" + chatgpt, "", "5.0.2", nil, disc},
+		{"5.0.2: Claude-User is a visit", base + "&ua=" + claude, "", "5.0.2", nil, visit},
+		{"5.0.2: Perplexity-User is a visit", base + "&ua=" + perplexity, "", "5.0.2", nil, visit},
+		{"5.0.2: Claude-User with recMode=1 is a visit", base + "&recMode=1&ua=" + claude, "", "5.0.2", nil, visit},
+		{"5.0.2: DuckAssistBot is a bot (bot)", base + "&ua=DuckAssistBot%2F1.2", "", "5.0.2", nil, disc},
+		{"5.6.9: Perplexity-User is a visit", base + "&ua=" + perplexity, "", "5.6.9", nil, visit},
+		{"5.7.0: Claude-User is a bot", base + "&ua=" + claude, "", "5.7.0", nil, disc},
+		{"5.8: Perplexity-User is a bot", base + "&ua=" + perplexity, "", "", nil, disc},
+		{"5.8: Claude-User recMode=2 goes to bot tracking", base + "&recMode=2&ua=" + claude, "", "", nil, bot("Claude-User")},
 		// object items
 		{"object item", `{"idsite":"1","rec":"1","url":"https://ex.com/","ua":"Firefox/128.0"}`, "", "", nil, visit},
 		{"object item numbers", `{"idsite":1,"rec":1,"ua":"Firefox/128.0","cdt":` + unix(-time.Hour) + `}`, "", "", nil, at(visit, testNow.Add(-time.Hour))},
@@ -548,28 +564,30 @@ func TestFaults(t *testing.T) {
 		stored    int
 		hdr       string // expected Retry-After
 		rolled    int
-		aborted   int
 		checkBody func(string) bool
 	}{
-		{"none", Fault{}, five, 0, 200, `{"status":"success","tracked":4,"invalid":1,"invalid_indices":[2]}`, 4, "", 0, 0, nil},
-		{"500 after 2", Fault{Kind: Fault500, ProcessBefore: 2}, five, 0, 500, `{"status":"error","tracked":2,"invalid":0,"invalid_indices":[]}`, 0, "", 1, 0, nil},
-		{"500 after 4 counts only tracked items", Fault{Kind: Fault500, ProcessBefore: 4}, five, 0, 500, `{"status":"error","tracked":3,"invalid":0,"invalid_indices":[]}`, 0, "", 1, 0, nil},
-		{"500 at commit", Fault{Kind: Fault500, ProcessBefore: 99}, five, 0, 500, `{"status":"error","tracked":4,"invalid":0,"invalid_indices":[]}`, 0, "", 1, 0, nil},
-		{"500 write token: no indices", Fault{Kind: Fault500}, bulk(writeTok, strs(okItem)...), 0, 500, `{"status":"error","tracked":0,"invalid":0}`, 0, "", 1, 0, nil},
-		{"429", Fault{Kind: Fault429, RetryAfter: 1500 * time.Millisecond}, five, 0, 429, "*", 0, "2", 0, 0, nil},
-		{"429 no Retry-After", Fault{Kind: Fault429}, five, 0, 429, "*", 0, "", 0, 0, nil},
-		{"503", Fault{Kind: Fault503}, five, 0, 503, "*", 0, "", 0, 0, nil},
-		{"drop", Fault{Kind: FaultDrop}, five, 0, 0, "", 0, "", 0, 0, nil},
-		{"drop after commit", Fault{Kind: FaultDropAfterCommit}, five, 0, 0, "", 4, "", 0, 0, nil},
-		{"bad JSON answer", Fault{Kind: FaultBadJSONAnswer}, five, 0, 200, "*", 4, "", 0, 0, func(b string) bool {
+		{"none", Fault{}, five, 0, 200, `{"status":"success","tracked":4,"invalid":1,"invalid_indices":[2]}`, 4, "", 0, nil},
+		{"500 after 2", Fault{Kind: Fault500, ProcessBefore: 2}, five, 0, 500, `{"status":"error","tracked":2,"invalid":0,"invalid_indices":[]}`, 0, "", 1, nil},
+		{"500 after 4 counts only tracked items", Fault{Kind: Fault500, ProcessBefore: 4}, five, 0, 500, `{"status":"error","tracked":3,"invalid":0,"invalid_indices":[]}`, 0, "", 1, nil},
+		{"500 at commit", Fault{Kind: Fault500, ProcessBefore: 99}, five, 0, 500, `{"status":"error","tracked":4,"invalid":0,"invalid_indices":[]}`, 0, "", 1, nil},
+		{"500 write token: no indices", Fault{Kind: Fault500}, bulk(writeTok, strs(okItem)...), 0, 500, `{"status":"error","tracked":0,"invalid":0}`, 0, "", 1, nil},
+		{"429", Fault{Kind: Fault429, RetryAfter: 1500 * time.Millisecond}, five, 0, 429, "*", 0, "2", 0, nil},
+		{"429 no Retry-After", Fault{Kind: Fault429}, five, 0, 429, "*", 0, "", 0, nil},
+		{"503", Fault{Kind: Fault503}, five, 0, 503, "*", 0, "", 0, nil},
+		{"drop", Fault{Kind: FaultDrop}, five, 0, 0, "", 0, "", 0, nil},
+		{"drop after commit", Fault{Kind: FaultDropAfterCommit}, five, 0, 0, "", 4, "", 0, nil},
+		{"bad JSON answer", Fault{Kind: FaultBadJSONAnswer}, five, 0, 200, "*", 4, "", 0, func(b string) bool {
 			return !json.Valid([]byte(b)) && strings.Contains(b, `"tracked":4`)
 		}},
-		{"mismatch", Fault{Kind: FaultMismatch}, five, 0, 200, `{"status":"success","tracked":3,"invalid":1,"invalid_indices":[2]}`, 4, "", 0, 0, nil},
-		{"mismatch on nothing", Fault{Kind: FaultMismatch}, bulk(superTok), 0, 200, `{"status":"success","tracked":1,"invalid":0}`, 0, "", 0, 0, nil},
-		{"slow, client waits", Fault{Kind: FaultSlow, Delay: 50 * time.Millisecond}, five, 5 * time.Second, 200, `{"status":"success","tracked":4,"invalid":1,"invalid_indices":[2]}`, 4, "", 0, 0, nil},
-		{"slow, client gives up", Fault{Kind: FaultSlow, Delay: 5 * time.Second}, five, 100 * time.Millisecond, 0, "", 0, "", 0, 1, nil},
-		{"slow after commit, client gives up", Fault{Kind: FaultSlowAfterCommit, Delay: 5 * time.Second}, five, 100 * time.Millisecond, 0, "", 4, "", 0, 0, nil},
-		{"lock wait skips items", Fault{Kind: FaultLockWait, Indices: []int{0, 2}}, five, 0, 200, `{"status":"success","tracked":3,"invalid":0,"invalid_indices":[]}`, 3, "", 0, 0, nil},
+		{"mismatch", Fault{Kind: FaultMismatch}, five, 0, 200, `{"status":"success","tracked":3,"invalid":1,"invalid_indices":[2]}`, 4, "", 0, nil},
+		{"mismatch on nothing", Fault{Kind: FaultMismatch}, bulk(superTok), 0, 200, `{"status":"success","tracked":1,"invalid":0}`, 0, "", 0, nil},
+		{"slow, client waits", Fault{Kind: FaultSlow, Delay: 50 * time.Millisecond}, five, 5 * time.Second, 200, `{"status":"success","tracked":4,"invalid":1,"invalid_indices":[2]}`, 4, "", 0, nil},
+		// ignore_user_abort: PHP finishes and commits the batch the client gave up on.
+		{"slow, client gives up: stored anyway", Fault{Kind: FaultSlow, Delay: 300 * time.Millisecond}, five, 50 * time.Millisecond, 0, "", 4, "", 0, nil},
+		{"hang, client gives up: nothing stored", Fault{Kind: FaultHang, Delay: 5 * time.Second}, five, 50 * time.Millisecond, 0, "", 0, "", 0, nil},
+		{"hang with a delay", Fault{Kind: FaultHang, Delay: 20 * time.Millisecond}, five, 5 * time.Second, 0, "", 0, "", 0, nil},
+		{"slow after commit, client gives up", Fault{Kind: FaultSlowAfterCommit, Delay: 5 * time.Second}, five, 100 * time.Millisecond, 0, "", 4, "", 0, nil},
+		{"lock wait skips items", Fault{Kind: FaultLockWait, Indices: []int{0, 2}}, five, 0, 200, `{"status":"success","tracked":3,"invalid":0,"invalid_indices":[]}`, 3, "", 0, nil},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -605,13 +623,13 @@ func TestFaults(t *testing.T) {
 			var st Stats
 			for {
 				st = s.Stats()
-				if (st.Stored == tc.stored && st.Aborted == tc.aborted) || time.Now().After(deadline) {
+				if st.Stored == tc.stored || time.Now().After(deadline) {
 					break
 				}
 				time.Sleep(10 * time.Millisecond)
 			}
-			if st.Stored != tc.stored || len(s.Stored()) != tc.stored || st.RolledBack != tc.rolled || st.Aborted != tc.aborted {
-				t.Errorf("stats %+v; want stored %d rolled back %d aborted %d", st, tc.stored, tc.rolled, tc.aborted)
+			if st.Stored != tc.stored || len(s.Stored()) != tc.stored || st.RolledBack != tc.rolled || st.Aborted != 0 {
+				t.Errorf("stats %+v; want stored %d rolled back %d", st, tc.stored, tc.rolled)
 			}
 			if tc.fault.Kind != FaultNone && (st.Faults != 1 || st.FaultKinds[tc.fault.Kind.String()] != 1) {
 				t.Errorf("faults %d %v", st.Faults, st.FaultKinds)
@@ -837,8 +855,9 @@ func TestStatsJSON(t *testing.T) {
 	}
 	var m map[string]any
 	_ = json.Unmarshal(b, &m)
-	for k, want := range map[string]float64{"bulk_requests": 1, "items_received": 1, "items_dropped": 1, "tracked": 1, "stored": 1, "committed": 1} {
-		if m[k] != want {
+	for k, want := range map[string]float64{"bulk_requests": 1, "items_received": 1, "items_dropped": 1, "tracked": 1, "stored": 1, "committed": 1,
+		"committed_client_gone": 0, "aborted": 0, "salt_races": 0, "salt_deadlocks": 0} {
+		if v, ok := m[k]; !ok || v != want {
 			t.Errorf("%s = %v, want %v (%s)", k, m[k], want, b)
 		}
 	}
@@ -1022,7 +1041,7 @@ func BenchmarkStored(b *testing.B) {
 		chunk[i] = rec{raw: item, unix: testNow.Unix()}
 	}
 	for range 1000 {
-		s.commit(chunk, len(chunk), 0, 0, 0, true)
+		s.commit(s.never, nil, chunk, len(chunk), 0, 0, 0, true)
 	}
 	b.ResetTimer()
 	for range b.N {
@@ -1104,12 +1123,16 @@ func TestNumberStrings(t *testing.T) {
 
 func TestGetSiteFromID(t *testing.T) {
 	s := newTest(t, func(c *Config) {
-		c.Sites = []int{1, 2}
+		c.Sites = []int{1, 2, 3}
 		c.SiteURLs = map[int][]string{2: {"http://www.example.com", "https://example.com"}}
+		c.SiteTimezones = map[int]string{2: "Europe/Paris", 3: "UTC+5.5"}
 	})
 	for _, tc := range []struct{ name, query, want string }{
 		{"configured URLs: the first is the main URL", "idSite=2&token_auth=" + writeTok, `"main_url":"http://www.example.com"`},
 		{"no URLs: an invented one", "idSite=1&token_auth=" + superTok, `"main_url":"https://site1.example"`},
+		{"configured time zone", "idSite=2&token_auth=" + superTok, `"timezone":"Europe/Paris"`},
+		{"Matomo's UTC offset form", "idSite=3&token_auth=" + superTok, `"timezone":"UTC+5.5"`},
+		{"default time zone", "idSite=1&token_auth=" + superTok, `"timezone":"UTC"`},
 		{"unknown site", "idSite=7&token_auth=" + superTok, `{"result":"error","message":"An unexpected website was found in the request: website id was set to '7' ."}`},
 		{"no token", "idSite=1", `requires 'view' access for the website id = 1.`},
 	} {
@@ -1120,4 +1143,502 @@ func TestGetSiteFromID(t *testing.T) {
 			}
 		})
 	}
+}
+
+// waitFor polls cond; the deadline only guards against a hang.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+// TestCommitAfterClientGone: PHP runs with ignore_user_abort(true), so a
+// batch whose client gave up is committed anyway, and a resend stores it a
+// second time. The hook makes it deterministic: it lets the request commit
+// only once the server has seen the client go.
+func TestCommitAfterClientGone(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		fault Fault
+		cfg   func(*Config)
+	}{
+		{"no fault", Fault{}, nil},
+		{"FaultSlow", Fault{Kind: FaultSlow, Delay: 30 * time.Millisecond}, nil},
+		{"PerItemDelay", Fault{}, func(c *Config) { c.PerItemDelay = 5 * time.Millisecond }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			entered := make(chan struct{})
+			s := newTest(t, func(c *Config) {
+				c.BeforeCommit = func(client context.Context, n int) {
+					if n == 0 {
+						close(entered)
+						<-client.Done()
+					}
+				}
+				if tc.cfg != nil {
+					tc.cfg(c)
+				}
+			})
+			s.Script(tc.fault)
+			body := bulk(writeTok, strs(okItem, okItem, okItem)...)
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan answer)
+			go func() { done <- postCtx(ctx, t, s, "/matomo.php", body, nil) }()
+			<-entered
+			if s.StoredCount() != 0 {
+				t.Fatal("stored before the commit")
+			}
+			cancel()
+			if a := <-done; a.err == nil {
+				t.Fatalf("want a transport error, got %d %s", a.status, a.body)
+			}
+			waitFor(t, "the commit", func() bool { return s.StoredCount() == 3 })
+			st := s.Stats()
+			if st.CommittedClientGone != 1 || st.Committed != 1 || st.Tracked != 3 || st.Status[0] != 1 || st.Aborted != 0 {
+				t.Errorf("stats %+v", st)
+			}
+			// The client resends what it could not confirm: stored twice.
+			if a := post(t, s, "/matomo.php", body, nil); a.status != 200 {
+				t.Fatal(a.status, a.body)
+			}
+			if s.StoredCount() != 6 || s.Stats().CommittedClientGone != 1 {
+				t.Errorf("stored %d, stats %+v", s.StoredCount(), s.Stats())
+			}
+		})
+	}
+}
+
+// TestPerItemDelay: a bulk request of n items takes at least n*PerItemDelay
+// (a lower bound only: timers never fire early).
+func TestPerItemDelay(t *testing.T) {
+	s := newTest(t, func(c *Config) { c.PerItemDelay = 10 * time.Millisecond })
+	items := make([]string, 8)
+	for i := range items {
+		items[i] = js(okItem)
+	}
+	start := time.Now()
+	a := post(t, s, "/matomo.php", bulk("", items...), nil)
+	if took := time.Since(start); a.status != 200 || took < 80*time.Millisecond {
+		t.Fatalf("%d %s after %v", a.status, a.body, took)
+	}
+	if s.StoredCount() != 8 {
+		t.Fatal(s.StoredCount())
+	}
+}
+
+// TestWorkers: with one PHP worker a second batch waits until the first is
+// done, and runs even if its client gave up while it waited.
+func TestWorkers(t *testing.T) {
+	entered, release := make(chan struct{}), make(chan struct{})
+	s := newTest(t, func(c *Config) {
+		c.Workers = 1
+		c.BeforeCommit = func(client context.Context, n int) {
+			switch n {
+			case 0:
+				close(entered)
+				<-release
+			case 1:
+				<-client.Done() // deterministic: the server has seen it go
+			}
+		}
+	})
+	first := bulk("", strs(okItem, okItem)...)
+	second := bulk("", strs(okItem, okItem, okItem)...)
+	done := make(chan answer, 1)
+	go func() { done <- post(t, s, "/matomo.php", first, nil) }()
+	<-entered
+	ctx, cancel := context.WithCancel(context.Background())
+	gone := make(chan answer, 1)
+	go func() { gone <- postCtx(ctx, t, s, "/matomo.php", second, nil) }()
+	waitFor(t, "the second batch to arrive", func() bool { return s.Stats().BulkRequests == 2 })
+	// It waits for the worker: PHP has not even parsed it.
+	if st := s.Stats(); st.ItemsReceived != 2 || st.Stored != 0 {
+		t.Fatalf("stats while queued %+v", st)
+	}
+	cancel()
+	if a := <-gone; a.err == nil {
+		t.Fatalf("want a transport error, got %d", a.status)
+	}
+	close(release)
+	if a := <-done; a.status != 200 {
+		t.Fatal(a.status, a.body)
+	}
+	waitFor(t, "the queued batch", func() bool { return s.StoredCount() == 5 })
+	if st := s.Stats(); st.CommittedClientGone != 1 || st.Committed != 2 || st.ItemsReceived != 5 {
+		t.Errorf("stats %+v", st)
+	}
+}
+
+// visitorItem is a pageview of one visitor (same IP, same ua) at cdt.
+func visitorItem(site int, cdt time.Time, page string) string {
+	return js("?idsite=" + strconv.Itoa(site) + "&rec=1&cip=198.51.100.7&ua=" + ff + "&url=https%3A%2F%2Fex.com%2F" + page +
+		"&cdt=" + strconv.FormatInt(cdt.Unix(), 10))
+}
+
+// TestSaltRaceSplitsVisitor: the first requests of a site and day each
+// create a fingerprint salt; two of them in flight at once give one
+// visitor two config ids. The same batches one after the other do not.
+func TestSaltRaceSplitsVisitor(t *testing.T) {
+	at := testNow.Add(-time.Hour)
+	a := bulk(writeTok, visitorItem(1, at, "a"), visitorItem(1, at.Add(time.Minute), "b"))
+	b := bulk(writeTok, visitorItem(1, at.Add(2*time.Minute), "c"), visitorItem(1, at.Add(3*time.Minute), "d"))
+
+	t.Run("one after the other", func(t *testing.T) {
+		s := newTest(t, nil)
+		for _, body := range []string{a, b} {
+			if r := post(t, s, "/matomo.php", body, nil); r.status != 200 {
+				t.Fatal(r.status, r.body)
+			}
+		}
+		v := s.Visitors()
+		if len(v) != 1 || len(v[0].ConfigIDs) != 1 || v[0].Hits != 4 || len(s.SplitVisitors()) != 0 || s.Stats().SaltRaces != 0 {
+			t.Fatalf("visitors %+v stats %+v", v, s.Stats())
+		}
+		if v[0].SiteID != 1 || v[0].Day != "2025-03-14" || v[0].IP != "198.51.100.7" || !strings.Contains(v[0].UA, "Firefox/128.0") || v[0].Lang != "" {
+			t.Errorf("visitor %+v", v[0])
+		}
+	})
+
+	t.Run("concurrently", func(t *testing.T) {
+		// Batch 0 holds its transaction (and its uncommitted salt) open
+		// until batch 1 has been processed.
+		entered, release := make(chan struct{}), make(chan struct{})
+		s := newTest(t, func(c *Config) {
+			c.BeforeCommit = func(_ context.Context, n int) {
+				switch n {
+				case 0:
+					close(entered)
+					<-release
+				case 1:
+					close(release)
+				}
+			}
+		})
+		done := make(chan answer, 1)
+		go func() { done <- post(t, s, "/matomo.php", a, nil) }()
+		<-entered
+		if r := post(t, s, "/matomo.php", b, nil); r.status != 200 {
+			t.Fatal(r.status, r.body)
+		}
+		if r := <-done; r.status != 200 {
+			t.Fatal(r.status, r.body)
+		}
+		split := s.SplitVisitors()
+		if len(split) != 1 || len(split[0].ConfigIDs) != 2 || split[0].Hits != 4 || s.Stats().SaltRaces != 1 {
+			t.Fatalf("split %+v stats %+v", split, s.Stats())
+		}
+		// Each batch's hits share a config id; the batches differ.
+		recs := s.Stored()
+		byBatch := map[int]map[string]bool{}
+		for _, r := range recs {
+			if byBatch[r.Batch] == nil {
+				byBatch[r.Batch] = map[string]bool{}
+			}
+			byBatch[r.Batch][r.ConfigID] = true
+		}
+		if len(byBatch[0]) != 1 || len(byBatch[1]) != 1 || recs[0].ConfigID == recs[3].ConfigID {
+			t.Errorf("config ids by batch %v", byBatch)
+		}
+		// The salt of the batch that committed last (the option is updated
+		// on a duplicate) is the one later requests get.
+		lastBatch := recs[len(recs)-1].Batch
+		if r := post(t, s, "/matomo.php", bulk(writeTok, visitorItem(1, at.Add(4*time.Minute), "e")), nil); r.status != 200 {
+			t.Fatal(r.body)
+		}
+		recs = s.Stored()
+		if last := recs[len(recs)-1]; last.ConfigID != byBatchID(recs, lastBatch) || len(s.SplitVisitors()[0].ConfigIDs) != 2 {
+			t.Errorf("later hit %s, batch %d (committed last) %s", last.ConfigID, lastBatch, byBatchID(recs, lastBatch))
+		}
+	})
+}
+
+func byBatchID(recs []Record, batch int) string {
+	for _, r := range recs {
+		if r.Batch == batch {
+			return r.ConfigID
+		}
+	}
+	return ""
+}
+
+// TestSaltDeadlock: with Config.SaltDeadlock the racing request fails with
+// a 500 and yet stores the items after the race: a 500 does not mean
+// nothing was stored, and resending the batch stores those items twice.
+func TestSaltDeadlock(t *testing.T) {
+	at := testNow.Add(-time.Hour)
+	entered, release := make(chan struct{}), make(chan struct{})
+	s := newTest(t, func(c *Config) {
+		c.SaltDeadlock = true
+		c.BeforeCommit = func(_ context.Context, n int) {
+			switch n {
+			case 0:
+				close(entered)
+				<-release
+			case 1:
+				close(release)
+			}
+		}
+	})
+	a := bulk(writeTok, visitorItem(1, at, "a"))
+	// Site 3 first (its own salt, rolled back by the deadlock), then the
+	// item that races batch 0 for site 1's salt, then two more.
+	b := bulk(writeTok, visitorItem(3, at, "x"), visitorItem(1, at, "race"), visitorItem(1, at, "after1"), visitorItem(1, at, "after2"))
+	done := make(chan answer, 1)
+	go func() { done <- post(t, s, "/matomo.php", a, nil) }()
+	<-entered
+	r := post(t, s, "/matomo.php", b, nil)
+	if r.status != 500 || r.body != `{"status":"error","tracked":3,"invalid":0}` {
+		t.Fatalf("racing batch: %d %s", r.status, r.body)
+	}
+	if ra := <-done; ra.status != 200 {
+		t.Fatal(ra.status, ra.body)
+	}
+	var pages []string
+	for _, rec := range s.Stored() {
+		pages = append(pages, rec.Params.Get("url"))
+	}
+	sort.Strings(pages) // the two batches commit in either order
+	want := "[https://ex.com/a https://ex.com/after1 https://ex.com/after2]"
+	if fmt.Sprint(pages) != want {
+		t.Errorf("stored %v, want %s", pages, want)
+	}
+	st := s.Stats()
+	if st.SaltDeadlocks != 1 || st.RolledBack != 1 || st.RolledBackRecords != 1 || st.Stored != 3 || st.Committed != 1 || st.Status[500] != 1 {
+		t.Errorf("stats %+v", st)
+	}
+	// The site-3 salt died with the transaction: the next site-3 hit
+	// creates one without a race.
+	races := st.SaltRaces
+	if r := post(t, s, "/matomo.php", bulk(writeTok, visitorItem(3, at, "y")), nil); r.status != 200 || s.Stats().SaltRaces != races {
+		t.Fatalf("%d %s %+v", r.status, r.body, s.Stats())
+	}
+	// A super user's token adds the empty list, as for Fault500.
+	s2 := newTest(t, func(c *Config) { c.SaltDeadlock = true })
+	if r := post(t, s2, "/matomo.php", bulk(superTok, visitorItem(1, at, "a")), nil); r.status != 200 {
+		t.Fatal("no race, no deadlock:", r.status, r.body)
+	}
+}
+
+// TestSaltDayTimezones: the salt day is the hit's day in the site's time
+// zone; a visitor's hits either side of the site's midnight get two salts.
+func TestSaltDayTimezones(t *testing.T) {
+	s := newTest(t, func(c *Config) {
+		c.Sites = []int{1, 2, 3, 4}
+		c.SiteTimezones = map[int]string{2: "Europe/Paris", 3: "UTC+5.5", 4: "UTC-3"}
+	})
+	before := time.Date(2025, 3, 13, 23, 30, 0, 0, time.UTC) // Paris 00:30 on the 14th (UTC+1)
+	after := before.Add(40 * time.Minute)                    // 00:10 UTC on the 14th
+	var items []string
+	for site := 1; site <= 4; site++ {
+		items = append(items, visitorItem(site, before, "a"), visitorItem(site, after, "b"))
+	}
+	if r := post(t, s, "/matomo.php", bulk(writeTok, items...), nil); r.status != 200 {
+		t.Fatal(r.status, r.body)
+	}
+	got := map[int][]string{}
+	for _, r := range s.Stored() {
+		got[r.SiteID] = append(got[r.SiteID], r.SaltDay)
+	}
+	want := map[int][]string{
+		1: {"2025-03-13", "2025-03-14"}, // UTC: midnight in between
+		2: {"2025-03-14", "2025-03-14"}, // Paris: 00:30 and 01:10
+		3: {"2025-03-14", "2025-03-14"}, // UTC+5.5: 05:00 and 05:40
+		4: {"2025-03-13", "2025-03-13"}, // UTC-3: 20:30 and 21:10
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("salt days %v, want %v", got, want)
+	}
+	perSite := map[int]int{}
+	for _, v := range s.Visitors() {
+		perSite[v.SiteID]++
+		if len(v.ConfigIDs) != 1 {
+			t.Errorf("visitor split %+v", v)
+		}
+	}
+	if fmt.Sprint(perSite) != "map[1:2 2:1 3:1 4:1]" {
+		t.Errorf("visitors per site %v", perSite)
+	}
+	if s.Stats().SaltRaces != 0 {
+		t.Error("races within one request")
+	}
+}
+
+func TestBadTimezonePanics(t *testing.T) {
+	for _, tz := range []string{"Mars/Olympus", "UTC+15", "UTC+x", "Local"} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("%s: no panic", tz)
+				}
+			}()
+			New(Config{SiteTimezones: map[int]string{1: tz}})
+		}()
+	}
+}
+
+// TestVisitIdentity: a visit is stored under cip when given, else under
+// the sender's address; bots have no identity; lang and Accept-Language
+// are part of the fingerprint.
+func TestVisitIdentity(t *testing.T) {
+	s := newTest(t, nil)
+	const chatgpt = "Mozilla%2F5.0+AppleWebKit%2F537.36+%28KHTML%2C+like+Gecko%3B+compatible%3B+ChatGPT-User%2F1.0%3B+%2Bhttps%3A%2F%2Fopenai.com%2Fbot%29"
+	items := strs(
+		okItem,                            // sender's address
+		okItem+"&cip=2001:db8::1",         // cip
+		okItem+"&cip=not-an-ip",           // stored as 0.0.0.0
+		okItem+"&lang=de-de",              // another language: another visitor
+		"?idsite=1&rec=1&url=x",           // no ua: the HTTP User-Agent
+		"?idsite=1&recMode=1&ua="+chatgpt, // bot tracking: no visit
+	)
+	if r := post(t, s, "/matomo.php", bulk(writeTok, items...), map[string]string{"Accept-Language": "fr-FR, en", "User-Agent": "Mozilla/5.0 Test/1.0"}); r.status != 200 {
+		t.Fatal(r.status, r.body)
+	}
+	recs := s.Stored()
+	if len(recs) != 6 {
+		t.Fatalf("%d records", len(recs))
+	}
+	for i, want := range []string{"127.0.0.1", "2001:db8::1", "0.0.0.0", "127.0.0.1", "127.0.0.1", ""} {
+		if recs[i].IP != want {
+			t.Errorf("record %d IP %q, want %q", i, recs[i].IP, want)
+		}
+		if bot := recs[i].Kind == KindBot; bot != (recs[i].ConfigID == "") || bot != (recs[i].SaltDay == "") {
+			t.Errorf("record %d %+v", i, recs[i])
+		}
+	}
+	if recs[0].ConfigID == recs[3].ConfigID || recs[0].ConfigID == recs[1].ConfigID || len(recs[0].ConfigID) != 16 {
+		t.Errorf("config ids %s %s %s", recs[0].ConfigID, recs[1].ConfigID, recs[3].ConfigID)
+	}
+	v := s.Visitors()
+	if len(v) != 5 || len(s.SplitVisitors()) != 0 {
+		t.Fatalf("visitors %+v", v)
+	}
+	var langs, uas []string
+	for _, x := range v {
+		langs = append(langs, x.Lang)
+		uas = append(uas, x.UA)
+	}
+	if !strings.Contains(fmt.Sprint(langs), "de-de") || !strings.Contains(fmt.Sprint(langs), "fr-fr,en") || !strings.Contains(fmt.Sprint(uas), "Mozilla/5.0 Test/1.0") {
+		t.Errorf("langs %q uas %q", langs, uas)
+	}
+	// A single request is fingerprinted the same way, with the committed salt.
+	if r := get(t, s, "/matomo.php?"+okItem[1:], nil); r.status != 200 {
+		t.Fatal(r.status)
+	}
+	recs = s.Stored()
+	last := recs[len(recs)-1]
+	if last.IP != "127.0.0.1" || last.SaltDay != "2025-03-14" || last.ConfigID == "" {
+		t.Errorf("single %+v", last)
+	}
+}
+
+// TestStopStart: while stopped the address refuses connections; after
+// Start the same URL works and the records stored before are still there.
+func TestStopStart(t *testing.T) {
+	s := newTest(t, nil)
+	url := s.URL()
+	// A client without pooled connections, so each request dials.
+	hc := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	send := func() (int, error) {
+		req, _ := http.NewRequest("POST", url+"/matomo.php", strings.NewReader(bulk("", js(okItem))))
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := hc.Do(req)
+		if err != nil {
+			return 0, err
+		}
+		resp.Body.Close()
+		return resp.StatusCode, nil
+	}
+	if code, err := send(); err != nil || code != 200 {
+		t.Fatal(code, err)
+	}
+	s.Stop()
+	s.Stop() // twice is fine
+	if _, err := send(); !errors.Is(err, syscall.ECONNREFUSED) {
+		t.Fatalf("while stopped: %v, want connection refused", err)
+	}
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(); err == nil {
+		t.Error("Start while serving")
+	}
+	if s.URL() != url {
+		t.Errorf("URL %s, was %s", s.URL(), url)
+	}
+	if code, err := send(); err != nil || code != 200 {
+		t.Fatal(code, err)
+	}
+	if s.StoredCount() != 2 || s.Stats().Committed != 2 {
+		t.Errorf("stored %d %+v", s.StoredCount(), s.Stats())
+	}
+	if err := New(Config{}).Start(); err == nil {
+		t.Error("Start before Listen")
+	}
+}
+
+// TestStopKillsInflight: a request still in PHP when the server stops dies
+// with its transaction: nothing of it is stored, its salt is gone.
+func TestStopKillsInflight(t *testing.T) {
+	s := newTest(t, func(c *Config) { c.PerItemDelay = time.Hour })
+	done := make(chan answer, 1)
+	go func() { done <- post(t, s, "/matomo.php", bulk("", js(okItem)), nil) }()
+	waitFor(t, "the request", func() bool { return s.Stats().ItemsReceived == 1 })
+	s.Stop()
+	if a := <-done; a.err == nil {
+		t.Fatalf("want a transport error, got %d %s %+v", a.status, a.body, s.Stats())
+	}
+	waitFor(t, "the abort", func() bool { return s.Stats().Aborted == 1 })
+	if s.StoredCount() != 0 || s.Stats().Committed != 0 {
+		t.Errorf("stats %+v", s.Stats())
+	}
+}
+
+func TestAddSiteTimezone(t *testing.T) {
+	s := newTest(t, nil)
+	api := "/index.php?module=API&format=json&token_auth=" + superTok + "&method="
+	a := get(t, s, api+"SitesManager.addSite&siteName=x&urls=https%3A%2F%2Fa.example&timezone=Asia%2FTokyo", nil)
+	if a.body != `{"value":"4"}` {
+		t.Fatalf("addSite: %s", a.body)
+	}
+	if a = get(t, s, api+"SitesManager.getSiteFromId&idSite=4", nil); !strings.Contains(a.body, `"timezone":"Asia/Tokyo"`) {
+		t.Errorf("getSiteFromId: %s", a.body)
+	}
+	if a = get(t, s, api+"SitesManager.addSite&siteName=y&urls=https%3A%2F%2Fb.example&timezone=Nowhere%2FNever", nil); !strings.Contains(a.body, `is not valid`) {
+		t.Errorf("bad time zone: %s", a.body)
+	}
+	// The new site's salt day is in Tokyo: 20:00 UTC on the 13th is the 14th there.
+	if r := post(t, s, "/matomo.php", bulk(writeTok, visitorItem(4, time.Date(2025, 3, 13, 20, 0, 0, 0, time.UTC), "a")), nil); r.status != 200 {
+		t.Fatal(r.body)
+	}
+	if recs := s.Stored(); len(recs) != 1 || recs[0].SaltDay != "2025-03-14" {
+		t.Errorf("%+v", recs)
+	}
+}
+
+// FuzzLoadTimezone: any name either fails or gives a zone; Matomo's
+// "UTC±h" forms are whole or fractional hours within 14 hours.
+func FuzzLoadTimezone(f *testing.F) {
+	for _, s := range []string{"UTC", "", "UTC+5.5", "UTC-3", "UTC+12.75", "Europe/Paris", "UTC+", "UTC+-1", "UTC+1e1", "UTC+NaN", "Local"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, name string) {
+		loc, err := loadTimezone(name)
+		if err != nil {
+			return
+		}
+		if loc == nil {
+			t.Fatal("nil location without an error")
+		}
+		if strings.HasPrefix(name, "UTC+") || strings.HasPrefix(name, "UTC-") {
+			if _, off := time.Date(2025, 3, 14, 0, 0, 0, 0, loc).Zone(); off > 14*3600 || off < -14*3600 {
+				t.Fatalf("%q: offset %d", name, off)
+			}
+		}
+		_ = saltDay(testNow.Unix(), loc)
+	})
 }

@@ -55,6 +55,7 @@ const (
 	fLong
 	fToken
 	fSendImage
+	fLang
 	nFields
 )
 
@@ -108,6 +109,8 @@ func fieldOf(name string) int {
 		return fToken
 	case "send_image":
 		return fSendImage
+	case "lang":
+		return fLang
 	}
 	return -1
 }

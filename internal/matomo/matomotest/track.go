@@ -36,18 +36,37 @@ const (
 	outDiscarded outcome = iota // counted in tracked, nothing stored
 	outStored                   // counted in tracked and stored
 	outInvalid                  // counted in invalid
+	outDeadlock                 // the fingerprint salt race deadlocked (Config.SaltDeadlock)
 )
 
 // rec is the compact form of a stored record.
 type rec struct {
 	raw    string
 	bot    string
+	info   *reqInfo // the request a visit came in (nil for bots)
 	unix   int64
 	batch  int32
 	site   int32
+	day    int32   // salt day, days since 1970-01-01 in the site's zone
+	cfg    [8]byte // config_id
 	obj    bool
 	kind   uint8 // 0 visit, 1 bot
 	action uint8
+	vflags uint8 // vfCip, vfUAHeader, vfLangHeader
+}
+
+// What a visit's identity came from.
+const (
+	vfCip        = 1 << iota // the IP is cip, not the connection's address
+	vfUAHeader               // no ua: the HTTP User-Agent
+	vfLangHeader             // no lang: the Accept-Language header
+)
+
+// reqInfo is what a visit's identity takes from its HTTP request.
+type reqInfo struct {
+	remote     netip.Addr
+	httpUA     string
+	acceptLang string // as browserLanguage() makes it
 }
 
 var actionNames = [...]string{ActionPageview, ActionDownload, ActionOutlink, ActionEvent, ActionContent, ActionSearch}
@@ -62,7 +81,11 @@ const (
 )
 
 // genericBotPatterns stand in for DeviceDetector's bot list (lower case,
-// substring match). The AI assistants below are added to it.
+// substring match). From Matomo 5.7 on, the AI assistants below are bots
+// too; before, only these patterns decide: ChatGPT-User's user agent has
+// "+https://openai.com/bot" in it and is a bot, Claude-User's and
+// Perplexity-User's have nothing a generic pattern matches and are visits
+// (what a real 5.0.2 did).
 var genericBotPatterns = []string{
 	"bot", "crawl", "spider", "slurp", "curl", "wget", "python-requests",
 	"http-client", "go-http-client", "headless",
@@ -112,11 +135,14 @@ func inBotRange(a netip.Addr) bool {
 }
 
 type uaInfo struct {
-	bot bool   // DeviceDetector would call it a bot
-	ai  string // BotDetector's name, "" if not an AI assistant
+	bot  bool   // DeviceDetector would call it a bot
+	ai   string // BotDetector's name, "" if not an AI assistant
+	text string // the user agent (decoded)
 }
 
-func classifyUA(ua string, scratch []byte) (uaInfo, []byte) {
+// classifyUA classifies a user agent; aiBots says whether the AI
+// assistants count as bots (Matomo >= 5.7).
+func classifyUA(ua string, aiBots bool, scratch []byte) (uaInfo, []byte) {
 	if ua == "" {
 		return uaInfo{}, scratch
 	}
@@ -128,10 +154,10 @@ func classifyUA(ua string, scratch []byte) (uaInfo, []byte) {
 		}
 		l = append(l, c)
 	}
-	var info uaInfo
+	info := uaInfo{text: ua}
 	for _, a := range aiAssistants {
 		if bytes.Contains(l, []byte(a.pattern)) {
-			info.ai, info.bot = a.name, true
+			info.ai, info.bot = a.name, aiBots
 			break
 		}
 	}
@@ -154,9 +180,12 @@ type reqCtx struct {
 	bearer    string // Authorization: Bearer token (if accepted)
 	httpUA    string // the HTTP User-Agent, Matomo's default for ua
 	remote    netip.Addr
+	info      *reqInfo // shared by the request's visit records
+	tx        *tx
 	hdrInfo   *uaInfo
 	uaCache   map[string]uaInfo
 	scratch   []byte
+	cfgBuf    []byte
 }
 
 // classify classifies the request's user agent: the ua parameter, else the
@@ -168,7 +197,7 @@ func (rc *reqCtx) classify(it *item) uaInfo {
 			return info
 		}
 		var info uaInfo
-		info, rc.scratch = classifyUA(v.text(), rc.scratch)
+		info, rc.scratch = classifyUA(v.text(), rc.s.recModeSupported, rc.scratch)
 		if rc.uaCache == nil {
 			rc.uaCache = make(map[string]uaInfo, 64)
 		}
@@ -181,13 +210,13 @@ func (rc *reqCtx) classify(it *item) uaInfo {
 	if ua == "" {
 		if rc.hdrInfo == nil {
 			var info uaInfo
-			info, rc.scratch = classifyUA(rc.httpUA, rc.scratch)
+			info, rc.scratch = classifyUA(rc.httpUA, rc.s.recModeSupported, rc.scratch)
 			rc.hdrInfo = &info
 		}
 		return *rc.hdrInfo
 	}
 	var info uaInfo
-	info, rc.scratch = classifyUA(ua, rc.scratch)
+	info, rc.scratch = classifyUA(ua, rc.s.recModeSupported, rc.scratch)
 	return info
 }
 
@@ -353,11 +382,13 @@ func (rc *reqCtx) visit(it *item, info uaInfo) (outcome, rec) {
 	// VisitRequestProcessor: location_ip = getIp(), which refuses cip
 	// without a token.
 	ip := rc.remote
+	var vflags uint8
 	if cip := getStr(&it.f[fCip], ""); !phpEmptyStr(cip) {
 		if !rc.authenticated(it) {
 			return outInvalid, rec{}
 		}
 		ip, _ = netip.ParseAddr(cip)
+		vflags |= vfCip
 	}
 	// VisitExcluded::isExcluded()
 	if getInt(&it.f[fBots], 0) == 0 && (info.bot || inBotRange(ip)) {
@@ -366,6 +397,26 @@ func (rc *reqCtx) visit(it *item, info uaInfo) (outcome, rec) {
 	if getInt(&it.f[fRec], 0) == 0 {
 		return outDiscarded, rec{}
 	}
+	// VisitRequestProcessor: the config_id, with the site's salt of the
+	// hit's day, is computed before the visitor is looked up.
+	sites := rc.s.sites.Load()
+	day := saltDay(ts, sites.tz[site])
+	salt, ok := rc.tx.salt(saltKey{int32(site), day})
+	if !ok {
+		return outDeadlock, rec{}
+	}
+	if ua := &it.f[fUA]; !(ua.kind == vNum || ua.kind == vStr && ua.s != "") { // getStr() == "" without decoding
+		vflags |= vfUAHeader
+	}
+	lang := getStr(&it.f[fLang], "")
+	if lang == "" {
+		vflags |= vfLangHeader
+		lang = rc.info.acceptLang
+	} else {
+		lang = browserLanguage(lang, "")
+	}
+	var cfg [8]byte
+	cfg, rc.cfgBuf = configID(rc.cfgBuf, info.text, ip, lang, salt, int32(site))
 	act := actionOf(it)
 	// VisitorRecognizer -> Request::getVisitorId(): uid wins over cid,
 	// and cid must be 16 characters long.
@@ -384,5 +435,5 @@ func (rc *reqCtx) visit(it *item, info uaInfo) (outcome, rec) {
 			return outInvalid, rec{}
 		}
 	}
-	return outStored, rec{unix: ts, site: int32(site), action: act}
+	return outStored, rec{unix: ts, site: int32(site), action: act, info: rc.info, day: day, cfg: cfg, vflags: vflags}
 }

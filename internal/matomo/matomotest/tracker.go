@@ -89,8 +89,8 @@ func isMediaType(ct, want string) bool {
 	return err == nil && mt == want
 }
 
-func (s *Server) newReqCtx(r *http.Request, bodyToken string) *reqCtx {
-	rc := &reqCtx{s: s, now: s.now().Unix(), bodyToken: bodyToken, httpUA: r.Header.Get("User-Agent")}
+func (s *Server) newReqCtx(r *http.Request, bodyToken string, t *tx) *reqCtx {
+	rc := &reqCtx{s: s, now: s.now().Unix(), bodyToken: bodyToken, httpUA: r.Header.Get("User-Agent"), tx: t}
 	if s.acceptBearer {
 		if a := r.Header.Get("Authorization"); strings.HasPrefix(a, "Bearer ") {
 			rc.bearer = a[len("Bearer "):]
@@ -99,6 +99,7 @@ func (s *Server) newReqCtx(r *http.Request, bodyToken string) *reqCtx {
 	if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
 		rc.remote = ap.Addr()
 	}
+	rc.info = &reqInfo{remote: rc.remote, httpUA: rc.httpUA, acceptLang: browserLanguage("", r.Header.Get("Accept-Language"))}
 	return rc
 }
 
@@ -273,6 +274,8 @@ func parseBulk(raw string) bulkBody {
 	return b
 }
 
+// sleepCtx waits d, or until ctx is done; it reports whether ctx is still
+// live.
 func sleepCtx(ctx context.Context, d time.Duration) bool {
 	if d <= 0 {
 		return ctx.Err() == nil
@@ -289,6 +292,8 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 
 func (s *Server) serveBulk(w http.ResponseWriter, r *http.Request, raw string) {
 	n, fault := s.nextFault()
+	g := s.genOf(r)
+	// Faults of the web server or network in front of PHP.
 	switch fault.Kind {
 	case Fault429:
 		if fault.RetryAfter > 0 {
@@ -305,12 +310,14 @@ func (s *Server) serveBulk(w http.ResponseWriter, r *http.Request, raw string) {
 	case FaultDrop:
 		s.drop(w)
 		return
-	case FaultSlow:
-		if !sleepCtx(r.Context(), fault.Delay) {
-			s.update(func(st *Stats) { st.Aborted++ })
-			s.countStatus(0)
-			return
+	case FaultHang:
+		if fault.Delay > 0 {
+			sleepCtx(r.Context(), fault.Delay)
+		} else {
+			<-r.Context().Done()
 		}
+		s.drop(w)
+		return
 	}
 	// Approximation: real PHP would parse a non-JSON body as a form (and
 	// warn "Input variables exceeded 1000" for big batches); a client that
@@ -322,6 +329,22 @@ func (s *Server) serveBulk(w http.ResponseWriter, r *http.Request, raw string) {
 		return
 	}
 
+	// From here on PHP runs the request. It has ignore_user_abort(true):
+	// a client that goes away does not stop it, only the server stopping
+	// does.
+	if !s.acquire(g) {
+		s.update(func(st *Stats) { st.Aborted++ })
+		s.abandon()
+	}
+	released := false
+	release := func() {
+		if !released {
+			released = true
+			s.release()
+		}
+	}
+	defer release()
+
 	b := parseBulk(raw)
 	s.update(func(st *Stats) {
 		st.ItemsReceived += len(b.items)
@@ -330,7 +353,9 @@ func (s *Server) serveBulk(w http.ResponseWriter, r *http.Request, raw string) {
 			st.Malformed++
 		}
 	})
-	rc := s.newReqCtx(r, b.token)
+	t := newTx(s, false)
+	defer t.rollback() // whatever it did not commit dies with it
+	rc := s.newReqCtx(r, b.token, t)
 	// Handler::isBulkTrackingRequestAuthenticated(): only the body's
 	// token, and only once process() runs, i.e. when there are requests.
 	super := len(b.items) > 0 && s.super[b.token]
@@ -348,13 +373,15 @@ func (s *Server) serveBulk(w http.ResponseWriter, r *http.Request, raw string) {
 	}
 	recs := make([]rec, 0, len(b.items))
 	var invalid []int
-	tracked, skipped, discarded, aborted := 0, 0, 0, false
+	tracked, skipped, discarded, aborted, processed := 0, 0, 0, false, 0
+	lost := 0 // records rolled back by a salt deadlock
 	var it item
 	for i := range b.items {
 		if i == abortAt {
 			aborted = true
 			break
 		}
+		processed++
 		if skip[i] {
 			skipped++
 			continue
@@ -374,6 +401,15 @@ func (s *Server) serveBulk(w http.ResponseWriter, r *http.Request, raw string) {
 		case outInvalid:
 			invalid = append(invalid, i)
 			continue
+		case outDeadlock:
+			// InnoDB rolls the whole transaction back; Matomo skips the
+			// item like a lock wait and goes on, and what follows is
+			// written in autocommit mode.
+			t.killed()
+			lost += len(recs)
+			recs = recs[:0]
+			skipped++
+			continue
 		case outStored:
 			rr.raw, rr.obj, rr.batch = bi.raw, bi.typ == itObject, int32(n)
 			recs = append(recs, rr)
@@ -385,10 +421,54 @@ func (s *Server) serveBulk(w http.ResponseWriter, r *http.Request, raw string) {
 	if abortAt >= 0 && abortAt >= len(b.items) {
 		aborted = true // the failure hits at commit time
 	}
-	if aborted {
-		s.update(func(st *Stats) { st.RolledBack++; st.RolledBackRecords += len(recs) })
+
+	// PHP's time: the transaction stays open meanwhile.
+	delay := time.Duration(processed) * s.cfg.PerItemDelay
+	if fault.Kind == FaultSlow {
+		delay += fault.Delay
+	}
+	if !sleepCtx(g.ctx, delay) {
+		t.rollback()
+		s.update(func(st *Stats) { st.Aborted++ })
+		s.abandon()
+	}
+	if s.cfg.BeforeCommit != nil {
+		s.cfg.BeforeCommit(r.Context(), n)
+	}
+	gone := r.Context().Err() != nil
+
+	if aborted || t.dead {
 		// Response::formatException(): the invalid list is only set after
-		// the loop, so an aborted batch always reports invalid 0.
+		// the loop, so a failed batch always reports invalid 0.
+		t.rollback()
+		s.mu.Lock()
+		if g.dead {
+			s.stats.Aborted++
+			s.mu.Unlock()
+			s.abandon()
+		}
+		s.stats.RolledBack++
+		if t.dead {
+			// The items after the deadlock were autocommitted.
+			s.stats.SaltDeadlocks++
+			s.stats.RolledBackRecords += lost
+			if len(recs) > 0 {
+				s.chunks = append(s.chunks, recs)
+				s.nStored += len(recs)
+				s.stats.Stored += len(recs)
+				if gone {
+					s.stats.CommittedClientGone++
+				}
+			}
+		} else {
+			s.stats.RolledBackRecords += len(recs)
+		}
+		s.mu.Unlock()
+		release()
+		if gone {
+			s.countStatus(0)
+			return
+		}
 		body := `{"status":"error","tracked":` + strconv.Itoa(tracked) + `,"invalid":0`
 		if super {
 			body += `,"invalid_indices":[]`
@@ -396,7 +476,15 @@ func (s *Server) serveBulk(w http.ResponseWriter, r *http.Request, raw string) {
 		s.respondBulk(w, r, http.StatusInternalServerError, body+"}")
 		return
 	}
-	s.commit(recs, tracked, len(invalid), skipped, discarded, true)
+	if !s.commit(g, t, recs, tracked, len(invalid), skipped, discarded, true) {
+		s.abandon()
+	}
+	release()
+	if gone {
+		s.update(func(st *Stats) { st.CommittedClientGone++ })
+		s.countStatus(0)
+		return
+	}
 
 	tr, inv := tracked, len(invalid)
 	switch fault.Kind {
@@ -476,6 +564,14 @@ func (s *Server) respondBulk(w http.ResponseWriter, r *http.Request, code int, b
 	s.respond(w, code, body)
 }
 
+// abandon ends a request the stopped server was still running: the
+// connection is closed without an answer (net/http would otherwise send an
+// empty 200 if it is still open).
+func (s *Server) abandon() {
+	s.countStatus(0)
+	panic(http.ErrAbortHandler)
+}
+
 // drop closes the connection without an answer.
 func (s *Server) drop(w http.ResponseWriter) {
 	s.countStatus(0)
@@ -495,6 +591,11 @@ func (s *Server) drop(w http.ResponseWriter) {
 // request, answered with a GIF.
 func (s *Server) serveSingle(w http.ResponseWriter, r *http.Request, raw string) {
 	s.update(func(st *Stats) { st.SingleRequests++ })
+	g := s.genOf(r)
+	if !s.acquire(g) {
+		s.abandon()
+	}
+	defer s.release()
 	var it item
 	post := ""
 	if raw != "" && r.Method == http.MethodPost && isMediaType(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
@@ -519,10 +620,14 @@ func (s *Server) serveSingle(w http.ResponseWriter, r *http.Request, raw string)
 		return
 	}
 	sendImage := !(it.f[fSendImage].kind == vStr && it.f[fSendImage].text() == "0")
-	rc := s.newReqCtx(r, "")
+	// Not transactional: a salt it creates is committed at once.
+	rc := s.newReqCtx(r, "", newTx(s, true))
 	out, rr := rc.track(&it)
+	if !sleepCtx(g.ctx, s.cfg.PerItemDelay) {
+		s.abandon()
+	}
 	if out == outInvalid {
-		s.commit(nil, 0, 1, 0, 0, false)
+		s.commit(g, nil, nil, 0, 1, 0, 0, false)
 		// The exception answer (GIF, status 400), then Response::
 		// outputResponse() adds its text since nothing was logged.
 		body := matomoPageText
@@ -543,9 +648,11 @@ func (s *Server) serveSingle(w http.ResponseWriter, r *http.Request, raw string)
 				rr.raw += "&" + q
 			}
 		}
-		s.commit([]rec{rr}, 1, 0, 0, 0, false)
+		if !s.commit(g, nil, []rec{rr}, 1, 0, 0, 0, false) {
+			s.abandon()
+		}
 	} else {
-		s.commit(nil, 1, 0, 0, 1, false)
+		s.commit(g, nil, nil, 1, 0, 0, 1, false)
 	}
 	if !sendImage {
 		s.respond(w, http.StatusNoContent, "")

@@ -28,12 +28,18 @@ func main() {
 	write := flag.String("write-token", "", "token_auth with write access (comma-separated for several)")
 	version := flag.String("version", "5.8.0", "Matomo version to simulate")
 	addrFile := flag.String("print-addr-file", "", "also write the base URL to this file (atomically)")
+	perItem := flag.Duration("per-item-delay", 0, "PHP time per item of a bulk request, e.g. 2ms (a real Matomo on 2 cores: about 2-3 ms)")
+	workers := flag.Int("workers", 0, "PHP requests processed at once, the others wait (0: no limit)")
+	deadlock := flag.Bool("salt-deadlock", false, "a fingerprint salt race fails the racing bulk request with a 500 (partly stored)")
 	flag.Parse()
 
 	cfg := matomotest.Config{
 		SuperUserTokens: list(*super),
 		WriteTokens:     list(*write),
 		Version:         *version,
+		PerItemDelay:    *perItem,
+		Workers:         *workers,
+		SaltDeadlock:    *deadlock,
 	}
 	for _, s := range list(*sites) {
 		id, err := strconv.Atoi(s)
