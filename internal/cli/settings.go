@@ -183,8 +183,8 @@ var settings = []setting{
 	// Input and format.
 	{name: "format", arg: "NAME", def: "auto", group: groupInput, cmds: cmdRead,
 		help: "log format: " + strings.Join(logformat.Formats, ", ") + "; auto detects it per input",
-		doc: "`auto` reads an input's first data line to tell its format; an input in none of the detected formats is not read " +
-			"(the run names it and exits 1). `cloudfront-realtime` (CloudFront real-time log records) is never detected: they have no header. " +
+		doc: "`auto` reads an input's first five data lines to tell its format (most must parse in it, one odd line allowed); " +
+			"an input in none of the detected formats, or with binary content, is not read (the run names it and exits 1). `cloudfront-realtime` (CloudFront real-time log records) is never detected: they have no header. " +
 			"`custom` needs `--log-format`.",
 		target: func(c *config) any { return &c.format }},
 	{name: "log-format", arg: "FORMAT", group: groupInput, cmds: cmdRead,

@@ -16,7 +16,7 @@ func TestDeployTemplate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	help := run(t, nil, "send", "-h").stderr
+	help := run(t, nil, "send", "-h").stdout
 	for _, m := range regexp.MustCompile(`\n +(TRACKLESS_[A-Z_]+|MATOMO_[A-Z_]+|LOG_LEVEL):`).FindAllStringSubmatch(string(data), -1) {
 		name := m[1]
 		if strings.HasPrefix(name, "TRACKLESS_") {

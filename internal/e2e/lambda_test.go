@@ -205,7 +205,7 @@ func newLambdaSetup(t *testing.T, fault func(n int) matomotest.Fault, extraEnv .
 
 // object uploads a generated log under key and returns what parse sends of it.
 func (s *lambdaSetup) object(t *testing.T, key string, lines int, seed int64, hoursAgo int) []string {
-	f := genLog(t, s.dir, lines, seed, time.Now().UTC().Truncate(time.Hour).Add(-time.Duration(hoursAgo)*time.Hour))
+	f := genLog(t, s.dir, lines, seed, clock.Add(-time.Duration(hoursAgo)*time.Hour))
 	data, _ := os.ReadFile(f)
 	s.s3.Put(t, s.bucket, key, data)
 	return parseItems(t, "--site-id", "1", f)

@@ -16,7 +16,7 @@ import (
 // in the form body) within the client's timeout and returns the HTTP status
 // and up to limit bytes of the answer. Errors never show the token.
 func (c *Client) callAPI(ctx context.Context, form url.Values, limit int64) (int, []byte, error) {
-	ctx, cancel := context.WithTimeout(ctx, c.Timeout)
+	ctx, cancel := context.WithTimeout(ctx, min(c.Timeout, probeTimeout)) // API calls are small: no need to wait as for a batch
 	defer cancel()
 	form.Set("module", "API")
 	form.Set("format", "json")

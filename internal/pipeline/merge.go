@@ -22,12 +22,15 @@ const DefaultReorderWindow = 5 * time.Minute
 
 // queued is an encoded item waiting for its turn.
 type queued struct {
-	item    []byte
-	unix    int64 // hit time, ns
-	seq     int   // the input's place in the merge, for ties
-	site    int   // the Matomo site it goes to
-	ref     ref
-	tracked bool
+	item []byte
+	unix int64 // hit time, ns
+	seq  int   // the input's place in the merge, for ties
+	site int   // the Matomo site it goes to
+	// mayVisit: Matomo may make it a visit (not rec mode 1); person: it is
+	// not a bot's (see saltGate).
+	mayVisit, person bool
+	ref              ref
+	tracked          bool
 }
 
 // cursor reads the hits of one input, in line order.
@@ -235,6 +238,9 @@ func (r *runner) open(ctx context.Context, name string, seq int) (*cursor, error
 		}
 	}
 	in, err := r.openInput(ctx, name)
+	if err != nil && ctx.Err() != nil {
+		return nil, ctx.Err() // interrupted while opening (a named pipe with no writer)
+	}
 	if errors.Is(err, input.ErrSuperseded) {
 		r.log.Warn("input skipped", "input", name, "reason", err)
 		r.stats.InputsSuperseded++

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"time"
 )
@@ -143,6 +144,11 @@ type dayKey struct {
 // request that needs it; concurrent first requests each create one, which
 // splits visits (a real Matomo 5.0.2 even deadlocked). A batch whose days
 // include one whose first batch is on its way waits for its answer.
+//
+// Only a visit creates the salt: a batch of bots (Matomo's bot path, or
+// excluded) does not. So a day is open once a batch with a person's hit of
+// that day was answered; batches of that day that hold only bots go one at
+// a time before that (Matomo's bot detection may disagree with ours).
 type saltGate struct {
 	mu    sync.Mutex
 	cond  *sync.Cond
@@ -200,16 +206,16 @@ func (g *saltGate) enter(ctx context.Context, keys []dayKey) (owned []dayKey, ok
 	return owned, true
 }
 
-// leave ends the first batches of owned: Matomo has the salt when the batch
-// may have been stored (reached); otherwise the next batch of those days is
-// the first again.
-func (g *saltGate) leave(owned []dayKey, reached bool) {
+// leave ends the first batches of owned: Matomo has the salt of a day when
+// the batch may have been stored (reached) and held a person's hit of that
+// day (in visits); otherwise the next batch of that day is the first again.
+func (g *saltGate) leave(owned, visits []dayKey, reached bool) {
 	if len(owned) == 0 {
 		return
 	}
 	g.mu.Lock()
 	for _, k := range owned {
-		if reached {
+		if reached && slices.Contains(visits, k) {
 			g.state[k] = gateOpen
 		} else {
 			delete(g.state, k)

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/trackless/trackless/internal/classify"
+	"github.com/trackless/trackless/internal/input"
 	"github.com/trackless/trackless/internal/ledger"
 	"github.com/trackless/trackless/internal/matomo"
 	"github.com/trackless/trackless/internal/sites"
@@ -116,8 +117,12 @@ func multiDayLog(t *testing.T, n int) string {
 		ts := base.Add(time.Duration(i) * 7200 * time.Second / time.Duration(n))
 		host := []string{"a.example.com", "b.example.com"}[i%2]
 		v := i % 97
-		fmt.Fprintf(&b, "%s\t%s\t198.51.%d.%d\tGET\t%s\thttps\t/page/%d\t200\tAgent%%20v%d%%20ChatGPT-User/1.0\n",
-			ts.Format("2006-01-02"), ts.Format("15:04:05"), v/7, (v*37)%251, host, i, v)
+		ua := fmt.Sprintf("Mozilla/5.0%%20(X11;%%20Linux%%20x86_64)%%20Firefox/%d.0", 100+v)
+		if i%5 == 0 {
+			ua = "Googlebot/2.1"
+		}
+		fmt.Fprintf(&b, "%s\t%s\t198.51.%d.%d\tGET\t%s\thttps\t/page/%d\t200\t%s\n",
+			ts.Format("2006-01-02"), ts.Format("15:04:05"), v/7, (v*37)%251, host, i, ua)
 	}
 	p := filepath.Join(t.TempDir(), "log")
 	if err := os.WriteFile(p, []byte(b.String()), 0o600); err != nil {
@@ -141,6 +146,9 @@ func TestFirstBatchOfADayAlone(t *testing.T) {
 		keys := map[string]bool{}
 		for _, it := range items {
 			q, _ := url.ParseQuery(it[1:])
+			if strings.Contains(q.Get("ua"), "bot") {
+				continue // no visit, no salt
+			}
 			cdt, _ := time.Parse("2006-01-02 15:04:05", q.Get("cdt"))
 			loc := time.UTC
 			if q.Get("idsite") == "2" {
@@ -174,7 +182,7 @@ func TestFirstBatchOfADayAlone(t *testing.T) {
 		t.Fatal(err)
 	}
 	opt := Options{
-		Encoder: matomo.Encoder{SiteID: 1, RecMode: 1}, Classify: classify.Config{RecMode: 1},
+		Encoder: matomo.Encoder{SiteID: 1, RecMode: 2}, Classify: classify.Config{RecMode: 2},
 		BatchSize: 10, Concurrency: 4, Client: client, Now: fixedNow,
 		Sites: mustSites(t, "b.example.com=2"),
 		SiteInfo: func(id int) (matomo.Site, error) {
@@ -354,5 +362,42 @@ func TestSchemeHostFromSite(t *testing.T) {
 				t.Errorf("url %q (want %q), defaulted %d, site URLs %v", q.Get("url"), tt.want, st.SchemeDefaulted, st.SiteURLs)
 			}
 		})
+	}
+}
+
+// TestImpossibleLedgerEntry: an entry that says lines were delivered that
+// the input does not have (a shorter file that starts the same took its
+// place) is reported, and nothing of the input is sent or marked done.
+func TestImpossibleLedgerEntry(t *testing.T) {
+	srv := &okServer{}
+	ts := httptest.NewServer(srv)
+	defer ts.Close()
+	client, _ := matomo.NewClient(ts.URL, "", nil)
+	logf := writeLog(t, 50)
+	dir := t.TempDir()
+	led, err := ledger.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer led.Close()
+	in, err := input.Open(logf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := *in.Identity
+	in.Close()
+	if err := led.Put(context.Background(), id.Key(), &ledger.Entry{Name: logf, Identity: id, ConfirmedLine: 5000}); err != nil {
+		t.Fatal(err)
+	}
+	opt := Options{
+		Encoder: matomo.Encoder{SiteID: 1, RecMode: 1}, Classify: classify.Config{RecMode: 1},
+		Client: client, Ledger: led, Now: fixedNow,
+	}
+	st, err := Run(context.Background(), context.Background(), []string{logf}, opt)
+	if err != nil || len(st.InputsDamaged) != 1 || !strings.Contains(st.InputsDamaged[0], "line 5000") || len(srv.items) != 0 {
+		t.Fatalf("stats %+v, error %v, %d sent", st, err, len(srv.items))
+	}
+	if e, _ := led.Get(context.Background(), id.Key()); e == nil || e.Done || e.Failed == "" {
+		t.Fatalf("entry %+v: must stay not done, with the reason", e)
 	}
 }

@@ -300,7 +300,10 @@ type ref struct {
 type batch struct {
 	items [][]byte
 	refs  []ref
-	days  []dayKey // the sites and days of its hits (see saltGate)
+	days  []dayKey // the sites and days of its hits that may be visits (see saltGate)
+	// visits are the days of its persons' hits, which make Matomo create
+	// the day's salt.
+	visits []dayKey
 }
 
 type runner struct {
@@ -554,6 +557,10 @@ func (r *runner) hit(st *inputState, h *hit.Hit, lineNo int64) (*queued, error) 
 	}
 	r.stats.Queued++
 	q := &queued{item: it, unix: h.Time.UnixNano(), site: site, ref: ref{in: st, shard: shard, line: lineNo}}
+	// Matomo routes a request to visits in visits mode and, in rec mode 2,
+	// when its device detector sees no bot; rec mode 1 never makes visits.
+	q.mayVisit = enc.Visits || enc.RecMode == 2
+	q.person = q.mayVisit && !res.Bot
 	if st.key != "" && r.opt.Client != nil {
 		st.track(shard, lineNo) // at read time, in line order: the ledger never passes it
 		q.tracked = true
@@ -698,8 +705,12 @@ func (r *runner) enqueue(q *queued) error {
 	if q.tracked {
 		b.refs = append(b.refs, q.ref)
 	}
-	if r.opt.Client != nil {
-		b.days = daysOf(q.site, time.Unix(0, q.unix), r.site(q.site).loc, b.days)
+	if r.opt.Client != nil && q.mayVisit {
+		t, loc := time.Unix(0, q.unix), r.site(q.site).loc
+		b.days = daysOf(q.site, t, loc, b.days)
+		if q.person {
+			b.visits = daysOf(q.site, t, loc, b.visits)
+		}
 	}
 	if len(b.items) >= r.opt.BatchSize {
 		return r.flush(w)

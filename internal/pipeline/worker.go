@@ -24,7 +24,7 @@ func (r *runner) worker(ch chan *batch) {
 			continue
 		}
 		if !r.limit.acquire(r.retry) {
-			r.gate.leave(owned, false)
+			r.gate.leave(owned, nil, false)
 			r.notSent(b)
 			continue
 		}
@@ -58,7 +58,7 @@ func (r *runner) settle(b *batch, owned []dayKey, res matomo.Result, err error) 
 	var ns *matomo.NotStoredError
 	var doubt *matomo.DoubtError
 	reached := err == nil || errors.As(err, &doubt)
-	r.gate.leave(owned, reached)
+	r.gate.leave(owned, b.visits, reached)
 	r.mu.Lock()
 	if err == nil || !errors.As(err, &ns) {
 		r.stats.Batches++
