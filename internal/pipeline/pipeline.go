@@ -639,13 +639,14 @@ func (r *runner) schemeHost(st *inputState, h *hit.Hit, lineNo int64) (scheme, h
 		r.usedSiteURL(site, d)
 	}
 	if host == "" {
-		how := "give MATOMO_URL and a token (MATOMO_TOKEN_AUTH) so that trackless takes it from the main URL of the site in Matomo"
-		if site <= 0 {
-			how = "or map hosts to sites"
-		} else if r.opt.SiteInfo != nil {
-			how = fmt.Sprintf("Matomo did not say the main URL of site %d (see above)", site)
+		how := ", or give MATOMO_URL and a token (MATOMO_TOKEN_AUTH): the host is then the one of the site's main URL in Matomo"
+		switch {
+		case site <= 0:
+			how = " (no site id: none to ask Matomo about)"
+		case r.opt.SiteInfo != nil:
+			how = fmt.Sprintf(" (Matomo did not say the main URL of site %d: see above)", site)
 		}
-		return "", "", fmt.Errorf("%w (%s, line %d) and none is set: set --default-host (CLOUDFRONT_DEFAULT_HOST); %s", ErrNoHost, st.name, lineNo, how)
+		return "", "", fmt.Errorf("%w (%s, line %d), and none is set: set --default-host%s", ErrNoHost, st.name, lineNo, how)
 	}
 	if scheme == "" {
 		scheme = "https"
