@@ -101,7 +101,14 @@ func run(t testing.TB, env []string, args ...string) result {
 // the visitor's IP, as send posts them) and returns every item it prints.
 func parseItems(t testing.TB, args ...string) []string {
 	t.Helper()
-	r := run(t, []string{"MATOMO_TOKEN_AUTH=" + token}, append([]string{"parse", "--log-level", "error"}, args...)...)
+	return parseItemsEnv(t, []string{"MATOMO_TOKEN_AUTH=" + token}, args...)
+}
+
+// parseItemsEnv runs `trackless parse` in env and returns every item it
+// prints.
+func parseItemsEnv(t testing.TB, env []string, args ...string) []string {
+	t.Helper()
+	r := run(t, env, append([]string{"parse", "--log-level", "error"}, args...)...)
 	if r.code != 0 {
 		t.Fatalf("parse exited %d: %s", r.code, r.stderr)
 	}

@@ -1,9 +1,7 @@
 package e2e_test
 
 import (
-	"bufio"
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -131,33 +129,6 @@ func TestWebServerRecipes(t *testing.T) {
 	}
 }
 
-// parseTok is what send with a token posts (cip included).
-func parseTok(t *testing.T, args ...string) []string {
-	t.Helper()
-	return parseItemsEnv(t, []string{"MATOMO_TOKEN_AUTH=" + token}, args...)
-}
-
-func parseItemsEnv(t *testing.T, env []string, args ...string) []string {
-	t.Helper()
-	r := run(t, env, append([]string{"parse", "--log-level", "error"}, args...)...)
-	if r.code != 0 {
-		t.Fatalf("parse exited %d: %s", r.code, r.stderr)
-	}
-	var items []string
-	sc := bufio.NewScanner(strings.NewReader(r.stdout))
-	sc.Buffer(nil, 64<<20)
-	for sc.Scan() {
-		var body struct {
-			Requests []string `json:"requests"`
-		}
-		if err := json.Unmarshal(sc.Bytes(), &body); err != nil {
-			t.Fatalf("parse printed a line that is not a bulk body: %v", err)
-		}
-		items = append(items, body.Requests...)
-	}
-	return items
-}
-
 // TestNoHostNoMatomo: parse of a host-less log with no Matomo to ask stops
 // before printing anything, naming --default-host; the flag wins over
 // TRACKLESS_LOG_HOSTNAME (the environment, under another name of it).
@@ -216,7 +187,7 @@ func TestPreflight(t *testing.T) {
 	if n := srv.Stats().BulkRequests; n != 0 {
 		t.Fatalf("%d bulk requests before the right settings", n)
 	}
-	want := parseTok(t, "--site-id", "1", logf)
+	want := parseItems(t, "--site-id", "1", logf)
 	r := run(t, sendEnv(srv, state), "send", logf)
 	if missing, extra := compare(want, srv.StoredRaw()); r.code != 0 || len(missing) > 0 || extra > 0 {
 		t.Fatalf("exit %d, %d missing, %d extra:\n%s", r.code, len(missing), extra, r.stderr)
@@ -245,7 +216,7 @@ func outageServer(t *testing.T, down *atomic.Bool, after int) *matomotest.Server
 func TestOutageMidRun(t *testing.T) {
 	dir := t.TempDir()
 	logf := genLog(t, dir, 20000, 45, clock.Add(-2*time.Hour))
-	want := parseTok(t, "--site-id", "1", "--batch-size", "50", logf)
+	want := parseItems(t, "--site-id", "1", "--batch-size", "50", logf)
 	var down atomic.Bool
 	srv := outageServer(t, &down, 3)
 	state := filepath.Join(dir, "state")
@@ -279,7 +250,7 @@ func TestOutageMidRun(t *testing.T) {
 func TestSlowAnswerNotResent(t *testing.T) {
 	dir := t.TempDir()
 	logf := genLog(t, dir, 3000, 46, clock.Add(-2*time.Hour))
-	want := parseTok(t, "--site-id", "1", "--batch-size", "100", logf)
+	want := parseItems(t, "--site-id", "1", "--batch-size", "100", logf)
 	srv := siteServer(t, matomotest.Config{FaultFunc: func(n int) matomotest.Fault {
 		if n == 2 {
 			return matomotest.Fault{Kind: matomotest.FaultSlow, Delay: 1500 * time.Millisecond}
@@ -423,7 +394,7 @@ func TestStateDiskFaults(t *testing.T) {
 	dir := t.TempDir()
 	logf := genLog(t, dir, 20000, 49, clock.Add(-2*time.Hour))
 	const batch, conc = 50, 4
-	want := parseTok(t, "--site-id", "1", "--batch-size", fmt.Sprint(batch), logf)
+	want := parseItems(t, "--site-id", "1", "--batch-size", fmt.Sprint(batch), logf)
 
 	t.Run("read-only", func(t *testing.T) {
 		state := filepath.Join(t.TempDir(), "state")

@@ -40,24 +40,16 @@ type ReplayStats struct {
 // inDoubt; a line that is not a whole record is reported and skipped. An
 // outage of Matomo stops the replay with an *OutageError, at a record the
 // next replay starts from.
-func Replay(ctx context.Context, path string, client *matomo.Client, led *ledger.Ledger, deadLetter, inDoubt, rejected *Recorder, log *slog.Logger) (*ReplayStats, error) {
+func Replay(ctx context.Context, path string, client *matomo.Client, led ledger.Store, deadLetter, inDoubt, rejected *Recorder, log *slog.Logger) (*ReplayStats, error) {
 	st := &ReplayStats{}
 	in, err := input.Open(path)
 	if err != nil {
 		return st, err
 	}
 	defer in.Close()
-	var key string
-	var done int64
-	if led != nil && in.Identity != nil {
-		key = "replay:" + in.Identity.Key()
-		prev, err := led.Get(ctx, key)
-		if err != nil {
-			return st, err
-		}
-		if prev != nil {
-			done = prev.ConfirmedLine
-		}
+	key, done, err := replayed(ctx, led, in)
+	if err != nil {
+		return st, err
 	}
 	lines := in.Lines()
 	defer lines.Close()
@@ -139,6 +131,21 @@ func Replay(ctx context.Context, path string, client *matomo.Client, led *ledger
 	return st, nil
 }
 
+// replayed returns the ledger key of a dead-letter file's replay progress
+// ("" when it cannot have one: no ledger, or no identity) and the line
+// through which its records were replayed.
+func replayed(ctx context.Context, led ledger.Store, in *input.Input) (key string, done int64, err error) {
+	if led == nil || in.Identity == nil {
+		return "", 0, nil
+	}
+	key = "replay:" + in.Identity.Key()
+	prev, err := led.Get(ctx, key)
+	if err != nil || prev == nil {
+		return key, 0, err
+	}
+	return key, prev.ConfirmedLine, nil
+}
+
 // Backlog is what a dead-letter or in-doubt file holds that no replay sent.
 type Backlog struct {
 	Path    string
@@ -180,15 +187,9 @@ func pendingIn(ctx context.Context, path string, led ledger.Store) (Backlog, err
 		return b, err
 	}
 	defer in.Close()
-	var done int64
-	if led != nil && in.Identity != nil {
-		prev, err := led.Get(ctx, "replay:"+in.Identity.Key())
-		if err != nil {
-			return b, err
-		}
-		if prev != nil {
-			done = prev.ConfirmedLine
-		}
+	_, done, err := replayed(ctx, led, in)
+	if err != nil {
+		return b, err
 	}
 	lines := in.Lines()
 	defer lines.Close()
