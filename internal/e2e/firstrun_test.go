@@ -396,11 +396,11 @@ func TestStateDiskFaults(t *testing.T) {
 	const batch, conc = 50, 4
 	want := parseItems(t, "--site-id", "1", "--batch-size", fmt.Sprint(batch), logf)
 
-	t.Run("read-only", func(t *testing.T) {
+	t.Run("read-only inputs", func(t *testing.T) {
 		state := filepath.Join(t.TempDir(), "state")
-		mountTmpfs(t, state, "size=1m")
-		os.MkdirAll(filepath.Join(state, "inputs"), 0o700)
-		if out, err := exec.Command("mount", "-o", "remount,ro", state).CombinedOutput(); err != nil {
+		inputs := filepath.Join(state, "inputs")
+		mountTmpfs(t, inputs, "size=1m")
+		if out, err := exec.Command("mount", "-o", "remount,ro", inputs).CombinedOutput(); err != nil {
 			t.Skipf("remount ro: %v %s", err, out)
 		}
 		srv := siteServer(t, matomotest.Config{})
