@@ -243,3 +243,25 @@ func TestParseTimezone(t *testing.T) {
 		}
 	}
 }
+
+// FuzzSiteAnswer: what Matomo says of a site (its time zone name and main
+// URL) never breaks the run: a time zone is read or refused (UTC), a main
+// URL gives an http or https scheme and a host, or an error.
+func FuzzSiteAnswer(f *testing.F) {
+	for _, s := range []string{"UTC", "Europe/Paris", "UTC+5.5", "UTC-3", "UTC+99", "", "../../etc/passwd"} {
+		f.Add(s, "https://www.example.org/")
+	}
+	f.Add("UTC", "www.example.org")
+	f.Add("UTC", "ftp://x")
+	f.Add("UTC", "https://")
+	f.Fuzz(func(t *testing.T, tz, mainURL string) {
+		loc, ok := ParseTimezone(tz)
+		if loc == nil || (!ok && loc != time.UTC) {
+			t.Fatalf("ParseTimezone(%q) = %v, %v", tz, loc, ok)
+		}
+		scheme, host, err := Site{ID: 1, MainURL: mainURL}.SchemeHost()
+		if err == nil && ((scheme != "http" && scheme != "https") || host == "") {
+			t.Fatalf("SchemeHost(%q) = %q, %q", mainURL, scheme, host)
+		}
+	})
+}
