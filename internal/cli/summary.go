@@ -35,7 +35,14 @@ func printSummary(w io.Writer, cmd string, s *pipeline.Stats, parse bool) {
 		fmt.Fprintf(&b, "  skipped hits: %s\n", counts(s.Skipped))
 	}
 	for _, site := range sortedKeys(s.SiteURLs) {
-		fmt.Fprintf(&b, "  the log has no scheme or host: hits of site %d sent as %s, the site's main URL in Matomo (--default-protocol and --default-host win)\n", site, s.SiteURLs[site])
+		switch part := s.SiteURLParts[site]; part {
+		case "host":
+			fmt.Fprintf(&b, "  the log has no host: hits of site %d sent for the host of %s, the site's main URL in Matomo (--default-host wins)\n", site, s.SiteURLs[site])
+		case "scheme":
+			fmt.Fprintf(&b, "  the log has no scheme: hits of site %d sent with the scheme of %s, the site's main URL in Matomo (--default-protocol wins)\n", site, s.SiteURLs[site])
+		default:
+			fmt.Fprintf(&b, "  the log has no scheme or host: hits of site %d sent as %s, the site's main URL in Matomo (--default-protocol and --default-host win)\n", site, s.SiteURLs[site])
+		}
 	}
 	if s.SchemeDefaulted > 0 {
 		fmt.Fprintf(&b, "  the log has no scheme: https assumed for %s (set --default-protocol, or give MATOMO_URL and a token: the site's main URL in Matomo says it)\n", plural(s.SchemeDefaulted, "hit", "hits"))

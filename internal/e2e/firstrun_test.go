@@ -119,7 +119,7 @@ func TestWebServerRecipes(t *testing.T) {
 					t.Fatalf("URL %q: not the site's scheme and host", u)
 				}
 			}
-			if !strings.Contains(r.stderr, "sent as https://www.example.org, the site's main URL in Matomo") {
+			if !strings.Contains(r.stderr, "https://www.example.org, the site's main URL in Matomo") {
 				t.Errorf("the summary does not say where scheme and host came from:\n%s", r.stderr)
 			}
 			if strings.Contains(r.stderr, "cs-protocol") || strings.Contains(r.stderr, "CLOUDFRONT_") {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"html"
 	"io"
 	"net/http"
 	"net/url"
@@ -12,48 +13,109 @@ import (
 	"time"
 )
 
-// callAPI posts a reporting-API call (index.php, module API, JSON, the token
-// in the form body) within the client's timeout and returns the HTTP status
-// and up to limit bytes of the answer. Errors never show the token.
-func (c *Client) callAPI(ctx context.Context, form url.Values, limit int64) (int, []byte, error) {
+// APIError is an error answer of Matomo's reporting API: its message (from
+// its JSON, or from its HTML error page) and the HTTP status.
+type APIError struct {
+	Status  int
+	Message string
+}
+
+func (e *APIError) Error() string {
+	if e.Message == "" {
+		return fmt.Sprintf("Matomo API answered HTTP %d", e.Status)
+	}
+	return fmt.Sprintf("Matomo API answered HTTP %d: %s", e.Status, e.Message)
+}
+
+// TokenRefused reports whether Matomo refused the token: HTTP 401 or 403
+// (a real Matomo 5.0.2 answers a wrong token with 401), or its messages
+// about authentication and access (older versions answer them with 200).
+func (e *APIError) TokenRefused() bool {
+	return e.Status == http.StatusUnauthorized || e.Status == http.StatusForbidden ||
+		strings.Contains(e.Message, "authenticate") || strings.Contains(e.Message, "requires view access") ||
+		strings.Contains(e.Message, "requires 'view' access")
+}
+
+// callAPI posts a reporting-API call to index.php: module, method and
+// format in the URL (a real Matomo then answers errors in JSON), the
+// parameters and the token in the form body (never in a URL). It returns
+// the answer (up to limit bytes) of a 200, and an *APIError for an error
+// answer, whatever its status. Errors never show the token.
+func (c *Client) callAPI(ctx context.Context, method string, form url.Values, limit int64) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, min(c.Timeout, probeTimeout)) // API calls are small: no need to wait as for a batch
 	defer cancel()
-	form.Set("module", "API")
-	form.Set("format", "json")
 	form.Set("token_auth", c.token)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+"/index.php", strings.NewReader(form.Encode()))
+	q := url.Values{"module": {"API"}, "method": {method}, "format": {"json"}}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+"/index.php?"+q.Encode(), strings.NewReader(form.Encode()))
 	if err != nil {
-		return 0, nil, err
+		return nil, err
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		return 0, nil, c.scrub(err)
+		return nil, c.scrub(err)
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, limit))
 	if err != nil {
-		return 0, nil, c.scrub(err)
+		return nil, c.scrub(err)
 	}
-	return resp.StatusCode, data, nil
+	var e struct {
+		Result  string `json:"result"`
+		Message string `json:"message"`
+	}
+	isJSON := json.Unmarshal(data, &e) == nil
+	switch {
+	case isJSON && e.Result == "error":
+		return nil, c.scrub(&APIError{Status: resp.StatusCode, Message: e.Message})
+	case resp.StatusCode != http.StatusOK:
+		return nil, c.scrub(&APIError{Status: resp.StatusCode, Message: pageMessage(data)})
+	}
+	return data, nil
+}
+
+// pageMessage is the message of an error page: its first <h2> or <title>,
+// without tags, or the start of the text.
+func pageMessage(data []byte) string {
+	s := string(data)
+	for _, tag := range []string{"h2", "title"} {
+		if i := strings.Index(s, "<"+tag+">"); i >= 0 {
+			rest := s[i+len(tag)+2:]
+			if j := strings.Index(rest, "</"+tag+">"); j >= 0 {
+				return strings.TrimSpace(html.UnescapeString(stripTags(rest[:j])))
+			}
+		}
+	}
+	return snippet(data)
+}
+
+func stripTags(s string) string {
+	var b strings.Builder
+	in := false
+	for _, r := range s {
+		switch {
+		case r == '<':
+			in = true
+		case r == '>':
+			in = false
+		case !in:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
 }
 
 // Version asks Matomo for its version (API.getMatomoVersion). It needs a token.
 func (c *Client) Version(ctx context.Context) (string, error) {
-	status, data, err := c.callAPI(ctx, url.Values{"method": {"API.getMatomoVersion"}}, 1<<16)
+	data, err := c.callAPI(ctx, "API.getMatomoVersion", url.Values{}, 1<<16)
 	if err != nil {
 		return "", err
 	}
 	var v struct {
-		Value   string `json:"value"`
-		Result  string `json:"result"`
-		Message string `json:"message"`
+		Value string `json:"value"`
 	}
 	if err := json.Unmarshal(data, &v); err != nil || v.Value == "" {
-		if v.Message != "" {
-			return "", fmt.Errorf("Matomo API: %s", v.Message)
-		}
-		return "", fmt.Errorf("Matomo API answered HTTP %d: %s", status, snippet(data))
+		return "", fmt.Errorf("Matomo API: not a version: %s", snippet(data))
 	}
 	return v.Value, nil
 }
@@ -83,7 +145,7 @@ const FirstRecModeVersion = "5.7.0"
 // (SitesManager.getSitesIdFromSiteUrl, which needs a token). It returns 0
 // when none has; when several have, the lowest id.
 func (c *Client) SiteForHost(ctx context.Context, host string) (int, error) {
-	status, data, err := c.callAPI(ctx, url.Values{"method": {"SitesManager.getSitesIdFromSiteUrl"}, "url": {"http://" + host}}, 1<<20)
+	data, err := c.callAPI(ctx, "SitesManager.getSitesIdFromSiteUrl", url.Values{"url": {"http://" + host}}, 1<<20)
 	if err != nil {
 		return 0, err
 	}
@@ -91,13 +153,7 @@ func (c *Client) SiteForHost(ctx context.Context, host string) (int, error) {
 		IDSite any `json:"idsite"` // "3" from Matomo; a number is accepted too
 	}
 	if err := json.Unmarshal(data, &ids); err != nil {
-		var e struct {
-			Message string `json:"message"`
-		}
-		if json.Unmarshal(data, &e) == nil && e.Message != "" {
-			return 0, fmt.Errorf("Matomo API: %s", e.Message)
-		}
-		return 0, fmt.Errorf("Matomo API answered HTTP %d: %s", status, snippet(data))
+		return 0, fmt.Errorf("Matomo API: not a list of sites: %s", snippet(data))
 	}
 	best := 0
 	for _, x := range ids {
@@ -113,19 +169,15 @@ func (c *Client) SiteForHost(ctx context.Context, host string) (int, error) {
 // super user's token) and returns its id. The site is named after the host
 // and has https://host as its URL.
 func (c *Client) AddSite(ctx context.Context, host string) (int, error) {
-	status, data, err := c.callAPI(ctx, url.Values{"method": {"SitesManager.addSite"}, "siteName": {host}, "urls": {"https://" + host}}, 1<<16)
+	data, err := c.callAPI(ctx, "SitesManager.addSite", url.Values{"siteName": {host}, "urls": {"https://" + host}}, 1<<16)
 	if err != nil {
 		return 0, err
 	}
 	var v struct {
-		Value   any    `json:"value"`
-		Message string `json:"message"`
+		Value any `json:"value"`
 	}
 	if err := json.Unmarshal(data, &v); err != nil || v.Value == nil {
-		if v.Message != "" {
-			return 0, fmt.Errorf("Matomo API: %s", v.Message)
-		}
-		return 0, fmt.Errorf("Matomo API answered HTTP %d: %s", status, snippet(data))
+		return 0, fmt.Errorf("Matomo API: addSite answered %s", snippet(data))
 	}
 	id, err := strconv.Atoi(fmt.Sprint(v.Value))
 	if err != nil || id <= 0 {
@@ -147,21 +199,16 @@ type Site struct {
 // Site asks Matomo for a site's main URL and time zone, as Matomo's
 // importer does for its --idsite (it needs a token with view access).
 func (c *Client) Site(ctx context.Context, id int) (Site, error) {
-	status, data, err := c.callAPI(ctx, url.Values{"method": {"SitesManager.getSiteFromId"}, "idSite": {strconv.Itoa(id)}}, 1<<20)
+	data, err := c.callAPI(ctx, "SitesManager.getSiteFromId", url.Values{"idSite": {strconv.Itoa(id)}}, 1<<20)
 	if err != nil {
 		return Site{}, err
 	}
 	var v struct {
 		MainURL  string `json:"main_url"`
 		Timezone string `json:"timezone"`
-		Result   string `json:"result"`
-		Message  string `json:"message"`
 	}
 	if err := json.Unmarshal(data, &v); err != nil || v.MainURL == "" {
-		if v.Message != "" {
-			return Site{}, fmt.Errorf("Matomo API: %s", v.Message)
-		}
-		return Site{}, fmt.Errorf("Matomo API answered HTTP %d: %s", status, snippet(data))
+		return Site{}, fmt.Errorf("Matomo API: not a site: %s", snippet(data))
 	}
 	return Site{ID: id, MainURL: v.MainURL, Timezone: v.Timezone}, nil
 }

@@ -416,6 +416,10 @@ func (c *Client) scrub(err error) error {
 	if c.token == "" || !strings.Contains(err.Error(), c.token) {
 		return err
 	}
+	var ae *APIError
+	if errors.As(err, &ae) {
+		return &APIError{Status: ae.Status, Message: strings.ReplaceAll(ae.Message, c.token, "***")}
+	}
 	return errors.New(strings.ReplaceAll(err.Error(), c.token, "***"))
 }
 

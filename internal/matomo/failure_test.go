@@ -265,3 +265,39 @@ func FuzzSiteAnswer(f *testing.F) {
 		}
 	})
 }
+
+// TestDatabaseGone: a batch in flight when Matomo's database goes away gets
+// a 200 that is not a bulk result (a real 5.0.2): in doubt, never resent.
+func TestDatabaseGone(t *testing.T) {
+	srv := matomotest.NewServer(matomotest.Config{SuperUserTokens: []string{testToken}})
+	defer srv.Close()
+	srv.Script(matomotest.Fault{Kind: matomotest.FaultDBGone})
+	c, _ := testClient(t, srv.URL(), testToken)
+	_, err := c.Send(context.Background(), context.Background(), items(4))
+	var doubt *DoubtError
+	if !errors.As(err, &doubt) || srv.Stats().BulkRequests != 1 || srv.StoredCount() != 0 {
+		t.Fatalf("error %v, %d requests, %d stored", err, srv.Stats().BulkRequests, srv.StoredCount())
+	}
+}
+
+// TestProbeDatabaseDown: with its database down, Matomo's tracker still
+// answers its page, and its API a 500 page (a real 5.0.2): the probe says
+// Matomo is failing, not that it is something else.
+func TestProbeDatabaseDown(t *testing.T) {
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/matomo.php" {
+			io.WriteString(w, "This resource is part of Matomo.")
+			return
+		}
+		w.Header().Set("Content-Type", "text/html")
+		w.WriteHeader(500)
+		io.WriteString(w, "<!DOCTYPE html><html><head><title>Matomo &rsaquo; Error</title></head><body><h2>SQLSTATE[HY000] [2002] Connection refused</h2></body></html>")
+	}))
+	defer ts.Close()
+	c, _ := testClient(t, ts.URL, testToken)
+	_, err := c.Probe(context.Background())
+	var pe *ProbeError
+	if !errors.As(err, &pe) || pe.Kind != "failing" || !strings.Contains(err.Error(), "SQLSTATE") {
+		t.Fatalf("error %v", err)
+	}
+}

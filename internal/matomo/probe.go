@@ -18,7 +18,8 @@ import (
 // ProbeError is why Probe found Matomo unusable, in a user's words.
 type ProbeError struct {
 	// Kind is one of "dns", "refused", "tls", "timeout", "network",
-	// "not_matomo", "token".
+	// "not_matomo", "failing" (Matomo answers, with errors: its database
+	// is down), "token".
 	Kind string
 	Msg  string
 }
@@ -63,21 +64,22 @@ func (c *Client) Probe(ctx context.Context) (version string, err error) {
 		return "", nil
 	}
 	v, err := c.Version(ctx)
-	if err != nil {
-		var ne *net.OpError
-		if errors.As(err, &ne) || ctx.Err() != nil {
-			return "", c.probeNetError(err, ctx)
-		}
-		msg := err.Error()
-		switch {
-		case strings.Contains(msg, "Unable to authenticate") || strings.Contains(msg, "token"):
-			return "", &ProbeError{Kind: "token", Msg: "Matomo does not accept the token (MATOMO_TOKEN_AUTH, --token-auth or --token-file): " + msg}
-		case strings.Contains(msg, "access"):
-			return "", &ProbeError{Kind: "token", Msg: "the token gives no access to any site of this Matomo: " + msg}
-		}
-		return "", &ProbeError{Kind: "not_matomo", Msg: fmt.Sprintf("%s/index.php does not answer as Matomo's API does: %s", c.base, msg)}
+	var ae *APIError
+	switch {
+	case err == nil:
+		return v, nil
+	case errors.As(err, &ae) && ae.TokenRefused():
+		return "", &ProbeError{Kind: "token", Msg: "Matomo does not accept the token (MATOMO_TOKEN_AUTH, --token-auth or --token-file): " + ae.Message}
+	case errors.As(err, &ae) && ae.Status >= 500:
+		return "", &ProbeError{Kind: "failing", Msg: fmt.Sprintf("Matomo is failing: its API answered HTTP %d (%s); is its database up?", ae.Status, ae.Message)}
+	case errors.As(err, &ae):
+		return "", &ProbeError{Kind: "not_matomo", Msg: fmt.Sprintf("%s/index.php does not answer as Matomo's API does: %v", c.base, err)}
 	}
-	return v, nil
+	var ne *net.OpError
+	if errors.As(err, &ne) || ctx.Err() != nil {
+		return "", c.probeNetError(err, ctx)
+	}
+	return "", &ProbeError{Kind: "not_matomo", Msg: fmt.Sprintf("%s/index.php does not answer as Matomo's API does: %v", c.base, err)}
 }
 
 func (c *Client) probeNetError(err error, ctx context.Context) *ProbeError {

@@ -280,6 +280,9 @@ type Stats struct {
 	// SiteURLs are the main URLs of Matomo sites that gave a scheme or host
 	// to hits whose log had none, by site id.
 	SiteURLs map[int]string `json:"site_urls_used,omitempty"`
+	// SiteURLParts says what the main URL of each site gave: "scheme",
+	// "host", or "scheme and host".
+	SiteURLParts map[int]string `json:"site_url_parts,omitempty"`
 	// PeakInFlight and FinalInFlight are the most batches in flight at
 	// once and the bound at the end (it shrinks when Matomo slows down).
 	PeakInFlight   int              `json:"peak_in_flight,omitempty"`
@@ -632,11 +635,11 @@ func (r *runner) schemeHost(st *inputState, h *hit.Hit, lineNo int64) (scheme, h
 	d := r.site(site)
 	if host == "" && d.host != "" {
 		host = d.host
-		r.usedSiteURL(site, d)
+		r.usedSiteURL(site, d, "host")
 	}
 	if scheme == "" && d.scheme != "" {
 		scheme = d.scheme
-		r.usedSiteURL(site, d)
+		r.usedSiteURL(site, d, "scheme")
 	}
 	if host == "" {
 		how := ", or give MATOMO_URL and a token (MATOMO_TOKEN_AUTH): the host is then the one of the site's main URL in Matomo"
@@ -655,13 +658,21 @@ func (r *runner) schemeHost(st *inputState, h *hit.Hit, lineNo int64) (scheme, h
 	return scheme, host, nil
 }
 
-func (r *runner) usedSiteURL(site int, d *siteDefaults) {
+// usedSiteURL records that part ("scheme" or "host") of a hit came from
+// the main URL of site.
+func (r *runner) usedSiteURL(site int, d *siteDefaults, part string) {
 	if r.stats.SiteURLs == nil {
-		r.stats.SiteURLs = map[int]string{}
+		r.stats.SiteURLs, r.stats.SiteURLParts = map[int]string{}, map[int]string{}
 	}
 	if _, ok := r.stats.SiteURLs[site]; !ok {
 		r.stats.SiteURLs[site] = d.scheme + "://" + d.host
-		r.log.Info("the log has no scheme or host: using the site's main URL in Matomo", "idsite", site, "url", d.scheme+"://"+d.host)
+		r.log.Info("the log has no "+part+": using the site's main URL in Matomo", "idsite", site, "url", d.scheme+"://"+d.host)
+	}
+	switch p := r.stats.SiteURLParts[site]; {
+	case p == "":
+		r.stats.SiteURLParts[site] = part
+	case p != part && p != "scheme and host":
+		r.stats.SiteURLParts[site] = "scheme and host"
 	}
 }
 

@@ -7,7 +7,6 @@ import (
 	"io"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/trackless/trackless/internal/hit"
 	"github.com/trackless/trackless/internal/logformat"
@@ -83,7 +82,9 @@ func (c *convertWriter) line(l []byte) error {
 		rec := map[string]any{
 			"ip": h.ClientIP, "host": h.Host, "path": target, "status": strconv.Itoa(max(h.Status, 0)),
 			"referrer": h.Referrer, "user_agent": h.UserAgent, "length": max(h.Bytes, 0),
-			"generation_time_milli": max(h.Duration, 0).Seconds(), "date": h.Time.Format(time.RFC3339),
+			// The date as nginx writes $time_iso8601: +00:00, never Z (which
+			// Matomo's importer refuses).
+			"generation_time_milli": max(h.Duration, 0).Seconds(), "date": h.Time.Format(isoOffset),
 		}
 		b, err := json.Marshal(rec)
 		if err != nil {
@@ -93,6 +94,9 @@ func (c *convertWriter) line(l []byte) error {
 	}
 	return nil
 }
+
+// isoOffset is nginx's $time_iso8601.
+const isoOffset = "2006-01-02T15:04:05-07:00"
 
 func escapeQuotes(s string) string { return strings.ReplaceAll(s, `"`, `\x22`) }
 

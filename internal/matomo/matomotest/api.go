@@ -12,7 +12,9 @@ import (
 // serveAPI is a sliver of the reporting API (index.php): API.getMatomoVersion,
 // which a client uses to check the version and its token, and the
 // SitesManager methods getSitesIdFromSiteUrl, getSiteFromId and addSite.
-// Like Matomo, it answers errors with HTTP 200.
+// Like a real 5.0.2, it answers a missing or unknown token with HTTP 401
+// (an unknown one with an HTML page unless format=json is in the URL) and
+// other errors with HTTP 200.
 func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	s.update(func(st *Stats) { st.APIRequests++ })
 	if !s.acquire(s.genOf(r)) {
@@ -29,9 +31,11 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 			})
 		}
 	}
+	inQuery := map[string]bool{}
 	forEachQueryVar(r.URL.RawQuery, func(name string, arr bool, _, v string) { // $_GET wins
 		if !arr {
 			params[name] = phpURLDecode(v)
+			inQuery[name] = true
 		}
 	})
 	if params["module"] != "API" {
@@ -49,14 +53,32 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 			tok = a[len("Bearer "):]
 		}
 	}
+	// A token Matomo does not know fails the request before the method
+	// runs (a real 5.0.2): HTTP 401, in JSON when format=json came in the
+	// URL, else Matomo's HTML error page (format in the form body is read
+	// too late for it).
+	if tok != "" && tok != "anonymous" && !s.super[tok] && !s.write[tok] {
+		msg := "Unable to authenticate with the provided token. It is either invalid or expired."
+		if inQuery["token_auth"] {
+			msg = "Unable to authenticate with the provided token. It is either invalid, expired or is required to be sent as a POST parameter."
+		}
+		if inQuery["format"] && format == "json" {
+			s.apiErrorStatus(w, http.StatusUnauthorized, format, msg)
+			return
+		}
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		s.respond(w, http.StatusUnauthorized, "<!DOCTYPE html>\n<html>\n<head>\n<meta charset=\"utf-8\">\n<title>Matomo &rsaquo; Error</title>\n</head>\n<body>\n<div id=\"contentsimple\"><h2>"+html.EscapeString(msg)+"</h2></div>\n</body>\n</html>\n")
+		return
+	}
+	noAccess := func() {
+		s.apiErrorStatus(w, http.StatusUnauthorized, format, "You can't access this resource as it requires view access for at least one website.")
+	}
 	method := params["method"]
 	switch method {
 	case "API.getMatomoVersion", "API.getPiwikVersion":
 		switch {
 		case tok == "" || tok == "anonymous":
-			s.apiError(w, format, "You can't access this resource as it requires 'view' access for at least one website.")
-		case !s.super[tok] && !s.write[tok]:
-			s.apiError(w, format, "Unable to authenticate with the provided token. It is either invalid, expired or is required to be sent as a POST parameter.")
+			noAccess()
 		default:
 			s.apiValue(w, format, s.version)
 		}
@@ -65,8 +87,8 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		// the main URL and the aliases of the sites the token may view, and
 		// answers a list of {"idsite":"N"}.
 		switch {
-		case tok == "" || tok == "anonymous" || (!s.super[tok] && !s.write[tok]):
-			s.apiError(w, format, "You can't access this resource as it requires 'view' access for at least one website.")
+		case tok == "" || tok == "anonymous":
+			noAccess()
 			return
 		case format != "json":
 			s.apiError(w, format, "this stand-in answers SitesManager.getSitesIdFromSiteUrl in JSON only")
@@ -91,8 +113,8 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		// --idsite. A site configured without URLs gets an invented one.
 		id, err := strconv.Atoi(params["idSite"])
 		switch {
-		case tok == "" || tok == "anonymous" || (!s.super[tok] && !s.write[tok]):
-			s.apiError(w, format, "You can't access this resource as it requires 'view' access for the website id = "+params["idSite"]+".")
+		case tok == "" || tok == "anonymous":
+			s.apiErrorStatus(w, http.StatusUnauthorized, format, "You can't access this resource as it requires view access for the website id = "+params["idSite"]+".")
 			return
 		case err != nil || !s.sites.Load().ids[id]:
 			s.apiError(w, format, "An unexpected website was found in the request: website id was set to '"+params["idSite"]+"' .")
@@ -110,7 +132,8 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		if name, ok := sites.tzName[id]; ok {
 			tz = name
 		}
-		b, _ := json.Marshal(map[string]string{"idsite": strconv.Itoa(id), "name": "Site " + strconv.Itoa(id), "main_url": main, "ecommerce": "0", "sitesearch": "1", "timezone": tz, "currency": "USD", "type": "website"})
+		// As a real 5.0.2 answers: ids and flags are numbers.
+		b, _ := json.Marshal(map[string]any{"idsite": id, "name": "Site " + strconv.Itoa(id), "main_url": main, "ecommerce": 0, "sitesearch": 1, "timezone": tz, "timezone_name": tz, "currency": "USD", "type": "website"})
 		w.Header().Set("Content-Type", "application/json; charset=utf-8")
 		s.respond(w, http.StatusOK, string(b))
 	case "SitesManager.addSite":
@@ -172,15 +195,21 @@ func (s *Server) apiValue(w http.ResponseWriter, format, v string) {
 }
 
 func (s *Server) apiError(w http.ResponseWriter, format, msg string) {
+	s.apiErrorStatus(w, http.StatusOK, format, msg)
+}
+
+// apiErrorStatus answers an API error with status (a real 5.0.2 answers
+// 401 when the token is missing or unknown, 200 for other errors).
+func (s *Server) apiErrorStatus(w http.ResponseWriter, status int, format, msg string) {
 	if format == "json" {
 		b, _ := json.Marshal(struct {
 			Result  string `json:"result"`
 			Message string `json:"message"`
 		}{"error", msg})
 		w.Header().Set("Content-Type", "application/json; charset=utf-8")
-		s.respond(w, http.StatusOK, string(b))
+		s.respond(w, status, string(b))
 		return
 	}
 	w.Header().Set("Content-Type", "text/xml; charset=utf-8")
-	s.respond(w, http.StatusOK, "<?xml version=\"1.0\" encoding=\"utf-8\" ?>\n<result>\n\t<error message=\""+html.EscapeString(msg)+"\" />\n</result>")
+	s.respond(w, status, "<?xml version=\"1.0\" encoding=\"utf-8\" ?>\n<result>\n\t<error message=\""+html.EscapeString(msg)+"\" />\n</result>")
 }

@@ -58,9 +58,16 @@ const (
 	// Delay, or until the client gives up (Delay 0: until then, or until
 	// the server stops), then is closed. Nothing is stored.
 	FaultHang
+	// FaultDBGone: the database went away while the batch was processed:
+	// the transaction is lost (nothing is stored) and Matomo answers HTTP
+	// 200, text/html, "Error:SQLSTATE[HY000]: General error: 2006 MySQL
+	// server has gone away" (what a real 5.0.2 answered when its MariaDB
+	// was stopped under load). A client cannot tell it from a failure at
+	// commit time.
+	FaultDBGone
 )
 
-var faultNames = [...]string{"none", "500", "429", "503", "slow", "drop", "drop_after_commit", "bad_json_answer", "mismatch", "slow_after_commit", "lock_wait", "hang"}
+var faultNames = [...]string{"none", "500", "429", "503", "slow", "drop", "drop_after_commit", "bad_json_answer", "mismatch", "slow_after_commit", "lock_wait", "hang", "db_gone"}
 
 func (k FaultKind) String() string {
 	if k >= 0 && int(k) < len(faultNames) {

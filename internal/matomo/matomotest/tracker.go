@@ -310,6 +310,10 @@ func (s *Server) serveBulk(w http.ResponseWriter, r *http.Request, raw string) {
 	case FaultDrop:
 		s.drop(w)
 		return
+	case FaultDBGone:
+		w.Header().Set("Content-Type", "text/html; charset=UTF-8")
+		s.respond(w, http.StatusOK, "Error:SQLSTATE[HY000]: General error: 2006 MySQL server has gone away")
+		return
 	case FaultHang:
 		if fault.Delay > 0 {
 			sleepCtx(r.Context(), fault.Delay)
