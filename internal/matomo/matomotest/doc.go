@@ -65,13 +65,16 @@
 //   - Order of checks per item (it decides invalid versus merely not
 //     stored): empty request -> tracked. Bot detection on ua, or the HTTP
 //     User-Agent when ua is empty (a client that sends no ua is judged by
-//     its own User-Agent: "Go-http-client/1.1" is a bot). Before 5.7.0 the
+//     its own User-Agent). Before 5.7.0 the
 //     AI assistants are not bots by name: only the generic patterns
 //     decide, so ChatGPT-User ("+https://openai.com/bot") and DuckAssistBot
 //     are dropped as bots while Claude-User, Perplexity-User,
 //     Gemini-Deep-Research and Google-NotebookLM are ordinary visits (a
 //     real 5.0.2 stored 56 of 123 AI-assistant hits as visits); from 5.7.0
-//     they are all bots. recMode (only if Version >= 5.7.0; (int) cast: 1
+//     they are all bots. HTTP libraries and headless browsers
+//     (python-requests, Go-http-client, curl, Wget, HeadlessChrome) are
+//     visits before 5.7.0, as a real 5.0.2 stored them, and bots from 5.7.0
+//     (not measured). recMode (only if Version >= 5.7.0; (int) cast: 1
 //     bot-only, 2 auto; empty -> visits; any other value, e.g. 3 or "abc",
 //     discards the item).
 //     Visit path: idsite (missing, <= 0, not an int, unknown -> invalid);
@@ -168,14 +171,24 @@
 //     request: 400 with the text.
 //   - API.getMatomoVersion (and getPiwikVersion) via GET or POST
 //     (token_auth in the query or form body, or a Bearer header): {"value":
-//     Version} with a super-user or write token; otherwise HTTP 200 with
-//     {"result":"error","message":...} (no token: "requires 'view' access";
-//     unknown token: "Unable to authenticate..."). format defaults to xml.
+//     Version} with a super-user or write token. No token: HTTP 401
+//     {"result":"error","message":"... requires view access ..."}. An
+//     unknown token fails any API request with HTTP 401: JSON ("Unable to
+//     authenticate with the provided token. It is either invalid or
+//     expired.", "... or is required to be sent as a POST parameter." when
+//     the token came in the URL) when format=json is in the URL, Matomo's
+//     HTML error page (the message in an <h2>) otherwise: a real 5.0.2 reads
+//     a format in the form body too late for that page. Other API errors
+//     are HTTP 200. format defaults to xml.
 //   - SitesManager.getSiteFromId (JSON): the site's record with its
 //     main_url (the first of SiteURLs, or https://siteN.example) and its
 //     timezone (SiteTimezones, as configured, else "UTC"), as Matomo's
-//     importer asks for --idsite; "An unexpected website was found..." for
-//     an unknown id. SitesManager.addSite takes a timezone parameter.
+//     importer asks for --idsite, with numbers where a real 5.0.2 has them
+//     (idsite, ecommerce, sitesearch); "An unexpected website was found..."
+//     for an unknown id. SitesManager.addSite takes a timezone parameter.
+//   - FaultDBGone: what a real 5.0.2 answered for a batch in flight when its
+//     database went away: HTTP 200, text/html, "Error:SQLSTATE[HY000]:
+//     General error: 2006 MySQL server has gone away", nothing stored.
 //
 // # Approximations
 //
@@ -184,9 +197,9 @@
 //     and counted in Stats.BadContentType. Real PHP would also parse the
 //     body as a form ("Input variables exceeded 1000" for big batches) and
 //     might still track it; refusing is stricter on purpose.
-//   - Bot detection is a substring list (bot, crawl, spider, slurp, curl,
-//     wget, python-requests, http-client, go-http-client, headless, and from
-//     5.7.0 the AI assistants), not DeviceDetector. The Chrome data-saver
+//   - Bot detection is a substring list (bot, crawl, spider, slurp; from
+//     5.7.0 also curl, wget, python-requests, http-client, go-http-client,
+//     headless and the AI assistants), not DeviceDetector. The Chrome data-saver
 //     exception to the bot address ranges is not modelled.
 //   - The config id hashes the user agent string itself, not
 //     DeviceDetector's OS, browser and version, and leaves out the plugin
