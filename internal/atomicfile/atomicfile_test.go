@@ -6,11 +6,12 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/trackless/trackless/internal/testfs"
 )
 
 // temps lists the temporary files left in dir.
@@ -198,19 +199,11 @@ func TestFailuresKeepTheOldFile(t *testing.T) {
 	}
 }
 
-// mountTmpfs mounts a small tmpfs (root only: the test is skipped
-// elsewhere) and unmounts it at the end.
+// mountTmpfs mounts a small tmpfs in a temporary directory.
 func mountTmpfs(t *testing.T, opts string) string {
 	t.Helper()
 	dir := t.TempDir()
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", opts, "tmpfs", dir).CombinedOutput(); err != nil {
-		t.Skipf("cannot mount a tmpfs (%v: %s)", err, bytes.TrimSpace(out))
-	}
-	t.Cleanup(func() {
-		if out, err := exec.Command("umount", dir).CombinedOutput(); err != nil {
-			t.Errorf("umount %s: %v: %s", dir, err, out)
-		}
-	})
+	testfs.Mount(t, dir, opts)
 	return dir
 }
 
@@ -307,18 +300,8 @@ func TestProbeDirReadOnly(t *testing.T) {
 
 func TestProbeDirFull(t *testing.T) {
 	dir := mountTmpfs(t, "size=64k")
-	// Fill it.
-	f, err := os.Create(filepath.Join(dir, "fill"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := f.Write(make([]byte, 4096)); err != nil {
-			break
-		}
-	}
-	f.Close()
-	err = ProbeDir(dir)
+	testfs.Fill(t, dir)
+	err := ProbeDir(dir)
 	if !errors.Is(err, syscall.ENOSPC) {
 		t.Fatalf("error %v, want no space left on device", err)
 	}

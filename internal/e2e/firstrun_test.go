@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/trackless/trackless/internal/matomo/matomotest"
+	"github.com/trackless/trackless/internal/testfs"
 )
 
 // This file checks issue 12's promises end to end: the recipes people
@@ -357,34 +358,6 @@ func TestOldMatomoRefusesRecModes(t *testing.T) {
 	}
 }
 
-// mountTmpfs mounts a tmpfs of size at dir (root only), unmounted at the
-// end; the test is skipped when mounting is not allowed.
-func mountTmpfs(t *testing.T, dir, opts string) {
-	t.Helper()
-	os.MkdirAll(dir, 0o700)
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", opts, "tmpfs", dir).CombinedOutput(); err != nil {
-		t.Skipf("cannot mount a tmpfs (%v: %s): this fault needs root", err, out)
-	}
-	t.Cleanup(func() { exec.Command("umount", "-l", dir).Run() })
-}
-
-// fill writes a file in dir until the disk is full.
-func fill(t *testing.T, dir string) string {
-	p := filepath.Join(dir, "filler")
-	f, err := os.Create(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	buf := make([]byte, 4096)
-	for {
-		if _, err := f.Write(buf); err != nil {
-			break
-		}
-	}
-	f.Close()
-	return p
-}
-
 // TestStateDiskFaults: a read-only state directory stops send before it
 // sends anything, run after run; a state disk that fills up in mid-run
 // stops it at once, the runs while it is full send nothing, and once there
@@ -399,10 +372,8 @@ func TestStateDiskFaults(t *testing.T) {
 	t.Run("read-only inputs", func(t *testing.T) {
 		state := filepath.Join(t.TempDir(), "state")
 		inputs := filepath.Join(state, "inputs")
-		mountTmpfs(t, inputs, "size=1m")
-		if out, err := exec.Command("mount", "-o", "remount,ro", inputs).CombinedOutput(); err != nil {
-			t.Skipf("remount ro: %v %s", err, out)
-		}
+		testfs.Mount(t, inputs, "size=1m")
+		testfs.Remount(t, inputs, "remount,ro")
 		srv := siteServer(t, matomotest.Config{})
 		for i := 0; i < 2; i++ {
 			r := run(t, sendEnv(srv, state), "send", logf)
@@ -414,13 +385,13 @@ func TestStateDiskFaults(t *testing.T) {
 
 	t.Run("full", func(t *testing.T) {
 		state := filepath.Join(t.TempDir(), "state")
-		mountTmpfs(t, state, "size=2m")
+		testfs.Mount(t, state, "size=2m")
 		srv := siteServer(t, matomotest.Config{FaultFunc: func(int) matomotest.Fault {
 			return matomotest.Fault{Kind: matomotest.FaultSlow, Delay: 10 * time.Millisecond}
 		}})
 		env := sendEnv(srv, state, fmt.Sprintf("BATCH_SIZE=%d", batch), fmt.Sprintf("TRACKLESS_CONCURRENCY=%d", conc))
 		cmd, errb := startSendWhen(t, srv, env, logf, 5)
-		filler := fill(t, state)
+		filler := testfs.Fill(t, state)
 		cmd.Wait()
 		if code := cmd.ProcessState.ExitCode(); code != 3 {
 			t.Fatalf("exit %d after the disk filled, want 3:\n%s", code, errb)
@@ -451,14 +422,14 @@ func TestStateDiskFaults(t *testing.T) {
 func TestReportFullDisk(t *testing.T) {
 	dir := t.TempDir()
 	out := filepath.Join(dir, "out")
-	mountTmpfs(t, out, "size=512k")
+	testfs.Mount(t, out, "size=512k")
 	logf := genLog(t, dir, 2000, 50, clock.Add(-2*time.Hour))
 	html := filepath.Join(out, "report.html")
 	if r := run(t, nil, "report", logf, "-o", html); r.code != 0 {
 		t.Fatalf("report exited %d:\n%s", r.code, r.stderr)
 	}
 	before, _ := os.ReadFile(html)
-	fill(t, out)
+	testfs.Fill(t, out)
 	r := run(t, nil, "report", logf, genLog(t, dir, 2000, 51, clock.Add(-time.Hour)), "-o", html)
 	if r.code == 0 {
 		t.Fatal("a report on a full disk succeeded")

@@ -45,21 +45,9 @@ func newLimiter(max int) *limiter {
 
 // acquire waits for a slot; false when ctx ended first.
 func (l *limiter) acquire(ctx context.Context) bool {
-	stop := context.AfterFunc(ctx, func() {
-		l.mu.Lock()
-		l.cond.Broadcast()
-		l.mu.Unlock()
-	})
-	defer stop()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	for l.inflight >= l.limit {
-		if ctx.Err() != nil {
-			return false
-		}
-		l.cond.Wait()
-	}
-	if ctx.Err() != nil {
+	if !waitFor(ctx, l.cond, func() bool { return l.inflight < l.limit }) {
 		return false
 	}
 	l.inflight++
@@ -133,6 +121,24 @@ func (l *limiter) current() (limit, peak int) {
 	return l.limit, l.peak
 }
 
+// waitFor waits on c, whose lock the caller holds, until ready is true; it
+// returns false, at once, when ctx ends first.
+func waitFor(ctx context.Context, c *sync.Cond, ready func() bool) bool {
+	stop := context.AfterFunc(ctx, func() {
+		c.L.Lock()
+		c.Broadcast()
+		c.L.Unlock()
+	})
+	defer stop()
+	for !ready() {
+		if ctx.Err() != nil {
+			return false
+		}
+		c.Wait()
+	}
+	return ctx.Err() == nil
+}
+
 // dayKey is one day of one site, in the site's time zone.
 type dayKey struct {
 	site int
@@ -173,29 +179,13 @@ func (g *saltGate) enter(ctx context.Context, keys []dayKey) (owned []dayKey, ok
 	if len(keys) == 0 {
 		return nil, true
 	}
-	stop := context.AfterFunc(ctx, func() {
-		g.mu.Lock()
-		g.cond.Broadcast()
-		g.mu.Unlock()
-	})
-	defer stop()
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	for {
-		if ctx.Err() != nil {
-			return nil, false
-		}
-		busy := false
-		for _, k := range keys {
-			if g.state[k] == gatePending {
-				busy = true
-				break
-			}
-		}
-		if !busy {
-			break
-		}
-		g.cond.Wait()
+	free := func() bool {
+		return !slices.ContainsFunc(keys, func(k dayKey) bool { return g.state[k] == gatePending })
+	}
+	if !waitFor(ctx, g.cond, free) {
+		return nil, false
 	}
 	for _, k := range keys {
 		if g.state[k] == 0 {

@@ -89,17 +89,17 @@ func TestInFlightShrinks(t *testing.T) {
 	}
 }
 
-// manyVisitorsLog writes n lines of 97 visitors in turn, so that every
-// worker has batches to send.
-func manyVisitorsLog(t *testing.T, n int) string {
+// visitorLog writes n lines of 97 visitors in turn (so that every worker
+// has batches to send), from start, step apart; line i is a request of
+// host(i) by user agent ua(i) (percent-encoded, as CloudFront logs it).
+func visitorLog(t *testing.T, n int, start time.Time, step time.Duration, host, ua func(i int) string) string {
 	var b strings.Builder
 	b.WriteString("#Fields: date time c-ip cs-method x-host-header cs-protocol cs-uri-stem sc-status cs(User-Agent)\n")
-	base := testNow.Add(-time.Hour)
 	for i := 0; i < n; i++ {
-		ts := base.Add(time.Duration(i) * time.Second)
+		ts := start.Add(time.Duration(i) * step)
 		v := i % 97
-		fmt.Fprintf(&b, "%s\t%s\t198.51.%d.%d\tGET\twww.example.com\thttps\t/page/%d\t200\tAgent%%20v%d%%20ChatGPT-User/1.0\n",
-			ts.Format("2006-01-02"), ts.Format("15:04:05"), v/7, (v*37)%251, i, v)
+		fmt.Fprintf(&b, "%s\t%s\t198.51.%d.%d\tGET\t%s\thttps\t/page/%d\t200\t%s\n",
+			ts.Format("2006-01-02"), ts.Format("15:04:05"), v/7, (v*37)%251, host(i), i, ua(i))
 	}
 	p := filepath.Join(t.TempDir(), "log")
 	if err := os.WriteFile(p, []byte(b.String()), 0o600); err != nil {
@@ -108,27 +108,23 @@ func manyVisitorsLog(t *testing.T, n int) string {
 	return p
 }
 
-// multiDayLog writes n lines over two days and two hosts, visitors in turn.
+// manyVisitorsLog: AI-assistant requests of one host, a second apart.
+func manyVisitorsLog(t *testing.T, n int) string {
+	return visitorLog(t, n, testNow.Add(-time.Hour), time.Second,
+		func(int) string { return "www.example.com" },
+		func(i int) string { return fmt.Sprintf("Agent%%20v%d%%20ChatGPT-User/1.0", i%97) })
+}
+
+// multiDayLog: two hours across midnight, two hosts, a bot every fifth line.
 func multiDayLog(t *testing.T, n int) string {
-	var b strings.Builder
-	b.WriteString("#Fields: date time c-ip cs-method x-host-header cs-protocol cs-uri-stem sc-status cs(User-Agent)\n")
-	base := time.Date(2026, 11, 1, 23, 0, 0, 0, time.UTC)
-	for i := 0; i < n; i++ {
-		ts := base.Add(time.Duration(i) * 7200 * time.Second / time.Duration(n))
-		host := []string{"a.example.com", "b.example.com"}[i%2]
-		v := i % 97
-		ua := fmt.Sprintf("Mozilla/5.0%%20(X11;%%20Linux%%20x86_64)%%20Firefox/%d.0", 100+v)
-		if i%5 == 0 {
-			ua = "Googlebot/2.1"
-		}
-		fmt.Fprintf(&b, "%s\t%s\t198.51.%d.%d\tGET\t%s\thttps\t/page/%d\t200\t%s\n",
-			ts.Format("2006-01-02"), ts.Format("15:04:05"), v/7, (v*37)%251, host, i, ua)
-	}
-	p := filepath.Join(t.TempDir(), "log")
-	if err := os.WriteFile(p, []byte(b.String()), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return p
+	return visitorLog(t, n, time.Date(2026, 11, 1, 23, 0, 0, 0, time.UTC), 2*time.Hour/time.Duration(n),
+		func(i int) string { return []string{"a.example.com", "b.example.com"}[i%2] },
+		func(i int) string {
+			if i%5 == 0 {
+				return "Googlebot/2.1"
+			}
+			return fmt.Sprintf("Mozilla/5.0%%20(X11;%%20Linux%%20x86_64)%%20Firefox/%d.0", 100+i%97)
+		})
 }
 
 // TestFirstBatchOfADayAlone: the first batch of each site and day is

@@ -8,13 +8,13 @@ import (
 	"log/slog"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/trackless/trackless/internal/ledger"
 	"github.com/trackless/trackless/internal/matomo"
+	"github.com/trackless/trackless/internal/testfs"
 )
 
 // TestRecorderWholeRecords: a file that ends with a record cut by a crash
@@ -34,13 +34,9 @@ func TestRecorderWholeRecords(t *testing.T) {
 		t.Fatalf("lines %q", lines)
 	}
 
-	// A full disk: a small tmpfs (we need to be root to mount it).
+	// A full disk: a small tmpfs.
 	mnt := filepath.Join(dir, "small")
-	os.Mkdir(mnt, 0o700)
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", mnt).CombinedOutput(); err != nil {
-		t.Skipf("cannot mount a small tmpfs (%v: %s): the full-disk case is not tested", err, out)
-	}
-	defer exec.Command("umount", mnt).Run()
+	testfs.Mount(t, mnt, "size=64k")
 	r = NewRecorder(filepath.Join(mnt, "dl.jsonl"))
 	defer r.Close()
 	big := DeadLetter{Reason: strings.Repeat("r", 3000), Requests: []string{strings.Repeat("?x", 2000)}}
