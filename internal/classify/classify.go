@@ -60,8 +60,6 @@ const (
 	SkipMethod    = "method"        // not in HTTP_METHOD_ALLOWLIST
 	SkipUserAgent = "user_agent"    // empty, or not matched by USER_AGENT_ALLOWLIST_REGEX
 	SkipExcluded  = "excluded"      // URL matched by URL_EXCLUDE_REGEX (static assets by default)
-	SkipNoHost    = "no_host"       // no host in the log and no default host
-	SkipNoScheme  = "no_scheme"     // no protocol in the log and no default protocol
 	SkipBot       = "bot"           // visits mode: a bot (--enable-bots sends them with bots=1)
 	SkipError     = "http_error"    // visits mode: status 4xx/5xx or 000 (--enable-http-errors)
 	SkipRedirect  = "http_redirect" // visits mode: status 3xx but 304 (--enable-http-redirects)

@@ -209,18 +209,15 @@ func (j *job) probeDirs(rec recorders) int {
 }
 
 // remindReplays says when dead-letter or in-doubt files of earlier runs
-// were not replayed.
+// were not replayed (replay keeps its progress in the state directory,
+// whatever --ledger says).
 func (j *job) remindReplays(ctx context.Context, rec recorders) {
+	replays := ledger.ReadOnly(j.c.stateDir)
 	for _, d := range []struct{ dir, what string }{
 		{filepath.Dir(rec.deadLetter.Path()), "refused by Matomo (dead letters)"},
 		{filepath.Dir(rec.inDoubt.Path()), "in doubt (check whether Matomo has them before replaying)"},
 	} {
-		l, _ := j.led.(*ledger.Ledger)
-		var store ledger.Store
-		if l != nil {
-			store = l
-		}
-		pend, err := pipeline.PendingReplays(ctx, d.dir, store)
+		pend, err := pipeline.PendingReplays(ctx, d.dir, replays)
 		if err != nil {
 			j.log.Warn("cannot look for files not replayed", "dir", d.dir, "error", err)
 			continue

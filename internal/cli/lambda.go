@@ -83,7 +83,7 @@ func newLambdaHandler(env Env) (*awslambda.Handler, int) {
 
 // lambdaReady runs the preflight of send (Matomo answers, takes the token,
 // is recent enough) until it succeeds once in the life of the process.
-func (j *job) lambdaReady(ctx context.Context, env Env) error {
+func (j *job) lambdaReady(ctx context.Context) error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if j.ready {
@@ -100,7 +100,7 @@ func (j *job) lambdaReady(ctx context.Context, env Env) error {
 // lambdaProcess reads the objects of one event (or SQS message).
 func (j *job) lambdaProcess(env Env, stopBefore time.Duration) awslambda.Process {
 	return func(ctx context.Context, objs []awslambda.Object) error {
-		if err := j.lambdaReady(ctx, env); err != nil {
+		if err := j.lambdaReady(ctx); err != nil {
 			return err
 		}
 		client, err := j.s3Client(ctx)

@@ -117,9 +117,15 @@ func encode(e *Entry) ([]byte, error) {
 // Ledger is a state directory. One process at a time may hold it, so its
 // claims always succeed.
 type Ledger struct {
-	dir  string
-	lock *os.File
+	dir      string
+	lock     *os.File
+	readOnly bool
 }
+
+// ReadOnly returns a view of the entries of the state directory dir that
+// does not take its lock (another process may hold it) and refuses Put:
+// for looking, for instance at what replay recorded there.
+func ReadOnly(dir string) *Ledger { return &Ledger{dir: dir, readOnly: true} }
 
 // Open creates dir if needed and locks it. Holding the lock, it removes
 // the temporary files that a process killed while writing an entry left in
@@ -197,6 +203,9 @@ func (l *Ledger) Get(_ context.Context, key string) (*Entry, error) {
 // temporary file, fsynced, renamed over the old one, and the directory
 // fsynced.
 func (l *Ledger) Put(_ context.Context, key string, e *Entry) error {
+	if l.readOnly {
+		return fmt.Errorf("ledger %s: opened read-only", l.dir)
+	}
 	data, err := encode(e)
 	if err != nil {
 		return err

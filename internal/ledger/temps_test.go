@@ -51,3 +51,24 @@ func TestOpenRemovesLeftoverTemps(t *testing.T) {
 		t.Errorf("an Open without the lock removed a temporary file: %v", err)
 	}
 }
+
+// TestReadOnly: a read-only view reads entries without the lock (another
+// process holds it) and refuses to write.
+func TestReadOnly(t *testing.T) {
+	dir := t.TempDir()
+	l, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if err := l.Put(context.Background(), "k", &Entry{ConfirmedLine: 7}); err != nil {
+		t.Fatal(err)
+	}
+	ro := ReadOnly(dir)
+	if e, err := ro.Get(context.Background(), "k"); err != nil || e == nil || e.ConfirmedLine != 7 {
+		t.Fatalf("entry %+v, %v", e, err)
+	}
+	if err := ro.Put(context.Background(), "k", &Entry{}); err == nil {
+		t.Fatal("a read-only view wrote")
+	}
+}

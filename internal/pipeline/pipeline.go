@@ -495,33 +495,9 @@ func (r *runner) hit(st *inputState, h *hit.Hit, lineNo int64) (*queued, error) 
 		return nil, err
 	}
 	r.opt.Filter.Apply(h)
-	var url string
-	var res classify.Result
-	site := r.opt.Encoder.SiteID
-	switch {
-	default:
-		if res.Skip = r.opt.Filter.Skip(h, host); res.Skip != "" {
-			break
-		}
-		if r.cls.NeedsURL() {
-			url = matomo.PageURL(scheme, host, h.Path, h.Query, h.LogEscaped)
-		}
-		res = r.cls.Classify(h, url)
-		if url == "" && (res.Skip == "" || r.opt.EmitHit != nil) {
-			url = matomo.PageURL(scheme, host, h.Path, h.Query, h.LogEscaped)
-		}
-		if res.Skip == "" && (r.opt.Sites != nil || r.opt.SiteLookup != nil) {
-			id, err := r.siteOf(host)
-			if err != nil {
-				return nil, err
-			}
-			if id > 0 {
-				site = id
-			} else if site <= 0 {
-				res.Skip = SkipNoSite
-				r.stats.UnmappedHosts[strings.ToLower(host)]++
-			}
-		}
+	res, url, site, err := r.decide(h, scheme, host)
+	if err != nil {
+		return nil, err
 	}
 	if res.Skip != "" {
 		r.stats.Skipped[res.Skip]++
@@ -569,6 +545,36 @@ func (r *runner) hit(st *inputState, h *hit.Hit, lineNo int64) (*queued, error) 
 		q.tracked = true
 	}
 	return q, nil
+}
+
+// decide applies the filters and the classification to a hit, and maps
+// it to its site: res.Skip says why it is not sent; url is the page's URL
+// when it is sent (or printed by parse --output jsonl).
+func (r *runner) decide(h *hit.Hit, scheme, host string) (res classify.Result, url string, site int, err error) {
+	site = r.opt.Encoder.SiteID
+	if res.Skip = r.opt.Filter.Skip(h, host); res.Skip != "" {
+		return res, "", site, nil
+	}
+	if r.cls.NeedsURL() {
+		url = matomo.PageURL(scheme, host, h.Path, h.Query, h.LogEscaped)
+	}
+	res = r.cls.Classify(h, url)
+	if url == "" && (res.Skip == "" || r.opt.EmitHit != nil) {
+		url = matomo.PageURL(scheme, host, h.Path, h.Query, h.LogEscaped)
+	}
+	if res.Skip == "" && (r.opt.Sites != nil || r.opt.SiteLookup != nil) {
+		id, err := r.siteOf(host)
+		if err != nil {
+			return res, url, site, err
+		}
+		if id > 0 {
+			site = id
+		} else if site <= 0 {
+			res.Skip = SkipNoSite
+			r.stats.UnmappedHosts[strings.ToLower(host)]++
+		}
+	}
+	return res, url, site, nil
 }
 
 // siteDefaults is what Matomo said of a site, for hits that lack a scheme
