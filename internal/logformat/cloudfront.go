@@ -102,7 +102,7 @@ func columnsOf(names []string) []cfField {
 // Columns are mapped by the latest #Fields line, which may appear anywhere
 // (concatenated files); before any, the legacy order applies. Values are as
 // CloudFront logs them: "-" is empty, and the user agent, referrer and
-// content type are percent-decoded (see Unescape, UnescapeUserAgent).
+// content type are percent-decoded (see hit.Unescape, UnescapeUserAgent).
 // When the line's fields (the #Fields header, the real-time fields, or the
 // keys of a JSON line) have no cs(User-Agent), the hit has NoUserAgentField
 // set; legacy files without a header always have the field.
@@ -342,8 +342,8 @@ func (r *CloudFront) fill(lineNo int64, h *hit.Hit) (bool, error) {
 		}
 		h.UserAgent = d
 	}
-	h.Referrer = Unescape(v[cfReferer])
-	h.ContentType = Unescape(v[cfContentType])
+	h.Referrer = hit.Unescape(v[cfReferer])
+	h.ContentType = hit.Unescape(v[cfContentType])
 	if r.realtime {
 		splitRealtimeStem(h)
 	}

@@ -231,22 +231,7 @@ func TestCloudFrontCases(t *testing.T) {
 	}
 }
 
-func TestUnescape(t *testing.T) {
-	tests := []struct{ in, want string }{
-		{"a%20b", "a b"},
-		{"a%2520b", "a%20b"}, // once only
-		{"a+b", "a+b"},       // + is not a space
-		{"100%", "100%"},     // trailing %
-		{"%G1x", "%G1x"},     // bad escape passes through
-		{"%e6%97%a5", "日"},
-		{"%FF", "\xff"}, // invalid UTF-8 may come out
-		{"", ""},
-	}
-	for _, tt := range tests {
-		if got := Unescape(tt.in); got != tt.want {
-			t.Errorf("Unescape(%q) = %q, want %q", tt.in, got, tt.want)
-		}
-	}
+func TestUnescapeUserAgent(t *testing.T) {
 	if got := UnescapeUserAgent("Mozilla/5.0%2520(X11)"); got != "Mozilla/5.0 (X11)" {
 		t.Errorf("double-encoded UA: %q", got)
 	}

@@ -196,8 +196,8 @@ func (r *Combined) unescape(v string) string {
 		}
 		switch n := v[i+1]; {
 		case n == 'x' && i+3 < len(v):
-			hi, ok1 := unhex(v[i+2])
-			lo, ok2 := unhex(v[i+3])
+			hi, ok1 := hit.Unhex(v[i+2])
+			lo, ok2 := hit.Unhex(v[i+3])
 			if ok1 && ok2 {
 				b = append(b, hi<<4|lo)
 				i += 3

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/trackless/trackless/internal/hit"
 )
 
 var errJSON = errors.New("not a JSON object")
@@ -211,7 +213,7 @@ func hex4(s string, i int) (rune, int, bool) {
 	}
 	var r rune
 	for k := i; k < i+4; k++ {
-		v, ok := unhex(s[k])
+		v, ok := hit.Unhex(s[k])
 		if !ok {
 			return 0, 0, false
 		}

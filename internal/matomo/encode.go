@@ -6,11 +6,9 @@ import (
 	"net/netip"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/trackless/trackless/internal/hit"
-	"github.com/trackless/trackless/internal/logformat"
 )
 
 // Encoder turns hits into bulk request items, strings that start with '?'
@@ -32,7 +30,7 @@ type Encoder struct {
 	AnonymizeIP int
 }
 
-// Append appends the item for h to dst. url is the page URL (see PageURL);
+// Append appends the item for h to dst. url is the page URL (see hit.PageURL);
 // download marks a download (download=url is added).
 //
 // Parameters, in this order: idsite, rec, recMode, url, source, cip
@@ -244,42 +242,4 @@ var querySafe = [256]bool{
 	'N': true, 'O': true, 'P': true, 'Q': true, 'R': true, 'S': true, 'T': true, 'U': true, 'V': true, 'W': true, 'X': true, 'Y': true, 'Z': true,
 	'a': true, 'b': true, 'c': true, 'd': true, 'e': true, 'f': true, 'g': true, 'h': true, 'i': true, 'j': true, 'k': true, 'l': true, 'm': true,
 	'n': true, 'o': true, 'p': true, 'q': true, 'r': true, 's': true, 't': true, 'u': true, 'v': true, 'w': true, 'x': true, 'y': true, 'z': true,
-}
-
-// PageURL builds the URL of the request as the client sent it:
-// scheme://host + path + ("?" + query). CloudFront escapes '%' (and other
-// characters) when it logs a path or query, so a client's "%20" is logged as
-// "%2520"; with logEscaped, PageURL undoes that layer once. In every case it
-// escapes what may not appear raw in a URL (spaces, controls, bytes over
-// 0x7E, quotes). Sending CloudFront's logged form would give Matomo
-// "caf%25C3%25A9" for the page a JavaScript tracker records as "caf%C3%A9".
-func PageURL(scheme, host, path, query string, logEscaped bool) string {
-	n := len(scheme) + 3 + len(host) + len(path) + 1 + len(query)
-	b := make([]byte, 0, n)
-	b = append(b, scheme...)
-	b = append(b, "://"...)
-	b = append(b, host...)
-	b = appendURLPart(b, path, logEscaped)
-	if query != "" {
-		b = append(b, '?')
-		b = appendURLPart(b, query, logEscaped)
-	}
-	return string(b)
-}
-
-func appendURLPart(dst []byte, s string, logEscaped bool) []byte {
-	if logEscaped && strings.IndexByte(s, '%') >= 0 {
-		s = logformat.Unescape(s)
-	}
-	start := 0
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c > 0x20 && c < 0x7f && c != '"' && c != '<' && c != '>' && c != '\\' && c != '^' && c != '`' && c != '{' && c != '|' && c != '}' && c != '#' {
-			continue
-		}
-		dst = append(dst, s[start:i]...)
-		dst = append(dst, '%', upperhex[c>>4], upperhex[c&15])
-		start = i + 1
-	}
-	return append(dst, s[start:]...)
 }

@@ -107,27 +107,6 @@ func FuzzAppendQueryEscape(f *testing.F) {
 	})
 }
 
-func TestPageURL(t *testing.T) {
-	tests := []struct{ scheme, host, path, query, want string }{
-		{"https", "www.example.org", "/blog/caf%25C3%25A9-guide/", "utm_source=news&q=a%2520b", "https://www.example.org/blog/caf%C3%A9-guide/?utm_source=news&q=a%20b"},
-		{"http", "e.com", "/", "", "http://e.com/"},
-		{"https", "e.com", "/a%20b", "q=a+b", "https://e.com/a%20b?q=a+b"},               // CloudFront's %20 for a raw space stays escaped; + is kept
-		{"https", "e.com", "/%C0%AE", "x=100%25&t=%", "https://e.com/%C0%AE?x=100%&t=%"}, // raw bytes re-escaped; lone % kept
-		{"https", "e.com", "/a%22b%3Cc", "", "https://e.com/a%22b%3Cc"},
-		{"https", "e.com", "/a%2523", "", "https://e.com/a%23"},
-	}
-	for _, tt := range tests {
-		if got := PageURL(tt.scheme, tt.host, tt.path, tt.query, true); got != tt.want {
-			t.Errorf("PageURL(%q, %q) = %q, want %q", tt.path, tt.query, got, tt.want)
-		}
-	}
-	// Logs that write the path as the client sent it (Apache, nginx): kept,
-	// only what may not appear raw is escaped.
-	if got, want := PageURL("https", "e.com", "/a%2520b", `q="x" y`, false), "https://e.com/a%2520b?q=%22x%22%20y"; got != want {
-		t.Errorf("not log-escaped: %q, want %q", got, want)
-	}
-}
-
 func TestEndpoint(t *testing.T) {
 	tests := []struct{ in, ep, base string }{
 		{"https://analytics.example.com", "https://analytics.example.com/matomo.php", "https://analytics.example.com"},
@@ -165,7 +144,7 @@ func BenchmarkEncode(b *testing.B) {
 	e := Encoder{SiteID: 1, RecMode: 2, Source: "CloudFront"}
 	buf := make([]byte, 0, 1024)
 	for b.Loop() {
-		buf = e.Append(buf[:0], &h, PageURL("https", "www.example.com", "/blog/some-article/", "utm_source=news", true), false)
+		buf = e.Append(buf[:0], &h, hit.PageURL("https", "www.example.com", "/blog/some-article/", "utm_source=news", true), false)
 	}
 }
 

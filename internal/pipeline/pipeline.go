@@ -556,11 +556,11 @@ func (r *runner) decide(h *hit.Hit, scheme, host string) (res classify.Result, u
 		return res, "", site, nil
 	}
 	if r.cls.NeedsURL() {
-		url = matomo.PageURL(scheme, host, h.Path, h.Query, h.LogEscaped)
+		url = h.URL(scheme, host)
 	}
 	res = r.cls.Classify(h, url)
 	if url == "" && (res.Skip == "" || r.opt.EmitHit != nil) {
-		url = matomo.PageURL(scheme, host, h.Path, h.Query, h.LogEscaped)
+		url = h.URL(scheme, host)
 	}
 	if res.Skip == "" && (r.opt.Sites != nil || r.opt.SiteLookup != nil) {
 		id, err := r.siteOf(host)

@@ -6,7 +6,6 @@ import (
 
 	"github.com/trackless/trackless/internal/classify"
 	"github.com/trackless/trackless/internal/hit"
-	"github.com/trackless/trackless/internal/matomo"
 )
 
 // DefaultTableSize is the default capacity of a day's tables (Table).
@@ -80,7 +79,7 @@ func (a *Aggregator) Add(h *hit.Hit) (bool, error) {
 		if scheme == "" {
 			scheme = a.opt.DefaultScheme
 		}
-		url = matomo.PageURL(scheme, host, h.Path, h.Query, h.LogEscaped)
+		url = h.URL(scheme, host)
 	}
 	res := a.cls.Classify(h, url)
 	d.add(h, &res, host, a.opt.Country)

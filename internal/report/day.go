@@ -6,7 +6,6 @@ import (
 
 	"github.com/trackless/trackless/internal/classify"
 	"github.com/trackless/trackless/internal/hit"
-	"github.com/trackless/trackless/internal/logformat"
 )
 
 // Counts are the additive numbers of a day or an hour of the day.
@@ -129,7 +128,7 @@ func (d *Day) add(h *hit.Hit, res *classify.Result, host string, country Country
 	d.Hosts.Add(host, 1, 0, 0)
 	path := h.Path
 	if h.LogEscaped && strings.IndexByte(path, '%') >= 0 {
-		path = logformat.Unescape(path)
+		path = hit.Unescape(path)
 	}
 	key := host + path
 	ok := h.Status >= 200 && h.Status < 300 || h.Status == 304

@@ -89,7 +89,7 @@ func TestCountsIndependent(t *testing.T) {
 		}
 		path := h.Path
 		if h.LogEscaped {
-			path = logformat.Unescape(path)
+			path = hit.Unescape(path)
 		}
 		path = strings.ToLower(h.Host) + path // several hosts: keys are host+path
 		if res.Bot {

@@ -10,7 +10,6 @@ import (
 
 	"github.com/trackless/trackless/internal/hit"
 	"github.com/trackless/trackless/internal/logformat"
-	"github.com/trackless/trackless/internal/matomo"
 )
 
 // convertWriter turns the CloudFront lines written to it into another
@@ -67,7 +66,7 @@ func (c *convertWriter) line(l []byte) error {
 		return nil
 	}
 	// The request target as the client sent it (CloudFront's escaping undone).
-	target := strings.TrimPrefix(matomo.PageURL("http", "x", h.Path, h.Query, true), "http://x")
+	target := strings.TrimPrefix(hit.PageURL("http", "x", h.Path, h.Query, true), "http://x")
 	proto := h.HTTPVersion
 	if proto == "" {
 		proto = "HTTP/1.1"

@@ -1,0 +1,88 @@
+package hit
+
+import "strings"
+
+// PageURL builds the URL of the request as the client sent it:
+// scheme://host + path + ("?" + query). CloudFront escapes '%' (and other
+// characters) when it logs a path or query, so a client's "%20" is logged as
+// "%2520"; with logEscaped, PageURL undoes that layer once. In every case it
+// escapes what may not appear raw in a URL (spaces, controls, bytes over
+// 0x7E, quotes). Sending CloudFront's logged form would give Matomo
+// "caf%25C3%25A9" for the page a JavaScript tracker records as "caf%C3%A9".
+func PageURL(scheme, host, path, query string, logEscaped bool) string {
+	n := len(scheme) + 3 + len(host) + len(path) + 1 + len(query)
+	b := make([]byte, 0, n)
+	b = append(b, scheme...)
+	b = append(b, "://"...)
+	b = append(b, host...)
+	b = appendURLPart(b, path, logEscaped)
+	if query != "" {
+		b = append(b, '?')
+		b = appendURLPart(b, query, logEscaped)
+	}
+	return string(b)
+}
+
+func appendURLPart(dst []byte, s string, logEscaped bool) []byte {
+	if logEscaped && strings.IndexByte(s, '%') >= 0 {
+		s = Unescape(s)
+	}
+	start := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c > 0x20 && c < 0x7f && c != '"' && c != '<' && c != '>' && c != '\\' && c != '^' && c != '`' && c != '{' && c != '|' && c != '}' && c != '#' {
+			continue
+		}
+		dst = append(dst, s[start:i]...)
+		dst = append(dst, '%', upperhex[c>>4], upperhex[c&15])
+		start = i + 1
+	}
+	return append(dst, s[start:]...)
+}
+
+// URL is the page URL of the hit (see PageURL), with scheme and host given
+// (a log may have neither: the caller chooses the defaults).
+func (h *Hit) URL(scheme, host string) string {
+	return PageURL(scheme, host, h.Path, h.Query, h.LogEscaped)
+}
+
+// Unescape decodes %XX escapes once. A malformed escape (a lone '%', '%G1',
+// a '%' at the end) is kept as it is; '+' is not a space. The result may be
+// invalid UTF-8, as the bytes a client sent may be.
+func Unescape(s string) string {
+	i := strings.IndexByte(s, '%')
+	if i < 0 {
+		return s
+	}
+	b := make([]byte, 0, len(s))
+	b = append(b, s[:i]...)
+	for ; i < len(s); i++ {
+		c := s[i]
+		if c == '%' && i+2 < len(s) {
+			h, okh := Unhex(s[i+1])
+			l, okl := Unhex(s[i+2])
+			if okh && okl {
+				b = append(b, h<<4|l)
+				i += 2
+				continue
+			}
+		}
+		b = append(b, c)
+	}
+	return string(b)
+}
+
+// Unhex is the value of a hexadecimal digit.
+func Unhex(c byte) (byte, bool) {
+	switch {
+	case '0' <= c && c <= '9':
+		return c - '0', true
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10, true
+	case 'A' <= c && c <= 'F':
+		return c - 'A' + 10, true
+	}
+	return 0, false
+}
+
+const upperhex = "0123456789ABCDEF"
