@@ -19,6 +19,7 @@ import (
 
 	"github.com/trackless/trackless/internal/atomicfile"
 	"github.com/trackless/trackless/internal/classify"
+	"github.com/trackless/trackless/internal/filter"
 	"github.com/trackless/trackless/internal/hit"
 	"github.com/trackless/trackless/internal/input"
 	"github.com/trackless/trackless/internal/ledger"
@@ -466,9 +467,9 @@ func (a afterAction) apply(ctx context.Context, j *job, set *inputSet, name stri
 
 // readFilter builds the filters of the reading flags, and the --since and
 // --until range of inputs.
-func (c *config) readFilter() (pipeline.Filter, s3src.Range, error) {
+func (c *config) readFilter() (filter.Filter, s3src.Range, error) {
 	var rng s3src.Range
-	filter := pipeline.Filter{StripQuery: c.stripQuery, LowerPath: c.lowerPath, AddToDate: time.Duration(c.addToDate * float64(time.Hour))}
+	flt := filter.Filter{StripQuery: c.stripQuery, LowerPath: c.lowerPath, AddToDate: time.Duration(c.addToDate * float64(time.Hour))}
 	for _, list := range []struct {
 		name  string
 		files []string
@@ -477,26 +478,26 @@ func (c *config) readFilter() (pipeline.Filter, s3src.Range, error) {
 		for _, f := range list.files {
 			globs, err := readGlobFile(f)
 			if err != nil {
-				return filter, rng, fmt.Errorf("%s: %w", list.name, err)
+				return flt, rng, fmt.Errorf("%s: %w", list.name, err)
 			}
 			*list.dst = append(*list.dst, globs...)
 		}
 	}
 	for _, u := range c.uaExclude {
-		filter.UAExclude = append(filter.UAExclude, strings.ToLower(u))
+		flt.UAExclude = append(flt.UAExclude, strings.ToLower(u))
 	}
 	for _, list := range []struct {
 		name  string
 		globs []string
 		dst   *[]*regexp.Regexp
 	}{
-		{"--exclude-path", c.excludePaths, &filter.ExcludePaths}, {"--include-path", c.includePaths, &filter.IncludePaths},
-		{"--include-host", lower(c.includeHosts), &filter.IncludeHosts}, {"--exclude-host", lower(c.excludeHosts), &filter.ExcludeHosts},
+		{"--exclude-path", c.excludePaths, &flt.ExcludePaths}, {"--include-path", c.includePaths, &flt.IncludePaths},
+		{"--include-host", lower(c.includeHosts), &flt.IncludeHosts}, {"--exclude-host", lower(c.excludeHosts), &flt.ExcludeHosts},
 	} {
 		for _, g := range list.globs {
-			re, err := pipeline.Glob(g)
+			re, err := filter.Glob(g)
 			if err != nil {
-				return filter, rng, fmt.Errorf("%s %q: %v", list.name, g, err)
+				return flt, rng, fmt.Errorf("%s %q: %v", list.name, g, err)
 			}
 			*list.dst = append(*list.dst, re)
 		}
@@ -505,7 +506,7 @@ func (c *config) readFilter() (pipeline.Filter, s3src.Range, error) {
 		name, v string
 		t       *time.Time
 	}{
-		{"--exclude-older-than", c.olderThan, &filter.OlderThan}, {"--exclude-newer-than", c.newerThan, &filter.NewerThan},
+		{"--exclude-older-than", c.olderThan, &flt.OlderThan}, {"--exclude-newer-than", c.newerThan, &flt.NewerThan},
 		{"--since", c.since, &rng.Since}, {"--until", c.until, &rng.Until},
 	} {
 		if w.v == "" {
@@ -513,9 +514,9 @@ func (c *config) readFilter() (pipeline.Filter, s3src.Range, error) {
 		}
 		t, err := parseWhen(w.v, time.Now())
 		if err != nil {
-			return filter, rng, fmt.Errorf("%s: %w", w.name, err)
+			return flt, rng, fmt.Errorf("%s: %w", w.name, err)
 		}
 		*w.t = t
 	}
-	return filter, rng, nil
+	return flt, rng, nil
 }

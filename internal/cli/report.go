@@ -14,12 +14,12 @@ import (
 
 	"github.com/trackless/trackless/internal/atomicfile"
 	"github.com/trackless/trackless/internal/classify"
+	"github.com/trackless/trackless/internal/filter"
 	"github.com/trackless/trackless/internal/geoip"
 	"github.com/trackless/trackless/internal/hit"
 	"github.com/trackless/trackless/internal/input"
 	"github.com/trackless/trackless/internal/lineparse"
 	"github.com/trackless/trackless/internal/logformat"
-	"github.com/trackless/trackless/internal/pipeline"
 	"github.com/trackless/trackless/internal/report"
 	"github.com/trackless/trackless/internal/useragent"
 )
@@ -222,7 +222,7 @@ func writeReport(env Env, rc reportConfig, rep *report.Report) error {
 type reportRun struct {
 	c          *config
 	log        *slog.Logger
-	filter     pipeline.Filter
+	filter     filter.Filter
 	agg        *report.Aggregator
 	state      *report.State
 	open       func(context.Context, string) (*input.Input, error)

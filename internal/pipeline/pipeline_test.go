@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/trackless/trackless/internal/classify"
+	"github.com/trackless/trackless/internal/filter"
 	"github.com/trackless/trackless/internal/ledger"
 	"github.com/trackless/trackless/internal/loggen"
 	"github.com/trackless/trackless/internal/matomo"
@@ -192,24 +193,6 @@ func TestCombinedLogParse(t *testing.T) {
 	}
 }
 
-func TestGlob(t *testing.T) {
-	for _, tt := range []struct {
-		glob, path string
-		want       bool
-	}{
-		{"/blog/*", "/blog/a/b/", true}, {"/blog/*", "/blogs", false}, {"*.php", "/x/y.php", true},
-		{"/a?c", "/abc", true}, {"/[ab]x", "/bx", true}, {"/[!ab]x", "/bx", false}, {"/a.b", "/axb", false}, {"/[x", "/[x", true},
-	} {
-		re, err := Glob(tt.glob)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := re.MatchString(tt.path); got != tt.want {
-			t.Errorf("Glob(%q) on %q: %v", tt.glob, tt.path, got)
-		}
-	}
-}
-
 // TestFiltersAndSites: the importer's skip rules and host-to-site mapping.
 func TestFiltersAndSites(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "log")
@@ -232,13 +215,13 @@ func TestFiltersAndSites(t *testing.T) {
 	var m sites.Map
 	m.Add("a.example.com=5")
 	m.Add("*.example.com=6")
-	admin, _ := Glob("/admin/*")
-	notQ, _ := Glob("/[!q]*")
-	excluded, _ := Glob("excluded.*")
+	admin, _ := filter.Glob("/admin/*")
+	notQ, _ := filter.Glob("/[!q]*")
+	excluded, _ := filter.Glob("excluded.*")
 	var got []string
 	opt := Options{
 		Encoder: matomo.Encoder{Visits: true}, Classify: classify.Config{Visits: true}, Sites: &m,
-		Filter: Filter{ExcludePaths: []*regexp.Regexp{admin}, IncludePaths: []*regexp.Regexp{notQ, admin}, UAExclude: []string{"skipme"}, ExcludeHosts: []*regexp.Regexp{excluded}, StripQuery: true},
+		Filter: filter.Filter{ExcludePaths: []*regexp.Regexp{admin}, IncludePaths: []*regexp.Regexp{notQ, admin}, UAExclude: []string{"skipme"}, ExcludeHosts: []*regexp.Regexp{excluded}, StripQuery: true},
 		Emit: func(items [][]byte) error {
 			for _, it := range items {
 				got = append(got, string(it))
@@ -254,7 +237,7 @@ func TestFiltersAndSites(t *testing.T) {
 	if len(got) != 2 || !strings.HasPrefix(got[0], "?idsite=5&") || !strings.HasPrefix(got[1], "?idsite=6&") || strings.Contains(got[0], "q%3D1") {
 		t.Fatalf("items %q", got)
 	}
-	if st.Skipped[SkipNoSite] != 1 || st.UnmappedHosts["unknown.org"] != 1 || st.Skipped[SkipPath] != 2 || st.Skipped[SkipAgent] != 1 || st.Skipped[SkipHost] != 1 {
+	if st.Skipped[SkipNoSite] != 1 || st.UnmappedHosts["unknown.org"] != 1 || st.Skipped[filter.SkipPath] != 2 || st.Skipped[filter.SkipAgent] != 1 || st.Skipped[filter.SkipHost] != 1 {
 		t.Errorf("skipped %v, unmapped %v", st.Skipped, st.UnmappedHosts)
 	}
 }
