@@ -62,11 +62,11 @@ func Glob(pattern string) (*regexp.Regexp, error) {
 
 // Skip reasons of the filters.
 const (
-	SkipHost   = "host_excluded"
-	SkipPath   = "path_excluded"
-	SkipAgent  = "user_agent_excluded"
-	SkipOld    = "too_old"
-	SkipNew    = "too_new"
+	SkipHost  = "host_excluded"
+	SkipPath  = "path_excluded"
+	SkipAgent = "user_agent_excluded"
+	SkipOld   = "too_old"
+	SkipNew   = "too_new"
 )
 
 // Apply changes a hit as the filter says, before Skip: the query string
