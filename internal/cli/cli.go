@@ -333,6 +333,10 @@ func runSend(env Env, args []string, parse bool) int {
 		fmt.Fprintln(env.Stderr, "trackless:", err)
 		return ExitUsage
 	}
+	if err := c.rep.validate(c.rep.reportState, "--report-state"); err != nil && !parse {
+		fmt.Fprintln(env.Stderr, "trackless:", err)
+		return ExitUsage
+	}
 	if parse && c.output != "requests" && c.output != "jsonl" {
 		fmt.Fprintf(env.Stderr, "trackless: --output must be requests or jsonl, not %q\n", c.output)
 		return ExitUsage
@@ -377,8 +381,19 @@ func runSend(env Env, args []string, parse bool) int {
 		j.opt.DeadLetter, j.opt.InDoubt, j.opt.Rejected = rec.deadLetter, rec.inDoubt, rec.rejected
 		j.remindReplays(ctx, rec)
 	}
+	var ro *reportOutput
+	if c.rep.reportState != "" {
+		if ro, code = c.openReport(ctx, env.Stderr, c.rep.reportState, j.opt.Filter, false, log); ro == nil {
+			return code
+		}
+		defer ro.close()
+	}
 	j.siteInfo(ctx)
 	opt := j.options(inputs)
+	onDone := opt.OnDone
+	if ro != nil {
+		opt = ro.feed(opt)
+	}
 	var bar *progressBar
 	if c.progress == "always" || (c.progress == "auto" && env.StderrIsTerminal) {
 		bar = newProgressBar(env.Stderr, inputs.total)
@@ -387,6 +402,9 @@ func runSend(env Env, args []string, parse bool) int {
 		bar.start()
 	}
 	stats, runErr := pipeline.Run(ctx, sendCtx, inputs.names, opt)
+	if ro != nil {
+		runErr = ro.finish(stats, runErr, onDone, log)
+	}
 	if bar != nil {
 		bar.stop(stats)
 	}
@@ -396,8 +414,14 @@ func runSend(env Env, args []string, parse bool) int {
 		}
 	}
 	code = exitCode(stats, runErr)
+	if ro != nil && code == ExitOK && len(ro.sink.Damaged) > 0 {
+		code = ExitUndelivered
+	}
 	if stats != nil {
 		printSummary(env.Stderr, name, stats, parse)
+		if ro != nil {
+			ro.summary(env.Stderr, c.rep.reportState)
+		}
 		if c.summaryJSON != "" {
 			if err := writeSummaryJSON(env, c.summaryJSON, stats, code); err != nil {
 				fmt.Fprintln(env.Stderr, "trackless:", err)

@@ -107,7 +107,20 @@ func writeHelp(w io.Writer, cmd command) {
 		}
 		b.WriteString("\n")
 	}
+	// The command's own group first: report's settings come last in
+	// send's help (--report-state and what goes with it).
+	order := make([]group, 0, numGroups)
 	for g := range numGroups {
+		if g != groupReport {
+			order = append(order, g)
+		}
+	}
+	if cmd == cmdReport {
+		order = append([]group{groupReport}, order...)
+	} else {
+		order = append(order, groupReport)
+	}
+	for _, g := range order {
 		first := true
 		for i := range settings {
 			s := &settings[i]

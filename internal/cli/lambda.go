@@ -53,6 +53,10 @@ func newLambdaHandler(env Env) (*awslambda.Handler, int) {
 		fmt.Fprintln(env.Stderr, "trackless:", err)
 		return nil, ExitUsage
 	}
+	if err := c.rep.validate(c.rep.reportState, "TRACKLESS_REPORT_STATE"); err != nil {
+		fmt.Fprintln(env.Stderr, "trackless:", err)
+		return nil, ExitUsage
+	}
 	log, err := newLogger(env.Stderr, c.logLevel)
 	if err != nil {
 		fmt.Fprintln(env.Stderr, "trackless:", err)
@@ -132,26 +136,53 @@ func (j *job) lambdaProcess(env Env, stopBefore time.Duration) awslambda.Process
 			sendCtx, cancelSend = context.WithDeadline(context.Background(), d.Add(-stopBefore/4))
 			defer cancelSend()
 		}
-		stats, runErr := pipeline.Run(readCtx, sendCtx, set.names, j.options(set))
-		if stats != nil {
-			printSummary(env.Stderr, "lambda", stats, false)
+		opt := j.options(set)
+		var ro *reportOutput
+		if dir := j.c.rep.reportState; dir != "" {
+			// Invocations take turns on the state (it is on a file system
+			// they share, EFS): one waits while another holds it.
+			var msg strings.Builder
+			if ro, _ = j.c.openReport(readCtx, &msg, dir, j.opt.Filter, true, j.log); ro == nil {
+				return errors.New(strings.TrimSpace(strings.TrimPrefix(msg.String(), "trackless: ")))
+			}
+			defer ro.close()
+			opt = ro.feed(opt)
 		}
-		switch {
-		case runErr != nil && readCtx.Err() != nil && ctx.Err() == nil:
-			return fmt.Errorf("%w (%s)", awslambda.ErrDeadline, strings.Join(set.names, ", "))
-		case runErr != nil:
-			return runErr
-		case len(stats.InputsDamaged) > 0:
-			return fmt.Errorf("not read or damaged: %s", strings.Join(stats.InputsDamaged, ", "))
-		case len(stats.InputsBusy) > 0:
-			// Left to the invocation that holds it; failing makes this
-			// one come again, and find it done or its claim expired.
-			return fmt.Errorf("being read by another invocation, try again later: %s", strings.Join(stats.InputsBusy, ", "))
-		case stats.AfterFailed > 0:
-			return errors.New("delivered, but the --after action failed (see above); the retry does it again")
+		stats, runErr := pipeline.Run(readCtx, sendCtx, set.names, opt)
+		if ro != nil {
+			runErr = ro.finish(stats, runErr, j.options(set).OnDone, j.log)
 		}
-		return nil
+		return j.lambdaResult(env, ctx, readCtx, set, stats, runErr, ro)
 	}
+}
+
+// lambdaResult is an invocation's outcome: nil when every object was
+// delivered (and counted, with a report state), else why not; Lambda
+// retries a failed invocation.
+func (j *job) lambdaResult(env Env, ctx, readCtx context.Context, set *inputSet, stats *pipeline.Stats, runErr error, ro *reportOutput) error {
+	if stats != nil {
+		printSummary(env.Stderr, "lambda", stats, false)
+		if ro != nil {
+			ro.summary(env.Stderr, j.c.rep.reportState)
+		}
+	}
+	switch {
+	case runErr != nil && readCtx.Err() != nil && ctx.Err() == nil:
+		return fmt.Errorf("%w (%s)", awslambda.ErrDeadline, strings.Join(set.names, ", "))
+	case runErr != nil:
+		return runErr
+	case len(stats.InputsDamaged) > 0:
+		return fmt.Errorf("not read or damaged: %s", strings.Join(stats.InputsDamaged, ", "))
+	case len(stats.InputsBusy) > 0:
+		// Left to the invocation that holds it; failing makes this
+		// one come again, and find it done or its claim expired.
+		return fmt.Errorf("being read by another invocation, try again later: %s", strings.Join(stats.InputsBusy, ", "))
+	case stats.AfterFailed > 0:
+		return errors.New("delivered, but the --after action failed (see above); the retry does it again")
+	case ro != nil && len(ro.sink.Damaged) > 0:
+		return fmt.Errorf("not counted whole in the report state: %s", strings.Join(ro.sink.Damaged, ", "))
+	}
+	return nil
 }
 
 // resolveObject completes what an event says of an object: its key when

@@ -10,23 +10,24 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"time"
 
 	"github.com/trackless/trackless/internal/atomicfile"
 	"github.com/trackless/trackless/internal/classify"
 	"github.com/trackless/trackless/internal/filter"
 	"github.com/trackless/trackless/internal/geoip"
-	"github.com/trackless/trackless/internal/hit"
-	"github.com/trackless/trackless/internal/input"
-	"github.com/trackless/trackless/internal/lineparse"
 	"github.com/trackless/trackless/internal/logformat"
+	"github.com/trackless/trackless/internal/pipeline"
 	"github.com/trackless/trackless/internal/report"
+	"github.com/trackless/trackless/internal/sink"
 	"github.com/trackless/trackless/internal/useragent"
 )
 
 // reportConfig holds report's own settings (config.rep).
 type reportConfig struct {
 	html, json, state, geoip, title string
+	reportState                     string // send's --report-state
 	keepDays, top, tableSize        int
 	checkpoint                      time.Duration
 }
@@ -47,11 +48,11 @@ func runReport(env Env, args []string) int {
 	if _, err := logformat.NewReader(c.format, "", c.readerOptions()); err != nil {
 		return fail(ExitUsage, "--format:", err)
 	}
-	if rc.top < 1 || rc.tableSize < 10 || rc.keepDays < 0 {
-		return fail(ExitUsage, "--top must be at least 1, --table-size at least 10, --keep-days at least 0")
+	if rc.top < 1 {
+		return fail(ExitUsage, "--top must be at least 1")
 	}
-	if rc.keepDays > 0 && rc.state == "" {
-		return fail(ExitUsage, "--keep-days needs --state")
+	if err := rc.validate(rc.state, "--state"); err != nil {
+		return fail(ExitUsage, err)
 	}
 	for _, out := range []struct{ flag, path string }{{"-o", rc.html}, {"--json", rc.json}} {
 		if out.path == "" || out.path == "-" {
@@ -88,77 +89,40 @@ func runReport(env Env, args []string) int {
 		debug.SetMemoryLimit(reportMemoryLimit)
 	}
 
-	rr := &reportRun{log: log, filter: filter, c: &c, entries: map[string]*report.InputEntry{}}
-	opt := report.Options{
-		Classify:      classify.Config{DocumentRegex: c.docRe, URLExcludeRegex: c.excludeRe},
-		DefaultScheme: c.defScheme, DefaultHost: c.defHost, TableSize: rc.tableSize,
+	ro, code := c.openReport(ctx, env.Stderr, rc.state, filter, false, log)
+	if ro == nil {
+		return code
 	}
-	var uap *useragent.Parser // made when first needed: compiling uap-core's rules takes a while
-	opt.ParseUA = func(ua string) (string, string, string) {
-		if uap == nil {
-			if uap, err = useragent.New(20000); err != nil {
-				log.Error("user-agent parser", "error", err)
-				return "Other", "Other", useragent.DeviceOther
-			}
-		}
-		i := uap.Parse(ua)
-		return i.Browser, i.OS, i.Device
-	}
-	if rc.geoip != "" {
-		db, err := geoip.Open(rc.geoip)
-		if err != nil {
-			return fail(ExitUsage, "--geoip:", err)
-		}
-		defer db.Close()
-		opt.Country = func(ip string) string { return db.Country(ip).Code }
-	}
-	if rc.state != "" {
-		st, err := report.OpenState(rc.state, rc.tableSize)
-		if err != nil {
-			return fail(ExitFatal, err)
-		}
-		defer st.Close()
-		rr.state = st
-		opt.TableSize = st.TableSize()
-		opt.Load = st.Load
-		if dates := st.Dates(); rc.keepDays > 0 && len(dates) > 0 {
-			opt.MinDate = dates[len(dates)-1] - int32(rc.keepDays) + 1
-		}
-	}
-	if rr.agg, err = report.New(opt); err != nil {
-		return fail(ExitUsage, err)
-	}
+	defer ro.close()
+	sk, state := ro.sink, ro.state
 	j := &job{c: &c, log: log, stderr: env.Stderr, rng: rng}
 	set := &inputSet{}
-	if len(positional) > 0 || rr.state == nil { // with a state and no input: the report of the state
+	if len(positional) > 0 || state == nil { // with a state and no input: the report of the state
 		if set, err = j.resolve(ctx, positional); err != nil {
 			return fail(ExitUsage, err)
 		}
-		jo := j.options(set)
-		rr.open, rr.identify = jo.Open, jo.Identify
 	}
-	rr.checkpoint = rc.checkpoint
-	rr.keepDays = rc.keepDays
-
-	runErr := rr.read(ctx, set.names)
-	days := rr.agg.Days()
-	all := days
-	if rr.state != nil && !errors.Is(runErr, errState) {
-		if err := rr.commit(days); err != nil {
-			runErr = err
-		}
-		if all, err = rr.stateDays(days); err != nil && runErr == nil {
+	popt := j.options(set)
+	popt = pipeline.Options{
+		SinksOnly: true, Sinks: []sink.Sink{sk},
+		Format: c.format, Reader: c.readerOptions(), Filter: filter,
+		Open: popt.Open, Identify: popt.Identify, Log: log,
+	}
+	stats, runErr := pipeline.Run(ctx, ctx, set.names, popt)
+	if state != nil && !errors.Is(runErr, report.ErrState) {
+		if err := sk.Commit(); err != nil {
 			runErr = err
 		}
 	}
-	inputs := rr.entries
-	if rr.state != nil {
-		inputs = rr.state.Inputs()
+	days, err := sk.Days()
+	if err != nil && runErr == nil {
+		runErr = err
 	}
-	rep := report.Build(all, report.Meta{Version: Version, Generated: time.Now(), Top: rc.top, TableSize: opt.TableSize, Inputs: inputs, Title: rc.title})
+	rep := report.Build(days, report.Meta{Version: Version, Generated: time.Now(), Top: rc.top, TableSize: ro.tableSize, Inputs: sk.Inputs(), Title: rc.title})
 	if err := writeReport(env, *rc, rep); err != nil {
 		return fail(ExitFatal, err)
 	}
+	damaged := union(stats.InputsDamaged, sk.Damaged)
 	code = ExitOK
 	switch {
 	case errors.Is(runErr, context.Canceled):
@@ -166,11 +130,180 @@ func runReport(env Env, args []string) int {
 	case runErr != nil:
 		fmt.Fprintln(env.Stderr, "trackless:", runErr)
 		code = ExitFatal
-	case len(rr.damaged) > 0:
+	case len(damaged) > 0:
 		code = ExitUndelivered
 	}
-	rr.printSummary(env.Stderr)
+	printReportSummary(env.Stderr, len(set.names), stats, sk, damaged)
 	return code
+}
+
+// validate checks the report's settings that send shares; state is the
+// state directory, named flag.
+func (rc *reportConfig) validate(state, flag string) error {
+	if rc.tableSize < 10 || rc.keepDays < 0 {
+		return errors.New("--table-size must be at least 10, --keep-days at least 0")
+	}
+	if rc.keepDays > 0 && state == "" {
+		return fmt.Errorf("--keep-days needs %s", flag)
+	}
+	return nil
+}
+
+// reportOutput is the report's aggregator, as a sink of a run, with its
+// state when one is kept.
+type reportOutput struct {
+	sink      *report.Sink
+	state     *report.State // nil: none
+	tableSize int
+	closers   []func() error
+}
+
+// openReport builds the report's sink from the report settings; dir is
+// its state directory ("" for none). With wait, a state another process
+// holds is waited for until ctx ends (the Lambda: invocations take turns);
+// without, it is an error at once. It returns nil and the exit code, the
+// message written on stderr, when it cannot.
+func (c *config) openReport(ctx context.Context, stderr io.Writer, dir string, flt filter.Filter, wait bool, log *slog.Logger) (*reportOutput, int) {
+	rc := &c.rep
+	ro := &reportOutput{tableSize: rc.tableSize}
+	fail := func(code int, args ...any) (*reportOutput, int) {
+		fmt.Fprintln(stderr, append([]any{"trackless:"}, args...)...)
+		ro.close()
+		return nil, code
+	}
+	opt := report.Options{
+		Classify:      classify.Config{DocumentRegex: c.docRe, URLExcludeRegex: c.excludeRe},
+		DefaultScheme: c.defScheme, DefaultHost: c.defHost, TableSize: rc.tableSize,
+		ParseUA: lazyUAParser(log),
+	}
+	if rc.geoip != "" {
+		db, err := geoip.Open(rc.geoip)
+		if err != nil {
+			return fail(ExitUsage, "--geoip:", err)
+		}
+		ro.closers = append(ro.closers, db.Close)
+		opt.Country = func(ip string) string { return db.Country(ip).Code }
+	}
+	if dir != "" {
+		var err error
+		if wait {
+			ro.state, err = report.OpenStateWait(ctx, dir, rc.tableSize)
+		} else {
+			ro.state, err = report.OpenState(dir, rc.tableSize)
+		}
+		if err != nil {
+			return fail(ExitFatal, err)
+		}
+		ro.closers = append(ro.closers, ro.state.Close)
+		opt.TableSize = ro.state.TableSize()
+		opt.Load = ro.state.Load
+		if dates := ro.state.Dates(); rc.keepDays > 0 && len(dates) > 0 {
+			opt.MinDate = dates[len(dates)-1] - int32(rc.keepDays) + 1
+		}
+	}
+	ro.tableSize = opt.TableSize
+	agg, err := report.New(opt)
+	if err != nil {
+		return fail(ExitUsage, err)
+	}
+	ro.sink = report.NewSink(agg, report.SinkOptions{
+		Filter: flt, DefaultHost: c.defHost, State: ro.state,
+		Checkpoint: rc.checkpoint, KeepDays: rc.keepDays, Log: log,
+	})
+	return ro, ExitOK
+}
+
+func (ro *reportOutput) close() {
+	for i := len(ro.closers) - 1; i >= 0; i-- {
+		ro.closers[i]()
+	}
+	ro.closers = nil
+}
+
+// feed makes a send run count into the report too: the sink is added, and
+// the after-delivery action (which needs both to have an input) is left
+// to finish.
+func (ro *reportOutput) feed(opt pipeline.Options) pipeline.Options {
+	opt.Sinks = append(opt.Sinks, ro.sink)
+	return opt
+}
+
+// finish ends a send run that fed the report: the state is committed
+// (whatever happened to Matomo: each keeps its own progress), then the
+// after-delivery action runs on the inputs both have whole. It returns the
+// run's error, or the state's.
+func (ro *reportOutput) finish(stats *pipeline.Stats, runErr error, onDone func(string) error, log *slog.Logger) error {
+	if errors.Is(runErr, report.ErrState) {
+		return runErr
+	}
+	if err := ro.sink.Commit(); err != nil {
+		if runErr == nil {
+			runErr = err
+		}
+		return runErr
+	}
+	if stats == nil || onDone == nil {
+		return runErr
+	}
+	for _, name := range stats.Delivered {
+		if !ro.sink.HasWhole(name) {
+			continue
+		}
+		if err := onDone(name); err != nil {
+			log.Error("input delivered, but its after-delivery action failed", "input", name, "error", err)
+			stats.AfterFailed++
+		}
+	}
+	return runErr
+}
+
+// summary says what the report's state counted, for send's summary.
+func (ro *reportOutput) summary(w io.Writer, dir string) {
+	fmt.Fprintf(w, "report state %s: %s counted", dir, plural(ro.sink.Counted(), "input", "inputs"))
+	if ro.sink.Skipped > 0 {
+		fmt.Fprintf(w, " (%d had it already)", ro.sink.Skipped)
+	}
+	if ro.sink.Excluded > 0 {
+		fmt.Fprintf(w, ", %d hits excluded", ro.sink.Excluded)
+	}
+	fmt.Fprintln(w)
+	for _, d := range ro.sink.Damaged {
+		fmt.Fprintln(w, "  not counted whole:", d)
+	}
+}
+
+// lazyUAParser returns the report's user-agent parser, made when first
+// needed: compiling uap-core's rules takes a while.
+func lazyUAParser(log *slog.Logger) report.UAFunc {
+	var uap *useragent.Parser
+	var failed bool
+	return func(ua string) (string, string, string) {
+		if uap == nil && !failed {
+			var err error
+			if uap, err = useragent.New(20000); err != nil {
+				log.Error("user-agent parser", "error", err)
+				failed = true
+			}
+		}
+		if uap == nil {
+			return "Other", "Other", useragent.DeviceOther
+		}
+		i := uap.Parse(ua)
+		return i.Browser, i.OS, i.Device
+	}
+}
+
+// union returns the strings of a and b, each once, in order.
+func union(a, b []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, s := range append(slices.Clone(a), b...) {
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // reportMemoryLimit is the report's soft memory limit unless GOMEMLIMIT
@@ -218,295 +351,25 @@ func writeReport(env Env, rc reportConfig, rep *report.Report) error {
 	return nil
 }
 
-// reportRun reads inputs into an aggregator and records them in the state.
-type reportRun struct {
-	c          *config
-	log        *slog.Logger
-	filter     filter.Filter
-	agg        *report.Aggregator
-	state      *report.State
-	open       func(context.Context, string) (*input.Input, error)
-	identify   func(string) *input.Identity
-	checkpoint time.Duration
-	keepDays   int
-
-	entries  map[string]*report.InputEntry // this run's inputs, by ledger key (or name for stdin)
-	lastSave time.Time
-
-	inputs, skipped int
-	damaged         []string
-	lines, hits     int64
-	malformed       map[string]int64
-	excluded        int64
-	loadErr         error // a day of the state could not be read
-}
-
-func (rr *reportRun) openInput(ctx context.Context, name string) (*input.Input, error) {
-	switch {
-	case name == "-":
-		return input.FromReader("-", os.Stdin)
-	case rr.open != nil:
-		return rr.open(ctx, name)
+// printReportSummary writes what the run read on w.
+func printReportSummary(w io.Writer, inputs int, st *pipeline.Stats, sk *report.Sink, damaged []string) {
+	fmt.Fprintf(w, "report: %s", plural(inputs, "input", "inputs"))
+	if sk.Skipped > 0 {
+		fmt.Fprintf(w, " (%d already counted)", sk.Skipped)
 	}
-	return input.OpenContext(ctx, name)
-}
-
-// read counts the inputs one after the other (each is decompressed and
-// parsed in goroutines of its own, ahead of the counting).
-func (rr *reportRun) read(ctx context.Context, names []string) error {
-	rr.lastSave = time.Now()
-	rr.malformed = map[string]int64{}
-	for _, name := range names {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if err := rr.readInput(ctx, name); err != nil {
-			return err
-		}
-		if rr.state != nil && rr.checkpoint > 0 && time.Since(rr.lastSave) > rr.checkpoint {
-			if err := rr.commit(rr.agg.Days()); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
-
-func (rr *reportRun) readInput(ctx context.Context, name string) error {
-	rr.inputs++
-	var key string
-	var prev *report.InputEntry
-	if rr.identify != nil {
-		if id := rr.identify(name); id != nil {
-			key = id.Key()
-			if rr.state != nil {
-				prev = rr.state.Input(key)
-				if prev != nil && prev.Done && prev.Size == id.Size {
-					rr.log.Info("input already counted", "input", name)
-					rr.skipped++
-					return nil
-				}
-			}
-		}
-	}
-	in, err := rr.openInput(ctx, name)
-	if errors.Is(err, input.ErrSuperseded) {
-		rr.log.Warn("input skipped", "input", name, "reason", err)
-		return nil
-	}
-	if err != nil {
-		rr.log.Error("cannot read input", "input", name, "error", err)
-		rr.damaged = append(rr.damaged, name)
-		return nil
-	}
-	defer in.Close()
-	if key == "" && in.Identity != nil {
-		key = in.Identity.Key()
-		if rr.state != nil {
-			prev = rr.state.Input(key)
-		}
-	}
-	var size int64
-	if in.Identity != nil {
-		size = in.Identity.Size
-	}
-	e := &report.InputEntry{Name: name, Size: size, Malformed: map[string]int64{}}
-	if prev != nil {
-		switch {
-		case prev.Done && prev.Size == size:
-			rr.log.Info("input already counted", "input", name)
-			rr.skipped++
-			return nil
-		case size < prev.Size:
-			rr.log.Error("input is smaller than when it was counted: not counted again", "input", name)
-			rr.damaged = append(rr.damaged, name)
-			return nil
-		}
-		*e = *prev
-		e.Name, e.Size, e.Done, e.Failed = name, size, false, ""
-		e.Malformed = map[string]int64{}
-		for k, v := range prev.Malformed {
-			e.Malformed[k] = v
-		}
-		rr.log.Info("input grew: counting what follows", "input", name, "after_line", prev.Lines)
-	}
-	if key == "" {
-		key = "name:" + name
-		if rr.state != nil {
-			rr.log.Warn("input has no identity (stdin): counted again on every run", "input", name)
-		}
-	}
-	rr.entries[key] = e
-	reader, err := logformat.NewReader(rr.c.format, name, rr.c.readerOptions())
-	if err != nil {
-		return err
-	}
-	lines := in.Lines()
-	defer lines.Close()
-	ahead := lineparse.Start(lines, reader, e.Lines)
-	defer ahead.Stop()
-	warned := 0
-	lastDate := int32(-1 << 31)
-	if t, err := time.Parse(time.DateOnly, e.LastDate); err == nil {
-		lastDate = report.DateOf(t)
-	}
-	defer func() {
-		if lastDate > -1<<31 {
-			e.LastDate = report.DayString(lastDate)
-		}
-	}()
-	for {
-		var b *lineparse.Batch
-		select {
-		case b = <-ahead.Out:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-		for i := range b.Lines {
-			pl := &b.Lines[i]
-			switch pl.Kind {
-			case lineparse.Hit:
-				if d := rr.hit(e, &pl.H); d > lastDate {
-					lastDate = d
-				}
-			case lineparse.Bad, lineparse.TooLong:
-				reason := logformat.ReasonLineTooLong
-				var pe *logformat.ParseError
-				if errors.As(pl.Err, &pe) {
-					reason = pe.Reason
-				}
-				e.Malformed[reason]++
-				rr.malformed[reason]++
-				if warned++; warned <= 5 {
-					rr.log.Warn("malformed line", "input", name, "line", pl.Line, "reason", reason)
-				}
-			}
-			if pl.Kind != lineparse.Resumed {
-				rr.lines++
-			}
-			e.Lines = pl.Line
-		}
-		if rr.loadErr != nil {
-			return fmt.Errorf("%w: %v", errState, rr.loadErr)
-		}
-		if b.End {
-			e.Lines = max(e.Lines, b.Last)
-			switch {
-			case b.Unknown != nil:
-				rr.log.Error("input not read: its format is unknown", "input", name, "error", b.Unknown.Error())
-				e.Failed = "format unknown: " + b.Unknown.Error()
-				rr.damaged = append(rr.damaged, name)
-			case b.Damage != nil:
-				rr.log.Error("input is damaged: lines before the damage were counted", "input", name, "after_line", b.Last, "error", b.Damage)
-				e.Failed = fmt.Sprintf("damaged after line %d: %v", b.Last, b.Damage)
-				rr.damaged = append(rr.damaged, name)
-			default:
-				e.Done = true
-			}
-			e.Counted = time.Now().UTC()
-			return nil
-		}
-		ahead.Recycle(b)
-	}
-}
-
-// hit counts a hit of an input; it returns the hit's date, or the lowest
-// date for a hit left out.
-func (rr *reportRun) hit(e *report.InputEntry, h *hit.Hit) int32 {
-	const none = -1 << 31
-	rr.hits++
-	e.Hits++
-	rr.filter.Apply(h)
-	host := h.Host
-	if host == "" {
-		host = rr.c.defHost
-	}
-	if rr.filter.Skip(h, host) != "" {
-		e.Excluded++
-		rr.excluded++
-		return none
-	}
-	ok, err := rr.agg.Add(h)
-	if err != nil {
-		rr.loadErr = err
-		return none
-	}
-	if !ok {
-		e.Excluded++
-		rr.excluded++
-		return none
-	}
-	return report.DateOf(h.Time)
-}
-
-// minDate is the first day --keep-days keeps: counted back from the newest
-// day of the state and of this run.
-func (rr *reportRun) minDate(days []*report.Day) int32 {
-	if rr.keepDays <= 0 {
-		return 0
-	}
-	newest := int32(-1 << 31)
-	for _, d := range days {
-		newest = max(newest, d.Date)
-	}
-	if dates := rr.state.Dates(); len(dates) > 0 {
-		newest = max(newest, dates[len(dates)-1])
-	}
-	return newest - int32(rr.keepDays) + 1
-}
-
-// commit saves the days counted so far and this run's inputs.
-func (rr *reportRun) commit(days []*report.Day) error {
-	if err := rr.state.Commit(days, rr.entries, rr.minDate(days)); err != nil {
-		return fmt.Errorf("%w: %v", errState, err)
-	}
-	rr.lastSave = time.Now()
-	return nil
-}
-
-// stateDays returns every day the state keeps: those counted by this run
-// as they are in memory, the others' summaries read from the state.
-func (rr *reportRun) stateDays(touched []*report.Day) ([]*report.Day, error) {
-	byDate := map[int32]*report.Day{}
-	for _, d := range touched {
-		byDate[d.Date] = d
-	}
-	var out []*report.Day
-	for _, date := range rr.state.Dates() {
-		if d := byDate[date]; d != nil {
-			out = append(out, d)
-			continue
-		}
-		d, err := rr.state.Summary(date)
-		if err != nil {
-			return nil, fmt.Errorf("%w: %v", errState, err)
-		}
-		if d != nil {
-			out = append(out, d)
-		}
-	}
-	return out, nil
-}
-
-// printSummary writes what the run read on w.
-func (rr *reportRun) printSummary(w io.Writer) {
-	fmt.Fprintf(w, "report: %s", plural(rr.inputs, "input", "inputs"))
-	if rr.skipped > 0 {
-		fmt.Fprintf(w, " (%d already counted)", rr.skipped)
-	}
-	fmt.Fprintf(w, ", %s, %s", plural(rr.lines, "line", "lines"), plural(rr.hits, "hit", "hits"))
-	if rr.excluded > 0 {
-		fmt.Fprintf(w, ", %d excluded", rr.excluded)
+	fmt.Fprintf(w, ", %s, %s", plural(st.LinesRead-st.LinesResumed, "line", "lines"), plural(st.Hits, "hit", "hits"))
+	if sk.Excluded > 0 {
+		fmt.Fprintf(w, ", %d excluded", sk.Excluded)
 	}
 	var bad int64
-	for _, n := range rr.malformed {
+	for _, n := range st.Malformed {
 		bad += n
 	}
 	if bad > 0 {
-		fmt.Fprintf(w, ", %d malformed (%s)", bad, counts(rr.malformed))
+		fmt.Fprintf(w, ", %d malformed (%s)", bad, counts(st.Malformed))
 	}
 	fmt.Fprintln(w)
-	for _, d := range rr.damaged {
+	for _, d := range damaged {
 		fmt.Fprintln(w, "  not read whole:", d)
 	}
 }

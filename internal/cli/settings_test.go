@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/trackless/trackless/internal/pipeline"
+	"github.com/trackless/trackless/internal/report"
 )
 
 // runEnv runs the command line with the environment vars and returns its
@@ -173,7 +174,7 @@ func TestUsageErrors(t *testing.T) {
 // columns, with examples and no "peer".
 func TestHelp(t *testing.T) {
 	wantGroups := map[command][]string{
-		cmdSend:   {"Input and format", "Filters", "Matomo", "Delivery", "S3 and AWS", "Output"},
+		cmdSend:   {"Input and format", "Filters", "Matomo", "Delivery", "S3 and AWS", "Output", "Report"},
 		cmdParse:  {"Input and format", "Filters", "Matomo", "Delivery", "S3 and AWS", "Output"},
 		cmdReport: {"Report", "Input and format", "Filters", "S3 and AWS", "Output"},
 		cmdReplay: {"Matomo", "Delivery", "Output"},
@@ -360,8 +361,7 @@ func TestSummaryWords(t *testing.T) {
 		t.Errorf("summary:\n%s", got)
 	}
 	b.Reset()
-	rr := &reportRun{inputs: 1, lines: 2, hits: 1, malformed: map[string]int64{"field_count": 1, "bad_date": 1}}
-	rr.printSummary(&b)
+	printReportSummary(&b, 1, &pipeline.Stats{LinesRead: 2, Hits: 1, Malformed: map[string]int64{"field_count": 1, "bad_date": 1}}, &report.Sink{}, nil)
 	if got := b.String(); got != "report: 1 input, 2 lines, 1 hit, 2 malformed (bad_date=1 field_count=1)\n" {
 		t.Errorf("report summary: %q", got)
 	}

@@ -155,9 +155,30 @@ func LockDir(dir string) (*os.File, error) {
 	}
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 		f.Close()
-		return nil, fmt.Errorf("state dir %s is in use by another trackless process", dir)
+		return nil, fmt.Errorf("state dir %s %w", dir, ErrInUse)
 	}
 	return f, nil
+}
+
+// ErrInUse says that another process holds a directory.
+var ErrInUse = errors.New("is in use by another trackless process")
+
+// LockDirWait is LockDir, but waits while another process holds the
+// directory, until ctx ends.
+func LockDirWait(ctx context.Context, dir string) (*os.File, error) {
+	wait := 10 * time.Millisecond
+	for {
+		f, err := LockDir(dir)
+		if !errors.Is(err, ErrInUse) {
+			return f, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("%w (waited until %v)", err, context.Cause(ctx))
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 500*time.Millisecond)
+	}
 }
 
 // Dir is the state directory.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"slices"
 	"sync"
@@ -15,6 +16,7 @@ import (
 	"github.com/trackless/trackless/internal/ledger"
 	"github.com/trackless/trackless/internal/lineparse"
 	"github.com/trackless/trackless/internal/logformat"
+	"github.com/trackless/trackless/internal/sink"
 )
 
 // DefaultReorderWindow is the default of Options.ReorderWindow.
@@ -43,7 +45,8 @@ type cursor struct {
 	parse       *lineparse.Ahead
 	batch       *lineparse.Batch // being read, from i
 	i           int
-	skipThrough int64
+	skipThrough int64   // lines read before: no one needs them
+	sendFrom    int64   // Matomo has every hit through this line
 	next        *queued // the next item of this input; nil at its end
 	n           int
 	// hits and malformed count the lines read (not resumed) of each kind.
@@ -120,7 +123,9 @@ func (r *runner) abandon(active cursorHeap) {
 		c.st.mu.Lock()
 		c.st.failed = true
 		c.st.mu.Unlock()
-		r.pers.mark(c.st)
+		if !c.st.matomoOff {
+			r.pers.mark(c.st)
+		}
 		c.close()
 	}
 }
@@ -140,7 +145,7 @@ func (r *runner) orderInputs(ctx context.Context, names []string) []firstHit {
 	var wg sync.WaitGroup
 	for i, n := range names {
 		out[i] = firstHit{name: n, first: -1 << 63}
-		if len(names) == 1 {
+		if len(names) == 1 || r.opt.SinksOnly { // sinks need no time order
 			continue
 		}
 		if r.opt.FirstHint != nil {
@@ -217,13 +222,13 @@ func (r *runner) openInput(ctx context.Context, name string) (*input.Input, erro
 	return input.OpenContext(ctx, name) // a named pipe with no writer must not block an interrupt
 }
 
-// open opens an input, consults the ledger, and reads up to its first
-// item. It returns nil for an input that is skipped or cannot be read.
-// An input whose identity is known without opening it (an object) is
+// open opens an input, consults the ledger and the sinks, and reads up to
+// its first item. It returns nil for an input that is skipped or cannot be
+// read. An input whose identity is known without opening it (an object) is
 // claimed and looked up before it is opened, so that a delivered object is
 // not downloaded again.
 func (r *runner) open(ctx context.Context, name string, seq int) (*cursor, error) {
-	st := &inputState{name: name}
+	st := &inputState{name: name, matomoOff: r.opt.SinksOnly}
 	var prev *ledger.Entry
 	var id *input.Identity
 	if r.opt.Identify != nil {
@@ -233,7 +238,7 @@ func (r *runner) open(ctx context.Context, name string, seq int) (*cursor, error
 		r.stats.Inputs++
 		var skip bool
 		var err error
-		if prev, skip, err = r.consult(ctx, st, id); skip || err != nil {
+		if prev, skip, err = r.begin(ctx, st, id); skip || err != nil {
 			return nil, err
 		}
 	}
@@ -252,29 +257,46 @@ func (r *runner) open(ctx context.Context, name string, seq int) (*cursor, error
 		st.failed = true
 		return nil, nil
 	}
+	c := &cursor{name: name, seq: seq, in: in, st: st}
 	if id == nil {
 		r.stats.Inputs++
-	}
-	c := &cursor{name: name, seq: seq, in: in, st: st}
-	if id == nil && in.Identity != nil {
 		var skip bool
-		if prev, skip, err = r.consult(ctx, st, in.Identity); skip || err != nil {
+		if prev, skip, err = r.begin(ctx, st, in.Identity); skip || err != nil {
 			in.Close()
 			return nil, err
 		}
 	}
-	if prev != nil {
+	// Matomo's ledger says where sending goes on; a sink may need the
+	// input from an earlier line: lines up to Matomo's point are then read
+	// again for the sink, and not sent (st.resume).
+	var sendFrom int64
+	if prev != nil && !st.matomoOff {
 		switch {
 		case prev.Done:
-			c.skipThrough = prev.Lines // it grew: go on after the old end
+			sendFrom = prev.Lines // it grew: go on after the old end
 		default:
-			c.skipThrough = prev.ConfirmedLine
+			sendFrom = prev.ConfirmedLine
 			if len(prev.ShardLines) == Shards {
 				st.resume = prev.ShardLines
 				st.resumeDone = prev.ShardDone
 			}
 		}
-		st.readLine = c.skipThrough
+	}
+	c.skipThrough, c.sendFrom = sendFrom, sendFrom
+	if st.matomoOff {
+		c.skipThrough = math.MaxInt64
+	}
+	for _, s := range st.sinks {
+		c.skipThrough = min(c.skipThrough, s.through)
+	}
+	if c.skipThrough < sendFrom && st.resume == nil {
+		st.resume = make([]int64, Shards)
+		for i := range st.resume {
+			st.resume[i] = sendFrom
+		}
+	}
+	st.readLine = c.skipThrough
+	if c.skipThrough > 0 {
 		r.log.Info("resuming input", "input", name, "after_line", c.skipThrough)
 	}
 	if r.opt.Progress != nil {
@@ -290,12 +312,54 @@ func (r *runner) open(ctx context.Context, name string, seq int) (*cursor, error
 	return c, r.advance(ctx, c)
 }
 
-// consult claims an input in the ledger and reads its entry. skip is true
-// for an input not to read: delivered already, smaller than when it was
-// read, or claimed by another worker.
-func (r *runner) consult(ctx context.Context, st *inputState, id *input.Identity) (prev *ledger.Entry, skip bool, err error) {
+// begin consults Matomo's ledger and the sinks on an input about to be
+// read (id is nil when it has no identity: stdin). skip is true when none
+// of them needs it: Matomo has it (or another worker reads it, or it
+// shrank) and every sink has it.
+func (r *runner) begin(ctx context.Context, st *inputState, id *input.Identity) (prev *ledger.Entry, skip bool, err error) {
+	if !st.matomoOff && id != nil {
+		var why skipReason
+		if prev, why, err = r.consult(ctx, st, id); err != nil {
+			return nil, false, err
+		}
+		switch why {
+		case skipOther:
+			return nil, true, nil
+		case skipDelivered:
+			st.matomoOff = true
+		}
+	}
+	info := sink.Info{Name: st.name}
+	if id != nil {
+		info.Key, info.Size = id.Key(), id.Size
+	}
+	for _, s := range r.opt.Sinks {
+		h, through, err := s.Begin(info)
+		if err != nil {
+			return nil, false, err
+		}
+		if h != nil {
+			st.sinks = append(st.sinks, sinkIn{in: h, through: through})
+		}
+	}
+	return prev, st.matomoOff && len(st.sinks) == 0, nil
+}
+
+// skipReason says why consult leaves an input out.
+type skipReason int
+
+const (
+	skipNone      skipReason = iota
+	skipDelivered            // Matomo has it all
+	skipOther                // another worker reads it, or it shrank
+)
+
+// consult claims an input in the ledger and reads its entry. It says why
+// Matomo does not need the input: delivered already, smaller than when it
+// was read, or claimed by another worker.
+func (r *runner) consult(ctx context.Context, st *inputState, id *input.Identity) (prev *ledger.Entry, why skipReason, err error) {
 	if r.opt.Ledger == nil {
-		return nil, false, nil
+		return nil, skipNone, nil
 	}
 	st.key, st.identity = id.Key(), *id
 	if err := r.opt.Ledger.Claim(ctx, st.key); err != nil {
@@ -303,14 +367,14 @@ func (r *runner) consult(ctx context.Context, st *inputState, id *input.Identity
 		if errors.As(err, &ce) {
 			r.log.Info("input is being read by another worker: left to it", "input", st.name, "owner", ce.Owner, "until", ce.Until)
 			r.stats.InputsBusy = append(r.stats.InputsBusy, st.name)
-			return nil, true, nil
+			return nil, skipOther, nil
 		}
-		return nil, false, err
+		return nil, skipNone, err
 	}
 	r.claimed = append(r.claimed, st)
 	if !r.opt.Force {
 		if prev, err = r.opt.Ledger.Get(ctx, st.key); err != nil {
-			return nil, false, err
+			return nil, skipNone, err
 		}
 	}
 	switch {
@@ -320,20 +384,28 @@ func (r *runner) consult(ctx context.Context, st *inputState, id *input.Identity
 		r.stats.InputsSkipped++
 		st.released = true
 		if err := r.opt.Ledger.Release(ctx, st.key); err != nil {
-			return nil, false, err
+			return nil, skipNone, err
 		}
 		r.inputDone(st.name)
-		return nil, true, nil
+		return nil, skipDelivered, nil
 	case id.Size < prev.Identity.Size:
 		r.log.Error("input is smaller than when it was last read: not sending it again; use --force to send it all", "input", st.name)
 		r.stats.InputsDamaged = append(r.stats.InputsDamaged, st.name)
-		return nil, true, nil
+		return nil, skipOther, nil
 	}
-	return prev, false, nil
+	return prev, skipNone, nil
 }
 
 // inputDone tells Options.OnDone that every hit of an input is confirmed.
+// With sinks, it only records the input (Stats.Delivered): the caller
+// runs the after-delivery action once the sinks have it durably too.
 func (r *runner) inputDone(name string) {
+	if len(r.opt.Sinks) > 0 {
+		r.mu.Lock()
+		r.stats.Delivered = append(r.stats.Delivered, name)
+		r.mu.Unlock()
+		return
+	}
 	if r.opt.OnDone == nil {
 		return
 	}
@@ -388,6 +460,7 @@ func (r *runner) advance(ctx context.Context, c *cursor) error {
 		case lineparse.TooLong:
 			c.malformed++
 			r.stats.Malformed[logformat.ReasonLineTooLong]++
+			st.malformedToSinks(lineNo, logformat.ReasonLineTooLong)
 			r.warn("malformed", "malformed line", "input", c.name, "line", lineNo, "reason", logformat.ReasonLineTooLong)
 			continue
 		case lineparse.Resumed:
@@ -404,6 +477,7 @@ func (r *runner) advance(ctx context.Context, c *cursor) error {
 			var pe *logformat.ParseError
 			if errors.As(pl.Err, &pe) {
 				r.stats.Malformed[pe.Reason]++
+				st.malformedToSinks(lineNo, pe.Reason)
 				r.warn("malformed", "malformed line", "input", c.name, "line", lineNo, "reason", pe.Reason, "detail", pe.Detail)
 			}
 			continue
@@ -442,10 +516,10 @@ func (r *runner) advance(ctx context.Context, c *cursor) error {
 		st.failed, st.failReason = true, prefix+fe.Error()
 		st.mu.Unlock()
 	}
-	if c.batch.Unknown == nil && c.skipThrough > c.batch.Last {
+	if c.batch.Unknown == nil && !st.matomoOff && c.sendFrom > c.batch.Last {
 		// The ledger says lines were delivered that the input does not
 		// have: it was replaced by a shorter file that starts the same.
-		reason := fmt.Sprintf("the ledger says line %d was delivered, but the input has %d lines: it was replaced or cut; nothing of it was sent (use --force to send it all again)", c.skipThrough, c.batch.Last)
+		reason := fmt.Sprintf("the ledger says line %d was delivered, but the input has %d lines: it was replaced or cut; nothing of it was sent (use --force to send it all again)", c.sendFrom, c.batch.Last)
 		r.log.Error("input does not match its ledger entry", "input", c.name, "reason", reason)
 		r.stats.InputsDamaged = append(r.stats.InputsDamaged, c.name+": "+reason)
 		st.mu.Lock()
@@ -469,10 +543,13 @@ func (r *runner) advance(ctx context.Context, c *cursor) error {
 	if st.lines > st.readLine {
 		st.readLine = st.lines
 	}
+	failed := st.failReason
 	st.mu.Unlock()
-	r.pers.mark(st)
+	if !st.matomoOff {
+		r.pers.mark(st)
+	}
 	c.close()
-	return nil
+	return st.endSinks(c.batch.Last, failed)
 }
 
 // cursorHeap orders open inputs by the time of their next item.

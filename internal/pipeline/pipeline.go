@@ -21,6 +21,7 @@ import (
 	"github.com/trackless/trackless/internal/ledger"
 	"github.com/trackless/trackless/internal/logformat"
 	"github.com/trackless/trackless/internal/matomo"
+	"github.com/trackless/trackless/internal/sink"
 	"github.com/trackless/trackless/internal/sites"
 )
 
@@ -50,6 +51,14 @@ type Options struct {
 	// the inputs of a run are merged by time: one visitor's hits reach
 	// Matomo in time order, also across files.
 	ReorderWindow time.Duration
+
+	// Sinks take the hits read besides Matomo (the report's state); each
+	// keeps its own progress (see sink.Sink).
+	Sinks []sink.Sink
+	// SinksOnly: the run only feeds Sinks (the report): no request is
+	// formed, Matomo's ledger is not used, and inputs are read one after
+	// the other (sinks need no time order).
+	SinksOnly bool
 
 	// Client sends batches. Nil means no sending: Emit receives the batches.
 	Client *matomo.Client
@@ -180,12 +189,16 @@ type Stats struct {
 	SiteURLParts map[int]string `json:"site_url_parts,omitempty"`
 	// PeakInFlight and FinalInFlight are the most batches in flight at
 	// once and the bound at the end (it shrinks when Matomo slows down).
-	PeakInFlight   int              `json:"peak_in_flight,omitempty"`
-	FinalInFlight  int              `json:"final_in_flight,omitempty"`
-	AIAgents       map[string]int64 `json:"ai_assistants"`
-	UnmappedHosts  map[string]int64 `json:"unmapped_hosts,omitempty"`
-	Elapsed        time.Duration    `json:"-"`
-	ElapsedSeconds float64          `json:"elapsed_seconds"`
+	PeakInFlight  int              `json:"peak_in_flight,omitempty"`
+	FinalInFlight int              `json:"final_in_flight,omitempty"`
+	AIAgents      map[string]int64 `json:"ai_assistants"`
+	UnmappedHosts map[string]int64 `json:"unmapped_hosts,omitempty"`
+	// Delivered lists, in a run with Sinks, the inputs Matomo has whole:
+	// the caller applies the after-delivery action (OnDone is not called)
+	// once the sinks have them durably too.
+	Delivered      []string      `json:"-"`
+	Elapsed        time.Duration `json:"-"`
+	ElapsedSeconds float64       `json:"elapsed_seconds"`
 }
 
 // ref is where an item came from.
@@ -209,6 +222,7 @@ type runner struct {
 	cls   *classify.Classifier
 	log   *slog.Logger
 	pers  *persister
+	after *afterQueue // releases claims and runs OnDone off the ack path
 	work  []chan *batch
 	cur   []*batch
 	stats Stats
@@ -253,6 +267,9 @@ func Run(ctx, sendCtx context.Context, names []string, opt Options) (*Stats, err
 	if opt.MaxOpen <= 0 {
 		opt.MaxOpen = 64
 	}
+	if opt.SinksOnly {
+		opt.MaxOpen = 1
+	}
 	if opt.Log == nil {
 		opt.Log = slog.New(slog.DiscardHandler)
 	}
@@ -267,6 +284,7 @@ func Run(ctx, sendCtx context.Context, names []string, opt Options) (*Stats, err
 	if opt.slowAnswer > 0 {
 		r.limit.minSlow = opt.slowAnswer
 	}
+	r.after = newAfterQueue(r.release)
 	r.pers = newPersister(opt.Ledger, r.finished)
 	r.stats.Malformed = map[string]int64{}
 	r.stats.Skipped = map[string]int64{}
@@ -301,6 +319,7 @@ func Run(ctx, sendCtx context.Context, names []string, opt Options) (*Stats, err
 	if err := r.pers.close(); err != nil && runErr == nil {
 		runErr = err
 	}
+	r.after.close()
 	// Claims of inputs not finished are given back, so that another
 	// worker may go on at once.
 	for _, st := range r.claimed {
@@ -341,8 +360,15 @@ func Run(ctx, sendCtx context.Context, names []string, opt Options) (*Stats, err
 }
 
 // finished is called by the persister once an input's done entry is
-// durable: its claim is released and OnDone told.
+// durable: its claim is released and OnDone told, by the after queue's
+// goroutine, so that the workers waiting for the ledger do not wait behind
+// an S3 move or delete.
 func (r *runner) finished(st *inputState) {
+	r.after.add(st)
+}
+
+// release gives back an input's claim and tells OnDone.
+func (r *runner) release(st *inputState) {
 	if st.released {
 		return
 	}
@@ -353,6 +379,55 @@ func (r *runner) finished(st *inputState) {
 		r.log.Warn("cannot release a claim; it expires by itself", "input", st.name, "error", err)
 	}
 	r.inputDone(st.name)
+}
+
+// afterQueue runs a function on inputs in a goroutine of its own, in the
+// order they come; close waits until it has run on every input added.
+type afterQueue struct {
+	mu     sync.Mutex
+	cond   *sync.Cond
+	queue  []*inputState
+	closed bool
+	done   chan struct{}
+}
+
+func newAfterQueue(run func(*inputState)) *afterQueue {
+	q := &afterQueue{done: make(chan struct{})}
+	q.cond = sync.NewCond(&q.mu)
+	go func() {
+		defer close(q.done)
+		q.mu.Lock()
+		for {
+			for len(q.queue) == 0 && !q.closed {
+				q.cond.Wait()
+			}
+			if len(q.queue) == 0 {
+				q.mu.Unlock()
+				return
+			}
+			st := q.queue[0]
+			q.queue = q.queue[1:]
+			q.mu.Unlock()
+			run(st)
+			q.mu.Lock()
+		}
+	}()
+	return q
+}
+
+func (q *afterQueue) add(st *inputState) {
+	q.mu.Lock()
+	q.queue = append(q.queue, st)
+	q.cond.Signal()
+	q.mu.Unlock()
+}
+
+func (q *afterQueue) close() {
+	q.mu.Lock()
+	q.closed = true
+	q.cond.Signal()
+	q.mu.Unlock()
+	<-q.done
 }
 
 func (r *runner) fatalErr() error {
@@ -385,11 +460,21 @@ func (r *runner) warn(kind, msg string, args ...any) {
 // hit filters, classifies and encodes one hit. It returns nil for a hit
 // that is skipped, and the item to send otherwise.
 func (r *runner) hit(st *inputState, h *hit.Hit, lineNo int64) (*queued, error) {
+	if st.matomoOff {
+		r.opt.Filter.Apply(h)
+		if !r.opt.SinksOnly {
+			r.stats.LinesResumed++ // Matomo has it: read again for a sink
+		}
+		return nil, st.toSinks(lineNo, h)
+	}
 	scheme, host, err := r.schemeHost(st, h, lineNo)
 	if err != nil {
 		return nil, err
 	}
 	r.opt.Filter.Apply(h)
+	if err := st.toSinks(lineNo, h); err != nil {
+		return nil, err
+	}
 	res, url, site, err := r.decide(h, scheme, host)
 	if err != nil {
 		return nil, err

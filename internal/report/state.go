@@ -3,6 +3,7 @@ package report
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/binary"
 	"encoding/gob"
 	"encoding/json"
@@ -63,12 +64,29 @@ type State struct {
 }
 
 // OpenState opens or creates a state directory. tableSize is recorded on
-// creation; a state made with another size keeps its own.
+// creation; a state made with another size keeps its own. A state another
+// process holds is an error.
 func OpenState(dir string, tableSize int) (*State, error) {
+	return openState(nil, dir, tableSize)
+}
+
+// OpenStateWait is OpenState, but waits while another process holds the
+// state, until ctx ends.
+func OpenStateWait(ctx context.Context, dir string, tableSize int) (*State, error) {
+	return openState(ctx, dir, tableSize)
+}
+
+func openState(ctx context.Context, dir string, tableSize int) (*State, error) {
 	if err := os.MkdirAll(filepath.Join(dir, "days"), 0o700); err != nil {
 		return nil, fmt.Errorf("report state: %w", err)
 	}
-	lock, err := ledger.LockDir(dir)
+	var lock *os.File
+	var err error
+	if ctx == nil {
+		lock, err = ledger.LockDir(dir)
+	} else {
+		lock, err = ledger.LockDirWait(ctx, dir)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,179 @@
+package e2e_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/trackless/trackless/internal/matomo/matomotest"
+)
+
+// This file checks issue 13's promise end to end: one read feeds several
+// outputs (Matomo and a report state), each exactly once on its own.
+
+// reportFigures runs report with args and returns its JSON without what
+// says when it was made (generated, and when each input was counted).
+func reportFigures(t *testing.T, args ...string) map[string]any {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "r.json")
+	r := run(t, nil, append([]string{"report", "--json", out}, args...)...)
+	if r.code != 0 {
+		t.Fatalf("report %v exited %d:\n%s", args, r.code, r.stderr)
+	}
+	data, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(data, &m); err != nil {
+		t.Fatal(err)
+	}
+	delete(m, "generated")
+	if ins, ok := m["inputs"].([]any); ok {
+		for _, in := range ins {
+			if e, ok := in.(map[string]any); ok {
+				delete(e, "counted")
+			}
+		}
+	}
+	return m
+}
+
+// dirFiles returns the files under dir and their bytes (the lock file
+// left out: it is rewritten by every run that opens the directory).
+func dirFiles(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || d.Name() == "lock" {
+			return err
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		out[strings.TrimPrefix(p, dir)] = string(data)
+		return nil
+	})
+	return out
+}
+
+// TestSendFeedsReportState: send --report-state DIR sends to Matomo and
+// counts into a report state from the same read; report --state DIR then
+// gives the figures report FILES gives; a rerun changes neither Matomo
+// nor the state. A state added later (Matomo has the inputs already) gets
+// them counted without anything sent again, and a grown input adds only
+// its new lines to each.
+func TestSendFeedsReportState(t *testing.T) {
+	dir := t.TempDir()
+	logs := []string{
+		genLog(t, dir, 3000, 61, clock.Add(-20*time.Hour)),
+		genLog(t, dir, 2000, 62, clock.Add(-10*time.Hour)),
+	}
+	want := reportFigures(t, logs...)
+	srv := siteServer(t, matomotest.Config{})
+	state, reportState := filepath.Join(dir, "state"), filepath.Join(dir, "report")
+	env := sendEnv(srv, state)
+	r := run(t, env, append([]string{"send", "--report-state", reportState}, logs...)...)
+	if r.code != 0 {
+		t.Fatalf("send --report-state exited %d:\n%s", r.code, r.stderr)
+	}
+	if !strings.Contains(r.stderr, "report state "+reportState+": 2 inputs counted") {
+		t.Errorf("send's summary does not say what the state counted:\n%s", r.stderr)
+	}
+	wantItems := parseItems(t, append([]string{"--site-id", "1"}, logs...)...)
+	stored := srv.StoredRaw()
+	if missing, extra := compare(wantItems, stored); len(missing) > 0 || extra > 0 {
+		t.Fatalf("Matomo: %d missing, %d extra", len(missing), extra)
+	}
+	if got := reportFigures(t, "--state", reportState); !reflect.DeepEqual(got, want) {
+		t.Errorf("report --state after send --report-state differs from report FILES:\n%s", jsonDiff(want, got))
+	}
+
+	// A rerun: nothing sent, the state byte for byte as it was.
+	before := dirFiles(t, reportState)
+	r = run(t, env, append([]string{"send", "--report-state", reportState}, logs...)...)
+	if r.code != 0 {
+		t.Fatalf("rerun exited %d:\n%s", r.code, r.stderr)
+	}
+	if n := len(srv.StoredRaw()); n != len(stored) {
+		t.Errorf("the rerun stored %d more hits", n-len(stored))
+	}
+	if after := dirFiles(t, reportState); !reflect.DeepEqual(before, after) {
+		t.Errorf("the rerun changed the report state")
+	}
+
+	// A state added later: Matomo has everything, the state nothing.
+	late := filepath.Join(dir, "late")
+	r = run(t, env, append([]string{"send", "--report-state", late}, logs...)...)
+	if r.code != 0 {
+		t.Fatalf("send with a new state exited %d:\n%s", r.code, r.stderr)
+	}
+	if n := len(srv.StoredRaw()); n != len(stored) {
+		t.Errorf("counting into a new state sent %d hits again", n-len(stored))
+	}
+	if got := reportFigures(t, "--state", late); !reflect.DeepEqual(got, want) {
+		t.Errorf("a state added later differs from report FILES:\n%s", jsonDiff(want, got))
+	}
+
+	// The first log grows: each output gets the new lines once.
+	grown := genLog(t, t.TempDir(), 500, 63, clock.Add(-5*time.Hour))
+	appendGzip(t, logs[0], grown)
+	wantGrown := reportFigures(t, logs...)
+	r = run(t, env, append([]string{"send", "--report-state", reportState}, logs...)...)
+	if r.code != 0 {
+		t.Fatalf("send of a grown log exited %d:\n%s", r.code, r.stderr)
+	}
+	wantItems = parseItems(t, append([]string{"--site-id", "1"}, logs...)...)
+	if missing, extra := compare(wantItems, srv.StoredRaw()); len(missing) > 0 || extra > 0 {
+		t.Fatalf("Matomo after the log grew: %d missing, %d extra", len(missing), extra)
+	}
+	if got := reportFigures(t, "--state", reportState); !reflect.DeepEqual(got, wantGrown) {
+		t.Errorf("the state after the log grew differs from report FILES:\n%s", jsonDiff(wantGrown, got))
+	}
+}
+
+// appendGzip appends the gzip file src to dst (a gzip of several members
+// is read as their concatenation, as a log rotated with copytruncate and
+// compressed in parts is).
+func appendGzip(t *testing.T, dst, src string) {
+	t.Helper()
+	data, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.OpenFile(dst, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Write(data); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// jsonDiff names the first top-level members of two reports that differ.
+func jsonDiff(want, got map[string]any) string {
+	var b strings.Builder
+	for k, w := range want {
+		if g, ok := got[k]; !ok || !reflect.DeepEqual(w, g) {
+			wj, _ := json.Marshal(w)
+			gj, _ := json.Marshal(g)
+			fmt.Fprintf(&b, "%s:\n  want %.400s\n  got  %.400s\n", k, wj, gj)
+		}
+	}
+	for k := range got {
+		if _, ok := want[k]; !ok {
+			fmt.Fprintf(&b, "%s: not wanted\n", k)
+		}
+	}
+	return b.String()
+}

@@ -1,0 +1,143 @@
+package pipeline
+
+import (
+	"context"
+	"net/http/httptest"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/trackless/trackless/internal/classify"
+	"github.com/trackless/trackless/internal/hit"
+	"github.com/trackless/trackless/internal/input"
+	"github.com/trackless/trackless/internal/ledger"
+	"github.com/trackless/trackless/internal/matomo"
+	"github.com/trackless/trackless/internal/sink"
+)
+
+// fakeSink has every input through a fixed line (has), or whole (all),
+// and records what it is given.
+type fakeSink struct {
+	has   int64
+	all   bool
+	begun []sink.Info
+	lines []int64 // of the hits given
+	ended []int64 // the last line of each input ended
+}
+
+func (f *fakeSink) Begin(in sink.Info) (sink.Input, int64, error) {
+	f.begun = append(f.begun, in)
+	if f.all {
+		return nil, 0, nil
+	}
+	return fakeInput{f}, f.has, nil
+}
+
+type fakeInput struct{ f *fakeSink }
+
+func (fi fakeInput) Hit(line int64, h *hit.Hit) error {
+	fi.f.lines = append(fi.f.lines, line)
+	return nil
+}
+func (fi fakeInput) Malformed(int64, string) {}
+func (fi fakeInput) End(lines int64, failed string) error {
+	fi.f.ended = append(fi.f.ended, lines)
+	return nil
+}
+
+// TestSinksKeepTheirOwnProgress: a run reads an input from the earliest
+// line Matomo's ledger or a sink needs; each gets only what it has not:
+// a sink added after Matomo has everything gets every hit and Matomo
+// nothing, a sink that has the first lines gets the others, and an input
+// that Matomo and every sink have whole is not opened.
+func TestSinksKeepTheirOwnProgress(t *testing.T) {
+	srv := &okServer{}
+	ts := httptest.NewServer(srv)
+	defer ts.Close()
+	client, err := matomo.NewClient(ts.URL, "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logf := writeLog(t, 300) // line 1 is the header, hits on lines 2-301
+	led, err := ledger.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer led.Close()
+	var after []string
+	opt := Options{
+		Encoder: matomo.Encoder{SiteID: 1, RecMode: 1}, Classify: classify.Config{RecMode: 1},
+		BatchSize: 7, Concurrency: 4, Client: client, Ledger: led, Now: fixedNow,
+		OnDone: func(name string) error { after = append(after, name); return nil },
+	}
+	run := func(sinks ...sink.Sink) *Stats {
+		t.Helper()
+		o := opt
+		o.Sinks = sinks
+		st, err := Run(context.Background(), context.Background(), []string{logf}, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st
+	}
+	fresh := &fakeSink{}
+	st := run(fresh)
+	if len(srv.items) != 300 || len(fresh.lines) != 300 || fresh.lines[0] != 2 || !slices.IsSorted(fresh.lines) {
+		t.Fatalf("first run: Matomo got %d, the sink %d hits (want 300 each, in line order)", len(srv.items), len(fresh.lines))
+	}
+	if !slices.Equal(fresh.ended, []int64{301}) {
+		t.Errorf("the sink was told the input ended at %v, want [301]", fresh.ended)
+	}
+	if len(after) != 0 || !slices.Equal(st.Delivered, []string{logf}) {
+		t.Errorf("with a sink, OnDone must wait for the caller (ran on %v), and Delivered list the input (%v)", after, st.Delivered)
+	}
+	id, err := input.Open(logf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := id.Identity.Key()
+	id.Close()
+	if len(fresh.begun) != 1 || fresh.begun[0].Key != key || fresh.begun[0].Size != id.Identity.Size {
+		t.Errorf("the sink was begun with %+v, want the input's key and size", fresh.begun)
+	}
+
+	// Matomo has it whole; a sink that has the first 100 lines gets the rest.
+	late := &fakeSink{has: 101}
+	st = run(late)
+	if len(srv.items) != 300 || st.Sent != 0 {
+		t.Errorf("Matomo had the input: %d sent again", len(srv.items)-300)
+	}
+	if len(late.lines) != 200 || late.lines[0] != 102 {
+		t.Errorf("a sink through line 101 got %d hits from line %v, want 200 from 102", len(late.lines), first64(late.lines))
+	}
+	if st.InputsSkipped != 1 || !slices.Equal(st.Delivered, []string{logf}) {
+		t.Errorf("skipped %d, delivered %v", st.InputsSkipped, st.Delivered)
+	}
+
+	// Everyone has it: not opened, the sink told nothing but Begin.
+	whole := &fakeSink{all: true}
+	st = run(whole)
+	if len(whole.begun) != 1 || st.LinesRead != 0 {
+		t.Errorf("an input every output has was read: %d lines", st.LinesRead)
+	}
+
+	// Matomo has confirmed lines up to 151 (an interrupted run); a fresh
+	// sink makes the run read from the start, and Matomo gets only the
+	// hits after line 151.
+	if err := led.Put(context.Background(), key, &ledger.Entry{Version: ledger.FormatVersion, Name: logf, Identity: *id.Identity, ConfirmedLine: 151, Updated: time.Unix(0, 0)}); err != nil {
+		t.Fatal(err)
+	}
+	srv.items = nil
+	again := &fakeSink{}
+	st = run(again)
+	if len(srv.items) != 150 || len(again.lines) != 300 {
+		t.Errorf("Matomo through line 151, a fresh sink: Matomo got %d (want 150), the sink %d (want 300)", len(srv.items), len(again.lines))
+	}
+}
+
+func first64(s []int64) any {
+	if len(s) == 0 {
+		return "none"
+	}
+	return s[0]
+}

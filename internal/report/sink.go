@@ -1,0 +1,279 @@
+package report
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/trackless/trackless/internal/filter"
+	"github.com/trackless/trackless/internal/hit"
+	"github.com/trackless/trackless/internal/sink"
+)
+
+// ErrState marks an error of the state directory: nothing more is
+// committed.
+var ErrState = errors.New("report state")
+
+// SinkOptions configure a Sink.
+type SinkOptions struct {
+	// Filter leaves hits out of the report (the reading flags); hits it
+	// skips are counted as excluded.
+	Filter filter.Filter
+	// DefaultHost is the host of hits whose log has none.
+	DefaultHost string
+	// State, if set, keeps the days and the inputs counted: an input
+	// counted whole is not counted again, a grown one is counted from
+	// where it was left.
+	State *State
+	// Checkpoint, with a State, commits the days and inputs counted so far
+	// when an input ends and this long has passed since the last commit
+	// (0: only Commit commits).
+	Checkpoint time.Duration
+	// KeepDays, with a State, keeps that many days back from the newest
+	// (0: all).
+	KeepDays int
+	Log      *slog.Logger
+	Now      func() time.Time // the time recorded for an input counted
+}
+
+// Sink counts the hits of a run into an Aggregator (a sink.Sink) and,
+// with a State, records each input's progress there: the state is the
+// sink's checkpoint, committed with the days it counted.
+type Sink struct {
+	agg *Aggregator
+	opt SinkOptions
+
+	entries  map[string]*InputEntry // this run's inputs, by key (or name for stdin)
+	lastSave time.Time
+	err      error // a day of the state could not be loaded
+	dirty    bool  // something was counted since the last commit
+
+	// whole: the inputs, by name, the sink has whole (counted by this run
+	// or an earlier one).
+	whole   map[string]bool
+	counted int // inputs counted whole by this run
+	// Skipped counts inputs the state has whole already.
+	Skipped int
+	// Damaged lists inputs not counted whole (smaller than when they
+	// were counted, damaged, format unknown).
+	Damaged []string
+	// Excluded counts hits the filter or KeepDays left out.
+	Excluded int64
+}
+
+// NewSink returns a sink that counts into agg.
+func NewSink(agg *Aggregator, opt SinkOptions) *Sink {
+	if opt.Log == nil {
+		opt.Log = slog.New(slog.DiscardHandler)
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	return &Sink{agg: agg, opt: opt, entries: map[string]*InputEntry{}, whole: map[string]bool{}, lastSave: opt.Now()}
+}
+
+// Begin implements sink.Sink.
+func (s *Sink) Begin(in sink.Info) (sink.Input, int64, error) {
+	if s.err != nil {
+		return nil, 0, s.err
+	}
+	key := in.Key
+	var prev *InputEntry
+	if key != "" && s.opt.State != nil {
+		prev = s.opt.State.Input(key)
+	}
+	if p := s.entries[key]; key != "" && p != nil {
+		prev = p // read twice in one run (given twice)
+	}
+	e := &InputEntry{Name: in.Name, Size: in.Size, Malformed: map[string]int64{}}
+	if prev != nil {
+		switch {
+		case prev.Done && prev.Size == in.Size:
+			s.opt.Log.Info("input already counted", "input", in.Name)
+			s.Skipped++
+			s.whole[in.Name] = true
+			return nil, 0, nil
+		case in.Size < prev.Size:
+			s.opt.Log.Error("input is smaller than when it was counted: not counted again", "input", in.Name)
+			s.Damaged = append(s.Damaged, in.Name)
+			return nil, 0, nil
+		}
+		*e = *prev
+		e.Name, e.Size, e.Done, e.Failed = in.Name, in.Size, false, ""
+		e.Malformed = map[string]int64{}
+		for k, v := range prev.Malformed {
+			e.Malformed[k] = v
+		}
+		s.opt.Log.Info("input grew: counting what follows", "input", in.Name, "after_line", prev.Lines)
+	}
+	if key == "" {
+		key = "name:" + in.Name
+		if s.opt.State != nil {
+			s.opt.Log.Warn("input has no identity (stdin): counted again on every run", "input", in.Name)
+		}
+	}
+	si := &sinkInput{s: s, key: key, e: e, lastDate: -1 << 31}
+	if t, err := time.Parse(time.DateOnly, e.LastDate); err == nil {
+		si.lastDate = DateOf(t)
+	}
+	return si, e.Lines, nil
+}
+
+// sinkInput counts one input.
+type sinkInput struct {
+	s        *Sink
+	key      string
+	e        *InputEntry
+	lastDate int32
+	listed   bool // e is in s.entries
+}
+
+// list records the input's entry, once it has something to say (an input
+// that cannot be opened leaves none).
+func (si *sinkInput) list() {
+	si.s.dirty = true
+	if !si.listed {
+		si.s.entries[si.key] = si.e
+		si.listed = true
+	}
+}
+
+func (si *sinkInput) Hit(line int64, h *hit.Hit) error {
+	si.list()
+	s, e := si.s, si.e
+	e.Hits++
+	e.Lines = line
+	host := h.Host
+	if host == "" {
+		host = s.opt.DefaultHost
+	}
+	if s.opt.Filter.Skip(h, host) != "" {
+		e.Excluded++
+		s.Excluded++
+		return nil
+	}
+	ok, err := s.agg.Add(h)
+	if err != nil {
+		s.err = fmt.Errorf("%w: %v", ErrState, err)
+		return s.err
+	}
+	if !ok {
+		e.Excluded++
+		s.Excluded++
+		return nil
+	}
+	if d := DateOf(h.Time); d > si.lastDate {
+		si.lastDate = d
+		e.LastDate = DayString(d)
+	}
+	return nil
+}
+
+func (si *sinkInput) Malformed(line int64, reason string) {
+	si.list()
+	si.e.Malformed[reason]++
+	si.e.Lines = line
+}
+
+func (si *sinkInput) End(lines int64, failed string) error {
+	si.list()
+	s, e := si.s, si.e
+	e.Lines = max(e.Lines, lines)
+	e.Failed = failed
+	e.Done = failed == ""
+	if !e.Done {
+		s.Damaged = append(s.Damaged, e.Name)
+	} else {
+		s.whole[e.Name] = true
+		s.counted++
+	}
+	e.Counted = s.opt.Now().UTC()
+	if s.opt.State != nil && s.opt.Checkpoint > 0 && s.opt.Now().Sub(s.lastSave) > s.opt.Checkpoint {
+		return s.Commit()
+	}
+	return nil
+}
+
+// Counted is the number of inputs this run counted whole.
+func (s *Sink) Counted() int { return s.counted }
+
+// Err is the error that stopped the sink (ErrState), or nil.
+func (s *Sink) Err() error { return s.err }
+
+// Inputs are the entries of the inputs counted: of the state, with its
+// State, or of this run.
+func (s *Sink) Inputs() map[string]*InputEntry {
+	if s.opt.State != nil {
+		return s.opt.State.Inputs()
+	}
+	return s.entries
+}
+
+// Commit saves the days counted so far and this run's inputs in the state
+// (without one, it does nothing). After a state error it commits nothing;
+// with nothing counted since the last commit, it leaves the state as it is
+// (but for KeepDays, which may drop days).
+func (s *Sink) Commit() error {
+	if s.opt.State == nil || s.err != nil || (!s.dirty && s.opt.KeepDays <= 0) {
+		return s.err
+	}
+	days := s.agg.Days()
+	if err := s.opt.State.Commit(days, s.entries, s.minDate(days)); err != nil {
+		s.err = fmt.Errorf("%w: %v", ErrState, err)
+		return s.err
+	}
+	s.lastSave = s.opt.Now()
+	s.dirty = false
+	return nil
+}
+
+// minDate is the first day KeepDays keeps: counted back from the newest
+// day of the state and of this run.
+func (s *Sink) minDate(days []*Day) int32 {
+	if s.opt.KeepDays <= 0 {
+		return 0
+	}
+	newest := int32(-1 << 31)
+	for _, d := range days {
+		newest = max(newest, d.Date)
+	}
+	if dates := s.opt.State.Dates(); len(dates) > 0 {
+		newest = max(newest, dates[len(dates)-1])
+	}
+	return newest - int32(s.opt.KeepDays) + 1
+}
+
+// Days returns the days to report: with a State, every day it keeps
+// (those counted by this run as they are in memory, the others' summaries
+// read from the state); without, the days counted.
+func (s *Sink) Days() ([]*Day, error) {
+	touched := s.agg.Days()
+	if s.opt.State == nil {
+		return touched, nil
+	}
+	byDate := map[int32]*Day{}
+	for _, d := range touched {
+		byDate[d.Date] = d
+	}
+	var out []*Day
+	for _, date := range s.opt.State.Dates() {
+		if d := byDate[date]; d != nil {
+			out = append(out, d)
+			continue
+		}
+		d, err := s.opt.State.Summary(date)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrState, err)
+		}
+		if d != nil {
+			out = append(out, d)
+		}
+	}
+	return out, nil
+}
+
+// HasWhole reports whether the sink has an input whole: counted whole by
+// this run, or by an earlier one (for after-delivery actions: once
+// Commit succeeded, it is durable).
+func (s *Sink) HasWhole(name string) bool { return s.whole[name] }

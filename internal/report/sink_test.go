@@ -1,0 +1,154 @@
+package report
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/trackless/trackless/internal/sink"
+)
+
+// newStateSink opens a state in dir and a sink that counts into it.
+func newStateSink(t *testing.T, dir string, now func() time.Time, checkpoint time.Duration) (*Sink, *State) {
+	t.Helper()
+	st, err := OpenState(dir, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	agg, err := New(Options{TableSize: st.TableSize(), Load: st.Load})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return NewSink(agg, SinkOptions{State: st, Now: now, Checkpoint: checkpoint}), st
+}
+
+// feed gives the sink the hits of one input, lines 1..n, and ends it.
+func feed(t *testing.T, s *Sink, in sink.Info, hits int, failed string) (through int64) {
+	t.Helper()
+	si, through, err := s.Begin(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if si == nil {
+		return -1
+	}
+	all := genHits(t, hits, time.Hour, 3)
+	for i := int(through); i < len(all); i++ {
+		if err := si.Hit(int64(i+1), &all[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := si.End(int64(len(all)), failed); err != nil {
+		t.Fatal(err)
+	}
+	return through
+}
+
+// TestSinkProgress: the state is the sink's checkpoint: an input counted
+// whole is not counted again, a grown one from where it was left, a
+// smaller one not at all (damaged), a failed one again from the start of
+// what is missing; a commit with nothing new leaves the state as it was.
+func TestSinkProgress(t *testing.T) {
+	dir := t.TempDir()
+	now := func() time.Time { return time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC) }
+	s, st := newStateSink(t, dir, now, 0)
+	a := sink.Info{Name: "a.log", Key: "ka", Size: 1000}
+	if through := feed(t, s, a, 50, ""); through != 0 {
+		t.Fatalf("a new input begins at line %d", through)
+	}
+	if err := s.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if e := st.Input("ka"); e == nil || !e.Done || e.Lines != 50 || e.Hits != 50 {
+		t.Fatalf("entry after commit: %+v", e)
+	}
+	manifest := filepath.Join(dir, manifestName)
+	before, _ := os.ReadFile(manifest)
+	if err := s.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if after, _ := os.ReadFile(manifest); string(after) != string(before) {
+		t.Error("a commit with nothing new rewrote the state")
+	}
+	st.Close()
+
+	s, st = newStateSink(t, dir, now, 0)
+	if through := feed(t, s, a, 50, ""); through != -1 || s.Skipped != 1 || !s.HasWhole("a.log") {
+		t.Errorf("an input counted whole: begun at %d, skipped %d", through, s.Skipped)
+	}
+	a.Size = 2000
+	if through := feed(t, s, a, 80, ""); through != 50 {
+		t.Errorf("a grown input begins at line %d, want 50", through)
+	}
+	if through := feed(t, s, sink.Info{Name: "a.log", Key: "ka", Size: 10}, 80, ""); through != -1 || len(s.Damaged) != 1 {
+		t.Errorf("a smaller input: begun at %d, damaged %v", through, s.Damaged)
+	}
+	b := sink.Info{Name: "b.log", Key: "kb", Size: 500}
+	feed(t, s, b, 20, "damaged after line 20: unexpected EOF")
+	if s.HasWhole("b.log") || s.Counted() != 1 {
+		t.Errorf("a damaged input counts as whole (counted %d)", s.Counted())
+	}
+	if err := s.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if e := st.Input("ka"); e == nil || e.Lines != 80 || e.Hits != 80 {
+		t.Errorf("grown entry: %+v", e)
+	}
+	if e := st.Input("kb"); e == nil || e.Done || e.Failed == "" || e.Lines != 20 {
+		t.Errorf("damaged entry: %+v", e)
+	}
+	days, err := s.Days()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var hits int64
+	for _, d := range days {
+		hits += d.Total.Requests
+	}
+	if hits != 100 { // 80 of a, 20 of b
+		t.Errorf("the state counts %d hits, want 100", hits)
+	}
+}
+
+// TestSinkCheckpoint: with a checkpoint, the sink commits when an input
+// ends and the time has passed.
+func TestSinkCheckpoint(t *testing.T) {
+	dir := t.TempDir()
+	clock := time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
+	now := func() time.Time { return clock }
+	s, st := newStateSink(t, dir, now, time.Minute)
+	feed(t, s, sink.Info{Name: "a", Key: "ka", Size: 1}, 10, "")
+	if st.Input("ka") != nil {
+		t.Fatal("committed before the checkpoint's time")
+	}
+	clock = clock.Add(2 * time.Minute)
+	feed(t, s, sink.Info{Name: "b", Key: "kb", Size: 1}, 10, "")
+	if st.Input("ka") == nil || st.Input("kb") == nil {
+		t.Fatal("not committed when an input ended after the checkpoint's time")
+	}
+}
+
+// TestSinkStateError: a day that cannot be loaded stops the sink with
+// ErrState, and nothing is committed after it.
+func TestSinkStateError(t *testing.T) {
+	broken := errors.New("disk gone")
+	agg, err := New(Options{Load: func(int32) (*Day, error) { return nil, broken }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := NewSink(agg, SinkOptions{})
+	si, _, err := s.Begin(sink.Info{Name: "a", Key: "ka"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := genHits(t, 1, time.Hour, 1)[0]
+	if err := si.Hit(1, &h); !errors.Is(err, ErrState) || !errors.Is(s.Err(), ErrState) {
+		t.Errorf("Hit: %v, want ErrState", err)
+	}
+	if _, _, err := s.Begin(sink.Info{Name: "b"}); !errors.Is(err, ErrState) {
+		t.Errorf("Begin after a state error: %v", err)
+	}
+}

@@ -1,0 +1,47 @@
+// Package sink defines what a run's read path gives its outputs besides
+// Matomo: the report's aggregator now, the Parquet lake next. It is an
+// interface only, so that outputs need not import the pipeline.
+package sink
+
+import "github.com/trackless/trackless/internal/hit"
+
+// A Sink takes the hits a run reads besides Matomo (or instead of it, with
+// pipeline.Options.SinksOnly): the report's aggregator, and next the Parquet lake.
+// Each sink keeps its own progress per input, so that each is exactly once
+// on its own: a run reads an input from the earliest line any sink (or
+// Matomo's ledger) still needs, and gives a sink only the lines after those
+// it has.
+//
+// A run calls a sink from one goroutine, in the order it reads: the hits
+// of one input in line order, inputs interleaved by time.
+type Sink interface {
+	// Begin is told that an input is about to be read. It returns the
+	// sink's handle of the input, and the line through which the sink has
+	// it already (0: none); a nil handle when the sink has all of the
+	// input or will not take it (it says why itself).
+	Begin(in Info) (Input, int64, error)
+}
+
+// Input receives the lines of one input that a sink does not have.
+type Input interface {
+	// Hit is a hit read on line, after the filter's changes (filter.Filter.Apply).
+	// h is valid only during the call.
+	Hit(line int64, h *hit.Hit) error
+	// Malformed is a line that is not a hit of the format read.
+	Malformed(line int64, reason string)
+	// End is told that the input ended: read whole (failed is ""), or
+	// failed ("damaged after line N: ...", "format unknown: ..."); lines is
+	// the last line read. An input whose reading was stopped (a signal, a
+	// fatal error) gets no End: the sink keeps what it has of it.
+	End(lines int64, failed string) error
+}
+
+// Info names an input for sinks.
+type Info struct {
+	Name string // as given: a path, "-", s3://bucket/key
+	// Key is the input's identity (input.Identity.Key): the same object or
+	// file has the same key wherever it is read from; "" when it has none
+	// (stdin).
+	Key  string
+	Size int64 // in bytes, when known
+}
