@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"sync"
@@ -384,4 +385,51 @@ func TestLambdaConcurrentInvocations(t *testing.T) {
 		t.Fatalf("retry: %s", r.body)
 	}
 	checkStored(t, s.mat, want)
+}
+
+// TRACKLESS_REPORT_STATE: two function instances share a report state
+// (an EFS mount in AWS, a directory here); invocations of different
+// objects at the same time take turns on it, each object is counted once
+// (the same event again adds nothing), and report --state gives the
+// figures of report on the objects' files.
+func TestLambdaReportState(t *testing.T) {
+	state := filepath.Join(t.TempDir(), "report")
+	s := newLambdaSetup(t, func(n int) matomotest.Fault {
+		return matomotest.Fault{Kind: matomotest.FaultSlow, Delay: 5 * time.Millisecond}
+	}, "TRACKLESS_REPORT_STATE="+state, "BATCH_SIZE=50")
+	keys := []string{"cf/E2E2ETEST.r1.gz", "cf/E2E2ETEST.r2.gz"}
+	var want []string
+	for i, k := range keys {
+		want = append(want, s.object(t, k, 3000, int64(71+i), 3-i)...)
+	}
+	startBootstrap(t, s.rt, s.env)
+	startBootstrap(t, s.rt, s.env)
+	w1, w2 := s.rt.invoke(s3EventJSON(s.bucket, keys[0]), time.Minute), s.rt.invoke(s3EventJSON(s.bucket, keys[1]), time.Minute)
+	for _, r := range []invResult{w1(), w2()} {
+		if !r.ok {
+			t.Fatalf("invocation failed: %s", r.body)
+		}
+	}
+	checkStored(t, s.mat, want)
+	// The objects' files, as genLog wrote them, are what report reads.
+	files, _ := filepath.Glob(filepath.Join(s.dir, "E2E2ETEST.*.gz"))
+	if len(files) != 2 {
+		t.Fatalf("files %v", files)
+	}
+	wantFig := reportFigures(t, files...)
+	strip := func(m map[string]any) map[string]any {
+		delete(m, "inputs") // named by object here, by file there
+		return m
+	}
+	if got := reportFigures(t, "--state", state); !reflect.DeepEqual(strip(got), strip(wantFig)) {
+		t.Errorf("the Lambda's report state differs from report on the files:\n%s", jsonDiff(wantFig, got))
+	}
+	before := dirFiles(t, state)
+	if r := s.rt.invoke(s3EventJSON(s.bucket, keys[0]), time.Minute)(); !r.ok {
+		t.Fatalf("the same event again: %s", r.body)
+	}
+	checkStored(t, s.mat, want)
+	if after := dirFiles(t, state); !reflect.DeepEqual(before, after) {
+		t.Error("the same event again changed the report state")
+	}
 }

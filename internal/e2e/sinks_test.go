@@ -139,6 +139,34 @@ func TestSendFeedsReportState(t *testing.T) {
 	}
 }
 
+// TestAfterWaitsForEveryOutput: --after moves an input only once Matomo
+// and the report state both have it: an input Matomo had before is moved
+// by the run that counts it into the state, not before.
+func TestAfterWaitsForEveryOutput(t *testing.T) {
+	dir := t.TempDir()
+	logf := genLog(t, dir, 1000, 64, clock.Add(-3*time.Hour))
+	srv := siteServer(t, matomotest.Config{})
+	env := sendEnv(srv, filepath.Join(dir, "state"))
+	if r := run(t, env, "send", logf); r.code != 0 {
+		t.Fatalf("send exited %d:\n%s", r.code, r.stderr)
+	}
+	stored := len(srv.StoredRaw())
+	done := filepath.Join(dir, "done")
+	r := run(t, env, "send", "--report-state", filepath.Join(dir, "report"), "--after", "move="+done, logf)
+	if r.code != 0 {
+		t.Fatalf("send --report-state --after exited %d:\n%s", r.code, r.stderr)
+	}
+	if _, err := os.Stat(filepath.Join(done, filepath.Base(logf))); err != nil {
+		t.Errorf("not moved once both outputs had it: %v\n%s", err, r.stderr)
+	}
+	if n := len(srv.StoredRaw()); n != stored {
+		t.Errorf("%d hits sent again", n-stored)
+	}
+	if !strings.Contains(r.stderr, "report state "+filepath.Join(dir, "report")+": 1 input counted") {
+		t.Errorf("summary:\n%s", r.stderr)
+	}
+}
+
 // appendGzip appends the gzip file src to dst (a gzip of several members
 // is read as their concatenation, as a log rotated with copytruncate and
 // compressed in parts is).
