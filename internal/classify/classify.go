@@ -1,6 +1,9 @@
-// Package classify decides, once per hit, what a request is: which AI
-// assistant sent it, whether it fetched a page, a download or a static asset,
-// and whether the configured filters keep it.
+// Package classify says, once per hit, what a request is (Facts: which AI
+// assistant or bot sent it, whether it fetched a page, a download or a
+// static asset), and, for Matomo, whether the filters of Matomo's
+// CloudFront Lambda and importer keep it (the policy of Result.Skip:
+// methods, user-agent allowlist, static files, bots, errors, redirects).
+// Outputs that count everything, as the report does, use Facts alone.
 //
 // The defaults are those of Matomo's CloudFront Lambda, so that its users
 // can switch without changing their configuration.
@@ -169,8 +172,8 @@ func compile(expr string) (*regexp.Regexp, error) {
 	return regexp.Compile(expr)
 }
 
-// Result is the classification of one hit.
-type Result struct {
+// Facts are what a hit is, whatever an output keeps of it.
+type Facts struct {
 	Agent string // AI assistant name as Matomo stores it, or ""
 	Bot   bool   // the user agent is a bot's (AI assistants included)
 	// Category is the bot category (see BotCategory), "" for a browser.
@@ -178,7 +181,13 @@ type Result struct {
 	// BotName names the bot (see Bot), "" for a browser.
 	BotName string
 	Kind    hit.Kind // page, download or asset
-	Skip    string   // why the hit is not sent, or "" to send it
+}
+
+// Result is the classification of one hit for Matomo: its facts, and
+// what Matomo's filters make of it.
+type Result struct {
+	Facts
+	Skip string // why the hit is not sent, or "" to send it
 	// Titled: in visits mode, an error or redirect that is sent; Matomo's
 	// importer names such actions "404/URL = ...".
 	Titled bool
@@ -198,48 +207,56 @@ func AIAssistant(ua string) string {
 	return ""
 }
 
-// Classify classifies h, whose full URL (scheme://host/path?query, as sent
-// to Matomo) is url. Filters apply in the peer's order: method, user agent,
-// URL exclusion; exclusion wins over download. When NeedsURL is false, url
-// may be "": the extension lists then look at h.Path (building a URL for
-// every hit, most of them skipped, costs more than classifying it).
+// Facts says what h is; url is its full URL (scheme://host/path?query)
+// or "" when NeedsURL is false: the extension lists then look at h.Path.
+// The kind of file follows DocumentRegex and URLExcludeRegex, or the
+// default lists (those of Matomo's importer with Visits).
+func (c *Classifier) Facts(h *hit.Hit, url string) Facts {
+	info := c.uaInfo(h)
+	return Facts{Agent: info.agent, Category: info.category, BotName: info.name, Bot: info.category != "", Kind: c.kind(url, h.Path)}
+}
+
+// uaInfo returns what the user agent of h says, cached per user agent.
+func (c *Classifier) uaInfo(h *hit.Hit) uaInfo {
+	if h.NoUserAgentField && h.UserAgent == "" {
+		return c.noUAField
+	}
+	if info, ok := c.uaCache[h.UserAgent]; ok {
+		return info
+	}
+	info := uaInfo{agent: AIAssistant(h.UserAgent)}
+	info.category, info.name = Bot(h.UserAgent)
+	switch {
+	case h.UserAgent == "":
+	case c.uaRe != nil:
+		info.allowed = c.uaRe.MatchString(h.UserAgent)
+	case c.allowAll:
+		info.allowed = true
+	default:
+		info.allowed = defaultAllowed(h.UserAgent)
+	}
+	if len(c.uaCache) >= 8192 {
+		clear(c.uaCache)
+	}
+	c.uaCache[h.UserAgent] = info
+	return info
+}
+
+// Classify classifies h for Matomo: its Facts (url as for Facts), then
+// the filters, in the peer's order: method, user agent, URL exclusion;
+// exclusion wins over download.
 //
 // An empty user agent is a bot's (skipped for user_agent except in visits
 // mode) only when the log has a user-agent field: a hit with
 // NoUserAgentField is a person's (see HitBot), allowed in rec mode 2 and
 // visits mode, and skipped in rec mode 1, as it is no AI assistant.
 func (c *Classifier) Classify(h *hit.Hit, url string) Result {
-	var r Result
-	var info uaInfo
-	var ok bool
-	if h.NoUserAgentField && h.UserAgent == "" {
-		info, ok = c.noUAField, true
-	} else {
-		info, ok = c.uaCache[h.UserAgent]
-	}
-	if !ok {
-		info = uaInfo{agent: AIAssistant(h.UserAgent)}
-		info.category, info.name = Bot(h.UserAgent)
-		switch {
-		case h.UserAgent == "":
-		case c.uaRe != nil:
-			info.allowed = c.uaRe.MatchString(h.UserAgent)
-		case c.allowAll:
-			info.allowed = true
-		default:
-			info.allowed = defaultAllowed(h.UserAgent)
-		}
-		if len(c.uaCache) >= 8192 {
-			clear(c.uaCache)
-		}
-		c.uaCache[h.UserAgent] = info
-	}
-	r.Agent, r.Category, r.BotName, r.Bot = info.agent, info.category, info.name, info.category != ""
-	r.Kind = c.kind(url, h.Path)
+	r := Result{Facts: c.Facts(h, url)}
+	allowed := c.uaInfo(h).allowed
 	switch {
 	case !c.anyMethod && !c.methods[h.Method]:
 		r.Skip = SkipMethod
-	case !info.allowed && !(c.cfg.Visits && h.UserAgent == ""):
+	case !allowed && !(c.cfg.Visits && h.UserAgent == ""):
 		r.Skip = SkipUserAgent
 	case r.Kind == hit.Asset && !(c.cfg.Visits && c.cfg.EnableStatic):
 		r.Skip = SkipExcluded

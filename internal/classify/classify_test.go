@@ -62,32 +62,32 @@ func TestClassify(t *testing.T) {
 		url    string
 		want   Result
 	}{
-		{"AI page, mode 1", Config{RecMode: 1}, "GET", chatgpt, "https://e.com/", Result{Agent: "ChatGPT-User", Bot: true, Category: CatAIAssistant}},
-		{"AI download", Config{RecMode: 1}, "GET", chatgpt, "https://e.com/a.pdf", Result{Agent: "ChatGPT-User", Bot: true, Category: CatAIAssistant, Kind: hit.Download}},
-		{"AI asset excluded", Config{RecMode: 1}, "GET", chatgpt, "https://e.com/a.css", Result{Agent: "ChatGPT-User", Bot: true, Category: CatAIAssistant, Kind: hit.Asset, Skip: SkipExcluded}},
+		{"AI page, mode 1", Config{RecMode: 1}, "GET", chatgpt, "https://e.com/", Result{Facts: Facts{Agent: "ChatGPT-User", Bot: true, Category: CatAIAssistant}}},
+		{"AI download", Config{RecMode: 1}, "GET", chatgpt, "https://e.com/a.pdf", Result{Facts: Facts{Agent: "ChatGPT-User", Bot: true, Category: CatAIAssistant, Kind: hit.Download}}},
+		{"AI asset excluded", Config{RecMode: 1}, "GET", chatgpt, "https://e.com/a.css", Result{Facts: Facts{Agent: "ChatGPT-User", Bot: true, Category: CatAIAssistant, Kind: hit.Asset}, Skip: SkipExcluded}},
 		{"browser skipped in mode 1", Config{RecMode: 1}, "GET", chrome, "https://e.com/", Result{Skip: SkipUserAgent}},
 		{"browser kept in mode 2", Config{RecMode: 2}, "GET", chrome, "https://e.com/", Result{}},
-		{"empty UA skipped in mode 2", Config{RecMode: 2}, "GET", "", "https://e.com/", Result{Bot: true, Category: CatOtherBot, Skip: SkipUserAgent}},
+		{"empty UA skipped in mode 2", Config{RecMode: 2}, "GET", "", "https://e.com/", Result{Facts: Facts{Bot: true, Category: CatOtherBot}, Skip: SkipUserAgent}},
 		{"POST skipped", Config{RecMode: 2}, "POST", chrome, "https://e.com/", Result{Skip: SkipMethod}},
 		{"POST allowed", Config{RecMode: 2, Methods: []string{"get", " POST"}}, "POST", chrome, "https://e.com/", Result{}},
-		{"DuckAssistBot is an AI assistant but not in the peer's allowlist", Config{RecMode: 1}, "GET", "DuckAssistBot/1.1", "https://e.com/", Result{Agent: "DuckAssistBot", Bot: true, Category: CatAIAssistant, Skip: SkipUserAgent}},
-		{"Google-GeminiNotebook is stored as Google-NotebookLM", Config{RecMode: 1}, "GET", "Google-GeminiNotebook", "https://e.com/", Result{Agent: "Google-NotebookLM", Bot: true, Category: CatAIAssistant}},
-		{"case-insensitive", Config{RecMode: 1}, "GET", "claude-user/1.0", "https://e.com/", Result{Agent: "Claude-User", Bot: true, Category: CatAIAssistant}},
-		{"custom allowlist", Config{RecMode: 1, UserAgentRegex: "CURL"}, "GET", "curl/8.5.0", "https://e.com/", Result{Bot: true, Category: CatHTTPLibrary}},
-		{"custom exclusion", Config{RecMode: 2, URLExcludeRegex: `/private/`}, "GET", chrome, "https://e.com/private/x", Result{Kind: hit.Asset, Skip: SkipExcluded}},
-		{"custom document", Config{RecMode: 2, DocumentRegex: `\.custom$`}, "GET", chrome, "https://e.com/a.custom", Result{Kind: hit.Download}},
+		{"DuckAssistBot is an AI assistant but not in the peer's allowlist", Config{RecMode: 1}, "GET", "DuckAssistBot/1.1", "https://e.com/", Result{Facts: Facts{Agent: "DuckAssistBot", Bot: true, Category: CatAIAssistant}, Skip: SkipUserAgent}},
+		{"Google-GeminiNotebook is stored as Google-NotebookLM", Config{RecMode: 1}, "GET", "Google-GeminiNotebook", "https://e.com/", Result{Facts: Facts{Agent: "Google-NotebookLM", Bot: true, Category: CatAIAssistant}}},
+		{"case-insensitive", Config{RecMode: 1}, "GET", "claude-user/1.0", "https://e.com/", Result{Facts: Facts{Agent: "Claude-User", Bot: true, Category: CatAIAssistant}}},
+		{"custom allowlist", Config{RecMode: 1, UserAgentRegex: "CURL"}, "GET", "curl/8.5.0", "https://e.com/", Result{Facts: Facts{Bot: true, Category: CatHTTPLibrary}}},
+		{"custom exclusion", Config{RecMode: 2, URLExcludeRegex: `/private/`}, "GET", chrome, "https://e.com/private/x", Result{Facts: Facts{Kind: hit.Asset}, Skip: SkipExcluded}},
+		{"custom document", Config{RecMode: 2, DocumentRegex: `\.custom$`}, "GET", chrome, "https://e.com/a.custom", Result{Facts: Facts{Kind: hit.Download}}},
 		{"visits: a browser", Config{Visits: true}, "GET", chrome, "https://e.com/", Result{}},
-		{"visits: a bot is skipped", Config{Visits: true}, "GET", "python-requests/2.32", "https://e.com/", Result{Bot: true, Category: CatHTTPLibrary, Skip: SkipBot}},
-		{"visits: an AI assistant is a bot", Config{Visits: true}, "GET", chatgpt, "https://e.com/", Result{Agent: "ChatGPT-User", Bot: true, Category: CatAIAssistant, Skip: SkipBot}},
-		{"visits: bots enabled", Config{Visits: true, EnableBots: true}, "GET", "curl/8", "https://e.com/", Result{Bot: true, Category: CatHTTPLibrary, BotsParam: true}},
+		{"visits: a bot is skipped", Config{Visits: true}, "GET", "python-requests/2.32", "https://e.com/", Result{Facts: Facts{Bot: true, Category: CatHTTPLibrary}, Skip: SkipBot}},
+		{"visits: an AI assistant is a bot", Config{Visits: true}, "GET", chatgpt, "https://e.com/", Result{Facts: Facts{Agent: "ChatGPT-User", Bot: true, Category: CatAIAssistant}, Skip: SkipBot}},
+		{"visits: bots enabled", Config{Visits: true, EnableBots: true}, "GET", "curl/8", "https://e.com/", Result{Facts: Facts{Bot: true, Category: CatHTTPLibrary}, BotsParam: true}},
 		{"visits: bots enabled, a browser keeps bots=1", Config{Visits: true, EnableBots: true}, "GET", chrome, "https://e.com/", Result{BotsParam: true}},
 		{"visits: every method by default", Config{Visits: true}, "HEAD", chrome, "https://e.com/", Result{}},
 		{"visits: methods when asked", Config{Visits: true, Methods: []string{"GET"}}, "HEAD", chrome, "https://e.com/", Result{Skip: SkipMethod}},
-		{"visits: robots.txt is static", Config{Visits: true}, "GET", chrome, "https://e.com/robots.txt?x", Result{Kind: hit.Asset, Skip: SkipExcluded}},
-		{"visits: importer's downloads", Config{Visits: true}, "GET", chrome, "https://e.com/feed.json", Result{Kind: hit.Download}},
-		{"visits: .xml is static", Config{Visits: true}, "GET", chrome, "https://e.com/sitemap.xml", Result{Kind: hit.Asset, Skip: SkipExcluded}},
-		{"visits: static skipped", Config{Visits: true}, "GET", chrome, "https://e.com/a.css", Result{Kind: hit.Asset, Skip: SkipExcluded}},
-		{"visits: static enabled", Config{Visits: true, EnableStatic: true}, "GET", chrome, "https://e.com/a.css", Result{Kind: hit.Asset}},
+		{"visits: robots.txt is static", Config{Visits: true}, "GET", chrome, "https://e.com/robots.txt?x", Result{Facts: Facts{Kind: hit.Asset}, Skip: SkipExcluded}},
+		{"visits: importer's downloads", Config{Visits: true}, "GET", chrome, "https://e.com/feed.json", Result{Facts: Facts{Kind: hit.Download}}},
+		{"visits: .xml is static", Config{Visits: true}, "GET", chrome, "https://e.com/sitemap.xml", Result{Facts: Facts{Kind: hit.Asset}, Skip: SkipExcluded}},
+		{"visits: static skipped", Config{Visits: true}, "GET", chrome, "https://e.com/a.css", Result{Facts: Facts{Kind: hit.Asset}, Skip: SkipExcluded}},
+		{"visits: static enabled", Config{Visits: true, EnableStatic: true}, "GET", chrome, "https://e.com/a.css", Result{Facts: Facts{Kind: hit.Asset}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -111,7 +111,7 @@ func TestClassify(t *testing.T) {
 // stays a bot's.
 func TestNoUserAgentField(t *testing.T) {
 	person := Result{}
-	emptyBot := Result{Bot: true, Category: CatOtherBot, BotName: NoUserAgent}
+	emptyBot := Result{Facts: Facts{Bot: true, Category: CatOtherBot, BotName: NoUserAgent}}
 	tests := []struct {
 		name    string
 		cfg     Config
@@ -124,7 +124,7 @@ func TestNoUserAgentField(t *testing.T) {
 		{"rec mode 1, empty user agent", Config{RecMode: 1}, false, withSkip(emptyBot, SkipUserAgent)},
 		{"visits, no field: a person, sent", Config{Visits: true}, true, person},
 		{"visits, empty user agent: a bot, skipped", Config{Visits: true}, false, withSkip(emptyBot, SkipBot)},
-		{"visits with bots, empty user agent", Config{Visits: true, EnableBots: true}, false, Result{Bot: true, Category: CatOtherBot, BotName: NoUserAgent, BotsParam: true}},
+		{"visits with bots, empty user agent", Config{Visits: true, EnableBots: true}, false, Result{Facts: Facts{Bot: true, Category: CatOtherBot, BotName: NoUserAgent}, BotsParam: true}},
 		{"allowlist that matches anything, no field", Config{RecMode: 1, UserAgentRegex: ".*"}, true, person},
 		{"allowlist of a browser, no field", Config{RecMode: 1, UserAgentRegex: "Firefox"}, true, withSkip(person, SkipUserAgent)},
 		{"allowlist that matches anything, empty user agent", Config{RecMode: 1, UserAgentRegex: ".*"}, false, withSkip(emptyBot, SkipUserAgent)},

@@ -396,12 +396,12 @@ func runSend(env Env, args []string, parse bool) int {
 	}
 	var bar *progressBar
 	if c.progress == "always" || (c.progress == "auto" && env.StderrIsTerminal) {
-		bar = newProgressBar(env.Stderr, inputs.total)
+		bar = newProgressBar(env.Stderr, inputs.Total)
 		opt.Progress = bar.setInput
 		opt.HitCount = &bar.hits
 		bar.start()
 	}
-	stats, runErr := pipeline.Run(ctx, sendCtx, inputs.names, opt)
+	stats, runErr := pipeline.Run(ctx, sendCtx, inputs.Names, opt)
 	if ro != nil {
 		runErr = ro.finish(stats, runErr, onDone, log)
 	}

@@ -4,11 +4,9 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -21,12 +19,12 @@ import (
 	"github.com/trackless/trackless/internal/classify"
 	"github.com/trackless/trackless/internal/filter"
 	"github.com/trackless/trackless/internal/hit"
-	"github.com/trackless/trackless/internal/input"
 	"github.com/trackless/trackless/internal/ledger"
 	"github.com/trackless/trackless/internal/matomo"
 	"github.com/trackless/trackless/internal/pipeline"
 	"github.com/trackless/trackless/internal/s3src"
 	"github.com/trackless/trackless/internal/sites"
+	"github.com/trackless/trackless/internal/source"
 )
 
 // job is a configured send or parse: everything but its inputs. The
@@ -40,8 +38,8 @@ type job struct {
 	out    *bufio.Writer    // parse's output
 	s3     *s3.Client       // made on first use
 	led    ledger.Store
-	rng    s3src.Range // --since/--until
-	after  afterAction
+	rng    s3src.Range  // --since/--until
+	after  source.After // --after
 
 	mu    sync.Mutex
 	ready bool // the Lambda's preflight succeeded
@@ -65,7 +63,7 @@ func newJob(ctx context.Context, env Env, c *config, parse bool, log *slog.Logge
 		return fail(ExitUsage, err)
 	}
 	j.rng = rng
-	if j.after, err = parseAfter(c.after); err != nil {
+	if j.after, err = source.ParseAfter(c.after); err != nil {
 		return fail(ExitUsage, err)
 	}
 	var siteMap *sites.Map
@@ -274,195 +272,29 @@ func (j *job) s3Client(ctx context.Context) (*s3.Client, error) {
 	return c, nil
 }
 
-// inputSet is what a run reads: files (and stdin) by path, objects by name
-// (s3://bucket/key).
-type inputSet struct {
-	names   []string
-	objects map[string]s3src.Object
-	// listed is the prefix an object was listed under (for --after move).
-	listed map[string]string
-	total  int64 // bytes, for the progress bar
+// resolve turns arguments into inputs (see source.Sources.Resolve) and
+// names on stderr what is not read.
+func (j *job) resolve(ctx context.Context, args []string) (*source.Set, error) {
+	set, notRead, err := j.sources().Resolve(ctx, args)
+	for _, sk := range notRead {
+		fmt.Fprintf(j.stderr, "trackless: not read: %s\n", sk)
+	}
+	return set, err
 }
 
-// resolve turns arguments into inputs: files as given, the regular files
-// under directories (sorted, hidden ones left out), "-", and the objects
-// under s3:// prefixes (in key order). --since/--until leave out inputs
-// whose name says an hour outside the range (CloudFront's names and
-// partitions); other inputs are all read.
-func (j *job) resolve(ctx context.Context, args []string) (*inputSet, error) {
-	if len(args) == 0 {
-		return nil, errors.New("no input: give files, directories, s3://BUCKET/PREFIX, or - for stdin")
-	}
-	set := &inputSet{objects: map[string]s3src.Object{}, listed: map[string]string{}}
-	var files []string
-	for _, a := range args {
-		if !s3src.IsURL(a) {
-			files = append(files, a)
-			continue
-		}
-		bucket, prefix, err := s3src.ParseURL(a)
-		if err != nil {
-			return nil, err
-		}
-		client, err := j.s3Client(ctx)
-		if err != nil {
-			return nil, err
-		}
-		l := &s3src.Lister{Client: client, Skip: j.skipKey(bucket)}
-		objs, err := l.List(ctx, bucket, prefix, j.rng)
-		if err != nil {
-			return nil, err
-		}
-		j.log.Info("listed", "prefix", a, "objects", len(objs), "list_requests", l.Requests)
-		for _, o := range objs {
-			set.add(o, prefix)
-		}
-	}
-	if len(files) > 0 {
-		names, skipped, err := input.Expand(files)
-		if err != nil {
-			return nil, err
-		}
-		for _, sk := range skipped {
-			fmt.Fprintf(j.stderr, "trackless: not read: %s\n", sk)
-		}
-		for _, n := range names {
-			if t, ok := s3src.KeyTime(filepath.Base(n)); ok && !j.rng.Contains(t) {
-				continue
-			}
-			set.names = append(set.names, n)
-			if st, err := os.Stat(n); err == nil {
-				set.total += st.Size()
-			}
-		}
-	}
-	if len(set.names) == 0 {
-		j.log.Warn("no input to read (nothing listed, or nothing in the --since/--until range)")
-	}
-	return set, nil
-}
-
-func (s *inputSet) add(o s3src.Object, prefix string) {
-	n := o.Name()
-	if _, dup := s.objects[n]; dup {
-		return
-	}
-	s.objects[n] = o
-	s.listed[n] = prefix
-	s.names = append(s.names, n)
-	s.total += o.Size
-}
-
-// skipKey leaves the ledger's objects and --after's destination out of
-// listings of bucket: they are not logs, or logs already delivered.
-func (j *job) skipKey(bucket string) func(string) bool {
-	var prefixes []string
-	if b, p, err := s3src.ParseURL(j.c.ledger); err == nil && b == bucket {
-		prefixes = append(prefixes, p)
-	}
-	if j.after.kind == afterMove {
-		if b, p, err := s3src.ParseURL(j.after.dest); err == nil && b == bucket {
-			prefixes = append(prefixes, p)
-		}
-	}
-	if len(prefixes) == 0 {
-		return nil
-	}
-	return func(k string) bool {
-		for _, p := range prefixes {
-			if strings.HasPrefix(k, p) {
-				return true
-			}
-		}
-		return false
-	}
+// sources is where the job's inputs come from.
+func (j *job) sources() *source.Sources {
+	return &source.Sources{S3: j.s3Client, Range: j.rng, After: j.after, Ledger: j.c.ledger, Log: j.log}
 }
 
 // options are the job's pipeline options for a set of inputs.
-func (j *job) options(set *inputSet) pipeline.Options {
+func (j *job) options(set *source.Set) pipeline.Options {
 	opt := j.opt
-	if len(set.objects) > 0 {
-		opt.Open = func(ctx context.Context, name string) (*input.Input, error) {
-			o, ok := set.objects[name]
-			if !ok {
-				return input.OpenContext(ctx, name)
-			}
-			return s3src.Open(ctx, j.s3, o)
-		}
-		opt.Identify = func(name string) *input.Identity {
-			if o, ok := set.objects[name]; ok && o.ETag != "" {
-				return o.Identity()
-			}
-			return nil
-		}
-		opt.FirstHint = func(name string) (int64, bool) {
-			o, ok := set.objects[name]
-			if !ok {
-				return 0, false
-			}
-			t, ok := s3src.KeyTime(o.Key)
-			return t.UnixNano(), ok
-		}
+	if set.HasObjects() {
+		opt.Open, opt.Identify, opt.FirstHint = set.Open, set.Identify, set.FirstHint
 	}
-	if j.after.kind != afterKeep {
-		opt.OnDone = func(name string) error { return j.after.apply(context.Background(), j, set, name) }
-	}
+	opt.OnDone = j.sources().Done(set)
 	return opt
-}
-
-// afterAction is what --after does with an input once delivered.
-type afterAction struct {
-	kind string // afterKeep, afterDelete or afterMove
-	dest string // afterMove: s3://bucket/prefix/ or a directory
-}
-
-const (
-	afterKeep   = "keep"
-	afterDelete = "delete"
-	afterMove   = "move"
-)
-
-func parseAfter(v string) (afterAction, error) {
-	switch {
-	case v == "" || v == afterKeep:
-		return afterAction{kind: afterKeep}, nil
-	case v == afterDelete:
-		return afterAction{kind: afterDelete}, nil
-	case strings.HasPrefix(v, "move="):
-		dest := strings.TrimPrefix(v, "move=")
-		if dest == "" {
-			return afterAction{}, errors.New("--after move=DEST: DEST is s3://BUCKET/PREFIX/ for objects or a directory for files")
-		}
-		if s3src.IsURL(dest) {
-			if _, _, err := s3src.ParseURL(dest); err != nil {
-				return afterAction{}, fmt.Errorf("--after: %v", err)
-			}
-		}
-		return afterAction{kind: afterMove, dest: dest}, nil
-	}
-	return afterAction{}, fmt.Errorf("--after must be keep, delete or move=DEST, not %q", v)
-}
-
-// apply deletes or moves a delivered input.
-func (a afterAction) apply(ctx context.Context, j *job, set *inputSet, name string) error {
-	if name == "-" {
-		return nil
-	}
-	o, isObject := set.objects[name]
-	switch {
-	case a.kind == afterDelete && isObject:
-		return s3src.Delete(ctx, j.s3, o)
-	case a.kind == afterDelete:
-		return os.Remove(name)
-	case isObject != s3src.IsURL(a.dest):
-		return fmt.Errorf("--after move=%s: objects move to s3://BUCKET/PREFIX/, files to a directory", a.dest)
-	case isObject:
-		return s3src.Move(ctx, j.s3, o, set.listed[name], a.dest)
-	}
-	if err := os.MkdirAll(a.dest, 0o755); err != nil {
-		return err
-	}
-	return os.Rename(name, filepath.Join(a.dest, filepath.Base(name)))
 }
 
 // readFilter builds the filters of the reading flags, and the --since and

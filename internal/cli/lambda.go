@@ -11,7 +11,7 @@ import (
 
 	"github.com/trackless/trackless/internal/awslambda"
 	"github.com/trackless/trackless/internal/pipeline"
-	"github.com/trackless/trackless/internal/s3src"
+	"github.com/trackless/trackless/internal/source"
 )
 
 // lambdaClaimTTL is the default lifetime of a Lambda's claims.
@@ -107,23 +107,11 @@ func (j *job) lambdaProcess(env Env, stopBefore time.Duration) awslambda.Process
 		if err := j.lambdaReady(ctx); err != nil {
 			return err
 		}
-		client, err := j.s3Client(ctx)
+		set, err := j.sources().FromEvent(ctx, objs)
 		if err != nil {
 			return err
 		}
-		set := &inputSet{objects: map[string]s3src.Object{}, listed: map[string]string{}}
-		for _, o := range objs {
-			if skip := j.skipKey(o.Bucket); skip != nil && skip(o.Key) {
-				j.log.Info("object ignored: it is under the ledger's prefix or --after's destination", "object", o.Name())
-				continue
-			}
-			obj, err := resolveObject(ctx, client, o)
-			if err != nil {
-				return err
-			}
-			set.add(obj, "")
-		}
-		if len(set.names) == 0 {
+		if len(set.Names) == 0 {
 			return nil
 		}
 		readCtx, sendCtx := ctx, ctx
@@ -148,7 +136,7 @@ func (j *job) lambdaProcess(env Env, stopBefore time.Duration) awslambda.Process
 			defer ro.close()
 			opt = ro.feed(opt)
 		}
-		stats, runErr := pipeline.Run(readCtx, sendCtx, set.names, opt)
+		stats, runErr := pipeline.Run(readCtx, sendCtx, set.Names, opt)
 		if ro != nil {
 			runErr = ro.finish(stats, runErr, j.options(set).OnDone, j.log)
 		}
@@ -159,7 +147,7 @@ func (j *job) lambdaProcess(env Env, stopBefore time.Duration) awslambda.Process
 // lambdaResult is an invocation's outcome: nil when every object was
 // delivered (and counted, with a report state), else why not; Lambda
 // retries a failed invocation.
-func (j *job) lambdaResult(env Env, ctx, readCtx context.Context, set *inputSet, stats *pipeline.Stats, runErr error, ro *reportOutput) error {
+func (j *job) lambdaResult(env Env, ctx, readCtx context.Context, set *source.Set, stats *pipeline.Stats, runErr error, ro *reportOutput) error {
 	if stats != nil {
 		printSummary(env.Stderr, "lambda", stats, false)
 		if ro != nil {
@@ -168,7 +156,7 @@ func (j *job) lambdaResult(env Env, ctx, readCtx context.Context, set *inputSet,
 	}
 	switch {
 	case runErr != nil && readCtx.Err() != nil && ctx.Err() == nil:
-		return fmt.Errorf("%w (%s)", awslambda.ErrDeadline, strings.Join(set.names, ", "))
+		return fmt.Errorf("%w (%s)", awslambda.ErrDeadline, strings.Join(set.Names, ", "))
 	case runErr != nil:
 		return runErr
 	case len(stats.InputsDamaged) > 0:
@@ -183,24 +171,4 @@ func (j *job) lambdaResult(env Env, ctx, readCtx context.Context, set *inputSet,
 		return fmt.Errorf("not counted whole in the report state: %s", strings.Join(ro.sink.Damaged, ", "))
 	}
 	return nil
-}
-
-// resolveObject completes what an event says of an object: its key when
-// the event may or may not have encoded it (EventBridge), its ETag and size
-// when the event has none.
-func resolveObject(ctx context.Context, c s3src.HeadAPI, o awslambda.Object) (s3src.Object, error) {
-	obj := o.Object
-	if o.RawKey != "" {
-		raw := obj
-		raw.Key = o.RawKey
-		if h, err := s3src.Head(ctx, c, raw); err == nil {
-			return h, nil
-		} else if !s3src.IsNotFound(err) {
-			return obj, err
-		}
-	}
-	if obj.ETag != "" && obj.Size > 0 {
-		return obj, nil
-	}
-	return s3src.Head(ctx, c, obj)
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/trackless/trackless/internal/pipeline"
 	"github.com/trackless/trackless/internal/report"
 	"github.com/trackless/trackless/internal/sink"
+	"github.com/trackless/trackless/internal/source"
 	"github.com/trackless/trackless/internal/useragent"
 )
 
@@ -96,7 +97,7 @@ func runReport(env Env, args []string) int {
 	defer ro.close()
 	sk, state := ro.sink, ro.state
 	j := &job{c: &c, log: log, stderr: env.Stderr, rng: rng}
-	set := &inputSet{}
+	set := &source.Set{}
 	if len(positional) > 0 || state == nil { // with a state and no input: the report of the state
 		if set, err = j.resolve(ctx, positional); err != nil {
 			return fail(ExitUsage, err)
@@ -108,7 +109,7 @@ func runReport(env Env, args []string) int {
 		Format: c.format, Reader: c.readerOptions(), Filter: filter,
 		Open: popt.Open, Identify: popt.Identify, Log: log,
 	}
-	stats, runErr := pipeline.Run(ctx, ctx, set.names, popt)
+	stats, runErr := pipeline.Run(ctx, ctx, set.Names, popt)
 	if state != nil && !errors.Is(runErr, report.ErrState) {
 		if err := sk.Commit(); err != nil {
 			runErr = err
@@ -133,7 +134,7 @@ func runReport(env Env, args []string) int {
 	case len(damaged) > 0:
 		code = ExitUndelivered
 	}
-	printReportSummary(env.Stderr, len(set.names), stats, sk, damaged)
+	printReportSummary(env.Stderr, len(set.Names), stats, sk, damaged)
 	return code
 }
 

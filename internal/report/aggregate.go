@@ -43,9 +43,9 @@ func New(opt Options) (*Aggregator, error) {
 	if opt.TableSize <= 0 {
 		opt.TableSize = DefaultTableSize
 	}
-	cfg := opt.Classify
-	cfg.RecMode, cfg.UserAgentRegex, cfg.Visits = 2, "", false
-	cls, err := classify.New(cfg)
+	// The report counts every hit by what it is (classify's Facts): of
+	// the configuration, only the download and static-file patterns apply.
+	cls, err := classify.New(classify.Config{DocumentRegex: opt.Classify.DocumentRegex, URLExcludeRegex: opt.Classify.URLExcludeRegex})
 	if err != nil {
 		return nil, err
 	}
@@ -81,8 +81,8 @@ func (a *Aggregator) Add(h *hit.Hit) (bool, error) {
 		}
 		url = h.URL(scheme, host)
 	}
-	res := a.cls.Classify(h, url)
-	d.add(h, &res, host, a.opt.Country)
+	f := a.cls.Facts(h, url)
+	d.add(h, &f, host, a.opt.Country)
 	return true, nil
 }
 

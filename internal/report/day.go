@@ -109,7 +109,7 @@ type CountryFunc func(ip string) string
 
 // add counts one hit. res is its classification; host and scheme are the
 // hit's, completed by the defaults.
-func (d *Day) add(h *hit.Hit, res *classify.Result, host string, country CountryFunc) {
+func (d *Day) add(h *hit.Hit, res *classify.Facts, host string, country CountryFunc) {
 	unix := h.Time.Unix()
 	sec := uint32(unix - int64(d.Date)*86400)
 	hour := sec / 3600

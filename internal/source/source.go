@@ -1,0 +1,303 @@
+// Package source turns what a run is given into inputs: files and
+// directories, stdin, the objects under s3:// prefixes, the objects of a
+// Lambda event. It says how to open each, its identity when it is known
+// without opening it (an object's ETag), and the time of its first hit
+// when its name tells it; and it acts on an input once every output has it
+// (--after: keep, delete, or move).
+//
+// A source never decides what is delivered: the pipeline does, and calls
+// the after-delivery action only for inputs that are.
+package source
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/trackless/trackless/internal/awslambda"
+	"github.com/trackless/trackless/internal/input"
+	"github.com/trackless/trackless/internal/s3src"
+)
+
+// Sources resolves a run's inputs.
+type Sources struct {
+	// S3 returns the S3 client, made on first use (listing, reading,
+	// moving objects).
+	S3 func(ctx context.Context) (*s3.Client, error)
+	// Range leaves out inputs whose name says an hour outside it
+	// (--since, --until: CloudFront's names and partitions).
+	Range s3src.Range
+	// After is what is done with an input once delivered.
+	After After
+	// Ledger is where the ledger is (--ledger): objects under an s3://
+	// ledger are not logs, and are never listed as inputs.
+	Ledger string
+	Log    *slog.Logger
+}
+
+// Set is what a run reads: files (and stdin) by path, objects by name
+// (s3://bucket/key).
+type Set struct {
+	Names []string
+	// Total is the size of the inputs in bytes, when known (for the
+	// progress bar).
+	Total   int64
+	objects map[string]s3src.Object
+	// listed is the prefix an object was listed under (for --after move).
+	listed map[string]string
+	s3     *s3.Client
+}
+
+func newSet() *Set {
+	return &Set{objects: map[string]s3src.Object{}, listed: map[string]string{}}
+}
+
+// ErrNoInput is returned by Resolve without arguments.
+var ErrNoInput = errors.New("no input: give files, directories, s3://BUCKET/PREFIX, or - for stdin")
+
+// Resolve turns arguments into inputs: files as given, the regular files
+// under directories (sorted, hidden ones left out), "-", and the objects
+// under s3:// prefixes (in key order). Range leaves out inputs whose name
+// says an hour outside it; other inputs are all read. notRead names what
+// was given but is not read (a dangling link, a loop), with why.
+func (s *Sources) Resolve(ctx context.Context, args []string) (set *Set, notRead []input.Skipped, err error) {
+	if len(args) == 0 {
+		return nil, nil, ErrNoInput
+	}
+	set = newSet()
+	var files []string
+	for _, a := range args {
+		if !s3src.IsURL(a) {
+			files = append(files, a)
+			continue
+		}
+		bucket, prefix, err := s3src.ParseURL(a)
+		if err != nil {
+			return nil, nil, err
+		}
+		if set.s3, err = s.S3(ctx); err != nil {
+			return nil, nil, err
+		}
+		l := &s3src.Lister{Client: set.s3, Skip: s.skipKey(bucket)}
+		objs, err := l.List(ctx, bucket, prefix, s.Range)
+		if err != nil {
+			return nil, nil, err
+		}
+		s.log().Info("listed", "prefix", a, "objects", len(objs), "list_requests", l.Requests)
+		for _, o := range objs {
+			set.add(o, prefix)
+		}
+	}
+	if len(files) > 0 {
+		names, skipped, err := input.Expand(files)
+		if err != nil {
+			return nil, nil, err
+		}
+		notRead = skipped
+		for _, n := range names {
+			if t, ok := s3src.KeyTime(filepath.Base(n)); ok && !s.Range.Contains(t) {
+				continue
+			}
+			set.Names = append(set.Names, n)
+			if st, err := os.Stat(n); err == nil {
+				set.Total += st.Size()
+			}
+		}
+	}
+	if len(set.Names) == 0 {
+		s.log().Warn("no input to read (nothing listed, or nothing in the --since/--until range)")
+	}
+	return set, notRead, nil
+}
+
+// FromEvent makes the inputs of a Lambda event's objects: their key,
+// ETag and size completed when the event lacks them, those under the
+// ledger's prefix or --after's destination left out.
+func (s *Sources) FromEvent(ctx context.Context, objs []awslambda.Object) (*Set, error) {
+	set := newSet()
+	var err error
+	if set.s3, err = s.S3(ctx); err != nil {
+		return nil, err
+	}
+	for _, o := range objs {
+		if skip := s.skipKey(o.Bucket); skip != nil && skip(o.Key) {
+			s.log().Info("object ignored: it is under the ledger's prefix or --after's destination", "object", o.Name())
+			continue
+		}
+		obj, err := resolveObject(ctx, set.s3, o)
+		if err != nil {
+			return nil, err
+		}
+		set.add(obj, "")
+	}
+	return set, nil
+}
+
+// resolveObject completes what an event says of an object: its key when
+// the event may or may not have encoded it (EventBridge), its ETag and size
+// when the event has none.
+func resolveObject(ctx context.Context, c s3src.HeadAPI, o awslambda.Object) (s3src.Object, error) {
+	obj := o.Object
+	if o.RawKey != "" {
+		raw := obj
+		raw.Key = o.RawKey
+		if h, err := s3src.Head(ctx, c, raw); err == nil {
+			return h, nil
+		} else if !s3src.IsNotFound(err) {
+			return obj, err
+		}
+	}
+	if obj.ETag != "" && obj.Size > 0 {
+		return obj, nil
+	}
+	return s3src.Head(ctx, c, obj)
+}
+
+func (s *Sources) log() *slog.Logger {
+	if s.Log == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return s.Log
+}
+
+func (set *Set) add(o s3src.Object, prefix string) {
+	n := o.Name()
+	if _, dup := set.objects[n]; dup {
+		return
+	}
+	set.objects[n] = o
+	set.listed[n] = prefix
+	set.Names = append(set.Names, n)
+	set.Total += o.Size
+}
+
+// skipKey leaves the ledger's objects and --after's destination out of
+// listings of bucket: they are not logs, or logs already delivered.
+func (s *Sources) skipKey(bucket string) func(string) bool {
+	var prefixes []string
+	if b, p, err := s3src.ParseURL(s.Ledger); err == nil && b == bucket {
+		prefixes = append(prefixes, p)
+	}
+	if s.After.Kind == AfterMove {
+		if b, p, err := s3src.ParseURL(s.After.Dest); err == nil && b == bucket {
+			prefixes = append(prefixes, p)
+		}
+	}
+	if len(prefixes) == 0 {
+		return nil
+	}
+	return func(k string) bool {
+		for _, p := range prefixes {
+			if strings.HasPrefix(k, p) {
+				return true
+			}
+		}
+		return false
+	}
+}
+
+// HasObjects reports whether the set has objects (and so needs Open,
+// Identify and FirstHint).
+func (set *Set) HasObjects() bool { return len(set.objects) > 0 }
+
+// Open opens an input of the set: an object is streamed from S3, a file
+// opened (a named pipe without a writer does not block ctx's end).
+func (set *Set) Open(ctx context.Context, name string) (*input.Input, error) {
+	o, ok := set.objects[name]
+	if !ok {
+		return input.OpenContext(ctx, name)
+	}
+	return s3src.Open(ctx, set.s3, o)
+}
+
+// Identify returns the identity of an object known without opening it
+// (its bucket, key and ETag), or nil.
+func (set *Set) Identify(name string) *input.Identity {
+	if o, ok := set.objects[name]; ok && o.ETag != "" {
+		return o.Identity()
+	}
+	return nil
+}
+
+// FirstHint returns a time no later than an object's first hit, when its
+// key tells the hour (CloudFront's names).
+func (set *Set) FirstHint(name string) (int64, bool) {
+	o, ok := set.objects[name]
+	if !ok {
+		return 0, false
+	}
+	t, ok := s3src.KeyTime(o.Key)
+	return t.UnixNano(), ok
+}
+
+// After is what --after does with an input once delivered.
+type After struct {
+	Kind string // AfterKeep, AfterDelete or AfterMove
+	Dest string // AfterMove: s3://bucket/prefix/ or a directory
+}
+
+// The kinds of After.
+const (
+	AfterKeep   = "keep"
+	AfterDelete = "delete"
+	AfterMove   = "move"
+)
+
+// ParseAfter reads --after: keep, delete, or move=DEST.
+func ParseAfter(v string) (After, error) {
+	switch {
+	case v == "" || v == AfterKeep:
+		return After{Kind: AfterKeep}, nil
+	case v == AfterDelete:
+		return After{Kind: AfterDelete}, nil
+	case strings.HasPrefix(v, "move="):
+		dest := strings.TrimPrefix(v, "move=")
+		if dest == "" {
+			return After{}, errors.New("--after move=DEST: DEST is s3://BUCKET/PREFIX/ for objects or a directory for files")
+		}
+		if s3src.IsURL(dest) {
+			if _, _, err := s3src.ParseURL(dest); err != nil {
+				return After{}, fmt.Errorf("--after: %v", err)
+			}
+		}
+		return After{Kind: AfterMove, Dest: dest}, nil
+	}
+	return After{}, fmt.Errorf("--after must be keep, delete or move=DEST, not %q", v)
+}
+
+// Done returns the after-delivery action of the set's inputs, or nil when
+// inputs are kept.
+func (s *Sources) Done(set *Set) func(name string) error {
+	if s.After.Kind == AfterKeep || s.After.Kind == "" {
+		return nil
+	}
+	return func(name string) error { return s.After.apply(context.Background(), set, name) }
+}
+
+// apply deletes or moves a delivered input.
+func (a After) apply(ctx context.Context, set *Set, name string) error {
+	if name == "-" {
+		return nil
+	}
+	o, isObject := set.objects[name]
+	switch {
+	case a.Kind == AfterDelete && isObject:
+		return s3src.Delete(ctx, set.s3, o)
+	case a.Kind == AfterDelete:
+		return os.Remove(name)
+	case isObject != s3src.IsURL(a.Dest):
+		return fmt.Errorf("--after move=%s: objects move to s3://BUCKET/PREFIX/, files to a directory", a.Dest)
+	case isObject:
+		return s3src.Move(ctx, set.s3, o, set.listed[name], a.Dest)
+	}
+	if err := os.MkdirAll(a.Dest, 0o755); err != nil {
+		return err
+	}
+	return os.Rename(name, filepath.Join(a.Dest, filepath.Base(name)))
+}
