@@ -381,7 +381,9 @@ var settings = []setting{
 		help:   "S3 ledger: how long a claim on an input lasts unless renewed (renewed every third of it; 45s in a Lambda); a crashed worker's inputs are read again after it",
 		target: func(c *config) any { return &c.claimTTL }},
 	{name: "after", arg: "ACTION", def: "keep", group: groupDelivery, cmds: cmdDelivering,
-		help:   "what to do with an input once all its hits are confirmed: keep, delete, or move=DEST (s3://BUCKET/PREFIX/ for objects, a directory for files)",
+		help: "what to do with an input once all its hits are confirmed (and counted, with --report-state): keep, delete, or move=DEST (s3://BUCKET/PREFIX/ for objects, a directory for files)",
+		doc: "A file moved never replaces one of the same name in DEST: it becomes NAME.2, NAME.3... (rotated logs come back under the same names). " +
+			"An object keeps its key below the prefix it was listed under (listed under `s3://b/in/`, `in/2026/x.gz` moves to `DEST/2026/x.gz`); an object of a Lambda event keeps its whole key.",
 		target: func(c *config) any { return &c.after }},
 	{name: "force", group: groupDelivery, cmds: cmdSend,
 		help:   "ignore the ledger: send every input again",

@@ -222,7 +222,12 @@ func Move(ctx context.Context, c *s3.Client, o Object, fromPrefix, dest string) 
 	if err != nil {
 		return err
 	}
-	rel := strings.TrimPrefix(o.Key, fromPrefix)
+	// Whole path segments: listed under "in" or "in/", moved to "done" or
+	// "done/", in/2026/x.gz becomes done/2026/x.gz.
+	rel := strings.TrimPrefix(strings.TrimPrefix(o.Key, fromPrefix), "/")
+	if dp != "" && !strings.HasSuffix(dp, "/") {
+		dp += "/"
+	}
 	src := o.Bucket + "/" + escapeKey(o.Key)
 	in := &s3.CopyObjectInput{Bucket: &db, Key: aws.String(dp + rel), CopySource: &src}
 	if o.ETag != "" {

@@ -13,10 +13,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
@@ -179,14 +181,18 @@ func (set *Set) add(o s3src.Object, prefix string) {
 
 // skipKey leaves the ledger's objects and --after's destination out of
 // listings of bucket: they are not logs, or logs already delivered.
+// Prefixes are whole path segments ("ledger" is the folder ledger/, not
+// ledger.log); of the ledger, only the folders it writes (inputs/,
+// claims/) are left out, so that a ledger at the bucket's root hides no log.
 func (s *Sources) skipKey(bucket string) func(string) bool {
 	var prefixes []string
 	if b, p, err := s3src.ParseURL(s.Ledger); err == nil && b == bucket {
-		prefixes = append(prefixes, p)
+		p = folder(p)
+		prefixes = append(prefixes, p+"inputs/", p+"claims/")
 	}
 	if s.After.Kind == AfterMove {
-		if b, p, err := s3src.ParseURL(s.After.Dest); err == nil && b == bucket {
-			prefixes = append(prefixes, p)
+		if b, p, err := s3src.ParseURL(s.After.Dest); err == nil && b == bucket && p != "" {
+			prefixes = append(prefixes, folder(p))
 		}
 	}
 	if len(prefixes) == 0 {
@@ -200,6 +206,14 @@ func (s *Sources) skipKey(bucket string) func(string) bool {
 		}
 		return false
 	}
+}
+
+// folder returns p as a folder: "" or ending with "/".
+func folder(p string) string {
+	if p != "" && !strings.HasSuffix(p, "/") {
+		p += "/"
+	}
+	return p
 }
 
 // HasObjects reports whether the set has objects (and so needs Open,
@@ -299,5 +313,61 @@ func (a After) apply(ctx context.Context, set *Set, name string) error {
 	if err := os.MkdirAll(a.Dest, 0o755); err != nil {
 		return err
 	}
-	return os.Rename(name, filepath.Join(a.Dest, filepath.Base(name)))
+	return moveFile(name, a.Dest)
+}
+
+// moveFile moves a file into dir without replacing a file of the same name
+// there (rotated logs come back under the same names: access.log.1): a
+// name taken gets a number, access.log.1.2. The file is linked under its
+// new name, then removed, so that an existing file is never overwritten;
+// across file systems, where a link cannot be made, it is copied.
+func moveFile(name, dir string) error {
+	base := filepath.Join(dir, filepath.Base(name))
+	for n := 1; n < 10000; n++ {
+		dest := base
+		if n > 1 {
+			dest = fmt.Sprintf("%s.%d", base, n)
+		}
+		err := os.Link(name, dest)
+		switch {
+		case err == nil:
+			return os.Remove(name)
+		case errors.Is(err, os.ErrExist):
+			continue
+		case errors.Is(err, syscall.EXDEV):
+			return copyFile(name, dest)
+		default:
+			return err
+		}
+	}
+	return fmt.Errorf("moving %s to %s: too many files of that name", name, dir)
+}
+
+// copyFile copies name to dest (which must not exist), syncs it, and
+// removes name.
+func copyFile(name, dest string) error {
+	in, err := os.Open(name)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dest, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		os.Remove(dest)
+		return err
+	}
+	if err := out.Sync(); err != nil {
+		out.Close()
+		os.Remove(dest)
+		return err
+	}
+	if err := out.Close(); err != nil {
+		os.Remove(dest)
+		return err
+	}
+	return os.Remove(name)
 }
