@@ -218,17 +218,21 @@ type batch struct {
 }
 
 type runner struct {
-	opt   Options
-	cls   *classify.Classifier
-	log   *slog.Logger
-	pers  *persister
-	after *afterQueue // releases claims and runs OnDone off the ack path
-	work  []chan *batch
-	cur   []*batch
-	stats Stats
-	mu    sync.Mutex // guards stats fields written by workers
-	fatal error
-	warnN map[string]int
+	opt  Options
+	cls  *classify.Classifier
+	log  *slog.Logger
+	pers *persister
+	// window holds the items of the last ReorderWindow of hit time, to be
+	// sent in time order; maxSeen is the latest item time seen.
+	window  itemHeap
+	maxSeen int64
+	after   *afterQueue // releases claims and runs OnDone off the ack path
+	work    []chan *batch
+	cur     []*batch
+	stats   Stats
+	mu      sync.Mutex // guards stats fields written by workers
+	fatal   error
+	warnN   map[string]int
 	// siteCache holds Matomo's answers for --site-auto, by host.
 	siteCache map[string]int
 	// sites holds what SiteInfo said, by site id.
@@ -457,22 +461,12 @@ func (r *runner) warn(kind, msg string, args ...any) {
 	}
 }
 
-// hit filters, classifies and encodes one hit. It returns nil for a hit
-// that is skipped, and the item to send otherwise.
+// hit classifies, maps and encodes one hit (the filter's changes are
+// made: Filter.Apply). It returns nil for a hit that is skipped or that
+// Matomo has, and the item to send otherwise.
 func (r *runner) hit(st *inputState, h *hit.Hit, lineNo int64) (*queued, error) {
-	if st.matomoOff {
-		r.opt.Filter.Apply(h)
-		if !r.opt.SinksOnly {
-			r.stats.LinesResumed++ // Matomo has it: read again for a sink
-		}
-		return nil, st.toSinks(lineNo, h)
-	}
 	scheme, host, err := r.schemeHost(st, h, lineNo)
 	if err != nil {
-		return nil, err
-	}
-	r.opt.Filter.Apply(h)
-	if err := st.toSinks(lineNo, h); err != nil {
 		return nil, err
 	}
 	res, url, site, err := r.decide(h, scheme, host)

@@ -42,11 +42,6 @@ type inputState struct {
 	resumeDone map[int][]int64
 	failed     bool   // damaged or aborted: never marked done
 	failReason string // why it is damaged ("" when aborted)
-	// sinks are the handles of the sinks that do not have the input whole.
-	sinks []sinkIn
-	// matomoOff: Matomo does not need the input (it has it whole, or the
-	// run only feeds sinks); it is read for the sinks.
-	matomoOff bool
 	// released: the ledger claim was given back (the persister's
 	// goroutine sets it, after the last write, or open before reading).
 	released bool

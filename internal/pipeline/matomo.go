@@ -1,0 +1,248 @@
+package pipeline
+
+import (
+	"container/heap"
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/trackless/trackless/internal/hit"
+	"github.com/trackless/trackless/internal/input"
+	"github.com/trackless/trackless/internal/ledger"
+)
+
+// This file is Matomo's side of a run, an output of the read path like the
+// sinks: its handle of an input (matomoInput) takes the input's hits,
+// classifies, maps and encodes them (pipeline.go: hit), puts them back in
+// time order within the reorder window, and hands them to the batches of
+// the workers (worker.go); the ledger records, per input, what Matomo
+// confirmed (track.go).
+
+// DefaultReorderWindow is the default of Options.ReorderWindow.
+const DefaultReorderWindow = 5 * time.Minute
+
+// queued is an encoded item waiting for its turn.
+type queued struct {
+	item []byte
+	unix int64 // hit time, ns
+	seq  int   // the input's place in the merge, for ties
+	site int   // the Matomo site it goes to
+	// mayVisit: Matomo may make it a visit (not rec mode 1); person: it is
+	// not a bot's (see saltGate).
+	mayVisit, person bool
+	ref              ref
+	tracked          bool
+}
+
+// matomoInput is Matomo's handle of one input (a sink.Input).
+type matomoInput struct {
+	r  *runner
+	st *inputState
+	// sendFrom: Matomo has every hit through this line (the read path
+	// gives it only later lines; st.resume says which of those it has).
+	sendFrom int64
+	seq      int // the input's place in the merge, for ties
+}
+
+// beginMatomo claims an input and looks it up in the ledger (id is nil
+// for an input without identity: stdin). It returns Matomo's handle of
+// the input; nil and whole when Matomo has it whole; leave when the input
+// is not to be read at all: another worker reads it, or it is smaller
+// than when it was read.
+func (r *runner) beginMatomo(ctx context.Context, name string, id *input.Identity, seq int) (m *matomoInput, whole, leave bool, err error) {
+	st := &inputState{name: name}
+	var prev *ledger.Entry
+	if id != nil && r.opt.Ledger != nil {
+		var why skipReason
+		if prev, why, err = r.consult(ctx, st, id); err != nil {
+			return nil, false, true, err
+		}
+		switch why {
+		case skipOther:
+			return nil, false, true, nil
+		case skipDelivered:
+			return nil, true, false, nil
+		}
+	}
+	m = &matomoInput{r: r, st: st, seq: seq}
+	if prev != nil {
+		switch {
+		case prev.Done:
+			m.sendFrom = prev.Lines // it grew: go on after the old end
+		default:
+			m.sendFrom = prev.ConfirmedLine
+			if len(prev.ShardLines) == Shards {
+				st.resume = prev.ShardLines
+				st.resumeDone = prev.ShardDone
+			}
+		}
+	}
+	st.readLine = m.sendFrom
+	return m, false, false, nil
+}
+
+// Hit takes a hit of the input: skipped, or encoded and put in the
+// reorder window, from which the hits older than the window go to the
+// batches.
+func (m *matomoInput) Hit(line int64, h *hit.Hit) error {
+	r, st := m.r, m.st
+	q, err := r.hit(st, h, line)
+	if err != nil {
+		st.mu.Lock()
+		st.failed = true
+		st.mu.Unlock()
+		r.pers.mark(st)
+		return err
+	}
+	if q == nil {
+		st.advance(line)
+		return nil
+	}
+	q.seq = m.seq
+	heap.Push(&r.window, q)
+	r.maxSeen = max(r.maxSeen, q.unix)
+	return r.releaseWindow(false)
+}
+
+// Malformed lines are counted by the read path; Matomo has nothing to do.
+func (m *matomoInput) Malformed(int64, string) {}
+
+// End records that the input was read to its end (or failed): its ledger
+// entry is done once every hit is confirmed.
+func (m *matomoInput) End(lines int64, failed string) error {
+	r, st := m.r, m.st
+	if failed == "" && m.sendFrom > lines {
+		// The ledger says lines were delivered that the input does not
+		// have: it was replaced by a shorter file that starts the same.
+		failed = fmt.Sprintf("the ledger says line %d was delivered, but the input has %d lines: it was replaced or cut; nothing of it was sent (use --force to send it all again)", m.sendFrom, lines)
+		r.log.Error("input does not match its ledger entry", "input", st.name, "reason", failed)
+		r.stats.InputsDamaged = append(r.stats.InputsDamaged, st.name+": "+failed)
+	}
+	st.mu.Lock()
+	if failed != "" {
+		st.failed, st.failReason = true, failed
+	}
+	st.eof = true
+	st.lines = lines
+	if st.lines > st.readLine {
+		st.readLine = st.lines
+	}
+	st.mu.Unlock()
+	r.pers.mark(st)
+	return nil
+}
+
+// abandon records that the run stopped before the input's end: what was
+// confirmed is recorded, the rest is read again by the next run.
+func (m *matomoInput) abandon() {
+	m.st.mu.Lock()
+	m.st.failed = true
+	m.st.mu.Unlock()
+	m.r.pers.mark(m.st)
+}
+
+// releaseWindow hands the hits older than the reorder window (all of them
+// with all) to the batches, in time order.
+func (r *runner) releaseWindow(all bool) error {
+	for r.window.Len() > 0 && (all || r.window[0].unix <= r.maxSeen-int64(r.opt.ReorderWindow)) {
+		if err := r.enqueue(heap.Pop(&r.window).(*queued)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// skipReason says why consult leaves an input out.
+type skipReason int
+
+const (
+	skipNone      skipReason = iota
+	skipDelivered            // Matomo has it all
+	skipOther                // another worker reads it, or it shrank
+)
+
+// consult claims an input in the ledger and reads its entry. It says why
+// Matomo does not need the input: delivered already, smaller than when it
+// was read, or claimed by another worker.
+func (r *runner) consult(ctx context.Context, st *inputState, id *input.Identity) (prev *ledger.Entry, why skipReason, err error) {
+	if r.opt.Ledger == nil {
+		return nil, skipNone, nil
+	}
+	st.key, st.identity = id.Key(), *id
+	if err := r.opt.Ledger.Claim(ctx, st.key); err != nil {
+		var ce *ledger.ClaimedError
+		if errors.As(err, &ce) {
+			r.log.Info("input is being read by another worker: left to it", "input", st.name, "owner", ce.Owner, "until", ce.Until)
+			r.stats.InputsBusy = append(r.stats.InputsBusy, st.name)
+			return nil, skipOther, nil
+		}
+		return nil, skipNone, err
+	}
+	r.claimed = append(r.claimed, st)
+	if !r.opt.Force {
+		if prev, err = r.opt.Ledger.Get(ctx, st.key); err != nil {
+			return nil, skipNone, err
+		}
+	}
+	switch {
+	case prev == nil:
+	case prev.Done && prev.Identity.Size == id.Size:
+		r.log.Info("input already delivered", "input", st.name, "lines", prev.Lines)
+		r.stats.InputsSkipped++
+		st.released = true
+		if err := r.opt.Ledger.Release(ctx, st.key); err != nil {
+			return nil, skipNone, err
+		}
+		r.inputDone(st.name)
+		return nil, skipDelivered, nil
+	case id.Size < prev.Identity.Size:
+		r.log.Error("input is smaller than when it was last read: not sending it again; use --force to send it all", "input", st.name)
+		r.stats.InputsDamaged = append(r.stats.InputsDamaged, st.name)
+		return nil, skipOther, nil
+	}
+	return prev, skipNone, nil
+}
+
+// inputDone tells Options.OnDone that every hit of an input is confirmed.
+// With sinks, it only records the input (Stats.Delivered): the caller
+// runs the after-delivery action once the sinks have it durably too.
+func (r *runner) inputDone(name string) {
+	if len(r.opt.Sinks) > 0 {
+		r.mu.Lock()
+		r.stats.Delivered = append(r.stats.Delivered, name)
+		r.mu.Unlock()
+		return
+	}
+	if r.opt.OnDone == nil {
+		return
+	}
+	if err := r.opt.OnDone(name); err != nil {
+		r.log.Error("input delivered, but its after-delivery action failed", "input", name, "error", err)
+		r.afterFailed.Add(1)
+	}
+}
+
+// itemHeap orders items by time, then input, then line.
+type itemHeap []*queued
+
+func (h itemHeap) Len() int { return len(h) }
+func (h itemHeap) Less(i, j int) bool {
+	a, b := h[i], h[j]
+	if a.unix != b.unix {
+		return a.unix < b.unix
+	}
+	if a.seq != b.seq {
+		return a.seq < b.seq
+	}
+	return a.ref.line < b.ref.line
+}
+func (h itemHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h *itemHeap) Push(x any)   { *h = append(*h, x.(*queued)) }
+func (h *itemHeap) Pop() any {
+	old := *h
+	q := old[len(old)-1]
+	old[len(old)-1] = nil
+	*h = old[:len(old)-1]
+	return q
+}
