@@ -60,13 +60,13 @@ func Main(env Env) int {
 	cmd, args := env.Args[0], env.Args[1:]
 	switch cmd {
 	case "send":
-		return runSend(env, args, false)
+		return exit(env.Stderr, runSend(env, args, false))
 	case "parse":
-		return runSend(env, args, true)
+		return exit(env.Stderr, runSend(env, args, true))
 	case "replay":
-		return runReplay(env, args)
+		return exit(env.Stderr, runReplay(env, args))
 	case "report":
-		return runReport(env, args)
+		return exit(env.Stderr, runReport(env, args))
 	case "version", "--version":
 		fmt.Fprintln(env.Stdout, "trackless", Version)
 		return ExitOK
@@ -315,7 +315,7 @@ func newLogger(w io.Writer, level string) (*slog.Logger, error) {
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l})), nil
 }
 
-func runSend(env Env, args []string, parse bool) int {
+func runSend(env Env, args []string, parse bool) error {
 	name := "send"
 	if parse {
 		name = "parse"
@@ -325,66 +325,60 @@ func runSend(env Env, args []string, parse bool) int {
 		cmd = cmdParse
 	}
 	var c config
-	positional, _, code, ok := parseArgs(env, cmd, &c, args)
-	if !ok {
-		return code
+	positional, _, err := parseCommand(env, cmd, &c, args)
+	if err != nil {
+		return err
 	}
 	if err := c.validate(parse); err != nil {
-		fmt.Fprintln(env.Stderr, "trackless:", err)
-		return ExitUsage
+		return usageError(err)
 	}
 	if err := c.rep.validate(c.rep.reportState, "--report-state"); err != nil && !parse {
-		fmt.Fprintln(env.Stderr, "trackless:", err)
-		return ExitUsage
+		return usageError(err)
 	}
 	if parse && c.output != "requests" && c.output != "jsonl" {
-		fmt.Fprintf(env.Stderr, "trackless: --output must be requests or jsonl, not %q\n", c.output)
-		return ExitUsage
+		return usagef("--output must be requests or jsonl, not %q", c.output)
 	}
 	if c.cpuProfile != "" {
 		stop, err := startCPUProfile(c.cpuProfile)
 		if err != nil {
-			fmt.Fprintln(env.Stderr, "trackless:", err)
-			return ExitUsage
+			return usageError(err)
 		}
 		defer stop()
 	}
 	log, err := newLogger(env.Stderr, c.logLevel)
 	if err != nil {
-		fmt.Fprintln(env.Stderr, "trackless:", err)
-		return ExitUsage
+		return usageError(err)
 	}
 	ctx, sendCtx, stop := signalContexts(log)
 	defer stop()
-	j, code := newJob(ctx, env, &c, parse, log)
-	if j == nil {
-		return code
+	j, err := newJob(ctx, env, &c, parse, log)
+	if err != nil {
+		return err
 	}
 	defer j.close()
 	inputs, err := j.resolve(ctx, positional)
 	if err != nil {
-		fmt.Fprintln(env.Stderr, "trackless:", err)
-		return ExitUsage
+		return usageError(err)
 	}
 	if !parse {
-		if code := j.openLedger(ctx, true); code != ExitOK {
-			return code
+		if err := j.openLedger(ctx, true); err != nil {
+			return err
 		}
 		rec := c.recorders()
 		defer rec.close()
-		if code := j.probeDirs(rec); code != ExitOK {
-			return code
+		if err := j.probeDirs(rec); err != nil {
+			return err
 		}
-		if code := preflight(ctx, j, &c, env.Stderr, log); code != ExitOK {
-			return code
+		if err := preflight(ctx, j, &c, log); err != nil {
+			return err
 		}
 		j.opt.DeadLetter, j.opt.InDoubt, j.opt.Rejected = rec.deadLetter, rec.inDoubt, rec.rejected
 		j.remindReplays(ctx, rec)
 	}
 	var ro *reportOutput
 	if c.rep.reportState != "" {
-		if ro, code = c.openReport(ctx, env.Stderr, c.rep.reportState, j.opt.Filter, false, log); ro == nil {
-			return code
+		if ro, err = c.openReport(ctx, c.rep.reportState, j.opt.Filter, false, log); err != nil {
+			return err
 		}
 		defer ro.close()
 	}
@@ -413,7 +407,7 @@ func runSend(env Env, args []string, parse bool) int {
 			runErr = fmt.Errorf("writing output: %w", err)
 		}
 	}
-	code = exitCode(stats, runErr)
+	code := exitCode(stats, runErr)
 	if ro != nil && code == ExitOK && len(ro.sink.Damaged) > 0 {
 		code = ExitUndelivered
 	}
@@ -434,21 +428,16 @@ func runSend(env Env, args []string, parse bool) int {
 	if stats != nil && nothingForASetting(stats) {
 		fmt.Fprintln(env.Stderr, "trackless: nothing was sent: no hit goes to a Matomo site; map its hosts with --site HOST=ID or --site-auto, or give --site-id for the others")
 	}
-	return code
+	return said(code)
 }
 
-// exitCode is the exit code of a run (stats may be nil).
+// exitCode is the exit code of a send or parse run (stats may be nil):
+// its error's (exitFor), else ExitUndelivered when something was not
+// delivered.
 func exitCode(stats *pipeline.Stats, runErr error) int {
-	var outage *pipeline.OutageError
 	switch {
-	case runErr != nil && errors.Is(runErr, context.Canceled):
-		return ExitInterrupted
-	case errors.Is(runErr, pipeline.ErrOldHits), errors.Is(runErr, pipeline.ErrNoHost):
-		return ExitUsage
-	case errors.As(runErr, &outage):
-		return ExitMatomo
 	case runErr != nil:
-		return ExitFatal
+		return exitFor(runErr)
 	case stats == nil:
 		return ExitOK
 	case stats.DeadLettered > 0 || stats.InDoubt > 0 || stats.Invalid > 0 || len(stats.InputsDamaged) > 0 ||
@@ -472,22 +461,20 @@ func orDefault(s, def string) string {
 }
 
 // preflight proves, before anything is read, that the run can deliver:
-// Matomo answers at its URL and takes the token, and it is recent enough
-// for the mode. It returns the exit code and writes why on stderr when it
-// cannot.
-func preflight(ctx context.Context, j *job, c *config, stderr io.Writer, log *slog.Logger) int {
+// Matomo answers at its URL and takes the token (else a matomoError), and
+// it is recent enough for the mode (else a usageError).
+func preflight(ctx context.Context, j *job, c *config, log *slog.Logger) error {
 	client := j.opt.Client
 	version, err := client.Probe(ctx)
 	if err != nil {
-		fmt.Fprintln(stderr, "trackless: nothing was read:", err)
-		return ExitMatomo
+		return matomoError(fmt.Errorf("nothing was read: %w", err))
 	}
 	if c.timeoutMS < 30000 {
 		log.Warn("the timeout is short for a loaded Matomo (one batch took 17 s on a real one): a batch not answered in time is in doubt and not sent again",
 			"timeout", time.Duration(c.timeoutMS)*time.Millisecond)
 	}
 	if c.mode == "visits" || c.noVersionCheck {
-		return ExitOK
+		return nil
 	}
 	switch {
 	case version == "":
@@ -496,11 +483,10 @@ func preflight(ctx context.Context, j *job, c *config, stderr io.Writer, log *sl
 	case c.allowOldMatomo:
 		log.Warn("Matomo is older than "+matomo.FirstRecModeVersion+": it ignores recMode, drops AI assistants its device detector knows as bots and stores the others as ordinary visits (--allow-old-matomo)", "matomo_version", version)
 	default:
-		fmt.Fprintf(stderr, "trackless: Matomo %s is older than %s, the first version with AI-assistant tracking (rec modes 1 and 2): it would ignore recMode, drop ChatGPT-User hits as bots and store Claude-User and Perplexity-User hits as ordinary visits. Use --mode visits, upgrade Matomo, or --allow-old-matomo to send anyway\n",
+		return usagef("Matomo %s is older than %s, the first version with AI-assistant tracking (rec modes 1 and 2): it would ignore recMode, drop ChatGPT-User hits as bots and store Claude-User and Perplexity-User hits as ordinary visits. Use --mode visits, upgrade Matomo, or --allow-old-matomo to send anyway",
 			version, matomo.FirstRecModeVersion)
-		return ExitUsage
 	}
-	return ExitOK
+	return nil
 }
 
 // signalGrace is how long batches in flight have to be answered after an

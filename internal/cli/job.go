@@ -45,14 +45,9 @@ type job struct {
 	ready bool // the Lambda's preflight succeeded
 }
 
-// newJob checks the configuration and builds the job. It returns nil and
-// the exit code when the configuration is not usable (the message is
-// written to env.Stderr).
-func newJob(ctx context.Context, env Env, c *config, parse bool, log *slog.Logger) (*job, int) {
-	fail := func(code int, args ...any) (*job, int) {
-		fmt.Fprintln(env.Stderr, append([]any{"trackless:"}, args...)...)
-		return nil, code
-	}
+// newJob checks the configuration and builds the job; a configuration
+// that is not usable is a usageError.
+func newJob(ctx context.Context, env Env, c *config, parse bool, log *slog.Logger) (*job, error) {
 	j := &job{c: c, parse: parse, log: log, stderr: env.Stderr}
 	cls := classify.Config{
 		RecMode: c.recMode, UserAgentRegex: c.uaRe, DocumentRegex: c.docRe, URLExcludeRegex: c.excludeRe, Methods: splitList(c.methods),
@@ -60,23 +55,23 @@ func newJob(ctx context.Context, env Env, c *config, parse bool, log *slog.Logge
 	}
 	filter, rng, err := c.readFilter()
 	if err != nil {
-		return fail(ExitUsage, err)
+		return nil, usageError(err)
 	}
 	j.rng = rng
 	if j.after, err = source.ParseAfter(c.after); err != nil {
-		return fail(ExitUsage, err)
+		return nil, usageError(err)
 	}
 	var siteMap *sites.Map
 	if len(c.sites) > 0 || c.siteFile != "" {
 		siteMap = &sites.Map{}
 		for _, sp := range c.sites {
 			if err := siteMap.Add(sp); err != nil {
-				return fail(ExitUsage, "--site:", err)
+				return nil, usagef("--site: %v", err)
 			}
 		}
 		if c.siteFile != "" {
 			if err := siteMap.LoadFile(c.siteFile); err != nil {
-				return fail(ExitUsage, "--site-file:", err)
+				return nil, usagef("--site-file: %v", err)
 			}
 		}
 	}
@@ -84,7 +79,7 @@ func newJob(ctx context.Context, env Env, c *config, parse bool, log *slog.Logge
 		log.Warn("--no-ip: Matomo will see every visit as coming from this machine's address, and merge visitors")
 	}
 	if _, err := classify.New(cls); err != nil {
-		return fail(ExitUsage, err)
+		return nil, usageError(err)
 	}
 	if v := strings.ToLower(strings.TrimSpace(c.decodeUA)); v == "false" || v == "0" {
 		log.Warn("CLOUDFRONT_DECODE_USER_AGENT=false is ignored: trackless always decodes the user agent, as Matomo needs it for device detection")
@@ -114,7 +109,7 @@ func newJob(ctx context.Context, env Env, c *config, parse bool, log *slog.Logge
 	if c.siteAuto {
 		lookup, err := c.newClient(log)
 		if err != nil {
-			return fail(ExitUsage, err)
+			return nil, usageError(err)
 		}
 		addSites := c.addSites && !parse // parse never changes Matomo
 		j.opt.SiteLookup = func(host string) (int, error) {
@@ -145,66 +140,61 @@ func newJob(ctx context.Context, env Env, c *config, parse bool, log *slog.Logge
 		} else {
 			j.opt.Emit = func(items [][]byte) error { return writeRequests(j.out, items) }
 		}
-		return j, ExitOK
+		return j, nil
 	}
 	client, err := c.newClient(log)
 	if err != nil {
-		return fail(ExitUsage, err)
+		return nil, usageError(err)
 	}
 	j.opt.Client = client
-	return j, ExitOK
+	return j, nil
 }
 
 // openLedger opens the ledger: --ledger s3://..., or a state directory.
 // local says whether a local directory may be used (not in a Lambda, whose
 // disk does not outlive it).
-func (j *job) openLedger(ctx context.Context, local bool) int {
+func (j *job) openLedger(ctx context.Context, local bool) error {
 	loc := j.c.ledger
 	if s3src.IsURL(loc) {
 		bucket, prefix, err := s3src.ParseURL(loc)
 		if err != nil {
-			fmt.Fprintln(j.stderr, "trackless: --ledger:", err)
-			return ExitUsage
+			return usagef("--ledger: %v", err)
 		}
 		client, err := j.s3Client(ctx)
 		if err != nil {
-			fmt.Fprintln(j.stderr, "trackless: --ledger:", err)
-			return ExitFatal
+			return fatalError(fmt.Errorf("--ledger: %w", err))
 		}
 		j.led = ledger.NewS3(client, bucket, prefix, j.c.claimTTL, j.log)
 	} else {
 		if !local {
-			fmt.Fprintln(j.stderr, "trackless: a Lambda needs its ledger on S3: set TRACKLESS_LEDGER=s3://BUCKET/PREFIX/ (its disk is gone after each run, and the same S3 event can come twice); TRACKLESS_LEDGER=none sends without one")
-			return ExitUsage
+			return usagef("a Lambda needs its ledger on S3: set TRACKLESS_LEDGER=s3://BUCKET/PREFIX/ (its disk is gone after each run, and the same S3 event can come twice); TRACKLESS_LEDGER=none sends without one")
 		}
 		dir := orDefault(loc, j.c.stateDir)
 		led, err := ledger.Open(dir)
 		if err != nil {
-			fmt.Fprintln(j.stderr, "trackless:", err)
-			return ExitFatal
+			return fatalError(err)
 		}
 		j.led = led
 	}
 	j.opt.Ledger, j.opt.Force = j.led, j.c.force
-	return ExitOK
+	return nil
 }
 
 // probeDirs proves that the state directory's folders this run writes can
 // be written (a small file written, synced and removed in each), before
 // anything is sent: a full or read-only disk found after Matomo stored hits
 // would make every retry send them again.
-func (j *job) probeDirs(rec recorders) int {
+func (j *job) probeDirs(rec recorders) error {
 	dirs := rec.dirs()
 	if l, ok := j.led.(*ledger.Ledger); ok {
 		dirs = append([]string{filepath.Join(l.Dir(), "inputs")}, dirs...)
 	}
 	for _, d := range dirs {
 		if err := atomicfile.ProbeDir(d); err != nil {
-			fmt.Fprintln(j.stderr, "trackless: nothing was sent:", err)
-			return ExitFatal
+			return fatalError(fmt.Errorf("nothing was sent: %w", err))
 		}
 	}
-	return ExitOK
+	return nil
 }
 
 // remindReplays says when dead-letter or in-doubt files of earlier runs

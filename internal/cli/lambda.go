@@ -63,14 +63,14 @@ func newLambdaHandler(env Env) (*awslambda.Handler, int) {
 		return nil, ExitUsage
 	}
 	ctx := context.Background()
-	j, code := newJob(ctx, env, &c, false, log)
-	if j == nil {
-		return nil, code
+	j, err := newJob(ctx, env, &c, false, log)
+	if err != nil {
+		return nil, exit(env.Stderr, err)
 	}
 	if strings.EqualFold(c.ledger, "none") {
 		log.Warn("TRACKLESS_LEDGER=none: no ledger; an S3 event that comes twice (as Lambda allows) is sent twice")
-	} else if code := j.openLedger(ctx, false); code != ExitOK {
-		return nil, code
+	} else if err := j.openLedger(ctx, false); err != nil {
+		return nil, exit(env.Stderr, err)
 	}
 	// No dead-letter file on a disk that is gone after the run: a batch
 	// that cannot be delivered fails the invocation, and Lambda's retries
@@ -93,9 +93,8 @@ func (j *job) lambdaReady(ctx context.Context) error {
 	if j.ready {
 		return nil
 	}
-	var msg strings.Builder
-	if code := preflight(ctx, j, j.c, &msg, j.log); code != ExitOK {
-		return errors.New(strings.TrimSpace(strings.TrimPrefix(msg.String(), "trackless: ")))
+	if err := preflight(ctx, j, j.c, j.log); err != nil {
+		return err
 	}
 	j.ready = true
 	return nil
@@ -129,9 +128,8 @@ func (j *job) lambdaProcess(env Env, stopBefore time.Duration) awslambda.Process
 		if dir := j.c.rep.reportState; dir != "" {
 			// Invocations take turns on the state (it is on a file system
 			// they share, EFS): one waits while another holds it.
-			var msg strings.Builder
-			if ro, _ = j.c.openReport(readCtx, &msg, dir, j.opt.Filter, true, j.log); ro == nil {
-				return errors.New(strings.TrimSpace(strings.TrimPrefix(msg.String(), "trackless: ")))
+			if ro, err = j.c.openReport(readCtx, dir, j.opt.Filter, true, j.log); err != nil {
+				return err
 			}
 			defer ro.close()
 			opt = ro.feed(opt)

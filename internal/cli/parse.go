@@ -78,16 +78,26 @@ func cmdName(cmd command) string {
 // asked for (the help is on stdout, code 0) or a flag or variable is wrong
 // (one line on stderr, code ExitUsage).
 func parseArgs(env Env, cmd command, c *config, args []string) (positional []string, set map[string]string, code int, ok bool) {
+	positional, set, err := parseCommand(env, cmd, c, args)
+	if err != nil {
+		return nil, nil, exitFor(err), false
+	}
+	return positional, set, ExitOK, true
+}
+
+// parseCommand is parseArgs for a command: it returns said(code) when the
+// command ends here (--help, or a bad flag, whose message it wrote).
+func parseCommand(env Env, cmd command, c *config, args []string) (positional []string, set map[string]string, err error) {
 	f := newFlags(cmd, c)
 	name := cmdName(cmd)
-	positional, err := parseInterspersed(f.fs, args)
+	positional, err = parseInterspersed(f.fs, args)
 	if errors.Is(err, flag.ErrHelp) {
 		writeHelp(env.Stdout, cmd)
-		return nil, nil, ExitOK, false
+		return nil, nil, said(ExitOK)
 	}
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "trackless %s: %s; see 'trackless %s --help'\n", name, f.flagError(err), name)
-		return nil, nil, ExitUsage, false
+		return nil, nil, said(ExitUsage)
 	}
 	set = map[string]string{}
 	f.fs.Visit(func(fl *flag.Flag) {
@@ -110,7 +120,7 @@ func parseArgs(env Env, cmd command, c *config, args []string) (positional []str
 			}
 			if err := f.values[s.name].Set(val); err != nil {
 				fmt.Fprintf(env.Stderr, "trackless %s: %s=%s: %v (the variable sets --%s)\n", name, v, redact(s.name, val), err, s.name)
-				return nil, nil, ExitUsage, false
+				return nil, nil, said(ExitUsage)
 			}
 			set[s.name] = v
 			break
@@ -119,7 +129,7 @@ func parseArgs(env Env, cmd command, c *config, args []string) (positional []str
 	if f.byName["state-dir"] != nil && c.stateDir == "" {
 		c.stateDir = defaultStateDir(getenv)
 	}
-	return positional, set, ExitOK, true
+	return positional, set, nil
 }
 
 // redact hides the value of a secret setting.

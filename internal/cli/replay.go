@@ -7,38 +7,32 @@ import (
 	"github.com/trackless/trackless/internal/pipeline"
 )
 
-func runReplay(env Env, args []string) int {
+func runReplay(env Env, args []string) error {
 	var c config
-	positional, _, code, ok := parseArgs(env, cmdReplay, &c, args)
-	if !ok {
-		return code
+	positional, _, err := parseCommand(env, cmdReplay, &c, args)
+	if err != nil {
+		return err
 	}
 	if len(positional) != 1 {
-		fmt.Fprintln(env.Stderr, "trackless: replay takes one dead-letter file")
-		return ExitUsage
+		return usagef("replay takes one dead-letter file")
 	}
 	if c.matomoURL == "" {
-		fmt.Fprintln(env.Stderr, "trackless: missing Matomo URL: set --matomo-url or MATOMO_URL")
-		return ExitUsage
+		return usagef("missing Matomo URL: set --matomo-url or MATOMO_URL")
 	}
 	if err := c.readTokenFile(); err != nil {
-		fmt.Fprintln(env.Stderr, "trackless:", err)
-		return ExitUsage
+		return usageError(err)
 	}
 	log, err := newLogger(env.Stderr, c.logLevel)
 	if err != nil {
-		fmt.Fprintln(env.Stderr, "trackless:", err)
-		return ExitUsage
+		return usageError(err)
 	}
 	client, err := c.newClient(log)
 	if err != nil {
-		fmt.Fprintln(env.Stderr, "trackless:", err)
-		return ExitUsage
+		return usageError(err)
 	}
 	led, err := ledger.Open(c.stateDir)
 	if err != nil {
-		fmt.Fprintln(env.Stderr, "trackless:", err)
-		return ExitFatal
+		return fatalError(err)
 	}
 	defer led.Close()
 	rec := c.recorders()
@@ -46,13 +40,12 @@ func runReplay(env Env, args []string) int {
 	ctx, _, stop := signalContexts(log)
 	defer stop()
 	if _, err := client.Probe(ctx); err != nil {
-		fmt.Fprintln(env.Stderr, "trackless:", err)
-		return ExitMatomo
+		return matomoError(err)
 	}
 	st, err := pipeline.Replay(ctx, positional[0], client, led, rec.deadLetter, rec.inDoubt, rec.rejected, log)
 	fmt.Fprintf(env.Stderr, "trackless replay: %s (%d replayed before), sent %d (tracked %d, invalid %d)\n",
 		plural(st.Records, "record", "records"), st.RecordsSkipped, st.Sent, st.Tracked, st.Invalid)
-	code = ExitOK
+	code := ExitOK
 	if st.DeadLettered > 0 || st.Invalid > 0 || st.InDoubt > 0 || len(st.Damaged) > 0 {
 		code = ExitUndelivered
 		if st.DeadLettered > 0 {
@@ -67,12 +60,12 @@ func runReplay(env Env, args []string) int {
 	}
 	if err != nil {
 		fmt.Fprintln(env.Stderr, "trackless:", err)
-		code = exitCode(nil, err)
+		code = exitFor(err)
 	}
 	if c.summaryJSON != "" {
 		if err := writeSummaryJSON(env, c.summaryJSON, st, code); err != nil {
 			fmt.Fprintln(env.Stderr, "trackless:", err)
 		}
 	}
-	return code
+	return said(code)
 }

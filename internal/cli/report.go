@@ -35,46 +35,42 @@ type reportConfig struct {
 
 // runReport reads logs into per-day aggregates and renders them: an HTML
 // file (-o), JSON (--json), or a text summary.
-func runReport(env Env, args []string) int {
+func runReport(env Env, args []string) error {
 	var c config
-	positional, _, code, ok := parseArgs(env, cmdReport, &c, args)
-	if !ok {
-		return code
+	positional, _, err := parseCommand(env, cmdReport, &c, args)
+	if err != nil {
+		return err
 	}
 	rc := &c.rep
-	fail := func(code int, args ...any) int {
-		fmt.Fprintln(env.Stderr, append([]any{"trackless:"}, args...)...)
-		return code
-	}
 	if _, err := logformat.NewReader(c.format, "", c.readerOptions()); err != nil {
-		return fail(ExitUsage, "--format:", err)
+		return usagef("--format: %v", err)
 	}
 	if rc.top < 1 {
-		return fail(ExitUsage, "--top must be at least 1")
+		return usagef("--top must be at least 1")
 	}
 	if err := rc.validate(rc.state, "--state"); err != nil {
-		return fail(ExitUsage, err)
+		return usageError(err)
 	}
 	for _, out := range []struct{ flag, path string }{{"-o", rc.html}, {"--json", rc.json}} {
 		if out.path == "" || out.path == "-" {
 			continue
 		}
 		if st, err := os.Stat(filepath.Dir(out.path)); err != nil || !st.IsDir() {
-			return fail(ExitUsage, fmt.Sprintf("%s %s: the directory %s does not exist", out.flag, out.path, filepath.Dir(out.path)))
+			return usagef("%s %s: the directory %s does not exist", out.flag, out.path, filepath.Dir(out.path))
 		}
 	}
 	filter, rng, err := c.readFilter()
 	if err != nil {
-		return fail(ExitUsage, err)
+		return usageError(err)
 	}
 	log, err := newLogger(env.Stderr, c.logLevel)
 	if err != nil {
-		return fail(ExitUsage, err)
+		return usageError(err)
 	}
 	if c.cpuProfile != "" {
 		stop, err := startCPUProfile(c.cpuProfile)
 		if err != nil {
-			return fail(ExitUsage, err)
+			return usageError(err)
 		}
 		defer stop()
 	}
@@ -90,9 +86,9 @@ func runReport(env Env, args []string) int {
 		debug.SetMemoryLimit(reportMemoryLimit)
 	}
 
-	ro, code := c.openReport(ctx, env.Stderr, rc.state, filter, false, log)
-	if ro == nil {
-		return code
+	ro, err := c.openReport(ctx, rc.state, filter, false, log)
+	if err != nil {
+		return err
 	}
 	defer ro.close()
 	sk, state := ro.sink, ro.state
@@ -100,7 +96,7 @@ func runReport(env Env, args []string) int {
 	set := &source.Set{}
 	if len(positional) > 0 || state == nil { // with a state and no input: the report of the state
 		if set, err = j.resolve(ctx, positional); err != nil {
-			return fail(ExitUsage, err)
+			return usageError(err)
 		}
 	}
 	popt := j.options(set)
@@ -121,10 +117,10 @@ func runReport(env Env, args []string) int {
 	}
 	rep := report.Build(days, report.Meta{Version: Version, Generated: time.Now(), Top: rc.top, TableSize: ro.tableSize, Inputs: sk.Inputs(), Title: rc.title})
 	if err := writeReport(env, *rc, rep); err != nil {
-		return fail(ExitFatal, err)
+		return fatalError(err)
 	}
 	damaged := union(stats.InputsDamaged, sk.Damaged)
-	code = ExitOK
+	code := ExitOK
 	switch {
 	case errors.Is(runErr, context.Canceled):
 		code = ExitInterrupted
@@ -135,7 +131,7 @@ func runReport(env Env, args []string) int {
 		code = ExitUndelivered
 	}
 	printReportSummary(env.Stderr, len(set.Names), stats, sk, damaged)
-	return code
+	return said(code)
 }
 
 // validate checks the report's settings that send shares; state is the
@@ -162,16 +158,16 @@ type reportOutput struct {
 // openReport builds the report's sink from the report settings; dir is
 // its state directory ("" for none). With wait, a state another process
 // holds is waited for until ctx ends (the Lambda: invocations take turns);
-// without, it is an error at once. It returns nil and the exit code, the
-// message written on stderr, when it cannot.
-func (c *config) openReport(ctx context.Context, stderr io.Writer, dir string, flt filter.Filter, wait bool, log *slog.Logger) (*reportOutput, int) {
+// without, it is an error at once (a fatalError; a bad setting is a
+// usageError).
+func (c *config) openReport(ctx context.Context, dir string, flt filter.Filter, wait bool, log *slog.Logger) (_ *reportOutput, err error) {
 	rc := &c.rep
 	ro := &reportOutput{tableSize: rc.tableSize}
-	fail := func(code int, args ...any) (*reportOutput, int) {
-		fmt.Fprintln(stderr, append([]any{"trackless:"}, args...)...)
-		ro.close()
-		return nil, code
-	}
+	defer func() {
+		if err != nil {
+			ro.close() // what was opened before the error
+		}
+	}()
 	opt := report.Options{
 		Classify:      classify.Config{DocumentRegex: c.docRe, URLExcludeRegex: c.excludeRe},
 		DefaultScheme: c.defScheme, DefaultHost: c.defHost, TableSize: rc.tableSize,
@@ -180,20 +176,19 @@ func (c *config) openReport(ctx context.Context, stderr io.Writer, dir string, f
 	if rc.geoip != "" {
 		db, err := geoip.Open(rc.geoip)
 		if err != nil {
-			return fail(ExitUsage, "--geoip:", err)
+			return nil, usagef("--geoip: %v", err)
 		}
 		ro.closers = append(ro.closers, db.Close)
 		opt.Country = func(ip string) string { return db.Country(ip).Code }
 	}
 	if dir != "" {
-		var err error
 		if wait {
 			ro.state, err = report.OpenStateWait(ctx, dir, rc.tableSize)
 		} else {
 			ro.state, err = report.OpenState(dir, rc.tableSize)
 		}
 		if err != nil {
-			return fail(ExitFatal, err)
+			return nil, fatalError(err)
 		}
 		ro.closers = append(ro.closers, ro.state.Close)
 		opt.TableSize = ro.state.TableSize()
@@ -205,13 +200,13 @@ func (c *config) openReport(ctx context.Context, stderr io.Writer, dir string, f
 	ro.tableSize = opt.TableSize
 	agg, err := report.New(opt)
 	if err != nil {
-		return fail(ExitUsage, err)
+		return nil, usageError(err)
 	}
 	ro.sink = report.NewSink(agg, report.SinkOptions{
 		Filter: flt, DefaultHost: c.defHost, State: ro.state,
 		Checkpoint: rc.checkpoint, KeepDays: rc.keepDays, Log: log,
 	})
-	return ro, ExitOK
+	return ro, nil
 }
 
 func (ro *reportOutput) close() {
