@@ -165,8 +165,22 @@ func (c *config) readerOptions() logformat.ReaderOptions {
 }
 
 // validate checks the configuration of send (parse false), parse or the
-// Lambda, and completes it (the mode from the rec mode).
+// Lambda, section by section (those of the settings table), and completes
+// it (the mode from the rec mode, the token from --token-file). The
+// report's section is reportConfig.validate; the filters' are checked as
+// readFilter builds them.
 func (c *config) validate(parse bool) error {
+	for _, check := range []func(parse bool) error{c.validateMatomo, c.validateInput, c.validateOutput} {
+		if err := check(parse); err != nil {
+			return err
+		}
+	}
+	return c.readTokenFile()
+}
+
+// validateMatomo checks the Matomo section: where to send, which site,
+// the mode, batches and time-outs.
+func (c *config) validateMatomo(parse bool) error {
 	// parse --output jsonl prints hits, not requests: it needs no site.
 	needSite := !parse || c.output != "jsonl"
 	if c.siteID < 0 || (needSite && c.siteID == 0 && len(c.sites) == 0 && c.siteFile == "" && !c.siteAuto) {
@@ -205,24 +219,27 @@ func (c *config) validate(parse bool) error {
 	if c.concurrency < 1 || c.concurrency > 64 {
 		return fmt.Errorf("--concurrency must be between 1 and 64, not %d", c.concurrency)
 	}
-	for _, kv := range c.w3cMap {
-		if k, v, ok := strings.Cut(kv, "="); !ok || strings.TrimSpace(k) == "" || strings.TrimSpace(v) == "" {
-			return fmt.Errorf("--w3c-map-field %q: want CUSTOM=STANDARD", kv)
-		}
-	}
 	if !parse && c.maxOutage <= 0 {
 		return fmt.Errorf("--max-outage must be positive, not %s", c.maxOutage)
 	}
 	if c.timeoutMS < 1 {
 		return fmt.Errorf("MATOMO_TIMEOUT_MS (--timeout-ms) must be positive, not %d", c.timeoutMS)
 	}
+	if !parse && c.matomoURL == "" {
+		return errors.New("missing Matomo URL: set --matomo-url or MATOMO_URL")
+	}
+	return nil
+}
+
+// validateInput checks the input and format section.
+func (c *config) validateInput(bool) error {
+	for _, kv := range c.w3cMap {
+		if k, v, ok := strings.Cut(kv, "="); !ok || strings.TrimSpace(k) == "" || strings.TrimSpace(v) == "" {
+			return fmt.Errorf("--w3c-map-field %q: want CUSTOM=STANDARD", kv)
+		}
+	}
 	if _, err := logformat.NewReader(c.format, "", c.readerOptions()); err != nil {
 		return fmt.Errorf("--format: %v", err)
-	}
-	switch c.progress {
-	case "", "auto", "always", "never": // "": the Lambda has no progress bar
-	default:
-		return fmt.Errorf("--progress must be auto, always or never, not %q", c.progress)
 	}
 	switch strings.ToLower(strings.TrimSpace(c.decodeUA)) {
 	case "", "true", "1", "false", "0":
@@ -235,10 +252,17 @@ func (c *config) validate(parse bool) error {
 	if strings.ContainsAny(c.defHost, "/:? ") {
 		return fmt.Errorf("CLOUDFRONT_DEFAULT_HOST (--default-host) must be a host name without protocol or path, not %q", c.defHost)
 	}
-	if !parse && c.matomoURL == "" {
-		return errors.New("missing Matomo URL: set --matomo-url or MATOMO_URL")
+	return nil
+}
+
+// validateOutput checks the output section.
+func (c *config) validateOutput(bool) error {
+	switch c.progress {
+	case "", "auto", "always", "never": // "": the Lambda has no progress bar
+	default:
+		return fmt.Errorf("--progress must be auto, always or never, not %q", c.progress)
 	}
-	return c.readTokenFile()
+	return nil
 }
 
 // readTokenFile reads --token-file into the token.
