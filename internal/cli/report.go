@@ -86,6 +86,11 @@ func runReport(env Env, args []string) error {
 		debug.SetMemoryLimit(reportMemoryLimit)
 	}
 
+	if len(positional) == 0 && rc.state != "" && !report.StateExists(rc.state) {
+		// Nothing to read and nothing counted: a mistyped path would
+		// otherwise give an empty report.
+		return usagef("--state %s: no report state there yet (nothing was counted into it): give inputs to start one, or check the path", rc.state)
+	}
 	ro, err := c.openReport(ctx, rc.state, filter, false, log)
 	if err != nil {
 		return err
@@ -129,6 +134,15 @@ func runReport(env Env, args []string) error {
 		code = ExitFatal
 	case len(damaged) > 0:
 		code = ExitUndelivered
+	}
+	if len(set.Names) == 0 && state != nil {
+		// The report of a state: what it covers.
+		fmt.Fprintf(env.Stderr, "report of the state %s: %s counted, %s", rc.state, plural(len(sk.Inputs()), "input", "inputs"), plural(rep.Period.Days, "day", "days"))
+		if rep.Period.Days > 0 {
+			fmt.Fprintf(env.Stderr, " (%s to %s)", rep.Period.From, rep.Period.To)
+		}
+		fmt.Fprintln(env.Stderr)
+		return said(code)
 	}
 	printReportSummary(env.Stderr, len(set.Names), stats, sk, damaged)
 	return said(code)

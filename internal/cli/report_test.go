@@ -265,3 +265,26 @@ func TestReportGeoIP(t *testing.T) {
 		t.Errorf("a missing database: exit %d, %s", code, errs)
 	}
 }
+
+// TestReportOfAState: report --state DIR with no input renders the state
+// and says what it covers; a path with no state (mistyped) is refused
+// (exit 2), not an empty report, and nothing is created there.
+func TestReportOfAState(t *testing.T) {
+	dir := t.TempDir()
+	state := filepath.Join(dir, "state")
+	if code, _, errs := run(t, "report", "--state", state, "../../testdata/cloudfront/"); code != ExitOK {
+		t.Fatalf("report --state FILES: exit %d\n%s", code, errs)
+	}
+	code, _, errs := run(t, "report", "--state", state, "--json", filepath.Join(dir, "r.json"))
+	if code != ExitOK || !strings.Contains(errs, "report of the state "+state+": 4 inputs counted, 4 days (") {
+		t.Errorf("report --state: exit %d\n%s", code, errs)
+	}
+	missing := filepath.Join(dir, "stat")
+	code, _, errs = run(t, "report", "--state", missing, "-o", filepath.Join(dir, "r.html"))
+	if code != ExitUsage || !strings.Contains(errs, "no report state there yet") {
+		t.Errorf("report --state MISTYPED: exit %d\n%s", code, errs)
+	}
+	if _, err := os.Stat(missing); !os.IsNotExist(err) {
+		t.Errorf("a state directory was created at the mistyped path: %v", err)
+	}
+}

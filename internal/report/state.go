@@ -124,6 +124,13 @@ func openState(ctx context.Context, dir string, tableSize int) (*State, error) {
 	return s, nil
 }
 
+// StateExists reports whether dir holds a report state (something was
+// counted into it once).
+func StateExists(dir string) bool {
+	_, err := os.Stat(filepath.Join(dir, manifestName))
+	return err == nil
+}
+
 // Dir is the state directory.
 func (s *State) Dir() string { return s.dir }
 
