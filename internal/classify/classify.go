@@ -92,7 +92,7 @@ type Classifier struct {
 	excludeRe *regexp.Regexp // nil: default extension list
 	methods   map[string]bool
 	anyMethod bool
-	uaCache   map[string]uaInfo
+	uaCache   map[string]*uaInfo
 	noUAField uaInfo // a hit whose log has no user-agent field
 }
 
@@ -114,7 +114,7 @@ func (e *ConfigError) Error() string { return fmt.Sprintf("%s: %v", e.Var, e.Err
 
 // New checks cfg and returns a Classifier.
 func New(cfg Config) (*Classifier, error) {
-	c := &Classifier{cfg: cfg, methods: make(map[string]bool), uaCache: make(map[string]uaInfo)}
+	c := &Classifier{cfg: cfg, methods: make(map[string]bool), uaCache: make(map[string]*uaInfo)}
 	var err error
 	switch {
 	case cfg.UserAgentRegex != "":
@@ -212,19 +212,25 @@ func AIAssistant(ua string) string {
 // The kind of file follows DocumentRegex and URLExcludeRegex, or the
 // default lists (those of Matomo's importer with Visits).
 func (c *Classifier) Facts(h *hit.Hit, url string) Facts {
-	info := c.uaInfo(h)
-	return Facts{Agent: info.agent, Category: info.category, BotName: info.name, Bot: info.category != "", Kind: c.kind(url, h.Path)}
+	var f Facts
+	c.facts(&f, h, url, c.uaInfo(h))
+	return f
+}
+
+func (c *Classifier) facts(f *Facts, h *hit.Hit, url string, info *uaInfo) {
+	f.Agent, f.Category, f.BotName, f.Bot = info.agent, info.category, info.name, info.category != ""
+	f.Kind = c.kind(url, h.Path)
 }
 
 // uaInfo returns what the user agent of h says, cached per user agent.
-func (c *Classifier) uaInfo(h *hit.Hit) uaInfo {
+func (c *Classifier) uaInfo(h *hit.Hit) *uaInfo {
 	if h.NoUserAgentField && h.UserAgent == "" {
-		return c.noUAField
+		return &c.noUAField
 	}
-	if info, ok := c.uaCache[h.UserAgent]; ok {
+	if info := c.uaCache[h.UserAgent]; info != nil {
 		return info
 	}
-	info := uaInfo{agent: AIAssistant(h.UserAgent)}
+	info := &uaInfo{agent: AIAssistant(h.UserAgent)}
 	info.category, info.name = Bot(h.UserAgent)
 	switch {
 	case h.UserAgent == "":
@@ -251,8 +257,10 @@ func (c *Classifier) uaInfo(h *hit.Hit) uaInfo {
 // NoUserAgentField is a person's (see HitBot), allowed in rec mode 2 and
 // visits mode, and skipped in rec mode 1, as it is no AI assistant.
 func (c *Classifier) Classify(h *hit.Hit, url string) Result {
-	r := Result{Facts: c.Facts(h, url)}
-	allowed := c.uaInfo(h).allowed
+	info := c.uaInfo(h)
+	var r Result
+	c.facts(&r.Facts, h, url, info)
+	allowed := info.allowed
 	switch {
 	case !c.anyMethod && !c.methods[h.Method]:
 		r.Skip = SkipMethod

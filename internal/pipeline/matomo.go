@@ -78,7 +78,7 @@ func (r *runner) beginMatomo(ctx context.Context, name string, id *input.Identit
 			}
 		}
 	}
-	st.readLine = m.sendFrom
+	st.readLine.Store(m.sendFrom)
 	return m, false, false, nil
 }
 
@@ -125,8 +125,8 @@ func (m *matomoInput) End(lines int64, failed string) error {
 	}
 	st.eof = true
 	st.lines = lines
-	if st.lines > st.readLine {
-		st.readLine = st.lines
+	if st.lines > st.readLine.Load() {
+		st.readLine.Store(st.lines)
 	}
 	st.mu.Unlock()
 	r.pers.mark(st)

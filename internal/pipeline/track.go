@@ -5,6 +5,7 @@ import (
 	"context"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/trackless/trackless/internal/input"
@@ -29,8 +30,13 @@ type inputState struct {
 	key      string // ledger key; "" when the input has no identity
 	identity input.Identity
 
-	mu       sync.Mutex
-	readLine int64                 // every line up to here was read and tracked
+	mu sync.Mutex
+	// readLine: every line up to here was read and tracked. Only the
+	// reading goroutine raises it: under mu with the line's pending entry
+	// (track), or alone for a line with no hit to confirm (advance), so
+	// that entry, under mu, never sees a line read whose hit is not yet
+	// pending.
+	readLine atomic.Int64
 	pending  [Shards][]pendingLine // lines of hits sent or to send, in read order
 	heads    [Shards]int           // first live index of pending[s]
 	npending int
@@ -58,17 +64,16 @@ func (in *inputState) track(shard int, line int64) {
 	in.mu.Lock()
 	in.pending[shard] = append(in.pending[shard], pendingLine{line: line})
 	in.npending++
-	in.readLine = line
+	in.readLine.Store(line)
 	in.mu.Unlock()
 }
 
-// advance records that every line up to line was read.
+// advance records that every line up to line was read (a line without a
+// hit to confirm: no lock, it is once per skipped hit).
 func (in *inputState) advance(line int64) {
-	in.mu.Lock()
-	if line > in.readLine {
-		in.readLine = line
+	if line > in.readLine.Load() {
+		in.readLine.Store(line)
 	}
-	in.mu.Unlock()
 }
 
 // delivered reports whether an earlier run confirmed the hit of shard on
@@ -118,7 +123,7 @@ func (in *inputState) entry() *ledger.Entry {
 	e := &ledger.Entry{Name: in.name, Identity: in.identity, ShardLines: make([]int64, Shards), Updated: time.Now().UTC()}
 	e.ConfirmedLine = -1
 	for s := 0; s < Shards; s++ {
-		wm := in.readLine
+		wm := in.readLine.Load()
 		if in.heads[s] < len(in.pending[s]) {
 			wm = in.pending[s][in.heads[s]].line - 1
 		}
