@@ -48,6 +48,19 @@ func (s *okServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	fmt.Fprintf(w, `{"status":"success","tracked":%d,"invalid":0}`, len(body.Requests))
 }
 
+// newOKServer starts an okServer and returns it with a client to it.
+func newOKServer(t *testing.T) (*okServer, *matomo.Client) {
+	t.Helper()
+	srv := &okServer{}
+	ts := httptest.NewServer(srv)
+	t.Cleanup(ts.Close)
+	client, err := matomo.NewClient(ts.URL, "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return srv, client
+}
+
 // testNow is the tests' clock: the time of their log lines is fixed, never
 // the wall clock, and Options.Now returns it where a run compares a hit's
 // age with now (hits sent without a token), so nothing depends on the hour
@@ -75,13 +88,7 @@ func writeLog(t *testing.T, n int) string {
 }
 
 func TestVisitorOrderAndLedger(t *testing.T) {
-	srv := &okServer{}
-	ts := httptest.NewServer(srv)
-	defer ts.Close()
-	client, err := matomo.NewClient(ts.URL, "", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv, client := newOKServer(t)
 	logf := writeLog(t, 5000)
 	led, err := ledger.Open(t.TempDir())
 	if err != nil {

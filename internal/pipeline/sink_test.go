@@ -2,7 +2,6 @@ package pipeline
 
 import (
 	"context"
-	"net/http/httptest"
 	"slices"
 	"testing"
 	"time"
@@ -51,13 +50,7 @@ func (fi fakeInput) End(lines int64, failed string) error {
 // nothing, a sink that has the first lines gets the others, and an input
 // that Matomo and every sink have whole is not opened.
 func TestSinksKeepTheirOwnProgress(t *testing.T) {
-	srv := &okServer{}
-	ts := httptest.NewServer(srv)
-	defer ts.Close()
-	client, err := matomo.NewClient(ts.URL, "", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv, client := newOKServer(t)
 	logf := writeLog(t, 300) // line 1 is the header, hits on lines 2-301
 	led, err := ledger.Open(t.TempDir())
 	if err != nil {
