@@ -359,6 +359,9 @@ func runSend(env Env, args []string, parse bool) error {
 	if err := c.rep.validate(c.rep.reportState, "--report-state"); err != nil && !parse {
 		return usageError(err)
 	}
+	if !parse && c.rep.reportState != "" && (sameDir(c.rep.reportState, c.stateDir) || sameDir(c.rep.reportState, c.ledger)) {
+		return usagef("--report-state %s is the state directory of the ledger: give the report state a directory of its own", c.rep.reportState)
+	}
 	if parse && c.output != "requests" && c.output != "jsonl" {
 		return usagef("--output must be requests or jsonl, not %q", c.output)
 	}
@@ -401,7 +404,7 @@ func runSend(env Env, args []string, parse bool) error {
 	}
 	var ro *reportOutput
 	if c.rep.reportState != "" {
-		if ro, err = c.openReport(ctx, c.rep.reportState, j.opt.Filter, false, log); err != nil {
+		if ro, err = c.openReport(ctx, c.rep.reportState, j.opt.Filter, true, false, log); err != nil {
 			return err
 		}
 		defer ro.close()
@@ -475,6 +478,16 @@ func exitCode(stats *pipeline.Stats, runErr error) int {
 // setting: every hit that passed the filters goes to no site.
 func nothingForASetting(s *pipeline.Stats) bool {
 	return s.Queued == 0 && s.Skipped[pipeline.SkipNoSite] > 0
+}
+
+// sameDir reports whether two local paths name the same directory.
+func sameDir(a, b string) bool {
+	if a == "" || b == "" {
+		return false
+	}
+	aa, err1 := filepath.Abs(a)
+	bb, err2 := filepath.Abs(b)
+	return err1 == nil && err2 == nil && aa == bb
 }
 
 func orDefault(s, def string) string {

@@ -128,7 +128,7 @@ func (j *job) lambdaProcess(env Env, stopBefore time.Duration) awslambda.Process
 		if dir := j.c.rep.reportState; dir != "" {
 			// Invocations take turns on the state (it is on a file system
 			// they share, EFS): one waits while another holds it.
-			if ro, err = j.c.openReport(readCtx, dir, j.opt.Filter, true, j.log); err != nil {
+			if ro, err = j.c.openReport(readCtx, dir, j.opt.Filter, true, true, j.log); err != nil {
 				return err
 			}
 			defer ro.close()

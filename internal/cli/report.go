@@ -91,7 +91,7 @@ func runReport(env Env, args []string) error {
 		// otherwise give an empty report.
 		return usagef("--state %s: no report state there yet (nothing was counted into it): give inputs to start one, or check the path", rc.state)
 	}
-	ro, err := c.openReport(ctx, rc.state, filter, false, log)
+	ro, err := c.openReport(ctx, rc.state, filter, false, false, log)
 	if err != nil {
 		return err
 	}
@@ -170,11 +170,13 @@ type reportOutput struct {
 }
 
 // openReport builds the report's sink from the report settings; dir is
-// its state directory ("" for none). With wait, a state another process
-// holds is waited for until ctx ends (the Lambda: invocations take turns);
-// without, it is an error at once (a fatalError; a bad setting is a
+// its state directory ("" for none). alongside: the report goes with
+// Matomo (send --report-state, the Lambda), and an error of the state
+// stops only the report. With wait, a state another process holds is
+// waited for until ctx ends (Lambda invocations take turns); without, it
+// is an error at once (a fatalError; a bad setting is a
 // usageError).
-func (c *config) openReport(ctx context.Context, dir string, flt filter.Filter, wait bool, log *slog.Logger) (_ *reportOutput, err error) {
+func (c *config) openReport(ctx context.Context, dir string, flt filter.Filter, alongside, wait bool, log *slog.Logger) (_ *reportOutput, err error) {
 	rc := &c.rep
 	ro := &reportOutput{tableSize: rc.tableSize}
 	defer func() {
@@ -218,7 +220,8 @@ func (c *config) openReport(ctx context.Context, dir string, flt filter.Filter, 
 	}
 	ro.sink = report.NewSink(agg, report.SinkOptions{
 		Filter: flt, DefaultHost: c.defHost, State: ro.state,
-		Checkpoint: rc.checkpoint, KeepDays: rc.keepDays, Log: log,
+		Checkpoint: rc.checkpoint, KeepDays: rc.keepDays, Log: log, Force: c.force,
+		Alongside: alongside,
 	})
 	return ro, nil
 }
@@ -235,21 +238,21 @@ func (ro *reportOutput) close() {
 // to finish.
 func (ro *reportOutput) feed(opt pipeline.Options) pipeline.Options {
 	opt.Sinks = append(opt.Sinks, ro.sink)
+	opt.OnDone = nil // run by finish, once both have an input
 	return opt
 }
 
 // finish ends a send run that fed the report: the state is committed
 // (whatever happened to Matomo: each keeps its own progress), then the
 // after-delivery action runs on the inputs both have whole. It returns the
-// run's error, or the state's.
+// run's error, or the state's (a state that could not be updated stopped
+// only the report: Matomo got its hits).
 func (ro *reportOutput) finish(stats *pipeline.Stats, runErr error, onDone func(string) error, log *slog.Logger) error {
-	if errors.Is(runErr, report.ErrState) {
-		return runErr
-	}
 	if err := ro.sink.Commit(); err != nil {
 		if runErr == nil {
-			runErr = err
+			return fatalError(err)
 		}
+		log.Error("the report state was not updated", "error", err)
 		return runErr
 	}
 	if stats == nil || onDone == nil {
@@ -320,9 +323,6 @@ func union(a, b []string) []string {
 // is set: the garbage collector works harder as the heap nears it (a live
 // heap above it is allowed; it only costs CPU).
 const reportMemoryLimit = 192 << 20
-
-// errState marks an error of the state directory: nothing is committed.
-var errState = errors.New("report state")
 
 // writeReport writes the outputs the flags ask for: HTML, JSON, or else the
 // text summary on stdout.

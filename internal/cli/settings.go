@@ -385,8 +385,8 @@ var settings = []setting{
 		doc: "A file moved never replaces one of the same name in DEST: it becomes NAME.2, NAME.3... (rotated logs come back under the same names). " +
 			"An object keeps its key below the prefix it was listed under (listed under `s3://b/in/`, `in/2026/x.gz` moves to `DEST/2026/x.gz`); an object of a Lambda event keeps its whole key.",
 		target: func(c *config) any { return &c.after }},
-	{name: "force", group: groupDelivery, cmds: cmdSend,
-		help:   "ignore the ledger: send every input again",
+	{name: "force", group: groupDelivery, cmds: cmdSend | cmdReport,
+		help:   "ignore what the ledger and the report state recorded of the inputs: send (and count) every input again",
 		target: func(c *config) any { return &c.force }},
 	{name: "dead-letter-file", arg: "FILE", defDoc: "STATE-DIR/dead-letter/TIME-PID.jsonl", group: groupDelivery, cmds: cmdSend | cmdReplay,
 		help:   "where batches go that Matomo refused (a 4xx no retry can fix); send them again with trackless replay FILE",

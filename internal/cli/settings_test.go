@@ -176,7 +176,7 @@ func TestHelp(t *testing.T) {
 	wantGroups := map[command][]string{
 		cmdSend:   {"Input and format", "Filters", "Matomo", "Delivery", "S3 and AWS", "Output", "Report"},
 		cmdParse:  {"Input and format", "Filters", "Matomo", "Delivery", "S3 and AWS", "Output"},
-		cmdReport: {"Report", "Input and format", "Filters", "S3 and AWS", "Output"},
+		cmdReport: {"Report", "Input and format", "Filters", "Delivery", "S3 and AWS", "Output"},
 		cmdReplay: {"Matomo", "Delivery", "Output"},
 	}
 	for _, ci := range commandInfos {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/trackless/trackless/internal/matomo/matomotest"
+	"github.com/trackless/trackless/internal/testfs"
 )
 
 // This file checks issue 13's promise end to end: one read feeds several
@@ -204,4 +205,50 @@ func jsonDiff(want, got map[string]any) string {
 		}
 	}
 	return b.String()
+}
+
+// TestReportStateFullDisk: a report state that cannot be written (a full
+// disk) stops only the report: Matomo gets every hit, the run exits 3
+// saying so, the state is left as it was; once there is room, the next
+// run counts into the state what it missed and sends nothing again.
+func TestReportStateFullDisk(t *testing.T) {
+	dir := t.TempDir()
+	state := filepath.Join(dir, "report")
+	testfs.Mount(t, state, "size=2m")
+	logs := []string{genLog(t, dir, 1500, 65, clock.Add(-6*time.Hour)), genLog(t, dir, 1500, 66, clock.Add(-3*time.Hour))}
+	srv := siteServer(t, matomotest.Config{})
+	env := sendEnv(srv, filepath.Join(dir, "state"))
+	if r := run(t, env, "send", "--report-state", state, logs[0]); r.code != 0 {
+		t.Fatalf("first send exited %d:\n%s", r.code, r.stderr)
+	}
+	before := dirFiles(t, state)
+	fill := testfs.Fill(t, state)
+	// A checkpoint after each input: the state's error comes mid-run.
+	r := run(t, env, "send", "--report-state", state, "--checkpoint", "1ns", logs[0], logs[1])
+	if r.code != 3 || !strings.Contains(r.stderr, "report state") {
+		t.Fatalf("send with a full report state: exit %d, want 3 naming the report state:\n%s", r.code, r.stderr)
+	}
+	want := parseItems(t, append([]string{"--site-id", "1"}, logs...)...)
+	if missing, extra := compare(want, srv.StoredRaw()); len(missing) > 0 || extra > 0 {
+		t.Fatalf("Matomo with the report state full: %d missing, %d extra", len(missing), extra)
+	}
+	os.Remove(fill)
+	after := dirFiles(t, state)
+	delete(after, strings.TrimPrefix(fill, state))
+	if !reflect.DeepEqual(before, after) {
+		t.Errorf("the report state changed although it could not be written")
+	}
+	if r := run(t, env, "send", "--report-state", state, logs[0], logs[1]); r.code != 0 {
+		t.Fatalf("send once there is room exited %d:\n%s", r.code, r.stderr)
+	}
+	if missing, extra := compare(want, srv.StoredRaw()); len(missing) > 0 || extra > 0 {
+		t.Fatalf("Matomo after the rerun: %d missing, %d extra", len(missing), extra)
+	}
+	if got, wantFig := reportFigures(t, "--state", state), reportFigures(t, logs...); !reflect.DeepEqual(got, wantFig) {
+		t.Errorf("the report state after the rerun differs from report FILES:\n%s", jsonDiff(wantFig, got))
+	}
+	// The report state cannot be the ledger's directory.
+	if r := run(t, env, "send", "--report-state", filepath.Join(dir, "state"), logs[0]); r.code != 2 || !strings.Contains(r.stderr, "directory of its own") {
+		t.Errorf("--report-state = the state directory: exit %d\n%s", r.code, r.stderr)
+	}
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/trackless/trackless/internal/hit"
 	"github.com/trackless/trackless/internal/input"
 	"github.com/trackless/trackless/internal/ledger"
+	"github.com/trackless/trackless/internal/sink"
 )
 
 // This file is Matomo's side of a run, an output of the read path like the
@@ -196,6 +197,10 @@ func (r *runner) consult(ctx context.Context, st *inputState, id *input.Identity
 		}
 		r.inputDone(st.name)
 		return nil, skipDelivered, nil
+	case sink.NotALog(prev.Failed) && prev.Identity.Size == id.Size:
+		r.log.Error("input not read again: an earlier run found it "+prev.Failed+"; to read it with another --format: --force", "input", st.name)
+		r.stats.InputsMostlyMalformed = append(r.stats.InputsMostlyMalformed, st.name)
+		return nil, skipOther, nil
 	case id.Size < prev.Identity.Size:
 		r.log.Error("input is smaller than when it was last read: not sending it again; use --force to send it all", "input", st.name)
 		r.stats.InputsDamaged = append(r.stats.InputsDamaged, st.name)

@@ -70,7 +70,7 @@ type Options struct {
 
 	Ledger ledger.Store // nil: no ledger
 	Force  bool         // ignore the ledger's record of what was delivered
-	// OnDone, if set, is called once every hit of an input is confirmed and
+	// OnDone, if set and there are no Sinks, is called once every hit of an input is confirmed and
 	// the ledger says so durably (also for an input found delivered by an
 	// earlier run): --after deletes or moves it then. Its error is reported
 	// and counted (Stats.AfterFailed), the input stays delivered.
@@ -222,6 +222,9 @@ type runner struct {
 	cls  *classify.Classifier
 	log  *slog.Logger
 	pers *persister
+	// begun names the inputs begun, by identity key (an input given
+	// twice is read once).
+	begun map[string]string
 	// window holds the items of the last ReorderWindow of hit time, to be
 	// sent in time order; maxSeen is the latest item time seen.
 	window  itemHeap

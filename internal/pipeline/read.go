@@ -21,12 +21,6 @@ import (
 // hits changed by the filter (Filter.Apply) and given, merged by time
 // across inputs, to the outputs: Matomo's side (matomo.go) and the sinks.
 
-// Failure reasons the read path gives an input's End.
-const (
-	failUnknownFormat = "format unknown: "
-	failNotText       = "not a text log: "
-)
-
 // cursor reads the hits of one input, in line order.
 type cursor struct {
 	name  string
@@ -311,13 +305,31 @@ func (r *runner) open(ctx context.Context, name string, seq int) (*cursor, error
 	}
 	c.lines = in.Lines()
 	c.parse = lineparse.Start(c.lines, parser, c.skipThrough)
-	return c, r.advance(ctx, c)
+	if err := r.advance(ctx, c); err != nil {
+		c.close()
+		return nil, err
+	}
+	return c, nil
 }
 
 // begin asks Matomo's side and the sinks how far they have an input
 // about to be read (id is nil when it has no identity: stdin). skip is
-// true when none of them needs it, or when another worker reads it.
+// true when none of them needs it, when another worker reads it, or when
+// this run has begun it already under another name.
 func (r *runner) begin(ctx context.Context, c *cursor, id *input.Identity) (skip bool, err error) {
+	if id != nil {
+		// The same input under two names (given twice, a hard link, an
+		// object listed under two prefixes) is read once.
+		key := id.Key()
+		if first, ok := r.begun[key]; ok {
+			r.log.Warn("input given twice: read once", "input", c.name, "same_as", first)
+			return true, nil
+		}
+		if r.begun == nil {
+			r.begun = map[string]string{}
+		}
+		r.begun[key] = c.name
+	}
 	if !r.opt.SinksOnly {
 		m, whole, leave, err := r.beginMatomo(ctx, c.name, id, c.seq)
 		if err != nil || leave {
@@ -425,17 +437,19 @@ func (r *runner) advance(ctx context.Context, c *cursor) error {
 	}
 	var failed string
 	if fe := c.batch.Unknown; fe != nil {
-		what, prefix := "input not read: its format is unknown", failUnknownFormat
+		what, prefix := "input not read: its format is unknown", sink.FailUnknownFormat
 		if fe.Binary {
-			what, prefix = "input not read: it is not a text log", failNotText
+			what, prefix = "input not read: it is not a text log", sink.FailNotText
 		}
 		r.log.Error(what, "input", c.name, "error", fe.Error())
 		r.stats.InputsDamaged = append(r.stats.InputsDamaged, c.name)
 		failed = prefix + fe.Error()
 	}
 	if c.malformed > 0 && c.malformed >= c.hits {
-		r.log.Error("most lines of the input are malformed: is it a log of the format read?", "input", c.name, "malformed", c.malformed, "hits", c.hits)
+		r.log.Error("most lines of the input are malformed: is it a log of the format read? (to read it again with another --format: --force)", "input", c.name, "malformed", c.malformed, "hits", c.hits)
 		r.stats.InputsMostlyMalformed = append(r.stats.InputsMostlyMalformed, c.name)
+		// Never done: no output records it whole, --after leaves it.
+		failed = fmt.Sprintf("%s%d of its lines are malformed, %d are hits: is it a log of the format read?", sink.FailMostlyMalformed, c.malformed, c.hits)
 	}
 	if err := c.batch.Damage; err != nil {
 		r.log.Error("input is damaged: lines before the damage were read", "input", c.name, "after_line", c.batch.Last, "error", err)
@@ -443,6 +457,12 @@ func (r *runner) advance(ctx context.Context, c *cursor) error {
 		failed = fmt.Sprintf("damaged after line %d: %v", c.batch.Last, err)
 	}
 	last := c.batch.Last
+	if c.batch.Unknown != nil {
+		// Refused before any line was handed on (the lines the format
+		// check looked at are not read): the outputs keep where they
+		// were, and a run with the right --format reads them all.
+		last = 0
+	}
 	c.close()
 	for _, s := range c.sinks {
 		if err := s.in.End(last, failed); err != nil {

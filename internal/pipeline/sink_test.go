@@ -2,7 +2,10 @@ package pipeline
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -10,6 +13,7 @@ import (
 	"github.com/trackless/trackless/internal/hit"
 	"github.com/trackless/trackless/internal/input"
 	"github.com/trackless/trackless/internal/ledger"
+	"github.com/trackless/trackless/internal/logformat"
 	"github.com/trackless/trackless/internal/matomo"
 	"github.com/trackless/trackless/internal/sink"
 )
@@ -133,4 +137,114 @@ func first64(s []int64) any {
 		return "none"
 	}
 	return s[0]
+}
+
+// TestRefusedInputKeepsNothing: an input refused for its format ("format
+// unknown") was not read, so every output keeps where it was, and a rerun
+// with the format named (as the message advises) sends and counts all of
+// it. (The lines the format check looked at used to be recorded as had.)
+func TestRefusedInputKeepsNothing(t *testing.T) {
+	srv, client := newOKServer(t)
+	data, err := os.ReadFile(writeLog(t, 300)) // line 1 is the #Fields header
+	if err != nil {
+		t.Fatal(err)
+	}
+	header, body, _ := strings.Cut(string(data), "\n")
+	logf := filepath.Join(t.TempDir(), "noheader.log")
+	if err := os.WriteFile(logf, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	led, err := ledger.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer led.Close()
+	fs := &fakeSink{}
+	opt := Options{
+		Encoder: matomo.Encoder{SiteID: 1, RecMode: 1}, Classify: classify.Config{RecMode: 1},
+		BatchSize: 7, Concurrency: 2, Client: client, Ledger: led, Now: fixedNow,
+		Sinks: []sink.Sink{fs},
+	}
+	st, err := Run(context.Background(), context.Background(), []string{logf}, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st.InputsDamaged) != 1 || len(srv.items) != 0 || !slices.Equal(fs.ended, []int64{0}) {
+		t.Fatalf("a W3C log without its header, auto: damaged %v, sent %d, the sink told it ended at %v (want 0: nothing read)", st.InputsDamaged, len(srv.items), fs.ended)
+	}
+	fs.has = fs.ended[0] // the sink keeps where it was told it ended
+	opt.Format, opt.Reader, opt.DefaultHost = "w3c", logformat.ReaderOptions{W3CFields: header}, "www.example.com"
+	st, err = Run(context.Background(), context.Background(), []string{logf}, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(srv.items) != 300 || len(fs.lines) != 300 {
+		t.Errorf("rerun with the format named: Matomo got %d hits, the sink %d; want 300 each", len(srv.items), len(fs.lines))
+	}
+}
+
+// TestMostlyMalformedIsNeverWhole: an input read in the wrong format
+// (mostly malformed) is not whole for any output, so no after-delivery
+// action touches it; a rerun does not take it for whole either (it finds
+// nothing new to read): it is refused again until --force.
+func TestMostlyMalformedIsNeverWhole(t *testing.T) {
+	_, client := newOKServer(t)
+	logf := writeLog(t, 100) // CloudFront lines
+	led, err := ledger.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer led.Close()
+	var after []string
+	fs := &fakeSink{}
+	opt := Options{
+		Encoder: matomo.Encoder{SiteID: 1, RecMode: 2}, Classify: classify.Config{RecMode: 2},
+		Client: client, Ledger: led, Now: fixedNow, Format: "combined", DefaultHost: "www.example.com",
+		OnDone: func(name string) error { after = append(after, name); return nil },
+	}
+	for run := 1; run <= 2; run++ {
+		st, err := Run(context.Background(), context.Background(), []string{logf}, opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(st.InputsMostlyMalformed) != 1 || len(after) != 0 {
+			t.Fatalf("run %d: mostly malformed %v, after-delivery action on %v", run, st.InputsMostlyMalformed, after)
+		}
+	}
+	// With a sink, the sink is told it failed.
+	opt.Force, opt.Sinks, opt.OnDone = true, []sink.Sink{fs}, nil
+	st, err := Run(context.Background(), context.Background(), []string{logf}, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st.Delivered) != 0 {
+		t.Errorf("a mostly malformed input is listed as delivered: %v", st.Delivered)
+	}
+	// --force with the right format reads it.
+	opt.Format, opt.Sinks = "cloudfront", nil
+	if st, err = Run(context.Background(), context.Background(), []string{logf}, opt); err != nil || st.Hits != 100 || len(st.InputsMostlyMalformed) != 0 {
+		t.Errorf("--force with the right format: %d hits, %v, %v", st.Hits, st.InputsMostlyMalformed, err)
+	}
+}
+
+// TestSameInputTwice: an input given twice in one run (or reached under
+// two names) is read once: Matomo and every sink get its hits once.
+func TestSameInputTwice(t *testing.T) {
+	srv, client := newOKServer(t)
+	logf := writeLog(t, 50)
+	link := filepath.Join(t.TempDir(), "hardlink")
+	if err := os.Link(logf, link); err != nil {
+		t.Skip("no hard links here:", err)
+	}
+	fs := &fakeSink{}
+	opt := Options{
+		Encoder: matomo.Encoder{SiteID: 1, RecMode: 1}, Classify: classify.Config{RecMode: 1},
+		Client: client, Now: fixedNow, Sinks: []sink.Sink{fs},
+	}
+	if _, err := Run(context.Background(), context.Background(), []string{logf, logf, link}, opt); err != nil {
+		t.Fatal(err)
+	}
+	if len(srv.items) != 50 || len(fs.lines) != 50 {
+		t.Errorf("Matomo got %d hits, the sink %d; want 50 each", len(srv.items), len(fs.lines))
+	}
 }

@@ -33,8 +33,15 @@ type SinkOptions struct {
 	// KeepDays, with a State, keeps that many days back from the newest
 	// (0: all).
 	KeepDays int
-	Log      *slog.Logger
-	Now      func() time.Time // the time recorded for an input counted
+	// Force counts every input again, whatever the State says of it.
+	Force bool
+	// Alongside: the sink runs beside another output (send --report-state),
+	// and an error of its state stops only the sink: it takes no more
+	// hits and commits nothing, Err and Commit report the error, and the
+	// other output goes on. Without it, the error stops the run.
+	Alongside bool
+	Log       *slog.Logger
+	Now       func() time.Time // the time recorded for an input counted
 }
 
 // Sink counts the hits of a run into an Aggregator (a sink.Sink) and,
@@ -76,11 +83,11 @@ func NewSink(agg *Aggregator, opt SinkOptions) *Sink {
 // Begin implements sink.Sink.
 func (s *Sink) Begin(in sink.Info) (sink.Input, int64, error) {
 	if s.err != nil {
-		return nil, 0, s.err
+		return nil, 0, s.stopped()
 	}
 	key := in.Key
 	var prev *InputEntry
-	if key != "" && s.opt.State != nil {
+	if key != "" && s.opt.State != nil && !s.opt.Force {
 		prev = s.opt.State.Input(key)
 	}
 	if p := s.entries[key]; key != "" && p != nil {
@@ -93,6 +100,10 @@ func (s *Sink) Begin(in sink.Info) (sink.Input, int64, error) {
 			s.opt.Log.Info("input already counted", "input", in.Name)
 			s.Skipped++
 			s.whole[in.Name] = true
+			return nil, 0, nil
+		case sink.NotALog(prev.Failed) && prev.Size == in.Size:
+			s.opt.Log.Error("input not counted again: an earlier run found it "+prev.Failed+"; to count it with another --format: --force", "input", in.Name)
+			s.Damaged = append(s.Damaged, in.Name)
 			return nil, 0, nil
 		case in.Size < prev.Size:
 			s.opt.Log.Error("input is smaller than when it was counted: not counted again", "input", in.Name)
@@ -140,6 +151,9 @@ func (si *sinkInput) list() {
 }
 
 func (si *sinkInput) Hit(line int64, h *hit.Hit) error {
+	if si.s.err != nil {
+		return si.s.stopped()
+	}
 	si.list()
 	s, e := si.s, si.e
 	e.Hits++
@@ -155,8 +169,8 @@ func (si *sinkInput) Hit(line int64, h *hit.Hit) error {
 	}
 	ok, err := s.agg.Add(h)
 	if err != nil {
-		s.err = fmt.Errorf("%w: %v", ErrState, err)
-		return s.err
+		s.fail(err)
+		return s.stopped()
 	}
 	if !ok {
 		e.Excluded++
@@ -189,10 +203,30 @@ func (si *sinkInput) End(lines int64, failed string) error {
 		s.counted++
 	}
 	e.Counted = s.opt.Now().UTC()
-	if s.opt.State != nil && s.opt.Checkpoint > 0 && s.opt.Now().Sub(s.lastSave) > s.opt.Checkpoint {
-		return s.Commit()
+	if s.err == nil && s.opt.State != nil && s.opt.Checkpoint > 0 && s.opt.Now().Sub(s.lastSave) > s.opt.Checkpoint {
+		s.Commit()
+		return s.stopped()
 	}
 	return nil
+}
+
+// fail stops the sink on an error of its state.
+func (s *Sink) fail(err error) {
+	if s.err == nil {
+		s.err = fmt.Errorf("%w: %v", ErrState, err)
+		if s.opt.Alongside {
+			s.opt.Log.Error("the report state cannot be updated: it is left as it was, the run goes on without it", "error", err)
+		}
+	}
+}
+
+// stopped is what the sink answers once stopped: its error, or nil
+// alongside another output.
+func (s *Sink) stopped() error {
+	if s.err == nil || s.opt.Alongside {
+		return nil
+	}
+	return s.err
 }
 
 // Counted is the number of inputs this run counted whole.
@@ -220,7 +254,7 @@ func (s *Sink) Commit() error {
 	}
 	days := s.agg.Days()
 	if err := s.opt.State.Commit(days, s.entries, s.minDate(days)); err != nil {
-		s.err = fmt.Errorf("%w: %v", ErrState, err)
+		s.fail(err)
 		return s.err
 	}
 	s.lastSave = s.opt.Now()

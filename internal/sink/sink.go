@@ -3,7 +3,11 @@
 // interface only, so that outputs need not import the pipeline.
 package sink
 
-import "github.com/trackless/trackless/internal/hit"
+import (
+	"strings"
+
+	"github.com/trackless/trackless/internal/hit"
+)
 
 // A Sink takes the hits a run reads besides Matomo (or instead of it, with
 // pipeline.Options.SinksOnly): the report's aggregator, and next the Parquet lake.
@@ -30,9 +34,13 @@ type Input interface {
 	// Malformed is a line that is not a hit of the format read.
 	Malformed(line int64, reason string)
 	// End is told that the input ended: read whole (failed is ""), or
-	// failed ("damaged after line N: ...", "format unknown: ..."); lines is
-	// the last line read. An input whose reading was stopped (a signal, a
-	// fatal error) gets no End: the sink keeps what it has of it.
+	// failed ("damaged after line N: ...", "mostly malformed: ...",
+	// "format unknown: ...", "not a text log: ..."); lines is the last line
+	// read, 0 when the input was refused before any line was handed on
+	// (its format): the sink then keeps the line it had. A failed input is
+	// never whole. An input whose reading was stopped (a signal, a fatal
+	// error), or that could not be opened after Begin, gets no End: the
+	// sink keeps what it has of it.
 	End(lines int64, failed string) error
 }
 
@@ -44,4 +52,21 @@ type Info struct {
 	// (stdin).
 	Key  string
 	Size int64 // in bytes, when known
+}
+
+// The prefixes of End's failed reasons that say the input is not a log of
+// the format read (its lines were not read as hits). An output that
+// recorded such a failure does not read the input again, unchanged,
+// without being forced: a second run would find nothing new and take it
+// for whole.
+const (
+	FailUnknownFormat   = "format unknown: "
+	FailNotText         = "not a text log: "
+	FailMostlyMalformed = "mostly malformed: "
+)
+
+// NotALog reports whether failed (End's reason) says that the input is
+// mostly malformed for the format read.
+func NotALog(failed string) bool {
+	return strings.HasPrefix(failed, FailMostlyMalformed)
 }
