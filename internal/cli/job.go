@@ -177,6 +177,7 @@ func (j *job) openLedger(ctx context.Context, local bool) error {
 		j.led = led
 	}
 	j.opt.Ledger, j.opt.Force = j.led, j.c.force
+	j.opt.WholeLines = true // a later run reads a half-written last line
 	return nil
 }
 

@@ -106,7 +106,7 @@ func runReport(env Env, args []string) error {
 	}
 	popt := j.options(set)
 	popt = pipeline.Options{
-		SinksOnly: true, Sinks: []sink.Sink{sk},
+		SinksOnly: true, Sinks: []sink.Sink{sk}, WholeLines: state != nil,
 		Format: c.format, Reader: c.readerOptions(), Filter: filter,
 		Open: popt.Open, Identify: popt.Identify, Log: log,
 	}
@@ -145,6 +145,9 @@ func runReport(env Env, args []string) error {
 		return said(code)
 	}
 	printReportSummary(env.Stderr, len(set.Names), stats, sk, damaged)
+	for _, w := range stats.InputsWaiting {
+		fmt.Fprintln(env.Stderr, "  last line still being written (counted by a later run, once complete):", w)
+	}
 	return said(code)
 }
 

@@ -80,6 +80,9 @@ func printSummary(w io.Writer, cmd string, s *pipeline.Stats, parse bool) {
 	for _, d := range s.InputsDamaged {
 		fmt.Fprintf(&b, "  DAMAGED or unreadable input: %s\n", d)
 	}
+	if len(s.InputsWaiting) > 0 {
+		fmt.Fprintf(&b, "  last line still being written (read by a later run, once complete): %s, e.g. %s\n", plural(len(s.InputsWaiting), "input", "inputs"), s.InputsWaiting[0])
+	}
 	if len(s.InputsBusy) > 0 {
 		fmt.Fprintf(&b, "  being read by another worker (left to it): %s, e.g. %s\n", plural(len(s.InputsBusy), "input", "inputs"), s.InputsBusy[0])
 	}

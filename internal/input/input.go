@@ -33,6 +33,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
 
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
@@ -61,12 +62,38 @@ type Identity struct {
 
 // Key is the ledger key of the identity: device, inode and fingerprint, or
 // object and ETag. The size is not part of the key, so a file that grew
-// keeps its key.
+// keeps its key; a file shorter than FingerprintSize, whose fingerprint
+// grows with it, is keyed by device and inode alone (ShortKey), its
+// fingerprint checked against the entry's (see Keys).
 func (id Identity) Key() string {
 	if id.Object != "" {
 		return "object:" + id.Object + "#" + id.ETag
 	}
+	if id.FingerprintLen < FingerprintSize {
+		return id.ShortKey()
+	}
 	return fmt.Sprintf("%d-%d-%s", id.Device, id.Inode, id.Fingerprint[:16])
+}
+
+// ShortKey is the key of a file while it is shorter than FingerprintSize:
+// its device and inode.
+func (id Identity) ShortKey() string { return fmt.Sprintf("%d-%d-short", id.Device, id.Inode) }
+
+// Keys are the keys under which an output may have recorded the input,
+// Key first: a file at least FingerprintSize long may have been recorded
+// under its ShortKey while it was shorter; a short file, before this
+// version, under the key of its fingerprint then. An entry found under any
+// key but the first must be checked with Input.SamePrefix against the
+// fingerprint it recorded (inodes are reused).
+func (id Identity) Keys() []string {
+	if id.Object != "" {
+		return []string{id.Key()}
+	}
+	full := fmt.Sprintf("%d-%d-%s", id.Device, id.Inode, id.Fingerprint[:16])
+	if id.FingerprintLen < FingerprintSize {
+		return []string{id.ShortKey(), full}
+	}
+	return []string{full, id.ShortKey()}
 }
 
 // Compression is what Open found at the start of an input.
@@ -86,9 +113,15 @@ type Input struct {
 	Identity    *Identity   // nil for stdin and pipes
 	Compression Compression // detected compression
 	Size        int64       // size in bytes on disk; 0 when unknown
+	// Live: a plain regular file written to less than Settle before it
+	// was opened. Its last line, when it has no newline yet, may be being
+	// written: a reader keeps it back (Lines.HoldUnterminated), so that a
+	// later run reads it whole instead of cut in two.
+	Live bool
 
 	raw     *countingReader
 	decoded io.Reader
+	file    *os.File       // a regular file, for SamePrefix
 	closers []func() error // the source (file, body): closing it unblocks a Read
 	release []func()       // the decoders: after the read-ahead goroutine is done
 	ra      *readahead     // started by Lines, or nil
@@ -206,6 +239,7 @@ func fromFile(path string, f *os.File) (*Input, error) {
 	}
 	in := &Input{Name: path, Size: st.Size(), closers: []func() error{f.Close}}
 	if st.Mode().IsRegular() {
+		in.file = f
 		id, err := identify(f, st)
 		if err != nil {
 			f.Close()
@@ -217,8 +251,23 @@ func fromFile(path string, f *os.File) (*Input, error) {
 		in.Close()
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
+	in.Live = st.Mode().IsRegular() && in.Compression == Plain && time.Since(st.ModTime()) < Settle
 	return in, nil
 }
+
+// SamePrefix reports whether the first n bytes of the input's file hash
+// to fingerprint (an Identity's Fingerprint of FingerprintLen n): the file
+// is the one that had that fingerprint, grown since, not another file
+// that reuses its inode. An input that is not a regular file has no
+// prefix to compare: false.
+func (in *Input) SamePrefix(fingerprint string, n int) bool {
+	return in.file != nil && prefixMatches(in.file, fingerprint, n)
+}
+
+// Settle is how long a plain file must be left unchanged before an
+// unterminated last line of it is read as a line (see Input.Live): a
+// writer that stopped in the middle of a line for longer has finished.
+const Settle = 2 * time.Second
 
 // FromReader wraps a stream (stdin, a pipe) that has no identity.
 func FromReader(name string, r io.Reader) (*Input, error) {
@@ -273,12 +322,20 @@ func FingerprintMatches(path string, id Identity) (bool, error) {
 		return false, err
 	}
 	defer f.Close()
-	buf := make([]byte, id.FingerprintLen)
-	if _, err := io.ReadFull(f, buf); err != nil {
-		return false, nil
+	return prefixMatches(f, id.Fingerprint, id.FingerprintLen), nil
+}
+
+// prefixMatches reports whether the first n bytes of f hash to fingerprint.
+func prefixMatches(f io.ReaderAt, fingerprint string, n int) bool {
+	if n < 0 || n > FingerprintSize {
+		return false
+	}
+	buf := make([]byte, n)
+	if _, err := f.ReadAt(buf, 0); err != nil && !(errors.Is(err, io.EOF) && n == 0) {
+		return false
 	}
 	sum := sha256.Sum256(buf)
-	return hex.EncodeToString(sum[:]) == id.Fingerprint, nil
+	return hex.EncodeToString(sum[:]) == fingerprint
 }
 
 var (

@@ -31,6 +31,10 @@ type Lines struct {
 	offset int64 // decoded bytes consumed by returned lines
 	max    int
 	stop   func()
+	// hold: an unterminated last line is not returned (the file is still
+	// being written: see Input.Live); held counts its bytes.
+	hold bool
+	held int64
 }
 
 // Lines returns a line splitter over the decoded content of the input. The
@@ -43,6 +47,15 @@ func (in *Input) Lines() *Lines {
 	l.stop = ra.close
 	return l
 }
+
+// HoldUnterminated makes Next keep back an unterminated last line (for a
+// Live input: its writer has not finished it): Next returns io.EOF
+// before it, and Held says its size.
+func (l *Lines) HoldUnterminated() { l.hold = true }
+
+// Held is the size in bytes of the unterminated last line that Next did
+// not return (see HoldUnterminated). 0 when there is none.
+func (l *Lines) Held() int64 { return l.held }
 
 // PeekLines returns a line splitter for a quick look at the first lines:
 // no read-ahead goroutine and a small buffer (it grows for long lines), so
@@ -94,7 +107,13 @@ func (l *Lines) Next() ([]byte, error) {
 			return trimCR(line), nil
 		}
 		if l.err != nil {
-			// A last line without a newline is complete only at a clean EOF.
+			// A last line without a newline is complete only at a clean
+			// EOF, and only when the file is not being written (Live).
+			if l.err == io.EOF && l.hold && (l.start < l.end || tooLong) {
+				l.held = int64(l.end-l.start) + l.droppedTooLong(tooLong)
+				l.start = l.end
+				return nil, l.err
+			}
 			if l.err == io.EOF && (l.start < l.end || tooLong) {
 				line := l.buf[l.start:l.end]
 				l.offset += int64(l.end - l.start)
@@ -132,6 +151,15 @@ func (l *Lines) Next() ([]byte, error) {
 			l.err = err
 		}
 	}
+}
+
+// droppedTooLong is what a held line over the limit already had dropped:
+// nothing is kept of it, its size is unknown, so at least one byte.
+func (l *Lines) droppedTooLong(tooLong bool) int64 {
+	if tooLong {
+		return 1
+	}
+	return 0
 }
 
 func trimCR(b []byte) []byte {

@@ -42,6 +42,10 @@ type Batch struct {
 	End    bool
 	Last   int64
 	Damage error
+	// Held (at End) is the size of the input's unterminated last line,
+	// not handed on: the input is live and its writer has not finished
+	// the line (input.Lines.Held). Last is then the line before it.
+	Held int64
 	// Unknown refuses the input: its format could not be told from its
 	// first data lines, or (Unknown.Binary) it holds binary data, not text,
 	// whatever the format. No hit and no malformed line of the input was
@@ -70,6 +74,7 @@ type Ahead struct {
 	free   chan *Batch
 	done   chan struct{}
 	exited chan struct{}
+	lines  *input.Lines
 }
 
 // Bounds of the prelude: a pathological input (thousands of header lines)
@@ -89,6 +94,7 @@ func Start(lines *input.Lines, p logformat.Reader, skipThrough int64) *Ahead {
 		free:   make(chan *Batch, 4),
 		done:   make(chan struct{}),
 		exited: make(chan struct{}),
+		lines:  lines,
 	}
 	go pa.run(lines, p, skipThrough)
 	return pa
@@ -184,7 +190,7 @@ func (pa *Ahead) run(lines *input.Lines, p logformat.Reader, skipThrough int64) 
 
 // end sends the last batch of an input that ended at line last with err.
 func (pa *Ahead) end(b *Batch, last int64, err error) {
-	b.End, b.Last = true, last
+	b.End, b.Last, b.Held = true, last, pa.lines.Held()
 	if err != io.EOF {
 		b.Damage = err
 	}

@@ -51,12 +51,12 @@ type matomoInput struct {
 // the input; nil and whole when Matomo has it whole; leave when the input
 // is not to be read at all: another worker reads it, or it is smaller
 // than when it was read.
-func (r *runner) beginMatomo(ctx context.Context, name string, id *input.Identity, seq int) (m *matomoInput, whole, leave bool, err error) {
+func (r *runner) beginMatomo(ctx context.Context, name string, id *input.Identity, same func(string, int) bool, seq int) (m *matomoInput, whole, leave bool, err error) {
 	st := &inputState{name: name}
 	var prev *ledger.Entry
 	if id != nil && r.opt.Ledger != nil {
 		var why skipReason
-		if prev, why, err = r.consult(ctx, st, id); err != nil {
+		if prev, why, err = r.consult(ctx, st, id, same); err != nil {
 			return nil, false, true, err
 		}
 		switch why {
@@ -109,14 +109,16 @@ func (m *matomoInput) Hit(line int64, h *hit.Hit) error {
 // Malformed lines are counted by the read path; Matomo has nothing to do.
 func (m *matomoInput) Malformed(int64, string) {}
 
-// End records that the input was read to its end (or failed): its ledger
-// entry is done once every hit is confirmed.
-func (m *matomoInput) End(lines int64, failed string) error {
+// End records that the input was read to its end (or failed, or waits
+// for its last line): its ledger entry is done once every hit is
+// confirmed, when it was read whole.
+func (m *matomoInput) End(e sink.End) error {
 	r, st := m.r, m.st
-	if failed == "" && m.sendFrom > lines {
+	failed := e.Failed
+	if failed == "" && m.sendFrom > e.Lines {
 		// The ledger says lines were delivered that the input does not
 		// have: it was replaced by a shorter file that starts the same.
-		failed = fmt.Sprintf("the ledger says line %d was delivered, but the input has %d lines: it was replaced or cut; nothing of it was sent (use --force to send it all again)", m.sendFrom, lines)
+		failed = fmt.Sprintf("the ledger says line %d was delivered, but the input has %d lines: it was replaced or cut; nothing of it was sent (use --force to send it all again)", m.sendFrom, e.Lines)
 		r.log.Error("input does not match its ledger entry", "input", st.name, "reason", failed)
 		r.stats.InputsDamaged = append(r.stats.InputsDamaged, st.name+": "+failed)
 	}
@@ -124,8 +126,9 @@ func (m *matomoInput) End(lines int64, failed string) error {
 	if failed != "" {
 		st.failed, st.failReason = true, failed
 	}
+	st.waiting = e.Waiting
 	st.eof = true
-	st.lines = lines
+	st.lines = e.Lines
 	if st.lines > st.readLine.Load() {
 		st.readLine.Store(st.lines)
 	}
@@ -166,7 +169,7 @@ const (
 // consult claims an input in the ledger and reads its entry. It says why
 // Matomo does not need the input: delivered already, smaller than when it
 // was read, or claimed by another worker.
-func (r *runner) consult(ctx context.Context, st *inputState, id *input.Identity) (prev *ledger.Entry, why skipReason, err error) {
+func (r *runner) consult(ctx context.Context, st *inputState, id *input.Identity, same func(string, int) bool) (prev *ledger.Entry, why skipReason, err error) {
 	if r.opt.Ledger == nil {
 		return nil, skipNone, nil
 	}
@@ -182,7 +185,7 @@ func (r *runner) consult(ctx context.Context, st *inputState, id *input.Identity
 	}
 	r.claimed = append(r.claimed, st)
 	if !r.opt.Force {
-		if prev, err = r.opt.Ledger.Get(ctx, st.key); err != nil {
+		if prev, err = r.lookup(ctx, st.name, id, same); err != nil {
 			return nil, skipNone, err
 		}
 	}
@@ -207,6 +210,36 @@ func (r *runner) consult(ctx context.Context, st *inputState, id *input.Identity
 		return nil, skipOther, nil
 	}
 	return prev, skipNone, nil
+}
+
+// lookup finds an input's ledger entry: under its key, or under a key it
+// had before (a file that has grown past input.FingerprintSize, recorded
+// while shorter). An entry is the input's only if the input still starts
+// with the bytes it recorded: otherwise its file was replaced by another
+// that reuses the inode (or rewritten), and it is a new input.
+func (r *runner) lookup(ctx context.Context, name string, id *input.Identity, same func(string, int) bool) (*ledger.Entry, error) {
+	for i, key := range id.Keys() {
+		prev, err := r.opt.Ledger.Get(ctx, key)
+		if err != nil || prev == nil {
+			if err != nil {
+				return nil, err
+			}
+			continue
+		}
+		p := prev.Identity
+		switch {
+		case id.Object != "":
+		case p.Fingerprint == id.Fingerprint && p.FingerprintLen == id.FingerprintLen:
+		case same != nil && p.FingerprintLen <= id.FingerprintLen && same(p.Fingerprint, p.FingerprintLen):
+		default:
+			if i == 0 {
+				r.log.Warn("the file is not the one the ledger knew at its device and inode (it was replaced or rewritten): read as a new input", "input", name)
+			}
+			continue
+		}
+		return prev, nil
+	}
+	return nil, nil
 }
 
 // inputDone tells Options.OnDone that every hit of an input is confirmed.

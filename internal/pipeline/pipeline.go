@@ -69,6 +69,12 @@ type Options struct {
 	EmitHit func(input string, line int64, h *hit.Hit, r classify.Result, url string, item []byte) error
 
 	Ledger ledger.Store // nil: no ledger
+	// WholeLines keeps back the unterminated last line of a live file
+	// (input.Input.Live: written to moments ago, the line may be half
+	// written): the input is then not whole, and a later run reads the
+	// line once complete. Set it when the outputs record their progress
+	// (a ledger, a report state); without, the line is read as it is.
+	WholeLines bool
 	Force  bool         // ignore the ledger's record of what was delivered
 	// OnDone, if set and there are no Sinks, is called once every hit of an input is confirmed and
 	// the ledger says so durably (also for an input found delivered by an
@@ -175,6 +181,10 @@ type Stats struct {
 	DeadLetterFile string `json:"dead_letter_file,omitempty"`
 	InDoubtFile    string `json:"in_doubt_file,omitempty"`
 	RejectedFile   string `json:"rejected_file,omitempty"`
+	// InputsWaiting are inputs whose last line is still being written
+	// (no newline yet, the file written to moments ago): it is read by a
+	// later run, once complete.
+	InputsWaiting []string `json:"inputs_waiting,omitempty"`
 	// InputsMostlyMalformed are inputs where more lines were malformed
 	// than were hits: probably not a log of the format read.
 	InputsMostlyMalformed []string `json:"inputs_mostly_malformed,omitempty"`

@@ -110,6 +110,10 @@ func (r *runner) merge(ctx context.Context, names []string) error {
 	return nil
 }
 
+// mostlyMalformedSample is how many lines read after the point an
+// earlier run reached are enough to call an input mostly malformed.
+const mostlyMalformedSample = 20
+
 // stopCheckEvery is how many hits of one input merge delivers at most
 // before it looks whether the run was stopped.
 const stopCheckEvery = 256
@@ -304,6 +308,11 @@ func (r *runner) open(ctx context.Context, name string, seq int) (*cursor, error
 		return nil, err
 	}
 	c.lines = in.Lines()
+	if in.Live && r.opt.WholeLines {
+		// Written to moments ago: an unterminated last line is being
+		// written; it is read by a later run, whole.
+		c.lines.HoldUnterminated()
+	}
 	c.parse = lineparse.Start(c.lines, parser, c.skipThrough)
 	if err := r.advance(ctx, c); err != nil {
 		c.close()
@@ -317,6 +326,10 @@ func (r *runner) open(ctx context.Context, name string, seq int) (*cursor, error
 // true when none of them needs it, when another worker reads it, or when
 // this run has begun it already under another name.
 func (r *runner) begin(ctx context.Context, c *cursor, id *input.Identity) (skip bool, err error) {
+	var same func(string, int) bool
+	if c.in != nil && id != nil && id.Object == "" {
+		same = c.in.SamePrefix
+	}
 	if id != nil {
 		// The same input under two names (given twice, a hard link, an
 		// object listed under two prefixes) is read once.
@@ -331,7 +344,7 @@ func (r *runner) begin(ctx context.Context, c *cursor, id *input.Identity) (skip
 		r.begun[key] = c.name
 	}
 	if !r.opt.SinksOnly {
-		m, whole, leave, err := r.beginMatomo(ctx, c.name, id, c.seq)
+		m, whole, leave, err := r.beginMatomo(ctx, c.name, id, same, c.seq)
 		if err != nil || leave {
 			return true, err
 		}
@@ -342,7 +355,8 @@ func (r *runner) begin(ctx context.Context, c *cursor, id *input.Identity) (skip
 	}
 	info := sink.Info{Name: c.name}
 	if id != nil {
-		info.Key, info.Size = id.Key(), id.Size
+		info.Key, info.Size, info.Keys = id.Key(), id.Size, id.Keys()
+		info.Fingerprint, info.FingerprintLen, info.SamePrefix = id.Fingerprint, id.FingerprintLen, same
 	}
 	for _, s := range r.opt.Sinks {
 		h, through, err := s.Begin(info)
@@ -445,7 +459,10 @@ func (r *runner) advance(ctx context.Context, c *cursor) error {
 		r.stats.InputsDamaged = append(r.stats.InputsDamaged, c.name)
 		failed = prefix + fe.Error()
 	}
-	if c.malformed > 0 && c.malformed >= c.hits {
+	// A verdict on the input needs enough of it: all of it, or a good
+	// number of new lines (a grown log whose one new line is cut is not
+	// "mostly malformed").
+	if c.malformed > 0 && c.malformed >= c.hits && (c.skipThrough == 0 || c.malformed+c.hits >= mostlyMalformedSample) {
 		r.log.Error("most lines of the input are malformed: is it a log of the format read? (to read it again with another --format: --force)", "input", c.name, "malformed", c.malformed, "hits", c.hits)
 		r.stats.InputsMostlyMalformed = append(r.stats.InputsMostlyMalformed, c.name)
 		// Never done: no output records it whole, --after leaves it.
@@ -456,16 +473,21 @@ func (r *runner) advance(ctx context.Context, c *cursor) error {
 		r.stats.InputsDamaged = append(r.stats.InputsDamaged, c.name)
 		failed = fmt.Sprintf("damaged after line %d: %v", c.batch.Last, err)
 	}
-	last := c.batch.Last
+	end := sink.End{Lines: c.batch.Last, Failed: failed}
 	if c.batch.Unknown != nil {
 		// Refused before any line was handed on (the lines the format
 		// check looked at are not read): the outputs keep where they
 		// were, and a run with the right --format reads them all.
-		last = 0
+		end.Lines = 0
+	}
+	if c.batch.Held > 0 {
+		r.log.Info("the input's last line is still being written: it is read once complete", "input", c.name, "line", c.batch.Last+1, "bytes", c.batch.Held)
+		r.stats.InputsWaiting = append(r.stats.InputsWaiting, c.name)
+		end.Waiting = true
 	}
 	c.close()
 	for _, s := range c.sinks {
-		if err := s.in.End(last, failed); err != nil {
+		if err := s.in.End(end); err != nil {
 			return err
 		}
 	}

@@ -43,8 +43,8 @@ func (fi fakeInput) Hit(line int64, h *hit.Hit) error {
 	return nil
 }
 func (fi fakeInput) Malformed(int64, string) {}
-func (fi fakeInput) End(lines int64, failed string) error {
-	fi.f.ended = append(fi.f.ended, lines)
+func (fi fakeInput) End(e sink.End) error {
+	fi.f.ended = append(fi.f.ended, e.Lines)
 	return nil
 }
 

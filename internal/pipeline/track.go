@@ -47,6 +47,7 @@ type inputState struct {
 	// confirmed (ledger.Entry.ShardDone).
 	resumeDone map[int][]int64
 	failed     bool   // damaged or aborted: never marked done
+	waiting    bool   // its last line is still being written: not done yet
 	failReason string // why it is damaged ("" when aborted)
 	// released: the ledger claim was given back (the persister's
 	// goroutine sets it, after the last write, or open before reading).
@@ -157,7 +158,7 @@ func (in *inputState) entry() *ledger.Entry {
 		}
 	}
 	e.Failed = in.failReason
-	if in.eof && in.npending == 0 && !in.failed {
+	if in.eof && in.npending == 0 && !in.failed && !in.waiting {
 		e.Done, e.Lines, e.ConfirmedLine, e.ShardLines, e.ShardDone = true, in.lines, in.lines, nil, nil
 	}
 	return e

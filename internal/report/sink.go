@@ -88,10 +88,10 @@ func (s *Sink) Begin(in sink.Info) (sink.Input, int64, error) {
 	key := in.Key
 	var prev *InputEntry
 	if key != "" && s.opt.State != nil && !s.opt.Force {
-		prev = s.opt.State.Input(key)
-	}
-	if p := s.entries[key]; key != "" && p != nil {
-		prev = p // read twice in one run (given twice)
+		var oldKey string
+		if prev, oldKey = s.lookup(in); oldKey != "" {
+			s.entries[oldKey] = nil // recorded under its key from now on
+		}
 	}
 	e := &InputEntry{Name: in.Name, Size: in.Size, Malformed: map[string]int64{}}
 	if prev != nil {
@@ -124,11 +124,42 @@ func (s *Sink) Begin(in sink.Info) (sink.Input, int64, error) {
 			s.opt.Log.Warn("input has no identity (stdin): counted again on every run", "input", in.Name)
 		}
 	}
+	e.Fingerprint, e.FingerprintLen = in.Fingerprint, in.FingerprintLen
 	si := &sinkInput{s: s, key: key, e: e, lastDate: -1 << 31}
 	if t, err := time.Parse(time.DateOnly, e.LastDate); err == nil {
 		si.lastDate = DateOf(t)
 	}
 	return si, e.Lines, nil
+}
+
+// lookup finds what the state recorded of an input: under its key, or
+// under a key it had before (a file grown past input.FingerprintSize);
+// oldKey is that other key. An entry is the input's only if the input
+// still starts with the bytes it recorded (an entry of before this check,
+// without them, is taken as it is).
+func (s *Sink) lookup(in sink.Info) (prev *InputEntry, oldKey string) {
+	keys := in.Keys
+	if len(keys) == 0 {
+		keys = []string{in.Key}
+	}
+	for i, k := range keys {
+		p := s.opt.State.Input(k)
+		if p == nil {
+			continue
+		}
+		switch {
+		case p.Fingerprint == "" && i == 0:
+		case p.Fingerprint == in.Fingerprint && p.FingerprintLen == in.FingerprintLen:
+		case in.SamePrefix != nil && p.Fingerprint != "" && p.FingerprintLen <= in.FingerprintLen && in.SamePrefix(p.Fingerprint, p.FingerprintLen):
+		default:
+			continue
+		}
+		if i > 0 {
+			oldKey = k
+		}
+		return p, oldKey
+	}
+	return nil, ""
 }
 
 // sinkInput counts one input.
@@ -190,15 +221,16 @@ func (si *sinkInput) Malformed(line int64, reason string) {
 	si.e.Lines = line
 }
 
-func (si *sinkInput) End(lines int64, failed string) error {
+func (si *sinkInput) End(end sink.End) error {
 	si.list()
 	s, e := si.s, si.e
-	e.Lines = max(e.Lines, lines)
-	e.Failed = failed
-	e.Done = failed == ""
-	if !e.Done {
+	e.Lines = max(e.Lines, end.Lines)
+	e.Failed = end.Failed
+	e.Done = end.Whole()
+	switch {
+	case end.Failed != "":
 		s.Damaged = append(s.Damaged, e.Name)
-	} else {
+	case e.Done:
 		s.whole[e.Name] = true
 		s.counted++
 	}

@@ -41,7 +41,7 @@ func feed(t *testing.T, s *Sink, in sink.Info, hits int, failed string) (through
 			t.Fatal(err)
 		}
 	}
-	if err := si.End(int64(len(all)), failed); err != nil {
+	if err := si.End(sink.End{Lines: int64(len(all)), Failed: failed}); err != nil {
 		t.Fatal(err)
 	}
 	return through
@@ -150,5 +150,46 @@ func TestSinkStateError(t *testing.T) {
 	}
 	if _, _, err := s.Begin(sink.Info{Name: "b"}); !errors.Is(err, ErrState) {
 		t.Errorf("Begin after a state error: %v", err)
+	}
+}
+
+// TestSinkKeyOfAGrownFile: a file recorded while shorter than the
+// fingerprint (under its short key) is found again once longer, under
+// its new key, if it still starts with the bytes recorded, and its old
+// entry goes; a file that does not (another file reusing the inode) is a
+// new input.
+func TestSinkKeyOfAGrownFile(t *testing.T) {
+	now := func() time.Time { return time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC) }
+	for _, tt := range []struct {
+		name      string
+		same      bool
+		wantFrom  int64
+		wantInput int
+	}{{"the same file, grown", true, 10, 1}, {"another file at the inode", false, 0, 2}} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			s, st := newStateSink(t, dir, now, 0)
+			short := sink.Info{Name: "a.log", Key: "1-2-short", Keys: []string{"1-2-short", "1-2-aaaa"}, Size: 900, Fingerprint: "fp900", FingerprintLen: 900}
+			feed(t, s, short, 10, "")
+			if err := s.Commit(); err != nil {
+				t.Fatal(err)
+			}
+			st.Close()
+			s, st = newStateSink(t, dir, now, 0)
+			grown := sink.Info{Name: "a.log", Key: "1-2-bbbb", Keys: []string{"1-2-bbbb", "1-2-short"}, Size: 5000, Fingerprint: "fp4096", FingerprintLen: 4096,
+				SamePrefix: func(fp string, n int) bool { return tt.same && fp == "fp900" && n == 900 }}
+			if from := feed(t, s, grown, 30, ""); from != tt.wantFrom {
+				t.Errorf("read from line %d, want %d", from, tt.wantFrom)
+			}
+			if err := s.Commit(); err != nil {
+				t.Fatal(err)
+			}
+			if n := len(st.Inputs()); n != tt.wantInput {
+				t.Errorf("the state holds %d inputs, want %d: %v", n, tt.wantInput, st.Inputs())
+			}
+			if e := st.Input("1-2-bbbb"); e == nil || e.Fingerprint != "fp4096" {
+				t.Errorf("entry under the new key: %+v", e)
+			}
+		})
 	}
 }

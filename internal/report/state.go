@@ -44,6 +44,11 @@ type InputEntry struct {
 	Failed    string           `json:"failed,omitempty"`
 	LastDate  string           `json:"last_date,omitempty"` // of its latest hit
 	Counted   time.Time        `json:"counted"`
+	// Fingerprint and FingerprintLen are those of the file's first bytes
+	// (input.Identity), to tell it from another file that reuses its
+	// inode; empty for objects and stdin.
+	Fingerprint    string `json:"fingerprint,omitempty"`
+	FingerprintLen int    `json:"fingerprint_len,omitempty"`
 }
 
 type manifest struct {
@@ -236,6 +241,10 @@ func (s *State) Commit(days []*Day, inputs map[string]*InputEntry, minDate int32
 		next.Inputs[k] = v
 	}
 	for k, v := range inputs {
+		if v == nil { // recorded under another key now
+			delete(next.Inputs, k)
+			continue
+		}
 		next.Inputs[k] = v
 	}
 	for _, d := range days {

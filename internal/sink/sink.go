@@ -33,16 +33,30 @@ type Input interface {
 	Hit(line int64, h *hit.Hit) error
 	// Malformed is a line that is not a hit of the format read.
 	Malformed(line int64, reason string)
-	// End is told that the input ended: read whole (failed is ""), or
-	// failed ("damaged after line N: ...", "mostly malformed: ...",
-	// "format unknown: ...", "not a text log: ..."); lines is the last line
-	// read, 0 when the input was refused before any line was handed on
-	// (its format): the sink then keeps the line it had. A failed input is
-	// never whole. An input whose reading was stopped (a signal, a fatal
-	// error), or that could not be opened after Begin, gets no End: the
-	// sink keeps what it has of it.
-	End(lines int64, failed string) error
+	// End is told that the input ended (see End). An input whose
+	// reading was stopped (a signal, a fatal error), or that could not be
+	// opened after Begin, gets no End: the sink keeps what it has of it.
+	End(e End) error
 }
+
+// End says how an input ended.
+type End struct {
+	// Lines is the last line read; 0 when the input was refused before
+	// any line was handed on (its format): the sink then keeps the line
+	// it had.
+	Lines int64
+	// Failed says why the input was not read whole ("damaged after line
+	// N: ...", "mostly malformed: ...", "format unknown: ...", "not a
+	// text log: ..."); "" when it was.
+	Failed string
+	// Waiting: the input's last line has no newline yet (the file is
+	// being written): that line was not read, and the input is not whole
+	// yet; a later run reads on from Lines.
+	Waiting bool
+}
+
+// Whole reports whether the sink now has all of the input.
+func (e End) Whole() bool { return e.Failed == "" && !e.Waiting }
 
 // Info names an input for sinks.
 type Info struct {
@@ -52,6 +66,17 @@ type Info struct {
 	// (stdin).
 	Key  string
 	Size int64 // in bytes, when known
+	// Keys are the keys under which the input may have been recorded,
+	// Key first (input.Identity.Keys); an entry found under another must
+	// be checked with SamePrefix against the fingerprint it recorded.
+	Keys []string
+	// Fingerprint and FingerprintLen are the input's (a file's) to record.
+	Fingerprint    string
+	FingerprintLen int
+	// SamePrefix reports whether the input starts with the bytes of a
+	// recorded fingerprint (input.Input.SamePrefix); nil when it cannot
+	// tell (an object, stdin).
+	SamePrefix func(fingerprint string, n int) bool
 }
 
 // The prefixes of End's failed reasons that say the input is not a log of

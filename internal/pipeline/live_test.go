@@ -1,0 +1,220 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/trackless/trackless/internal/classify"
+	"github.com/trackless/trackless/internal/input"
+	"github.com/trackless/trackless/internal/ledger"
+	"github.com/trackless/trackless/internal/matomo"
+	"github.com/trackless/trackless/internal/sink"
+)
+
+// liveLine is line i of a CloudFront log a writer appends to.
+func liveLine(i int) string {
+	ts := testNow.Add(-time.Hour).Add(time.Duration(i) * time.Second)
+	return fmt.Sprintf("%s\t%s\t192.0.2.%d\tGET\twww.example.com\thttps\t/page/%d\t200\tAgent%%20v%d%%20ChatGPT-User/1.0\n",
+		ts.Format("2006-01-02"), ts.Format("15:04:05"), i%10, i, i%10)
+}
+
+// appendTo appends s to the file p and sets its modification time: in the
+// future while its writer is at work (the file is live whatever the
+// clock), an hour back once it has stopped (settled).
+func appendTo(t *testing.T, p, s string, live bool) {
+	t.Helper()
+	f, err := os.OpenFile(p, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteString(s); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	mtime := time.Now().Add(-time.Hour)
+	if live {
+		mtime = time.Now().Add(time.Hour)
+	}
+	if err := os.Chtimes(p, mtime, mtime); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestPartialLastLine: runs over a log whose writer is in the middle of
+// a line (cron runs over a live log) read only whole lines: the
+// unterminated last line waits for its newline and is read whole by the
+// next run, once; nothing is lost, nothing sent twice, nothing malformed,
+// and the input is not done (no --after) while it waits. A line its
+// writer never finishes is read as it is once the file has settled.
+func TestPartialLastLine(t *testing.T) {
+	srv, client := newOKServer(t)
+	led, err := ledger.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer led.Close()
+	var after []string
+	fs := &fakeSink{}
+	opt := Options{
+		Encoder: matomo.Encoder{SiteID: 1, RecMode: 1}, Classify: classify.Config{RecMode: 1},
+		Client: client, Ledger: led, Now: fixedNow, Sinks: []sink.Sink{fs}, WholeLines: true,
+	}
+	p := filepath.Join(t.TempDir(), "access.log")
+	header := "#Fields: date time c-ip cs-method x-host-header cs-protocol cs-uri-stem sc-status cs(User-Agent)\n"
+	body := header
+	for i := 1; i <= 10; i++ {
+		body += liveLine(i)
+	}
+	l11 := liveLine(11)
+	appendTo(t, p, body+l11[:25], true) // line 11 cut in the middle of its time
+	run := func() *Stats {
+		t.Helper()
+		st, err := Run(context.Background(), context.Background(), []string{p}, opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(st.Malformed) > 0 {
+			t.Errorf("malformed lines: %v", st.Malformed)
+		}
+		return st
+	}
+	st := run()
+	if len(srv.items) != 10 || len(st.InputsWaiting) != 1 || len(fs.lines) != 10 {
+		t.Fatalf("first run: sent %d (want 10), waiting %v, the sink got %d", len(srv.items), st.InputsWaiting, len(fs.lines))
+	}
+	if e, _ := led.Get(context.Background(), ledgerKey(t, p)); e == nil || e.Done || e.ConfirmedLine != 11 {
+		t.Fatalf("ledger after the first run: %+v; want not done, confirmed through line 11 (the header and 10 hits)", e)
+	}
+	fs.has = 11 // the sink keeps where it was told the input ended
+	appendTo(t, p, l11[25:]+liveLine(12), true)
+	st = run()
+	if len(srv.items) != 12 || len(st.InputsWaiting) != 0 {
+		t.Fatalf("second run: %d sent in all (want 12), waiting %v", len(srv.items), st.InputsWaiting)
+	}
+	if fs.lines[len(fs.lines)-2] != 12 || fs.lines[len(fs.lines)-1] != 13 {
+		t.Errorf("the sink got lines %v, want 12 and 13 last", fs.lines)
+	}
+	opt.Sinks, opt.OnDone = nil, func(name string) error { after = append(after, name); return nil }
+	// The writer dies in the middle of line 13: while the file is live the
+	// line waits (and the input is not done); once settled it is read as
+	// it is (here: malformed, so counted as such).
+	appendTo(t, p, liveLine(13)[:30], true)
+	if st = run(); len(st.InputsWaiting) != 1 || len(after) != 0 {
+		t.Fatalf("a live file with a cut line: waiting %v, after-delivery on %v", st.InputsWaiting, after)
+	}
+	mtime := time.Now().Add(-time.Hour)
+	os.Chtimes(p, mtime, mtime)
+	st, err = Run(context.Background(), context.Background(), []string{p}, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st.InputsWaiting) != 0 || st.LinesRead-st.LinesResumed != 1 || len(after) != 1 {
+		t.Errorf("settled: waiting %v, lines read %d (want the cut line only), after-delivery on %v", st.InputsWaiting, st.LinesRead-st.LinesResumed, after)
+	}
+	if len(srv.items) != 12 {
+		t.Errorf("%d hits sent in all, want 12", len(srv.items))
+	}
+}
+
+// ledgerKey is the ledger key of the file p.
+func ledgerKey(t *testing.T, p string) string {
+	t.Helper()
+	in, err := input.Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	return in.Identity.Key()
+}
+
+// TestGrowsPastTheFingerprint: a log shorter than the fingerprint's
+// size, whose fingerprint grows with it, keeps its ledger entry as it
+// grows past it: only new lines are sent. An entry at the file's device
+// and inode that its first bytes do not match (another file reusing the
+// inode) is not the file's: the file is read whole.
+func TestGrowsPastTheFingerprint(t *testing.T) {
+	srv, client := newOKServer(t)
+	led, err := ledger.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer led.Close()
+	opt := Options{
+		Encoder: matomo.Encoder{SiteID: 1, RecMode: 1}, Classify: classify.Config{RecMode: 1},
+		Client: client, Ledger: led, Now: fixedNow,
+	}
+	p := filepath.Join(t.TempDir(), "access.log")
+	body := "#Fields: date time c-ip cs-method x-host-header cs-protocol cs-uri-stem sc-status cs(User-Agent)\n"
+	for i := 1; i <= 10; i++ {
+		body += liveLine(i)
+	}
+	appendTo(t, p, body, false)
+	if in, _ := input.Open(p); in == nil || in.Identity.FingerprintLen >= input.FingerprintSize {
+		t.Fatal("the log should start shorter than the fingerprint")
+	} else {
+		in.Close()
+	}
+	sent := 0
+	for round, lines := range []int{10, 50, 5} {
+		if round > 0 {
+			more := ""
+			for i := 0; i < lines; i++ {
+				more += liveLine(100*round + i)
+			}
+			appendTo(t, p, more, false)
+		}
+		sent += lines
+		if _, err := Run(context.Background(), context.Background(), []string{p}, opt); err != nil {
+			t.Fatal(err)
+		}
+		if len(srv.items) != sent {
+			t.Fatalf("round %d: %d hits sent in all, want %d (the file is %d bytes)", round, len(srv.items), sent, fileSize(t, p))
+		}
+	}
+	// Another file at the same device and inode: rewrite the log in place
+	// with other content (the ledger's entry no longer matches its start).
+	other := "#Fields: date time c-ip cs-method x-host-header cs-protocol cs-uri-stem sc-status cs(User-Agent)\n"
+	for i := 0; i < 70; i++ {
+		other += liveLine(1000 + i)
+	}
+	if err := os.WriteFile(p, []byte(other), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	mtime := time.Now().Add(-time.Hour)
+	os.Chtimes(p, mtime, mtime)
+	srv.items = nil
+	if _, err := Run(context.Background(), context.Background(), []string{p}, opt); err != nil {
+		t.Fatal(err)
+	}
+	if len(srv.items) != 70 {
+		t.Errorf("a new file at a known inode: %d hits sent, want 70", len(srv.items))
+	}
+}
+
+func fileSize(t *testing.T, p string) int64 {
+	st, err := os.Stat(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st.Size()
+}
+
+// TestPartialLineWithoutProgress: a run that records no progress (parse,
+// a report without a state) has no later run to finish a half-written
+// line: it reads the line as it is.
+func TestPartialLineWithoutProgress(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "access.log")
+	appendTo(t, p, "#Fields: date time c-ip cs-method x-host-header cs-protocol cs-uri-stem sc-status cs(User-Agent)\n"+liveLine(1)+liveLine(2)[:40], true)
+	opt := Options{Encoder: matomo.Encoder{SiteID: 1, RecMode: 2}, Classify: classify.Config{RecMode: 2}, Emit: func([][]byte) error { return nil }}
+	st, err := Run(context.Background(), context.Background(), []string{p}, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st.InputsWaiting) != 0 || st.Hits != 1 || st.Malformed["field_count"] != 1 {
+		t.Errorf("waiting %v, hits %d, malformed %v; want the cut line read (malformed)", st.InputsWaiting, st.Hits, st.Malformed)
+	}
+}
