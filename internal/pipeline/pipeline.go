@@ -75,7 +75,7 @@ type Options struct {
 	// line once complete. Set it when the outputs record their progress
 	// (a ledger, a report state); without, the line is read as it is.
 	WholeLines bool
-	Force  bool         // ignore the ledger's record of what was delivered
+	Force      bool // ignore the ledger's record of what was delivered
 	// OnDone, if set and there are no Sinks, is called once every hit of an input is confirmed and
 	// the ledger says so durably (also for an input found delivered by an
 	// earlier run): --after deletes or moves it then. Its error is reported
