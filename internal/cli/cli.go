@@ -391,6 +391,7 @@ func runSend(env Env, args []string, parse bool) error {
 		if err := j.openLedger(ctx, true); err != nil {
 			return err
 		}
+		j.withRemainders(ctx, inputs)
 		rec := c.recorders()
 		defer rec.close()
 		if err := j.probeDirs(rec); err != nil {

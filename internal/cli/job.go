@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -19,6 +20,7 @@ import (
 	"github.com/trackless/trackless/internal/classify"
 	"github.com/trackless/trackless/internal/filter"
 	"github.com/trackless/trackless/internal/hit"
+	"github.com/trackless/trackless/internal/input"
 	"github.com/trackless/trackless/internal/ledger"
 	"github.com/trackless/trackless/internal/matomo"
 	"github.com/trackless/trackless/internal/pipeline"
@@ -179,6 +181,100 @@ func (j *job) openLedger(ctx context.Context, local bool) error {
 	j.opt.Ledger, j.opt.Force = j.led, j.c.force
 	j.opt.WholeLines = true // a later run reads a half-written last line
 	return nil
+}
+
+// withRemainders adds, before each file given by its path that was
+// rotated since a run read it, the file it was (renamed beside it:
+// access.log.1, access.log-20261204...), so that the lines written to it
+// after that run are read (nginx writes into it until it reopens its log).
+// Such a file is read again by later runs until it is read whole and has
+// not changed for a while. When it is not found (compressed, moved,
+// deleted), the run says so: its last lines may be lost.
+func (j *job) withRemainders(ctx context.Context, set *source.Set) {
+	l, ok := j.led.(*ledger.Ledger)
+	if !ok {
+		return
+	}
+	given := map[string]bool{}
+	for _, n := range set.Names {
+		given[n] = true
+	}
+	var names []string
+	for _, n := range set.Names {
+		if n == "-" || s3src.IsURL(n) {
+			names = append(names, n)
+			continue
+		}
+		rec, err := l.At(n)
+		if err != nil {
+			j.log.Warn("cannot tell whether the file was rotated", "input", n, "error", err)
+		}
+		if rec == nil {
+			names = append(names, n)
+			continue
+		}
+		if rotated(n, rec.Identity) {
+			rec.Rotated = append(rec.Rotated, ledger.RotatedFile{Identity: rec.Identity})
+		}
+		var keep []ledger.RotatedFile
+		for _, rf := range rec.Rotated {
+			p := rf.Path
+			if p == "" || rotated(p, rf.Identity) {
+				if p, err = source.Remainder(n, rf.Identity); err != nil {
+					j.log.Warn("cannot look for the rotated file", "input", n, "error", err)
+				}
+			}
+			if p == "" {
+				fmt.Fprintf(j.stderr, "trackless: %s was rotated, and the file it was is not beside it under a name like %s.1 (compressed, moved or deleted?): lines written to it after they were last read, if any, are not read\n", n, filepath.Base(n))
+				continue
+			}
+			if j.settled(ctx, p, rf.Identity) {
+				continue // read whole, unchanged for a while: done with it
+			}
+			if !given[p] {
+				j.log.Info("reading the rest of a rotated file", "input", n, "rotated_to", p)
+				names = append(names, p)
+				given[p] = true
+			}
+			keep = append(keep, ledger.RotatedFile{Path: p, Identity: rf.Identity})
+		}
+		rec.Rotated = keep
+		if err := l.SetAt(rec); err != nil {
+			j.log.Warn("cannot record the rotated files of the path", "input", n, "error", err)
+		}
+		names = append(names, n)
+	}
+	set.Names = names
+}
+
+// rotatedSettle is how long a rotated file must be unchanged, and read
+// whole, before runs stop looking at it: its writer moved to the new file.
+const rotatedSettle = 10 * time.Minute
+
+// settled reports whether a rotated file was read whole, its size then
+// its size now, and it has not changed for rotatedSettle.
+func (j *job) settled(ctx context.Context, p string, id input.Identity) bool {
+	st, err := os.Stat(p)
+	if err != nil || time.Since(st.ModTime()) < rotatedSettle {
+		return false
+	}
+	for _, k := range id.Keys() {
+		if e, err := j.led.Get(ctx, k); err == nil && e != nil {
+			return e.Done && e.Identity.Size == st.Size()
+		}
+	}
+	return false
+}
+
+// rotated reports whether the file at path is no longer the one id
+// identifies (another device or inode, or no file).
+func rotated(path string, id input.Identity) bool {
+	st, err := os.Stat(path)
+	if err != nil {
+		return true
+	}
+	dev, ino, ok := input.DeviceInode(st)
+	return ok && (dev != id.Device || ino != id.Inode)
 }
 
 // probeDirs proves that the state directory's folders this run writes can

@@ -59,3 +59,78 @@ func TestCronOverALiveLog(t *testing.T) {
 		t.Fatalf("Matomo after %d runs over the live log: %d missing, %d twice (of %d)", len(cuts), len(missing), extra, len(want))
 	}
 }
+
+// TestRotationGivenOnlyThePath: cron runs given only the live path (as
+// logtail is), through a rename rotation (logrotate's default with
+// delaycompress: access.log becomes access.log.1, nginx goes on writing
+// into it until it reopens its log): the lines written to the old file
+// after the last run, also after the rotation, are read from access.log.1,
+// the new file from its start; nothing twice. A rotation whose old file is
+// not beside the path (compressed at once, moved) is said.
+func TestRotationGivenOnlyThePath(t *testing.T) {
+	dir := t.TempDir()
+	full, err := os.ReadFile(genFormat(t, dir, "combined", 1200, 44))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.SplitAfter(string(full), "\n")
+	part := func(from, to int) string { return strings.Join(lines[from:to], "") }
+	logs := filepath.Join(dir, "nginx")
+	os.Mkdir(logs, 0o755)
+	live := filepath.Join(logs, "access.log")
+	write := func(p, s string) {
+		t.Helper()
+		f, err := os.OpenFile(p, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.WriteString(s)
+		f.Close()
+	}
+	srv := siteServer(t, matomotest.Config{})
+	env := sendEnv(srv, filepath.Join(dir, "state"))
+	send := func(step string) string {
+		t.Helper()
+		r := run(t, env, "send", "--mode", "visits", live)
+		if r.code != 0 {
+			t.Fatalf("%s: send exited %d:\n%s", step, r.code, r.stderr)
+		}
+		return r.stderr
+	}
+	all := ""
+	write(live, part(0, 400))
+	all += part(0, 400)
+	send("first run")
+	// More lines, then the rotation; nginx writes into the renamed file
+	// until it reopens, then into the new one.
+	write(live, part(400, 500))
+	os.Rename(live, live+".1")
+	write(live+".1", part(500, 550))
+	write(live, part(550, 700))
+	all += part(400, 700)
+	send("after the rotation")
+	// Late lines into the rotated file, and new ones.
+	write(live+".1", part(700, 720))
+	write(live, part(720, 800))
+	all += part(700, 800)
+	send("late lines")
+	check := func(step string) {
+		t.Helper()
+		whole := filepath.Join(dir, "all.log")
+		os.WriteFile(whole, []byte(all), 0o644)
+		want := parseItemsEnv(t, env, "--mode", "visits", whole)
+		if missing, extra := compare(want, srv.StoredRaw()); len(missing) > 0 || extra > 0 {
+			t.Fatalf("%s: Matomo has %d of %d page views: %d missing, %d twice", step, len(srv.StoredRaw()), len(want), len(missing), extra)
+		}
+	}
+	check("given only the path")
+	// A second rotation whose old file goes elsewhere (compressed at once,
+	// say): the run says its end may be lost.
+	os.Rename(live, filepath.Join(dir, "moved.log"))
+	write(live, part(800, 900))
+	all += part(800, 900)
+	if stderr := send("rotated away"); !strings.Contains(stderr, "was rotated, and the file it was is not beside it") {
+		t.Errorf("a rotation whose old file is gone is not said:\n%s", stderr)
+	}
+	check("after the old file went away")
+}

@@ -294,12 +294,17 @@ func FromStream(name string, r io.ReadCloser, id *Identity, size int64) (*Input,
 	return in, nil
 }
 
+// DeviceInode returns the device and inode of a file's FileInfo.
+func DeviceInode(st os.FileInfo) (device, inode uint64, ok bool) {
+	if sys, ok := st.Sys().(*syscall.Stat_t); ok {
+		return uint64(sys.Dev), uint64(sys.Ino), true
+	}
+	return 0, 0, false
+}
+
 func identify(f *os.File, st os.FileInfo) (*Identity, error) {
 	id := &Identity{Size: st.Size()}
-	if sys, ok := st.Sys().(*syscall.Stat_t); ok {
-		id.Device = uint64(sys.Dev)
-		id.Inode = uint64(sys.Ino)
-	}
+	id.Device, id.Inode, _ = DeviceInode(st)
 	buf := make([]byte, FingerprintSize)
 	n, err := io.ReadFull(f, buf)
 	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {

@@ -181,6 +181,82 @@ func LockDirWait(ctx context.Context, dir string) (*os.File, error) {
 	}
 }
 
+// PathRecord is what the state directory remembers of a path given as
+// input (a live log such as /var/log/nginx/access.log): the file last read
+// there, and the files it was, rotated away beside it, still to be read to
+// their end. It lets a run given only the path find the rest of a file
+// that was renamed since the last run (see source.Remainder).
+type PathRecord struct {
+	Path     string         `json:"path"`
+	Identity input.Identity `json:"identity"`
+	Rotated  []RotatedFile  `json:"rotated,omitempty"`
+}
+
+// RotatedFile is a file a path was, where it was last found ("" when not
+// looked for yet).
+type RotatedFile struct {
+	Path     string         `json:"path,omitempty"`
+	Identity input.Identity `json:"identity"`
+}
+
+// At returns the record of path, or nil when there is none.
+func (l *Ledger) At(path string) (*PathRecord, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, err
+	}
+	p := l.pathFile(abs)
+	data, err := os.ReadFile(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var rec PathRecord
+	if err := json.Unmarshal(data, &rec); err != nil || rec.Path != abs {
+		return nil, fmt.Errorf("ledger %s is corrupt: remove it (the rest of a file rotated since the last run is then not looked for, once)", p)
+	}
+	return &rec, nil
+}
+
+// SetAt replaces the record of rec.Path (an absolute path) atomically.
+func (l *Ledger) SetAt(rec *PathRecord) error {
+	if l.readOnly {
+		return errors.New("ledger opened read-only")
+	}
+	if err := os.MkdirAll(filepath.Join(l.dir, "paths"), 0o700); err != nil {
+		return err
+	}
+	data, err := json.Marshal(rec)
+	if err != nil {
+		return err
+	}
+	return atomicfile.WriteFile(l.pathFile(rec.Path), append(data, '\n'), 0o600)
+}
+
+// RecordAt records that the file at path has identity id (its rotated
+// files are kept).
+func (l *Ledger) RecordAt(path string, id input.Identity) error {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return err
+	}
+	rec, err := l.At(abs)
+	if err != nil || rec == nil {
+		rec = &PathRecord{Path: abs}
+	}
+	if rec.Identity == id {
+		return nil
+	}
+	rec.Identity = id
+	return l.SetAt(rec)
+}
+
+func (l *Ledger) pathFile(abs string) string {
+	return filepath.Join(l.dir, "paths", fileName(abs))
+}
+
 // Dir is the state directory.
 func (l *Ledger) Dir() string { return l.dir }
 

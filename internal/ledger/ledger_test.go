@@ -71,3 +71,35 @@ func TestOneProcessAtATime(t *testing.T) {
 	}
 	l2.Close()
 }
+
+// TestPathRecords: what a state directory remembers of a path: the file
+// last read there (RecordAt keeps the rotated files), replaced whole.
+func TestPathRecords(t *testing.T) {
+	l, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if rec, err := l.At("logs/access.log"); rec != nil || err != nil {
+		t.Fatalf("no record yet: %+v, %v", rec, err)
+	}
+	a := input.Identity{Device: 1, Inode: 2, Fingerprint: "aa", FingerprintLen: 10}
+	if err := l.RecordAt("logs/access.log", a); err != nil {
+		t.Fatal(err)
+	}
+	rec, err := l.At("logs/access.log")
+	if err != nil || rec == nil || rec.Identity != a || !filepath.IsAbs(rec.Path) {
+		t.Fatalf("record %+v, %v", rec, err)
+	}
+	rec.Rotated = []RotatedFile{{Path: rec.Path + ".1", Identity: a}}
+	if err := l.SetAt(rec); err != nil {
+		t.Fatal(err)
+	}
+	b := input.Identity{Device: 1, Inode: 3, Fingerprint: "bb", FingerprintLen: 10}
+	if err := l.RecordAt("logs/access.log", b); err != nil {
+		t.Fatal(err)
+	}
+	if rec, _ = l.At("logs/access.log"); rec.Identity != b || len(rec.Rotated) != 1 || rec.Rotated[0].Identity != a {
+		t.Errorf("after RecordAt: %+v", rec)
+	}
+}

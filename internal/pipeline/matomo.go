@@ -157,6 +157,12 @@ func (r *runner) releaseWindow(all bool) error {
 	return nil
 }
 
+// pathRecorder is a ledger that remembers which file a path was
+// (ledger.Ledger).
+type pathRecorder interface {
+	RecordAt(path string, id input.Identity) error
+}
+
 // skipReason says why consult leaves an input out.
 type skipReason int
 
@@ -184,6 +190,13 @@ func (r *runner) consult(ctx context.Context, st *inputState, id *input.Identity
 		return nil, skipNone, err
 	}
 	r.claimed = append(r.claimed, st)
+	if pr, ok := r.opt.Ledger.(pathRecorder); ok && id.Object == "" && st.name != "-" {
+		// The next run can then tell that the path was rotated, and find
+		// the file it was (source.Remainder).
+		if err := pr.RecordAt(st.name, *id); err != nil {
+			r.log.Warn("cannot record which file the path is", "input", st.name, "error", err)
+		}
+	}
 	if !r.opt.Force {
 		if prev, err = r.lookup(ctx, st.name, id, same); err != nil {
 			return nil, skipNone, err

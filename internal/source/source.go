@@ -371,3 +371,33 @@ func copyFile(name, dest string) error {
 	}
 	return os.Remove(name)
 }
+
+// Remainder finds the file a path was before it was rotated: the file in
+// the same folder, named after it (access.log.1, access.log.0,
+// access.log-20261204, ...), that has the device and inode of was (a
+// rename keeps them; nginx may still be writing into it). "" when none
+// has: the file was compressed, moved elsewhere, or deleted.
+func Remainder(path string, was input.Identity) (string, error) {
+	dir, base := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return "", err
+	}
+	for _, e := range ents {
+		if e.Name() == base || !strings.HasPrefix(e.Name(), base) || !e.Type().IsRegular() {
+			continue
+		}
+		p := filepath.Join(dir, e.Name())
+		st, err := os.Stat(p)
+		if err != nil {
+			continue
+		}
+		if dev, ino, ok := input.DeviceInode(st); ok && dev == was.Device && ino == was.Inode {
+			return p, nil
+		}
+	}
+	return "", nil
+}

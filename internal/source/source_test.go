@@ -1007,3 +1007,34 @@ func TestZeroSet(t *testing.T) {
 		t.Errorf("not deleted: %v", err)
 	}
 }
+
+// TestRemainder: the file a path was, renamed beside it under any name
+// that starts with the path's (access.log.1, access.log-20261204), is
+// found by its device and inode; another file, or one elsewhere, is not.
+func TestRemainder(t *testing.T) {
+	dir := t.TempDir()
+	live := filepath.Join(dir, "access.log")
+	writeFile(t, live, "old\n")
+	in, err := input.Open(live)
+	if err != nil {
+		t.Fatal(err)
+	}
+	was := *in.Identity
+	in.Close()
+	writeFile(t, filepath.Join(dir, "access.log.2"), "other\n")
+	from := live
+	for _, name := range []string{"access.log.1", "access.log-20261204"} { // renamed, then renamed again
+		if err := os.Rename(from, filepath.Join(dir, name)); err != nil {
+			t.Fatal(err)
+		}
+		from = filepath.Join(dir, name)
+		writeFile(t, live, "new\n")
+		if got, err := Remainder(live, was); err != nil || got != from {
+			t.Errorf("renamed to %s: found %q, %v", name, got, err)
+		}
+	}
+	os.Rename(filepath.Join(dir, "access.log-20261204"), filepath.Join(t.TempDir(), "elsewhere"))
+	if got, err := Remainder(live, was); err != nil || got != "" {
+		t.Errorf("moved elsewhere: found %q, %v", got, err)
+	}
+}
