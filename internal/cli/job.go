@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -213,8 +214,17 @@ func (j *job) withRemainders(ctx context.Context, set *source.Set) {
 			names = append(names, n)
 			continue
 		}
+		before, _ := json.Marshal(rec)
+		settled := rec.Settled
 		if rotated(n, rec.Identity) {
-			rec.Rotated = append(rec.Rotated, ledger.RotatedFile{Identity: rec.Identity})
+			if !slices.ContainsFunc(rec.Rotated, func(rf ledger.RotatedFile) bool {
+				return rf.Identity.Device == rec.Identity.Device && rf.Identity.Inode == rec.Identity.Inode
+			}) {
+				rec.Rotated = append(rec.Rotated, ledger.RotatedFile{Identity: rec.Identity})
+			}
+			rec.Settled = false // of the file now at the path: read by this run
+		} else {
+			rec.Settled = j.settled(ctx, n)
 		}
 		var keep []ledger.RotatedFile
 		for _, rf := range rec.Rotated {
@@ -224,11 +234,16 @@ func (j *job) withRemainders(ctx context.Context, set *source.Set) {
 					j.log.Warn("cannot look for the rotated file", "input", n, "error", err)
 				}
 			}
+			if p == "" && givenAs(set.Names, rf.Identity) != "" {
+				continue // given under its new name: read as such
+			}
 			if p == "" {
-				fmt.Fprintf(j.stderr, "trackless: %s was rotated, and the file it was is not beside it under a name like %s.1 (compressed, moved or deleted?): lines written to it after they were last read, if any, are not read\n", n, filepath.Base(n))
+				if !settled {
+					fmt.Fprintf(j.stderr, "trackless: %s was rotated, and the file it was is not beside it under a name like %s.1 (compressed, moved or deleted?): lines written to it after they were last read, if any, are not read\n", n, filepath.Base(n))
+				}
 				continue
 			}
-			if j.settled(ctx, p, rf.Identity) {
+			if j.settled(ctx, p) {
 				continue // read whole, unchanged for a while: done with it
 			}
 			if !given[p] {
@@ -239,6 +254,10 @@ func (j *job) withRemainders(ctx context.Context, set *source.Set) {
 			keep = append(keep, ledger.RotatedFile{Path: p, Identity: rf.Identity})
 		}
 		rec.Rotated = keep
+		if after, _ := json.Marshal(rec); string(after) == string(before) {
+			names = append(names, n)
+			continue
+		}
 		if err := l.SetAt(rec); err != nil {
 			j.log.Warn("cannot record the rotated files of the path", "input", n, "error", err)
 		}
@@ -247,23 +266,38 @@ func (j *job) withRemainders(ctx context.Context, set *source.Set) {
 	set.Names = names
 }
 
-// rotatedSettle is how long a rotated file must be unchanged, and read
-// whole, before runs stop looking at it: its writer moved to the new file.
-const rotatedSettle = 10 * time.Minute
-
 // settled reports whether a rotated file was read whole, its size then
-// its size now, and it has not changed for rotatedSettle.
-func (j *job) settled(ctx context.Context, p string, id input.Identity) bool {
-	st, err := os.Stat(p)
-	if err != nil || time.Since(st.ModTime()) < rotatedSettle {
+// its size now, and it has not changed for pipeline.RecentlyWritten.
+func (j *job) settled(ctx context.Context, p string) bool {
+	in, err := input.Open(p)
+	if err != nil {
 		return false
 	}
-	for _, k := range id.Keys() {
+	defer in.Close()
+	if time.Since(in.Modified) < pipeline.RecentlyWritten {
+		return false
+	}
+	// The file's keys now (it may have grown past the fingerprint's size).
+	for _, k := range in.Identity.Keys() {
 		if e, err := j.led.Get(ctx, k); err == nil && e != nil {
-			return e.Done && e.Identity.Size == st.Size()
+			return e.Done && e.Identity.Size == in.Identity.Size
 		}
 	}
 	return false
+}
+
+// givenAs returns the name under which the file id identifies is among
+// names (a rotated file given too, under its new name), or "".
+func givenAs(names []string, id input.Identity) string {
+	for _, n := range names {
+		if n == "-" || s3src.IsURL(n) || rotated(n, id) {
+			continue
+		}
+		if same, err := input.FingerprintMatches(n, id); err == nil && same {
+			return n
+		}
+	}
+	return ""
 }
 
 // rotated reports whether the file at path is no longer the one id

@@ -118,6 +118,9 @@ type Input struct {
 	// written: a reader keeps it back (Lines.HoldUnterminated), so that a
 	// later run reads it whole instead of cut in two.
 	Live bool
+	// Modified is the file's modification time when it was opened (zero
+	// for what is not a regular file).
+	Modified time.Time
 
 	raw     *countingReader
 	decoded io.Reader
@@ -251,7 +254,13 @@ func fromFile(path string, f *os.File) (*Input, error) {
 		in.Close()
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	in.Live = st.Mode().IsRegular() && in.Compression == Plain && time.Since(st.ModTime()) < Settle
+	// A modification time in the future (clock skew, a restored copy) is
+	// believed for a minute at most: past that, the file is not live.
+	if st.Mode().IsRegular() {
+		in.Modified = st.ModTime()
+	}
+	age := time.Since(st.ModTime())
+	in.Live = st.Mode().IsRegular() && in.Compression == Plain && age < Settle && age > -time.Minute
 	return in, nil
 }
 
@@ -262,6 +271,23 @@ func fromFile(path string, f *os.File) (*Input, error) {
 // prefix to compare: false.
 func (in *Input) SamePrefix(fingerprint string, n int) bool {
 	return in.file != nil && prefixMatches(in.file, fingerprint, n)
+}
+
+// Fingerprint returns the fingerprint of the input's file now (its first
+// min(FingerprintSize, size) bytes): for a file that was shorter than
+// FingerprintSize when it was opened and grew as it was read. n is 0 for
+// an input that is not a regular file, or when the file cannot be read.
+func (in *Input) Fingerprint() (fingerprint string, n int) {
+	if in.file == nil {
+		return "", 0
+	}
+	buf := make([]byte, FingerprintSize)
+	n, err := in.file.ReadAt(buf, 0)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", 0
+	}
+	sum := sha256.Sum256(buf[:n])
+	return hex.EncodeToString(sum[:]), n
 }
 
 // Settle is how long a plain file must be left unchanged before an

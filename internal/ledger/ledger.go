@@ -190,6 +190,10 @@ type PathRecord struct {
 	Path     string         `json:"path"`
 	Identity input.Identity `json:"identity"`
 	Rotated  []RotatedFile  `json:"rotated,omitempty"`
+	// Settled: at the last run, the file was read whole and had not
+	// changed for a while: if it is rotated away and not found, nothing
+	// of it is missing.
+	Settled bool `json:"settled,omitempty"`
 }
 
 // RotatedFile is a file a path was, where it was last found ("" when not
@@ -249,7 +253,7 @@ func (l *Ledger) RecordAt(path string, id input.Identity) error {
 	if rec.Identity == id {
 		return nil
 	}
-	rec.Identity = id
+	rec.Identity, rec.Settled = id, false
 	return l.SetAt(rec)
 }
 

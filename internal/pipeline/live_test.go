@@ -22,9 +22,10 @@ func liveLine(i int) string {
 		ts.Format("2006-01-02"), ts.Format("15:04:05"), i%10, i, i%10)
 }
 
-// appendTo appends s to the file p and sets its modification time: in the
-// future while its writer is at work (the file is live whatever the
-// clock), an hour back once it has stopped (settled).
+// appendTo appends s to the file p and sets its modification time: 30 s
+// in the future while its writer is at work (the file is live whatever
+// the clock, a future time being believed for a minute), an hour back once
+// it has stopped (settled).
 func appendTo(t *testing.T, p, s string, live bool) {
 	t.Helper()
 	f, err := os.OpenFile(p, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
@@ -37,7 +38,7 @@ func appendTo(t *testing.T, p, s string, live bool) {
 	f.Close()
 	mtime := time.Now().Add(-time.Hour)
 	if live {
-		mtime = time.Now().Add(time.Hour)
+		mtime = time.Now().Add(30 * time.Second)
 	}
 	if err := os.Chtimes(p, mtime, mtime); err != nil {
 		t.Fatal(err)
@@ -175,6 +176,17 @@ func TestGrowsPastTheFingerprint(t *testing.T) {
 			t.Fatalf("round %d: %d hits sent in all, want %d (the file is %d bytes)", round, len(srv.items), sent, fileSize(t, p))
 		}
 	}
+	// The entry the file had while short now holds the whole fingerprint:
+	// no shorter file reusing the inode can be taken for this one.
+	in, err := input.Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old, err := led.Get(context.Background(), in.Identity.ShortKey())
+	in.Close()
+	if err != nil || old == nil || old.Identity.FingerprintLen != input.FingerprintSize {
+		t.Errorf("the short key's entry after the file grew: %+v, %v", old, err)
+	}
 	// Another file at the same device and inode: rewrite the log in place
 	// with other content (the ledger's entry no longer matches its start).
 	other := "#Fields: date time c-ip cs-method x-host-header cs-protocol cs-uri-stem sc-status cs(User-Agent)\n"
@@ -216,5 +228,33 @@ func TestPartialLineWithoutProgress(t *testing.T) {
 	}
 	if len(st.InputsWaiting) != 0 || st.Hits != 1 || st.Malformed["field_count"] != 1 {
 		t.Errorf("waiting %v, hits %d, malformed %v; want the cut line read (malformed)", st.InputsWaiting, st.Hits, st.Malformed)
+	}
+}
+
+// TestLiveFileIsNotDone: a log being written is not done, even when it
+// ends with a whole line: no after-delivery action moves or deletes a
+// file its writer still writes to. Once settled, it is.
+func TestLiveFileIsNotDone(t *testing.T) {
+	_, client := newOKServer(t)
+	led, err := ledger.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer led.Close()
+	var after []string
+	opt := Options{
+		Encoder: matomo.Encoder{SiteID: 1, RecMode: 1}, Classify: classify.Config{RecMode: 1},
+		Client: client, Ledger: led, Now: fixedNow, WholeLines: true,
+		OnDone: func(name string) error { after = append(after, name); return nil },
+	}
+	p := filepath.Join(t.TempDir(), "access.log")
+	appendTo(t, p, "#Fields: date time c-ip cs-method x-host-header cs-protocol cs-uri-stem sc-status cs(User-Agent)\n"+liveLine(1)+liveLine(2), true)
+	if _, err := Run(context.Background(), context.Background(), []string{p}, opt); err != nil || len(after) != 0 {
+		t.Fatalf("a live log: after-delivery action on %v, %v", after, err)
+	}
+	mtime := time.Now().Add(-time.Hour)
+	os.Chtimes(p, mtime, mtime)
+	if _, err := Run(context.Background(), context.Background(), []string{p}, opt); err != nil || len(after) != 1 {
+		t.Fatalf("settled: after-delivery action on %v, %v", after, err)
 	}
 }

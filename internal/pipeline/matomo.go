@@ -51,12 +51,12 @@ type matomoInput struct {
 // the input; nil and whole when Matomo has it whole; leave when the input
 // is not to be read at all: another worker reads it, or it is smaller
 // than when it was read.
-func (r *runner) beginMatomo(ctx context.Context, name string, id *input.Identity, same func(string, int) bool, seq int) (m *matomoInput, whole, leave bool, err error) {
+func (r *runner) beginMatomo(ctx context.Context, name string, id *input.Identity, same func(string, int) bool, recent bool, seq int) (m *matomoInput, whole, leave bool, err error) {
 	st := &inputState{name: name}
 	var prev *ledger.Entry
 	if id != nil && r.opt.Ledger != nil {
 		var why skipReason
-		if prev, why, err = r.consult(ctx, st, id, same); err != nil {
+		if prev, why, err = r.consult(ctx, st, id, same, recent); err != nil {
 			return nil, false, true, err
 		}
 		switch why {
@@ -127,6 +127,9 @@ func (m *matomoInput) End(e sink.End) error {
 		st.failed, st.failReason = true, failed
 	}
 	st.waiting = e.Waiting
+	if e.FingerprintLen > st.identity.FingerprintLen && st.key != "" {
+		st.identity.Fingerprint, st.identity.FingerprintLen = e.Fingerprint, e.FingerprintLen
+	}
 	st.eof = true
 	st.lines = e.Lines
 	if st.lines > st.readLine.Load() {
@@ -175,7 +178,7 @@ const (
 // consult claims an input in the ledger and reads its entry. It says why
 // Matomo does not need the input: delivered already, smaller than when it
 // was read, or claimed by another worker.
-func (r *runner) consult(ctx context.Context, st *inputState, id *input.Identity, same func(string, int) bool) (prev *ledger.Entry, why skipReason, err error) {
+func (r *runner) consult(ctx context.Context, st *inputState, id *input.Identity, same func(string, int) bool, recent bool) (prev *ledger.Entry, why skipReason, err error) {
 	if r.opt.Ledger == nil {
 		return nil, skipNone, nil
 	}
@@ -190,7 +193,7 @@ func (r *runner) consult(ctx context.Context, st *inputState, id *input.Identity
 		return nil, skipNone, err
 	}
 	r.claimed = append(r.claimed, st)
-	if pr, ok := r.opt.Ledger.(pathRecorder); ok && id.Object == "" && st.name != "-" {
+	if pr, ok := r.opt.Ledger.(pathRecorder); ok && recent && id.Object == "" && st.name != "-" {
 		// The next run can then tell that the path was rotated, and find
 		// the file it was (source.Remainder).
 		if err := pr.RecordAt(st.name, *id); err != nil {
@@ -213,7 +216,7 @@ func (r *runner) consult(ctx context.Context, st *inputState, id *input.Identity
 		}
 		r.inputDone(st.name)
 		return nil, skipDelivered, nil
-	case sink.NotALog(prev.Failed) && prev.Identity.Size == id.Size:
+	case sink.NotALog(prev.Failed):
 		r.log.Error("input not read again: an earlier run found it "+prev.Failed+"; to read it with another --format: --force", "input", st.name)
 		r.stats.InputsMostlyMalformed = append(r.stats.InputsMostlyMalformed, st.name)
 		return nil, skipOther, nil
@@ -243,12 +246,23 @@ func (r *runner) lookup(ctx context.Context, name string, id *input.Identity, sa
 		switch {
 		case id.Object != "":
 		case p.Fingerprint == id.Fingerprint && p.FingerprintLen == id.FingerprintLen:
-		case same != nil && p.FingerprintLen <= id.FingerprintLen && same(p.Fingerprint, p.FingerprintLen):
+		case same != nil && (p.FingerprintLen > 0 || prev.ConfirmedLine == 0 && !prev.Done) && p.FingerprintLen <= id.FingerprintLen && same(p.Fingerprint, p.FingerprintLen):
 		default:
 			if i == 0 {
 				r.log.Warn("the file is not the one the ledger knew at its device and inode (it was replaced or rewritten): read as a new input", "input", name)
 			}
 			continue
+		}
+		if i > 0 && key != id.Key() {
+			// Found under the key the file had while shorter: from now on
+			// it is recorded under its own. The old entry is made to hold
+			// the whole fingerprint, so that no shorter file reusing the
+			// inode is ever taken for this one.
+			stale := *prev
+			stale.Identity = *id
+			if err := r.opt.Ledger.Put(ctx, key, &stale); err != nil {
+				return nil, err
+			}
 		}
 		return prev, nil
 	}

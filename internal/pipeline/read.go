@@ -8,6 +8,7 @@ import (
 	"os"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/trackless/trackless/internal/hit"
 	"github.com/trackless/trackless/internal/input"
@@ -109,6 +110,12 @@ func (r *runner) merge(ctx context.Context, names []string) error {
 	}
 	return nil
 }
+
+// RecentlyWritten: a file modified this recently when a run reads it may
+// be a live log: its path is recorded (ledger.Ledger.RecordAt), so that a
+// later run given the path finds it once rotated; and a rotated file is
+// looked at by later runs until it is read whole and unchanged this long.
+const RecentlyWritten = 10 * time.Minute
 
 // mostlyMalformedSample is how many lines read after the point an
 // earlier run reached are enough to call an input mostly malformed.
@@ -344,7 +351,10 @@ func (r *runner) begin(ctx context.Context, c *cursor, id *input.Identity) (skip
 		r.begun[key] = c.name
 	}
 	if !r.opt.SinksOnly {
-		m, whole, leave, err := r.beginMatomo(ctx, c.name, id, same, c.seq)
+		// A file written to lately may be a live log: its path is
+		// recorded, so that a later run finds it after a rotation.
+		recent := c.in != nil && !c.in.Modified.IsZero() && time.Since(c.in.Modified) < RecentlyWritten
+		m, whole, leave, err := r.beginMatomo(ctx, c.name, id, same, recent, c.seq)
 		if err != nil || leave {
 			return true, err
 		}
@@ -480,10 +490,20 @@ func (r *runner) advance(ctx context.Context, c *cursor) error {
 		// were, and a run with the right --format reads them all.
 		end.Lines = 0
 	}
+	if c.in.Live && r.opt.WholeLines {
+		// Being written: not whole whatever it ends with (no after-
+		// delivery action on a file its writer still writes to).
+		end.Waiting = true
+	}
 	if c.batch.Held > 0 {
 		r.log.Info("the input's last line is still being written: it is read once complete", "input", c.name, "line", c.batch.Last+1, "bytes", c.batch.Held)
 		r.stats.InputsWaiting = append(r.stats.InputsWaiting, c.name)
-		end.Waiting = true
+	}
+	if id := c.in.Identity; id != nil && id.Object == "" && id.FingerprintLen < input.FingerprintSize {
+		// A short file grew as it was read: its fingerprint now.
+		if fp, n := c.in.Fingerprint(); n > id.FingerprintLen {
+			end.Fingerprint, end.FingerprintLen = fp, n
+		}
 	}
 	c.close()
 	for _, s := range c.sinks {

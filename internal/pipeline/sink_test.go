@@ -202,7 +202,12 @@ func TestMostlyMalformedIsNeverWhole(t *testing.T) {
 		Client: client, Ledger: led, Now: fixedNow, Format: "combined", DefaultHost: "www.example.com",
 		OnDone: func(name string) error { after = append(after, name); return nil },
 	}
-	for run := 1; run <= 2; run++ {
+	for run := 1; run <= 3; run++ {
+		if run == 3 { // it grew a little: still refused, not forgotten
+			f, _ := os.OpenFile(logf, os.O_APPEND|os.O_WRONLY, 0)
+			f.WriteString("more\nlines\n")
+			f.Close()
+		}
 		st, err := Run(context.Background(), context.Background(), []string{logf}, opt)
 		if err != nil {
 			t.Fatal(err)

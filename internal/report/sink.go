@@ -87,11 +87,9 @@ func (s *Sink) Begin(in sink.Info) (sink.Input, int64, error) {
 	}
 	key := in.Key
 	var prev *InputEntry
+	var oldKey string
 	if key != "" && s.opt.State != nil && !s.opt.Force {
-		var oldKey string
-		if prev, oldKey = s.lookup(in); oldKey != "" {
-			s.entries[oldKey] = nil // recorded under its key from now on
-		}
+		prev, oldKey = s.lookup(in)
 	}
 	e := &InputEntry{Name: in.Name, Size: in.Size, Malformed: map[string]int64{}}
 	if prev != nil {
@@ -101,7 +99,7 @@ func (s *Sink) Begin(in sink.Info) (sink.Input, int64, error) {
 			s.Skipped++
 			s.whole[in.Name] = true
 			return nil, 0, nil
-		case sink.NotALog(prev.Failed) && prev.Size == in.Size:
+		case sink.NotALog(prev.Failed):
 			s.opt.Log.Error("input not counted again: an earlier run found it "+prev.Failed+"; to count it with another --format: --force", "input", in.Name)
 			s.Damaged = append(s.Damaged, in.Name)
 			return nil, 0, nil
@@ -125,7 +123,7 @@ func (s *Sink) Begin(in sink.Info) (sink.Input, int64, error) {
 		}
 	}
 	e.Fingerprint, e.FingerprintLen = in.Fingerprint, in.FingerprintLen
-	si := &sinkInput{s: s, key: key, e: e, lastDate: -1 << 31}
+	si := &sinkInput{s: s, key: key, oldKey: oldKey, e: e, lastDate: -1 << 31}
 	if t, err := time.Parse(time.DateOnly, e.LastDate); err == nil {
 		si.lastDate = DateOf(t)
 	}
@@ -148,9 +146,11 @@ func (s *Sink) lookup(in sink.Info) (prev *InputEntry, oldKey string) {
 			continue
 		}
 		switch {
-		case p.Fingerprint == "" && i == 0:
+		case p.Fingerprint == "":
+			// Recorded before fingerprints were: under a key that holds
+			// the content's fingerprint itself.
 		case p.Fingerprint == in.Fingerprint && p.FingerprintLen == in.FingerprintLen:
-		case in.SamePrefix != nil && p.Fingerprint != "" && p.FingerprintLen <= in.FingerprintLen && in.SamePrefix(p.Fingerprint, p.FingerprintLen):
+		case in.SamePrefix != nil && (p.FingerprintLen > 0 || p.Lines == 0) && p.FingerprintLen <= in.FingerprintLen && in.SamePrefix(p.Fingerprint, p.FingerprintLen):
 		default:
 			continue
 		}
@@ -166,6 +166,7 @@ func (s *Sink) lookup(in sink.Info) (prev *InputEntry, oldKey string) {
 type sinkInput struct {
 	s        *Sink
 	key      string
+	oldKey   string // the key the input was recorded under before (see lookup)
 	e        *InputEntry
 	lastDate int32
 	listed   bool // e is in s.entries
@@ -177,6 +178,9 @@ func (si *sinkInput) list() {
 	si.s.dirty = true
 	if !si.listed {
 		si.s.entries[si.key] = si.e
+		if si.oldKey != "" {
+			si.s.entries[si.oldKey] = nil // recorded under its key from now on
+		}
 		si.listed = true
 	}
 }
@@ -226,6 +230,9 @@ func (si *sinkInput) End(end sink.End) error {
 	s, e := si.s, si.e
 	e.Lines = max(e.Lines, end.Lines)
 	e.Failed = end.Failed
+	if end.FingerprintLen > e.FingerprintLen {
+		e.Fingerprint, e.FingerprintLen = end.Fingerprint, end.FingerprintLen
+	}
 	e.Done = end.Whole()
 	switch {
 	case end.Failed != "":

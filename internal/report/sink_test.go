@@ -166,6 +166,8 @@ func TestSinkKeyOfAGrownFile(t *testing.T) {
 		wantFrom  int64
 		wantInput int
 	}{{"the same file, grown", true, 10, 1}, {"another file at the inode", false, 0, 2}} {
+		// (An entry recorded before fingerprints were is taken as it is:
+		// TestSinkEntryOfBefore.)
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
 			s, st := newStateSink(t, dir, now, 0)
@@ -191,5 +193,25 @@ func TestSinkKeyOfAGrownFile(t *testing.T) {
 				t.Errorf("entry under the new key: %+v", e)
 			}
 		})
+	}
+}
+
+// TestSinkEntryOfBefore: an entry a state recorded before it kept
+// fingerprints (under the key that holds the content's fingerprint) is
+// the input's: a small log counted before an upgrade is not counted again.
+func TestSinkEntryOfBefore(t *testing.T) {
+	dir := t.TempDir()
+	now := func() time.Time { return time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC) }
+	s, st := newStateSink(t, dir, now, 0)
+	feed(t, s, sink.Info{Name: "a.log", Key: "1-2-aaaa", Size: 900}, 10, "") // no fingerprint: as before
+	if err := s.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	s, _ = newStateSink(t, dir, now, 0)
+	now2 := sink.Info{Name: "a.log", Key: "1-2-short", Keys: []string{"1-2-short", "1-2-aaaa"}, Size: 900, Fingerprint: "fp900", FingerprintLen: 900,
+		SamePrefix: func(string, int) bool { return false }}
+	if from := feed(t, s, now2, 10, ""); from != -1 || s.Skipped != 1 {
+		t.Errorf("an unchanged small log counted before: begun at %d, skipped %d; want it found and skipped", from, s.Skipped)
 	}
 }

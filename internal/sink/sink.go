@@ -49,10 +49,16 @@ type End struct {
 	// N: ...", "mostly malformed: ...", "format unknown: ...", "not a
 	// text log: ..."); "" when it was.
 	Failed string
-	// Waiting: the input's last line has no newline yet (the file is
-	// being written): that line was not read, and the input is not whole
-	// yet; a later run reads on from Lines.
+	// Waiting: the input is being written (a log written to moments
+	// ago): it is not whole yet, whatever it ends with, and an
+	// unterminated last line was not read; a later run reads on from
+	// Lines.
 	Waiting bool
+	// Fingerprint and FingerprintLen are those of the input's first bytes
+	// at its end, when they grew as it was read (a file shorter than the
+	// fingerprint's size when it was opened); FingerprintLen is 0 otherwise.
+	Fingerprint    string
+	FingerprintLen int
 }
 
 // Whole reports whether the sink now has all of the input.

@@ -374,8 +374,9 @@ func copyFile(name, dest string) error {
 
 // Remainder finds the file a path was before it was rotated: the file in
 // the same folder, named after it (access.log.1, access.log.0,
-// access.log-20261204, ...), that has the device and inode of was (a
-// rename keeps them; nginx may still be writing into it). "" when none
+// access.log-20261204, ...), that has the device and inode of was and
+// starts with the bytes it had (a rename keeps them; nginx may still be
+// writing into it). "" when none
 // has: the file was compressed, moved elsewhere, or deleted.
 func Remainder(path string, was input.Identity) (string, error) {
 	dir, base := filepath.Split(path)
@@ -395,8 +396,12 @@ func Remainder(path string, was input.Identity) (string, error) {
 		if err != nil {
 			continue
 		}
+		// The same device and inode, and the first bytes it had (a
+		// deleted file's inode may be another file's now).
 		if dev, ino, ok := input.DeviceInode(st); ok && dev == was.Device && ino == was.Inode {
-			return p, nil
+			if same, err := input.FingerprintMatches(p, was); err == nil && same {
+				return p, nil
+			}
 		}
 	}
 	return "", nil
