@@ -301,14 +301,20 @@ func givenAs(names []string, id input.Identity) string {
 }
 
 // rotated reports whether the file at path is no longer the one id
-// identifies (another device or inode, or no file).
+// identifies: no file, another device or inode, or the same inode with
+// other first bytes (the old file was deleted and the new one took its
+// inode, as file systems do).
 func rotated(path string, id input.Identity) bool {
 	st, err := os.Stat(path)
 	if err != nil {
 		return true
 	}
 	dev, ino, ok := input.DeviceInode(st)
-	return ok && (dev != id.Device || ino != id.Inode)
+	if ok && (dev != id.Device || ino != id.Inode) {
+		return true
+	}
+	same, err := input.FingerprintMatches(path, id)
+	return err != nil || !same
 }
 
 // probeDirs proves that the state directory's folders this run writes can

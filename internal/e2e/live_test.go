@@ -1,6 +1,8 @@
 package e2e_test
 
 import (
+	"bytes"
+	"compress/gzip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -134,4 +136,106 @@ func TestRotationGivenOnlyThePath(t *testing.T) {
 		t.Errorf("a rotation whose old file is gone is not said:\n%s", stderr)
 	}
 	check("after the old file went away")
+}
+
+// gzipFile compresses src into dst and removes src, as logrotate's
+// compress does.
+func gzipFile(t *testing.T, src, dst string) {
+	t.Helper()
+	data, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	zw := gzip.NewWriter(&b)
+	zw.Write(data)
+	zw.Close()
+	if err := os.WriteFile(dst, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(src)
+}
+
+// TestCompressedRotation: rotations that compress or copy. Without
+// delaycompress the rest of the old file is only in access.log.1.gz: a run
+// given the live path finds it by its content and sends what it had not;
+// with a glob over the rotated files, a compressed one (access.log.2.gz,
+// the access.log.1 it was) is known by its content and not sent again;
+// copytruncate's copy is known by its content too.
+func TestCompressedRotation(t *testing.T) {
+	dir := t.TempDir()
+	full, err := os.ReadFile(genFormat(t, dir, "combined", 1500, 46))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.SplitAfter(string(full), "\n")
+	part := func(from, to int) string { return strings.Join(lines[from:to], "") }
+	logs := filepath.Join(dir, "nginx")
+	os.Mkdir(logs, 0o755)
+	live := filepath.Join(logs, "access.log")
+	appendFile := func(p, s string) {
+		f, err := os.OpenFile(p, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.WriteString(s)
+		f.Close()
+	}
+	srv := siteServer(t, matomotest.Config{})
+	env := sendEnv(srv, filepath.Join(dir, "state"))
+	send := func(step string, args ...string) string {
+		t.Helper()
+		r := run(t, env, append([]string{"send", "--mode", "visits"}, args...)...)
+		if r.code != 0 {
+			t.Fatalf("%s: send exited %d:\n%s", step, r.code, r.stderr)
+		}
+		return r.stderr
+	}
+	all := ""
+	check := func(step string) {
+		t.Helper()
+		whole := filepath.Join(dir, "all.log")
+		os.WriteFile(whole, []byte(all), 0o644)
+		want := parseItemsEnv(t, env, "--mode", "visits", whole)
+		if missing, extra := compare(want, srv.StoredRaw()); len(missing) > 0 || extra > 0 {
+			t.Fatalf("%s: Matomo has %d of %d page views: %d missing, %d twice", step, len(srv.StoredRaw()), len(want), len(missing), extra)
+		}
+	}
+	appendFile(live, part(0, 500))
+	all += part(0, 500)
+	send("first run", live)
+	// compress without delaycompress: the rest is only in access.log.1.gz.
+	appendFile(live, part(500, 600))
+	gzipFile(t, live, live+".1.gz")
+	appendFile(live, part(600, 800))
+	all += part(500, 800)
+	if stderr := send("after a compressing rotation", live); strings.Contains(stderr, "not beside it") {
+		t.Errorf("the compressed rest was not found:\n%s", stderr)
+	}
+	check("compress without delay, given only the path")
+	// delaycompress, then a glob over the rotated files: access.log.1
+	// (renamed) is read on, then compressed as access.log.2.gz.
+	appendFile(live, part(800, 900))
+	os.Rename(live, live+".1")
+	appendFile(live, part(900, 1000))
+	all += part(800, 1000)
+	send("delaycompress", live)
+	gzipFile(t, live+".1", live+".2.gz")
+	os.Rename(live+".1.gz", live+".3.gz")
+	appendFile(live, part(1000, 1100))
+	all += part(1000, 1100)
+	rotated, _ := filepath.Glob(live + "*")
+	send("a glob over the rotated files", rotated...)
+	check("a glob over compressed rotated files")
+	// copytruncate: lines written after the last run, the copy, then the
+	// truncation and new lines; a glob with the copy reads the rest from
+	// the copy (known by its content) and the new file from its start.
+	appendFile(live, part(1100, 1200))
+	data, _ := os.ReadFile(live)
+	os.WriteFile(live+".1", data, 0o644)
+	os.Truncate(live, 0)
+	appendFile(live, part(1200, 1300))
+	all += part(1100, 1300)
+	send("copytruncate", live, live+".1")
+	check("copytruncate")
 }

@@ -52,6 +52,12 @@ type Identity struct {
 	Fingerprint string `json:"fingerprint"` // hex SHA-256 of the first FingerprintLen bytes
 	// FingerprintLen is min(FingerprintSize, size at the time it was taken).
 	FingerprintLen int `json:"fingerprint_len"`
+	// Content and ContentLen fingerprint the first bytes of a compressed
+	// file's decompressed content (as Fingerprint those of a plain file):
+	// access.log.2.gz is known as the access.log.1 it was (ContentKey).
+	// Empty for a plain file (its Fingerprint is its content's).
+	Content    string `json:"content,omitempty"`
+	ContentLen int    `json:"content_len,omitempty"`
 	// Object and ETag identify an object of an object store instead
 	// (s3://bucket/key and its ETag, without quotes); Device, Inode and
 	// the fingerprint are then unset. An object is immutable: another
@@ -75,6 +81,18 @@ func (id Identity) Key() string {
 	return fmt.Sprintf("%d-%d-%s", id.Device, id.Inode, id.Fingerprint[:16])
 }
 
+// ContentKey is the key under which what was read of a file's content is
+// also recorded (see ledger aliases): its first FingerprintSize
+// decompressed bytes, so that the file compressed by a rotation is found
+// again. "" for what has no content fingerprint (an object).
+func (id Identity) ContentKey() string {
+	fp, n := id.ContentFingerprint()
+	if id.Object != "" || fp == "" || n < FingerprintSize {
+		return ""
+	}
+	return "content:" + fp[:32]
+}
+
 // ShortKey is the key of a file while it is shorter than FingerprintSize:
 // its device and inode.
 func (id Identity) ShortKey() string { return fmt.Sprintf("%d-%d-short", id.Device, id.Inode) }
@@ -90,10 +108,25 @@ func (id Identity) Keys() []string {
 		return []string{id.Key()}
 	}
 	full := fmt.Sprintf("%d-%d-%s", id.Device, id.Inode, id.Fingerprint[:16])
+	keys := []string{full, id.ShortKey()}
 	if id.FingerprintLen < FingerprintSize {
-		return []string{id.ShortKey(), full}
+		keys = []string{id.ShortKey(), full}
 	}
-	return []string{full, id.ShortKey()}
+	if k := id.ContentKey(); k != "" {
+		// Last: the same content in another file (compressed by a
+		// rotation, or copytruncate's copy), as recorded by its alias.
+		keys = append(keys, k)
+	}
+	return keys
+}
+
+// ContentFingerprint is the fingerprint of the file's (decompressed)
+// content: Content for a compressed file, Fingerprint for a plain one.
+func (id Identity) ContentFingerprint() (string, int) {
+	if id.Content != "" {
+		return id.Content, id.ContentLen
+	}
+	return id.Fingerprint, id.FingerprintLen
 }
 
 // Compression is what Open found at the start of an input.
@@ -254,6 +287,9 @@ func fromFile(path string, f *os.File) (*Input, error) {
 		in.Close()
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
+	if in.Identity != nil && in.Compression != Plain {
+		in.Identity.Content, in.Identity.ContentLen = contentFingerprint(path, in.Compression)
+	}
 	// A modification time in the future (clock skew, a restored copy) is
 	// believed for a minute at most: past that, the file is not live.
 	if st.Mode().IsRegular() {
@@ -343,6 +379,64 @@ func identify(f *os.File, st os.FileInfo) (*Identity, error) {
 		return nil, err
 	}
 	return id, nil
+}
+
+// contentFingerprint returns the fingerprint of the first FingerprintSize
+// decompressed bytes of a compressed file (its own open, so that the
+// input's stream is not touched); "" when it cannot be read.
+func contentFingerprint(path string, c Compression) (string, int) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", 0
+	}
+	defer f.Close()
+	var r io.Reader
+	switch c {
+	case Gzip:
+		zr, err := gzip.NewReader(f)
+		if err != nil {
+			return "", 0
+		}
+		r = zr
+	case Bzip2:
+		r = bzip2.NewReader(f)
+	case Zstd:
+		zr, err := zstd.NewReader(f, zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true))
+		if err != nil {
+			return "", 0
+		}
+		defer zr.Close()
+		r = zr
+	default:
+		return "", 0
+	}
+	buf := make([]byte, FingerprintSize)
+	n, err := io.ReadFull(r, buf)
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
+		return "", 0
+	}
+	sum := sha256.Sum256(buf[:n])
+	return hex.EncodeToString(sum[:]), n
+}
+
+// ContentMatches reports whether the (decompressed) content of the file at
+// path starts with the n bytes that hash to fingerprint: a rotated file
+// compressed since still holds what it held.
+func ContentMatches(path, fingerprint string, n int) bool {
+	if n < 0 || n > FingerprintSize {
+		return false
+	}
+	in, err := Open(path)
+	if err != nil {
+		return false
+	}
+	defer in.Close()
+	buf := make([]byte, n)
+	if _, err := io.ReadFull(in.decoded, buf); err != nil && n > 0 {
+		return false
+	}
+	sum := sha256.Sum256(buf)
+	return hex.EncodeToString(sum[:]) == fingerprint
 }
 
 // FingerprintMatches reports whether the file at path still starts with the

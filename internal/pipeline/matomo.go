@@ -67,6 +67,7 @@ func (r *runner) beginMatomo(ctx context.Context, name string, id *input.Identit
 		}
 	}
 	m = &matomoInput{r: r, st: st, seq: seq}
+	st.read = true
 	if prev != nil {
 		switch {
 		case prev.Done:
@@ -179,6 +180,7 @@ const (
 // Matomo does not need the input: delivered already, smaller than when it
 // was read, or claimed by another worker.
 func (r *runner) consult(ctx context.Context, st *inputState, id *input.Identity, same func(string, int) bool, recent bool) (prev *ledger.Entry, why skipReason, err error) {
+	var byContent bool
 	if r.opt.Ledger == nil {
 		return nil, skipNone, nil
 	}
@@ -201,13 +203,17 @@ func (r *runner) consult(ctx context.Context, st *inputState, id *input.Identity
 		}
 	}
 	if !r.opt.Force {
-		if prev, err = r.lookup(ctx, st.name, id, same); err != nil {
+		if prev, byContent, err = r.lookup(ctx, st.name, id, same); err != nil {
 			return nil, skipNone, err
 		}
 	}
 	switch {
 	case prev == nil:
-	case prev.Done && prev.Identity.Size == id.Size:
+	case byContent:
+		// The content another file had (this file is it, compressed or
+		// copied): its size says nothing; read on after what was read.
+		r.log.Info("input known by its content (a rotated file compressed or copied): reading on after what was read of it", "input", st.name)
+	case prev.Done && prev.Identity.Size == id.Size && !byContent:
 		r.log.Info("input already delivered", "input", st.name, "lines", prev.Lines)
 		r.stats.InputsSkipped++
 		st.released = true
@@ -220,7 +226,7 @@ func (r *runner) consult(ctx context.Context, st *inputState, id *input.Identity
 		r.log.Error("input not read again: an earlier run found it "+prev.Failed+"; to read it with another --format: --force", "input", st.name)
 		r.stats.InputsMostlyMalformed = append(r.stats.InputsMostlyMalformed, st.name)
 		return nil, skipOther, nil
-	case id.Size < prev.Identity.Size:
+	case id.Size < prev.Identity.Size && !byContent:
 		r.log.Error("input is smaller than when it was last read: not sending it again; use --force to send it all", "input", st.name)
 		r.stats.InputsDamaged = append(r.stats.InputsDamaged, st.name)
 		return nil, skipOther, nil
@@ -233,16 +239,24 @@ func (r *runner) consult(ctx context.Context, st *inputState, id *input.Identity
 // while shorter). An entry is the input's only if the input still starts
 // with the bytes it recorded: otherwise its file was replaced by another
 // that reuses the inode (or rewritten), and it is a new input.
-func (r *runner) lookup(ctx context.Context, name string, id *input.Identity, same func(string, int) bool) (*ledger.Entry, error) {
+func (r *runner) lookup(ctx context.Context, name string, id *input.Identity, same func(string, int) bool) (_ *ledger.Entry, byContent bool, _ error) {
 	for i, key := range id.Keys() {
 		prev, err := r.opt.Ledger.Get(ctx, key)
 		if err != nil || prev == nil {
 			if err != nil {
-				return nil, err
+				return nil, false, err
 			}
 			continue
 		}
 		p := prev.Identity
+		if key == id.ContentKey() {
+			// An alias: the content of a file read before.
+			pf, pn := p.ContentFingerprint()
+			if cf, cn := id.ContentFingerprint(); pf == cf && pn == cn && (p.Device != id.Device || p.Inode != id.Inode) {
+				return prev, true, nil
+			}
+			continue
+		}
 		switch {
 		case id.Object != "":
 		case p.Fingerprint == id.Fingerprint && p.FingerprintLen == id.FingerprintLen:
@@ -261,12 +275,12 @@ func (r *runner) lookup(ctx context.Context, name string, id *input.Identity, sa
 			stale := *prev
 			stale.Identity = *id
 			if err := r.opt.Ledger.Put(ctx, key, &stale); err != nil {
-				return nil, err
+				return nil, false, err
 			}
 		}
-		return prev, nil
+		return prev, false, nil
 	}
-	return nil, nil
+	return nil, false, nil
 }
 
 // inputDone tells Options.OnDone that every hit of an input is confirmed.

@@ -337,6 +337,9 @@ func Run(ctx, sendCtx context.Context, names []string, opt Options) (*Stats, err
 		runErr = err
 	}
 	r.after.close()
+	if r.opt.Ledger != nil {
+		r.writeAliases() // what was confirmed: also after a stop
+	}
 	// Claims of inputs not finished are given back, so that another
 	// worker may go on at once.
 	for _, st := range r.claimed {
@@ -374,6 +377,27 @@ func Run(ctx, sendCtx context.Context, names []string, opt Options) (*Stats, err
 	r.stats.Elapsed = time.Since(start)
 	r.stats.ElapsedSeconds = r.stats.Elapsed.Seconds()
 	return &r.stats, runErr
+}
+
+// writeAliases records, for each file this run read, what was read of
+// it also under its content's key (input.Identity.ContentKey), so that a
+// later run finds it in the file a rotation makes of it: compressed
+// (access.log.1.gz) or copied (copytruncate).
+func (r *runner) writeAliases() {
+	for _, st := range r.claimed {
+		if !st.read || st.key == "" || st.identity.Content != "" {
+			continue // only plain files are compressed or copied by rotations
+		}
+		ck := st.identity.ContentKey()
+		if ck == "" || ck == st.key {
+			continue
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), putTimeout)
+		if err := r.opt.Ledger.Put(ctx, ck, st.entry()); err != nil {
+			r.log.Warn("cannot record what was read of the input under its content (a compressed copy of it would be read whole)", "input", st.name, "error", err)
+		}
+		cancel()
+	}
 }
 
 // finished is called by the persister once an input's done entry is

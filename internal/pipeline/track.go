@@ -48,6 +48,7 @@ type inputState struct {
 	resumeDone map[int][]int64
 	failed     bool   // damaged or aborted: never marked done
 	waiting    bool   // its last line is still being written: not done yet
+	read       bool   // this run reads it (Matomo's handle was made)
 	failReason string // why it is damaged ("" when aborted)
 	// released: the ledger claim was given back (the persister's
 	// goroutine sets it, after the last write, or open before reading).

@@ -376,7 +376,8 @@ func copyFile(name, dest string) error {
 // the same folder, named after it (access.log.1, access.log.0,
 // access.log-20261204, ...), that has the device and inode of was and
 // starts with the bytes it had (a rename keeps them; nginx may still be
-// writing into it). "" when none
+// writing into it); or, compressed since (access.log.1.gz), whose content
+// starts with them. "" when none
 // has: the file was compressed, moved elsewhere, or deleted.
 func Remainder(path string, was input.Identity) (string, error) {
 	dir, base := filepath.Split(path)
@@ -387,6 +388,7 @@ func Remainder(path string, was input.Identity) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	var compressed []string
 	for _, e := range ents {
 		if e.Name() == base || !strings.HasPrefix(e.Name(), base) || !e.Type().IsRegular() {
 			continue
@@ -400,6 +402,19 @@ func Remainder(path string, was input.Identity) (string, error) {
 		// deleted file's inode may be another file's now).
 		if dev, ino, ok := input.DeviceInode(st); ok && dev == was.Device && ino == was.Inode {
 			if same, err := input.FingerprintMatches(p, was); err == nil && same {
+				return p, nil
+			}
+		}
+		if ext := filepath.Ext(p); ext == ".gz" || ext == ".zst" || ext == ".bz2" {
+			compressed = append(compressed, p)
+		}
+	}
+	// Compressed by the rotation (another file): by its content. Only a
+	// file whose fingerprint covers FingerprintSize bytes can be told
+	// from another this way.
+	if was.FingerprintLen >= input.FingerprintSize {
+		for _, p := range compressed {
+			if input.ContentMatches(p, was.Fingerprint, was.FingerprintLen) {
 				return p, nil
 			}
 		}
