@@ -136,6 +136,8 @@ type config struct {
 	s3Endpoint, s3PathStyle          string
 	s3Region, since, until           string
 	ledger, after                    string
+	follow                           bool
+	poll                             time.Duration
 	claimTTL                         time.Duration
 	maxOpen                          int
 	// maxOutage is how long Matomo may be unreachable or failing before
@@ -362,6 +364,9 @@ func runSend(env Env, args []string, parse bool) error {
 	if !parse && c.rep.reportState != "" && (sameDir(c.rep.reportState, c.stateDir) || sameDir(c.rep.reportState, c.ledger)) {
 		return usagef("--report-state %s is the state directory of the ledger: give the report state a directory of its own", c.rep.reportState)
 	}
+	if c.follow && (c.rep.reportState != "" || c.poll <= 0) {
+		return usagef("--follow works without --report-state for now, and needs a positive --poll")
+	}
 	if parse && c.output != "requests" && c.output != "jsonl" {
 		return usagef("--output must be requests or jsonl, not %q", c.output)
 	}
@@ -402,6 +407,10 @@ func runSend(env Env, args []string, parse bool) error {
 		}
 		j.opt.DeadLetter, j.opt.InDoubt, j.opt.Rejected = rec.deadLetter, rec.inDoubt, rec.rejected
 		j.remindReplays(ctx, rec)
+	}
+	if c.follow {
+		j.siteInfo(ctx)
+		return j.follow(ctx, sendCtx, env, positional)
 	}
 	var ro *reportOutput
 	if c.rep.reportState != "" {

@@ -79,7 +79,15 @@ func TestSystemdUnits(t *testing.T) {
 		t.Fatal(err)
 	}
 	os.WriteFile(filepath.Join(units, "trackless-send@.timer"), timer, 0o644)
-	for _, u := range []string{"trackless-send@var-log-nginx-access.log.service", "trackless-send@var-log-nginx-access.log.timer"} {
+	follow, err := os.ReadFile("../../deploy/systemd/trackless-follow@.service")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(follow), "ExecStart=/usr/local/bin/trackless send --follow ") {
+		t.Error("the follower does not run send --follow")
+	}
+	os.WriteFile(filepath.Join(units, "trackless-follow@.service"), []byte(strings.ReplaceAll(string(follow), "/usr/local/bin/trackless", binPath)), 0o644)
+	for _, u := range []string{"trackless-send@var-log-nginx-access.log.service", "trackless-send@var-log-nginx-access.log.timer", "trackless-follow@var-log-nginx-access.log.service"} {
 		out, err := exec.Command(analyze, "verify", "--man=no", filepath.Join(units, u)).CombinedOutput()
 		if err != nil || len(out) > 0 {
 			t.Errorf("systemd-analyze verify %s: %v\n%s", u, err, out)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -238,4 +239,80 @@ func TestCompressedRotation(t *testing.T) {
 	all += part(1100, 1300)
 	send("copytruncate", live, live+".1")
 	check("copytruncate")
+}
+
+// TestFollow: send --follow keeps sending what is written to a live log,
+// through a rotation (rename, then a new file), a half-written line
+// included; SIGTERM stops it with exit 0 and its progress saved: a run
+// afterwards sends nothing again. (The waits are bounds against a hang,
+// not measures: the test never asserts how fast.)
+func TestFollow(t *testing.T) {
+	dir := t.TempDir()
+	full, err := os.ReadFile(genFormat(t, dir, "combined", 900, 47))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.SplitAfter(string(full), "\n")
+	part := func(from, to int) string { return strings.Join(lines[from:to], "") }
+	live := filepath.Join(dir, "access.log")
+	appendFile := func(p, s string) {
+		f, err := os.OpenFile(p, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.WriteString(s)
+		f.Close()
+	}
+	srv := siteServer(t, matomotest.Config{})
+	env := sendEnv(srv, filepath.Join(dir, "state"))
+	all := ""
+	want := func() []string {
+		whole := filepath.Join(dir, "all.log")
+		os.WriteFile(whole, []byte(all), 0o644)
+		return parseItemsEnv(t, env, "--mode", "visits", whole)
+	}
+	waitFor := func(step string, n int) {
+		t.Helper()
+		deadline := time.Now().Add(30 * time.Second)
+		for len(srv.StoredRaw()) < n && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond)
+		}
+		if got := len(srv.StoredRaw()); got != n {
+			t.Fatalf("%s: Matomo has %d page views, want %d", step, got, n)
+		}
+	}
+	appendFile(live, part(0, 300))
+	all += part(0, 300)
+	cmd := exec.Command(binPath, "send", "--follow", "--poll", "100ms", "--mode", "visits", live)
+	cmd.Env = append(os.Environ(), env...)
+	var errb bytes.Buffer
+	cmd.Stderr = &errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	waitFor("the first lines", len(want()))
+	// A line written in two halves, then a rotation by renaming with
+	// late lines into the renamed file, then new lines.
+	half := lines[300]
+	appendFile(live, half[:len(half)/2])
+	time.Sleep(300 * time.Millisecond) // a few rounds see the half line
+	appendFile(live, half[len(half)/2:]+part(301, 400))
+	os.Rename(live, live+".1")
+	appendFile(live+".1", part(400, 450))
+	appendFile(live, part(450, 600))
+	all += part(300, 600)
+	w := want()
+	waitFor("through the rotation", len(w))
+	if missing, extra := compare(w, srv.StoredRaw()); len(missing) > 0 || extra > 0 {
+		t.Fatalf("while following: %d missing, %d twice", len(missing), extra)
+	}
+	exitIn(t, cmd, &errb, 0)
+	if !strings.Contains(errb.String(), "trackless send --follow: stopped after") {
+		t.Errorf("no summary at the stop:\n%s", errb.String())
+	}
+	stored := len(srv.StoredRaw())
+	if r := run(t, env, "send", "--mode", "visits", live); r.code != 0 || len(srv.StoredRaw()) != stored {
+		t.Errorf("a run after the stop: exit %d, %d sent again\n%s", r.code, len(srv.StoredRaw())-stored, r.stderr)
+	}
 }

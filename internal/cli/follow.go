@@ -1,0 +1,78 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/trackless/trackless/internal/pipeline"
+)
+
+// follow is send --follow: it sends what is new in the inputs again and
+// again, every --poll, until a signal stops it: each run reads the lines
+// written since the last confirmed one (a half-written last line waits
+// for the next run), finds the file a path was after a rotation, and
+// records its progress as it is confirmed. An outage of Matomo longer
+// than --max-outage does not stop it: it waits and goes on where it
+// stopped. It returns once stopped, with progress saved (exit 0), or on an
+// error no run can get past (a state directory that cannot be written).
+func (j *job) follow(ctx, sendCtx context.Context, env Env, args []string) error {
+	var runs int
+	var total struct{ sent, tracked, inDoubt, deadLettered, rejected int64 }
+	wait := func() bool {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(j.c.poll):
+			return true
+		}
+	}
+	for ctx.Err() == nil {
+		set, _, err := j.sources().Resolve(ctx, args)
+		if err != nil {
+			// A path missing for a moment (between a rotation's rename and
+			// create): tried again.
+			j.log.Warn("cannot list the inputs: trying again", "error", err)
+			if !wait() {
+				break
+			}
+			continue
+		}
+		j.withRemainders(ctx, set)
+		stats, err := pipeline.Run(ctx, sendCtx, set.Names, j.options(set))
+		runs++
+		if stats != nil {
+			total.sent += stats.Sent
+			total.tracked += stats.Tracked
+			total.inDoubt += stats.InDoubt
+			total.deadLettered += stats.DeadLettered
+			total.rejected += stats.Invalid
+			if stats.Sent > 0 || stats.InDoubt > 0 || stats.DeadLettered > 0 {
+				j.log.Info("sent", "hits", stats.Sent, "in_doubt", stats.InDoubt, "dead_lettered", stats.DeadLettered)
+			}
+		}
+		var outage *pipeline.OutageError
+		switch {
+		case ctx.Err() != nil:
+		case errors.As(err, &outage):
+			j.log.Warn("Matomo is failing: waiting, then going on where it stopped", "error", err)
+		case errors.Is(err, pipeline.ErrOldHits), errors.Is(err, pipeline.ErrNoHost):
+			return usageError(err)
+		case err != nil:
+			return fatalError(err)
+		}
+		if !wait() {
+			break
+		}
+	}
+	fmt.Fprintf(j.stderr, "trackless send --follow: stopped after %s: %s sent (tracked %d)", plural(runs, "run", "runs"), plural(total.sent, "hit", "hits"), total.tracked)
+	if total.inDoubt > 0 || total.deadLettered > 0 || total.rejected > 0 {
+		fmt.Fprintf(j.stderr, ", %d in doubt, %d refused (dead letters), %d rejected: see the files in the state directory", total.inDoubt, total.deadLettered, total.rejected)
+	}
+	fmt.Fprintln(j.stderr, "; what was confirmed is saved, the next run goes on from there")
+	if total.inDoubt > 0 || total.deadLettered > 0 || total.rejected > 0 {
+		return said(ExitUndelivered)
+	}
+	return said(ExitOK)
+}
