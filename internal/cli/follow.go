@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"strings"
 	"time"
 
+	"github.com/trackless/trackless/internal/input"
 	"github.com/trackless/trackless/internal/pipeline"
 )
 
@@ -19,6 +22,8 @@ import (
 // error no run can get past (a state directory that cannot be written).
 func (j *job) follow(ctx, sendCtx context.Context, env Env, args []string) error {
 	var runs int
+	var last string  // the inputs' signature at the last round
+	var settled bool // the last round read everything there was (no half line, no outage)
 	var total struct{ sent, tracked, inDoubt, deadLettered, rejected int64 }
 	wait := func() bool {
 		select {
@@ -40,8 +45,19 @@ func (j *job) follow(ctx, sendCtx context.Context, env Env, args []string) error
 			continue
 		}
 		j.withRemainders(ctx, set)
+		// Nothing changed since the last round (no file grew, moved or
+		// appeared): nothing to read. The round's cost is a few stats.
+		if sig := signature(set.Names); sig == last && settled {
+			if !wait() {
+				break
+			}
+			continue
+		} else {
+			last = sig
+		}
 		stats, err := pipeline.Run(ctx, sendCtx, set.Names, j.options(set))
 		runs++
+		settled = err == nil && stats != nil && len(stats.InputsWaiting) == 0
 		if stats != nil {
 			total.sent += stats.Sent
 			total.tracked += stats.Tracked
@@ -75,4 +91,20 @@ func (j *job) follow(ctx, sendCtx context.Context, env Env, args []string) error
 		return said(ExitUndelivered)
 	}
 	return said(ExitOK)
+}
+
+// signature says what the named files are now: a change of any (it grew,
+// was replaced, appeared) changes it.
+func signature(names []string) string {
+	var b strings.Builder
+	for _, n := range names {
+		st, err := os.Stat(n)
+		if err != nil {
+			fmt.Fprintf(&b, "%s:missing\n", n)
+			continue
+		}
+		dev, ino, _ := input.DeviceInode(st)
+		fmt.Fprintf(&b, "%s:%d:%d:%d:%d\n", n, dev, ino, st.Size(), st.ModTime().UnixNano())
+	}
+	return b.String()
 }
