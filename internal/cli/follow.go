@@ -8,8 +8,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/trackless/trackless/internal/filter"
 	"github.com/trackless/trackless/internal/input"
 	"github.com/trackless/trackless/internal/pipeline"
+	"github.com/trackless/trackless/internal/report"
+	"github.com/trackless/trackless/internal/sink"
 )
 
 // follow is send --follow: it sends what is new in the inputs again and
@@ -107,4 +110,55 @@ func signature(names []string) string {
 		fmt.Fprintf(&b, "%s:%d:%d:%d:%d\n", n, dev, ino, st.Size(), st.ModTime().UnixNano())
 	}
 	return b.String()
+}
+
+// followReport is report --follow: it counts what is written to the inputs
+// into the state, round after round, and rewrites the HTML (and JSON)
+// after each round that read something, at most every --refresh; the page
+// reloads itself as often. It returns once stopped (a signal), its state
+// saved.
+func (j *job) followReport(ctx context.Context, env Env, ro *reportOutput, args []string, flt filter.Filter) error {
+	c, rc := j.c, &j.c.rep
+	var last string
+	var settled bool
+	rounds := 0
+	for ctx.Err() == nil {
+		set, _, err := j.sources().Resolve(ctx, args)
+		if err != nil {
+			j.log.Warn("cannot list the inputs: trying again", "error", err)
+		} else if sig := signature(set.Names); sig != last || !settled {
+			opt := pipeline.Options{
+				SinksOnly: true, Sinks: []sink.Sink{ro.sink}, WholeLines: true,
+				Format: c.format, Reader: c.readerOptions(), Filter: flt, Log: j.log,
+			}
+			if set.HasObjects() {
+				opt.Open, opt.Identify, opt.FirstHint = set.Open, set.Identify, set.FirstHint
+			}
+			stats, runErr := pipeline.Run(ctx, ctx, set.Names, opt)
+			if errors.Is(runErr, report.ErrState) {
+				return fatalError(runErr)
+			}
+			if err := ro.sink.Commit(); err != nil {
+				return fatalError(err)
+			}
+			days, err := ro.sink.Days()
+			if err != nil {
+				return fatalError(err)
+			}
+			rep := report.Build(days, report.Meta{Version: Version, Generated: time.Now(), Top: rc.top, TableSize: ro.tableSize, Inputs: ro.sink.Inputs(), Title: rc.title})
+			live := *rc
+			live.live = true
+			if err := writeReport(env, live, rep); err != nil {
+				return fatalError(err)
+			}
+			rounds++
+			last, settled = sig, runErr == nil && stats != nil && len(stats.InputsWaiting) == 0
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(rc.refresh):
+		}
+	}
+	fmt.Fprintf(j.stderr, "trackless report --follow: stopped after %s; the state and %s are saved\n", plural(rounds, "update", "updates"), rc.html)
+	return said(ExitOK)
 }

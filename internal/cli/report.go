@@ -30,7 +30,8 @@ type reportConfig struct {
 	html, json, state, geoip, title string
 	reportState                     string // send's --report-state
 	keepDays, top, tableSize        int
-	checkpoint                      time.Duration
+	checkpoint, refresh             time.Duration
+	live                            bool // the HTML reloads itself every refresh (report --follow)
 }
 
 // runReport reads logs into per-day aggregates and renders them: an HTML
@@ -86,6 +87,9 @@ func runReport(env Env, args []string) error {
 		debug.SetMemoryLimit(reportMemoryLimit)
 	}
 
+	if c.follow && (rc.state == "" || rc.html == "" || rc.refresh <= 0) {
+		return usagef("report --follow needs --state DIR, -o FILE and a positive --refresh")
+	}
 	if len(positional) == 0 && rc.state != "" && !report.StateExists(rc.state) {
 		// Nothing to read and nothing counted: a mistyped path would
 		// otherwise give an empty report.
@@ -97,6 +101,10 @@ func runReport(env Env, args []string) error {
 	}
 	defer ro.close()
 	sk, state := ro.sink, ro.state
+	if c.follow {
+		j := &job{c: &c, log: log, stderr: env.Stderr, rng: rng}
+		return j.followReport(ctx, env, ro, positional, filter)
+	}
 	j := &job{c: &c, log: log, stderr: env.Stderr, rng: rng}
 	set := &source.Set{}
 	if len(positional) > 0 || state == nil { // with a state and no input: the report of the state
@@ -351,7 +359,11 @@ func writeReport(env Env, rc reportConfig, rep *report.Report) error {
 			return fmt.Errorf("-o: %w", err)
 		}
 		defer f.Abort()
-		if err := report.WriteHTML(f, rep); err != nil {
+		write := report.WriteHTML
+		if rc.live {
+			write = func(w io.Writer, rep *report.Report) error { return report.WriteLiveHTML(w, rep, rc.refresh) }
+		}
+		if err := write(f, rep); err != nil {
 			return fmt.Errorf("-o %s (the previous file, if any, is left as it was): %w", rc.html, err)
 		}
 		if err := f.Commit(); err != nil {

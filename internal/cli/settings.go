@@ -182,6 +182,9 @@ var settings = []setting{
 	{name: "title", arg: "TEXT", defDoc: "its hosts", group: groupReport, cmds: cmdReport,
 		help:   "title of the report",
 		target: func(c *config) any { return &c.rep.title }},
+	{name: "refresh", arg: "DURATION", def: "10s", group: groupReport, cmds: cmdReport,
+		help:   "with --follow: rewrite the HTML at most this often; the page reloads itself as often (a meta refresh, no script)",
+		target: func(c *config) any { return &c.rep.refresh }},
 	{name: "checkpoint", arg: "DURATION", def: "2m", group: groupReport, cmds: cmdReport | cmdSend | cmdLambda,
 		help:   "with --state or --report-state: save what was counted this often during a long run (when an input ends)",
 		target: func(c *config) any { return &c.rep.checkpoint }},
@@ -385,8 +388,8 @@ var settings = []setting{
 		doc: "A file moved never replaces one of the same name in DEST: it becomes NAME.2, NAME.3... (rotated logs come back under the same names). " +
 			"An object keeps its key below the prefix it was listed under (listed under `s3://b/in/`, `in/2026/x.gz` moves to `DEST/2026/x.gz`); an object of a Lambda event keeps its whole key.",
 		target: func(c *config) any { return &c.after }},
-	{name: "follow", group: groupDelivery, cmds: cmdSend,
-		help: "keep sending what is written to the inputs, as they grow and rotate, until stopped (SIGTERM, SIGINT: exit 0, progress saved); every --poll",
+	{name: "follow", group: groupDelivery, cmds: cmdSend | cmdReport,
+		help: "keep reading what is written to the inputs, as they grow and rotate, until stopped (SIGTERM, SIGINT: exit 0, progress saved): send every --poll; report (with --state and -o) rewrites its HTML every --refresh",
 		doc: "Each round reads the lines written since the last confirmed one (a half-written last line waits for the next round), finds the file a path was after a rotation, " +
 			"and records its progress as Matomo confirms it. An outage longer than `--max-outage` does not stop it: it waits and goes on where it stopped. Not with `--report-state` yet.",
 		target: func(c *config) any { return &c.follow }},

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -314,5 +315,63 @@ func TestFollow(t *testing.T) {
 	stored := len(srv.StoredRaw())
 	if r := run(t, env, "send", "--mode", "visits", live); r.code != 0 || len(srv.StoredRaw()) != stored {
 		t.Errorf("a run after the stop: exit %d, %d sent again\n%s", r.code, len(srv.StoredRaw())-stored, r.stderr)
+	}
+}
+
+// TestReportFollow: report --follow --state DIR -o FILE counts what is
+// written to a live log and rewrites the HTML (which reloads itself: a
+// meta refresh, no script) with it; SIGTERM stops it with exit 0, the
+// state saved: report --state then gives the figures of report FILES.
+func TestReportFollow(t *testing.T) {
+	dir := t.TempDir()
+	full, err := os.ReadFile(genFormat(t, dir, "combined", 400, 48))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.SplitAfter(string(full), "\n")
+	live := filepath.Join(dir, "access.log")
+	os.WriteFile(live, []byte(strings.Join(lines[:200], "")), 0o644)
+	html, state := filepath.Join(dir, "r.html"), filepath.Join(dir, "state")
+	cmd := exec.Command(binPath, "report", "--follow", "--refresh", "100ms", "--top", "100000", "--state", state, "-o", html, "--default-host", "www.example.org", live)
+	var errb bytes.Buffer
+	cmd.Stderr = &errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	// A page view written only after the follower started: a person's
+	// request of a page (no extension) answered 200.
+	var marker string
+	for _, l := range lines[250:] {
+		if f := strings.Fields(l); len(f) > 11 && f[5] == `"GET` && f[8] == "200" && !strings.Contains(f[6], ".") && strings.Contains(l, "Mozilla/5.0 (Windows") && !strings.Contains(strings.ToLower(l), "bot") {
+			marker = strings.Replace(l, "GET /", "GET /written-while-following/", 1)
+			break
+		}
+	}
+	if marker == "" {
+		t.Fatal("no page view in the generated log")
+	}
+	f, _ := os.OpenFile(live, os.O_APPEND|os.O_WRONLY, 0)
+	f.WriteString(strings.Join(lines[200:250], "") + marker)
+	f.Close()
+	deadline := time.Now().Add(30 * time.Second) // a bound against a hang, not a measure
+	var page []byte
+	for time.Now().Before(deadline) {
+		if page, _ = os.ReadFile(html); bytes.Contains(page, []byte("/written-while-following/")) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if !bytes.Contains(page, []byte("/written-while-following/")) {
+		t.Fatalf("the HTML does not show a page written while following:\n%s", errb.String())
+	}
+	if !bytes.Contains(page, []byte(`<meta http-equiv="refresh" content="1">`)) || bytes.Contains(page, []byte("<script")) {
+		t.Error("the live page does not reload itself with a meta refresh, or has a script")
+	}
+	exitIn(t, cmd, &errb, 0)
+	os.WriteFile(filepath.Join(dir, "copy.log"), []byte(strings.Join(lines[:250], "")+marker), 0o644)
+	strip := func(m map[string]any) map[string]any { delete(m, "inputs"); delete(m, "title"); return m }
+	if got, want := reportFigures(t, "--state", state), reportFigures(t, "--default-host", "www.example.org", filepath.Join(dir, "copy.log")); !reflect.DeepEqual(strip(got), strip(want)) {
+		t.Errorf("the state after following differs from a report of the same lines:\n%s", jsonDiff(want, got))
 	}
 }

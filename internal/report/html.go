@@ -6,6 +6,7 @@ import (
 	"html/template"
 	"io"
 	"strconv"
+	"time"
 )
 
 //go:embed report.html.tmpl
@@ -20,12 +21,22 @@ type page struct {
 	BrowserChart, OSChart, StatusChart template.HTML
 	CacheChart, CountryChart           template.HTML
 	SingleDay                          bool
+	Refresh                            int // seconds; 0: no meta refresh
 }
 
 // WriteHTML writes r as one self-contained HTML page: inline CSS and SVG,
 // no script, no request to any other host; light and dark themes follow
 // the reader's system.
-func WriteHTML(w io.Writer, r *Report) error {
+func WriteHTML(w io.Writer, r *Report) error { return writeHTML(w, r, 0) }
+
+// WriteLiveHTML is WriteHTML for a report that is rewritten as logs are
+// written (report --follow): the page asks the browser to load it again
+// every refresh (a meta refresh: no script).
+func WriteLiveHTML(w io.Writer, r *Report, refresh time.Duration) error {
+	return writeHTML(w, r, max(1, int(refresh.Round(time.Second)/time.Second)))
+}
+
+func writeHTML(w io.Writer, r *Report, refreshSeconds int) error {
 	t, err := template.New("report").Funcs(template.FuncMap{
 		"num":     Num,
 		"bytes":   Bytes,
@@ -49,7 +60,7 @@ func WriteHTML(w io.Writer, r *Report) error {
 	if err != nil {
 		return err
 	}
-	p := &page{R: r, SingleDay: len(r.Days) <= 1}
+	p := &page{R: r, SingleDay: len(r.Days) <= 1, Refresh: refreshSeconds}
 	var labels []string
 	var pages, visits, visitors, bytes []float64
 	for _, d := range r.Days {
