@@ -258,3 +258,40 @@ func TestLiveFileIsNotDone(t *testing.T) {
 		t.Fatalf("settled: after-delivery action on %v, %v", after, err)
 	}
 }
+
+// TestSameFirstLines: two logs that start with the same lines (a header
+// and a first request), each longer than the fingerprint or not, are two
+// inputs: all the hits of both are sent, once.
+func TestSameFirstLines(t *testing.T) {
+	for _, n := range []int{5, 80} { // shorter and longer than the fingerprint
+		srv, client := newOKServer(t)
+		led, err := ledger.Open(t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		opt := Options{
+			Encoder: matomo.Encoder{SiteID: 1, RecMode: 1}, Classify: classify.Config{RecMode: 1},
+			Client: client, Ledger: led, Now: fixedNow,
+		}
+		head := "#Fields: date time c-ip cs-method x-host-header cs-protocol cs-uri-stem sc-status cs(User-Agent)\n" + liveLine(1)
+		var paths []string
+		for f := 0; f < 2; f++ {
+			body := head
+			for i := 0; i < n; i++ {
+				body += liveLine(100*(f+1) + i)
+			}
+			p := filepath.Join(t.TempDir(), "access.log")
+			appendTo(t, p, body, false)
+			paths = append(paths, p)
+		}
+		for _, p := range paths { // one run each, as cron would
+			if _, err := Run(context.Background(), context.Background(), []string{p}, opt); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if want := 2 * (n + 1); len(srv.items) != want {
+			t.Errorf("%d lines each: %d hits sent, want %d", n, len(srv.items), want)
+		}
+		led.Close()
+	}
+}
