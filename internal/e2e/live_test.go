@@ -74,24 +74,10 @@ func TestCronOverALiveLog(t *testing.T) {
 // not beside the path (compressed at once, moved) is said.
 func TestRotationGivenOnlyThePath(t *testing.T) {
 	dir := t.TempDir()
-	full, err := os.ReadFile(genFormat(t, dir, "combined", 1200, 44))
-	if err != nil {
-		t.Fatal(err)
-	}
-	lines := strings.SplitAfter(string(full), "\n")
-	part := func(from, to int) string { return strings.Join(lines[from:to], "") }
+	_, part := logLines(t, dir, 1200, 44)
 	logs := filepath.Join(dir, "nginx")
 	os.Mkdir(logs, 0o755)
 	live := filepath.Join(logs, "access.log")
-	write := func(p, s string) {
-		t.Helper()
-		f, err := os.OpenFile(p, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
-		if err != nil {
-			t.Fatal(err)
-		}
-		f.WriteString(s)
-		f.Close()
-	}
 	srv := siteServer(t, matomotest.Config{})
 	env := sendEnv(srv, filepath.Join(dir, "state"))
 	send := func(step string) string {
@@ -103,41 +89,32 @@ func TestRotationGivenOnlyThePath(t *testing.T) {
 		return r.stderr
 	}
 	all := ""
-	write(live, part(0, 400))
+	appendLog(t, live, part(0, 400))
 	all += part(0, 400)
 	send("first run")
 	// More lines, then the rotation; nginx writes into the renamed file
 	// until it reopens, then into the new one.
-	write(live, part(400, 500))
+	appendLog(t, live, part(400, 500))
 	os.Rename(live, live+".1")
-	write(live+".1", part(500, 550))
-	write(live, part(550, 700))
+	appendLog(t, live+".1", part(500, 550))
+	appendLog(t, live, part(550, 700))
 	all += part(400, 700)
 	send("after the rotation")
 	// Late lines into the rotated file, and new ones.
-	write(live+".1", part(700, 720))
-	write(live, part(720, 800))
+	appendLog(t, live+".1", part(700, 720))
+	appendLog(t, live, part(720, 800))
 	all += part(700, 800)
 	send("late lines")
-	check := func(step string) {
-		t.Helper()
-		whole := filepath.Join(dir, "all.log")
-		os.WriteFile(whole, []byte(all), 0o644)
-		want := parseItemsEnv(t, env, "--mode", "visits", whole)
-		if missing, extra := compare(want, srv.StoredRaw()); len(missing) > 0 || extra > 0 {
-			t.Fatalf("%s: Matomo has %d of %d page views: %d missing, %d twice", step, len(srv.StoredRaw()), len(want), len(missing), extra)
-		}
-	}
-	check("given only the path")
+	checkStoredAs(t, "given only the path", srv, env, dir, all)
 	// A second rotation whose old file goes elsewhere (compressed at once,
 	// say): the run says its end may be lost.
 	os.Rename(live, filepath.Join(dir, "moved.log"))
-	write(live, part(800, 900))
+	appendLog(t, live, part(800, 900))
 	all += part(800, 900)
 	if stderr := send("rotated away"); !strings.Contains(stderr, "was rotated, and the file it was is not beside it") {
 		t.Errorf("a rotation whose old file is gone is not said:\n%s", stderr)
 	}
-	check("after the old file went away")
+	checkStoredAs(t, "after the old file went away", srv, env, dir, all)
 }
 
 // gzipFile compresses src into dst and removes src, as logrotate's
@@ -166,23 +143,10 @@ func gzipFile(t *testing.T, src, dst string) {
 // copytruncate's copy is known by its content too.
 func TestCompressedRotation(t *testing.T) {
 	dir := t.TempDir()
-	full, err := os.ReadFile(genFormat(t, dir, "combined", 1500, 46))
-	if err != nil {
-		t.Fatal(err)
-	}
-	lines := strings.SplitAfter(string(full), "\n")
-	part := func(from, to int) string { return strings.Join(lines[from:to], "") }
+	_, part := logLines(t, dir, 1500, 46)
 	logs := filepath.Join(dir, "nginx")
 	os.Mkdir(logs, 0o755)
 	live := filepath.Join(logs, "access.log")
-	appendFile := func(p, s string) {
-		f, err := os.OpenFile(p, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
-		if err != nil {
-			t.Fatal(err)
-		}
-		f.WriteString(s)
-		f.Close()
-	}
 	srv := siteServer(t, matomotest.Config{})
 	env := sendEnv(srv, filepath.Join(dir, "state"))
 	send := func(step string, args ...string) string {
@@ -194,52 +158,43 @@ func TestCompressedRotation(t *testing.T) {
 		return r.stderr
 	}
 	all := ""
-	check := func(step string) {
-		t.Helper()
-		whole := filepath.Join(dir, "all.log")
-		os.WriteFile(whole, []byte(all), 0o644)
-		want := parseItemsEnv(t, env, "--mode", "visits", whole)
-		if missing, extra := compare(want, srv.StoredRaw()); len(missing) > 0 || extra > 0 {
-			t.Fatalf("%s: Matomo has %d of %d page views: %d missing, %d twice", step, len(srv.StoredRaw()), len(want), len(missing), extra)
-		}
-	}
-	appendFile(live, part(0, 500))
+	appendLog(t, live, part(0, 500))
 	all += part(0, 500)
 	send("first run", live)
 	// compress without delaycompress: the rest is only in access.log.1.gz.
-	appendFile(live, part(500, 600))
+	appendLog(t, live, part(500, 600))
 	gzipFile(t, live, live+".1.gz")
-	appendFile(live, part(600, 800))
+	appendLog(t, live, part(600, 800))
 	all += part(500, 800)
 	if stderr := send("after a compressing rotation", live); strings.Contains(stderr, "not beside it") {
 		t.Errorf("the compressed rest was not found:\n%s", stderr)
 	}
-	check("compress without delay, given only the path")
+	checkStoredAs(t, "compress without delay, given only the path", srv, env, dir, all)
 	// delaycompress, then a glob over the rotated files: access.log.1
 	// (renamed) is read on, then compressed as access.log.2.gz.
-	appendFile(live, part(800, 900))
+	appendLog(t, live, part(800, 900))
 	os.Rename(live, live+".1")
-	appendFile(live, part(900, 1000))
+	appendLog(t, live, part(900, 1000))
 	all += part(800, 1000)
 	send("delaycompress", live)
 	gzipFile(t, live+".1", live+".2.gz")
 	os.Rename(live+".1.gz", live+".3.gz")
-	appendFile(live, part(1000, 1100))
+	appendLog(t, live, part(1000, 1100))
 	all += part(1000, 1100)
 	rotated, _ := filepath.Glob(live + "*")
 	send("a glob over the rotated files", rotated...)
-	check("a glob over compressed rotated files")
+	checkStoredAs(t, "a glob over compressed rotated files", srv, env, dir, all)
 	// copytruncate: lines written after the last run, the copy, then the
 	// truncation and new lines; a glob with the copy reads the rest from
 	// the copy (known by its content) and the new file from its start.
-	appendFile(live, part(1100, 1200))
+	appendLog(t, live, part(1100, 1200))
 	data, _ := os.ReadFile(live)
 	os.WriteFile(live+".1", data, 0o644)
 	os.Truncate(live, 0)
-	appendFile(live, part(1200, 1300))
+	appendLog(t, live, part(1200, 1300))
 	all += part(1100, 1300)
 	send("copytruncate", live, live+".1")
-	check("copytruncate")
+	checkStoredAs(t, "copytruncate", srv, env, dir, all)
 }
 
 // TestFollow: send --follow keeps sending what is written to a live log,
@@ -249,21 +204,8 @@ func TestCompressedRotation(t *testing.T) {
 // not measures: the test never asserts how fast.)
 func TestFollow(t *testing.T) {
 	dir := t.TempDir()
-	full, err := os.ReadFile(genFormat(t, dir, "combined", 900, 47))
-	if err != nil {
-		t.Fatal(err)
-	}
-	lines := strings.SplitAfter(string(full), "\n")
-	part := func(from, to int) string { return strings.Join(lines[from:to], "") }
+	lines, part := logLines(t, dir, 900, 47)
 	live := filepath.Join(dir, "access.log")
-	appendFile := func(p, s string) {
-		f, err := os.OpenFile(p, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
-		if err != nil {
-			t.Fatal(err)
-		}
-		f.WriteString(s)
-		f.Close()
-	}
 	srv := siteServer(t, matomotest.Config{})
 	env := sendEnv(srv, filepath.Join(dir, "state"))
 	all := ""
@@ -282,7 +224,7 @@ func TestFollow(t *testing.T) {
 			t.Fatalf("%s: Matomo has %d page views, want %d", step, got, n)
 		}
 	}
-	appendFile(live, part(0, 300))
+	appendLog(t, live, part(0, 300))
 	all += part(0, 300)
 	cmd := exec.Command(binPath, "send", "--follow", "--poll", "100ms", "--mode", "visits", live)
 	cmd.Env = append(os.Environ(), env...)
@@ -296,12 +238,12 @@ func TestFollow(t *testing.T) {
 	// A line written in two halves, then a rotation by renaming with
 	// late lines into the renamed file, then new lines.
 	half := lines[300]
-	appendFile(live, half[:len(half)/2])
+	appendLog(t, live, half[:len(half)/2])
 	time.Sleep(300 * time.Millisecond) // a few rounds see the half line
-	appendFile(live, half[len(half)/2:]+part(301, 400))
+	appendLog(t, live, half[len(half)/2:]+part(301, 400))
 	os.Rename(live, live+".1")
-	appendFile(live+".1", part(400, 450))
-	appendFile(live, part(450, 600))
+	appendLog(t, live+".1", part(400, 450))
+	appendLog(t, live, part(450, 600))
 	all += part(300, 600)
 	w := want()
 	waitFor("through the rotation", len(w))
@@ -351,9 +293,7 @@ func TestReportFollow(t *testing.T) {
 	if marker == "" {
 		t.Fatal("no page view in the generated log")
 	}
-	f, _ := os.OpenFile(live, os.O_APPEND|os.O_WRONLY, 0)
-	f.WriteString(strings.Join(lines[200:250], "") + marker)
-	f.Close()
+	appendLog(t, live, strings.Join(lines[200:250], "")+marker)
 	deadline := time.Now().Add(30 * time.Second) // a bound against a hang, not a measure
 	var page []byte
 	for time.Now().Before(deadline) {
@@ -373,5 +313,40 @@ func TestReportFollow(t *testing.T) {
 	strip := func(m map[string]any) map[string]any { delete(m, "inputs"); delete(m, "title"); return m }
 	if got, want := reportFigures(t, "--state", state), reportFigures(t, "--default-host", "www.example.org", filepath.Join(dir, "copy.log")); !reflect.DeepEqual(strip(got), strip(want)) {
 		t.Errorf("the state after following differs from a report of the same lines:\n%s", jsonDiff(want, got))
+	}
+}
+
+// logLines generates a combined log of n lines and returns its lines,
+// each with its newline, and part(from, to) joining lines[from:to].
+func logLines(t *testing.T, dir string, n int, seed int64) (lines []string, part func(from, to int) string) {
+	t.Helper()
+	full, err := os.ReadFile(genFormat(t, dir, "combined", n, seed))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines = strings.SplitAfter(string(full), "\n")
+	return lines, func(from, to int) string { return strings.Join(lines[from:to], "") }
+}
+
+// appendLog appends s to the file p, creating it, as a log writer does.
+func appendLog(t *testing.T, p, s string) {
+	t.Helper()
+	f, err := os.OpenFile(p, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString(s)
+	f.Close()
+}
+
+// checkStoredAs fails when Matomo does not hold, once each, the page views
+// of the lines all (parse --mode visits of them, in env).
+func checkStoredAs(t *testing.T, step string, srv *matomotest.Server, env []string, dir, all string) {
+	t.Helper()
+	whole := filepath.Join(dir, "all.log")
+	os.WriteFile(whole, []byte(all), 0o644)
+	want := parseItemsEnv(t, env, "--mode", "visits", whole)
+	if missing, extra := compare(want, srv.StoredRaw()); len(missing) > 0 || extra > 0 {
+		t.Fatalf("%s: Matomo has %d of %d page views: %d missing, %d twice", step, len(srv.StoredRaw()), len(want), len(missing), extra)
 	}
 }

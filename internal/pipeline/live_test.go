@@ -53,11 +53,7 @@ func appendTo(t *testing.T, p, s string, live bool) {
 // writer never finishes is read as it is once the file has settled.
 func TestPartialLastLine(t *testing.T) {
 	srv, client := newOKServer(t)
-	led, err := ledger.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer led.Close()
+	led := testLedger(t)
 	var after []string
 	fs := &fakeSink{}
 	opt := Options{
@@ -109,7 +105,7 @@ func TestPartialLastLine(t *testing.T) {
 	}
 	mtime := time.Now().Add(-time.Hour)
 	os.Chtimes(p, mtime, mtime)
-	st, err = Run(context.Background(), context.Background(), []string{p}, opt)
+	st, err := Run(context.Background(), context.Background(), []string{p}, opt)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,11 +135,7 @@ func ledgerKey(t *testing.T, p string) string {
 // inode) is not the file's: the file is read whole.
 func TestGrowsPastTheFingerprint(t *testing.T) {
 	srv, client := newOKServer(t)
-	led, err := ledger.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer led.Close()
+	led := testLedger(t)
 	opt := Options{
 		Encoder: matomo.Encoder{SiteID: 1, RecMode: 1}, Classify: classify.Config{RecMode: 1},
 		Client: client, Ledger: led, Now: fixedNow,
@@ -236,11 +228,7 @@ func TestPartialLineWithoutProgress(t *testing.T) {
 // file its writer still writes to. Once settled, it is.
 func TestLiveFileIsNotDone(t *testing.T) {
 	_, client := newOKServer(t)
-	led, err := ledger.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer led.Close()
+	led := testLedger(t)
 	var after []string
 	opt := Options{
 		Encoder: matomo.Encoder{SiteID: 1, RecMode: 1}, Classify: classify.Config{RecMode: 1},

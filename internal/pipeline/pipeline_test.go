@@ -61,6 +61,18 @@ func newOKServer(t *testing.T) (*okServer, *matomo.Client) {
 	return srv, client
 }
 
+// testLedger opens a ledger in a temporary directory, closed at the end
+// of the test.
+func testLedger(t *testing.T) *ledger.Ledger {
+	t.Helper()
+	led, err := ledger.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { led.Close() })
+	return led
+}
+
 // testNow is the tests' clock: the time of their log lines is fixed, never
 // the wall clock, and Options.Now returns it where a run compares a hit's
 // age with now (hits sent without a token), so nothing depends on the hour

@@ -56,11 +56,7 @@ func (fi fakeInput) End(e sink.End) error {
 func TestSinksKeepTheirOwnProgress(t *testing.T) {
 	srv, client := newOKServer(t)
 	logf := writeLog(t, 300) // line 1 is the header, hits on lines 2-301
-	led, err := ledger.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer led.Close()
+	led := testLedger(t)
 	var after []string
 	opt := Options{
 		Encoder: matomo.Encoder{SiteID: 1, RecMode: 1}, Classify: classify.Config{RecMode: 1},
@@ -154,11 +150,7 @@ func TestRefusedInputKeepsNothing(t *testing.T) {
 	if err := os.WriteFile(logf, []byte(body), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	led, err := ledger.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer led.Close()
+	led := testLedger(t)
 	fs := &fakeSink{}
 	opt := Options{
 		Encoder: matomo.Encoder{SiteID: 1, RecMode: 1}, Classify: classify.Config{RecMode: 1},
@@ -190,11 +182,7 @@ func TestRefusedInputKeepsNothing(t *testing.T) {
 func TestMostlyMalformedIsNeverWhole(t *testing.T) {
 	_, client := newOKServer(t)
 	logf := writeLog(t, 100) // CloudFront lines
-	led, err := ledger.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer led.Close()
+	led := testLedger(t)
 	var after []string
 	fs := &fakeSink{}
 	opt := Options{
