@@ -288,7 +288,7 @@ func fromFile(path string, f *os.File) (*Input, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	if in.Identity != nil && in.Compression != Plain {
-		in.Identity.Content, in.Identity.ContentLen = contentFingerprint(path, in.Compression)
+		in.Identity.Content, in.Identity.ContentLen = contentFingerprint(path)
 	}
 	// A modification time in the future (clock skew, a restored copy) is
 	// believed for a minute at most: past that, the file is not live.
@@ -382,36 +382,21 @@ func identify(f *os.File, st os.FileInfo) (*Identity, error) {
 }
 
 // contentFingerprint returns the fingerprint of the first FingerprintSize
-// decompressed bytes of a compressed file (its own open, so that the
-// input's stream is not touched); "" when it cannot be read.
-func contentFingerprint(path string, c Compression) (string, int) {
+// decompressed bytes of a compressed file (its own open and decoder, set
+// up as an input's, so that the input's stream is not touched); "" when
+// it cannot be read.
+func contentFingerprint(path string) (string, int) {
 	f, err := os.Open(path)
 	if err != nil {
 		return "", 0
 	}
-	defer f.Close()
-	var r io.Reader
-	switch c {
-	case Gzip:
-		zr, err := gzip.NewReader(f)
-		if err != nil {
-			return "", 0
-		}
-		r = zr
-	case Bzip2:
-		r = bzip2.NewReader(f)
-	case Zstd:
-		zr, err := zstd.NewReader(f, zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true))
-		if err != nil {
-			return "", 0
-		}
-		defer zr.Close()
-		r = zr
-	default:
+	head := &Input{Name: path, closers: []func() error{f.Close}}
+	defer head.Close()
+	if err := head.setup(f); err != nil {
 		return "", 0
 	}
 	buf := make([]byte, FingerprintSize)
-	n, err := io.ReadFull(r, buf)
+	n, err := io.ReadFull(head.decoded, buf)
 	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
 		return "", 0
 	}
