@@ -161,6 +161,7 @@ type Input struct {
 	closers []func() error // the source (file, body): closing it unblocks a Read
 	release []func()       // the decoders: after the read-ahead goroutine is done
 	ra      *readahead     // started by Lines, or nil
+	jump    *Mark          // set by Jump
 }
 
 // Open opens a file and detects its compression. A named pipe without a

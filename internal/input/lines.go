@@ -35,6 +35,14 @@ type Lines struct {
 	// being written: see Input.Live); held counts its bytes.
 	hold bool
 	held int64
+	// The head (the lines ending within HeadSize bytes), for Mark.
+	headLine, headOffset int64
+	// unterminated: the last line returned had no newline (at the end).
+	unterminated bool
+	// A jump (Input.Jump): once the head is read (its end at jumpAt),
+	// the next line is jumpLine+1, at decoded offset jumpOffset.
+	jumpAt, jumpLine, jumpOffset int64
+	jumpNow                      bool
 }
 
 // Lines returns a line splitter over the decoded content of the input. The
@@ -45,7 +53,19 @@ func (in *Input) Lines() *Lines {
 	in.ra = ra
 	l := newLines(ra, MaxLineLen)
 	l.stop = ra.close
+	if m := in.jump; m != nil {
+		l.jumpAt, l.jumpLine, l.jumpOffset = m.HeadOffset, m.Line, m.Offset
+		l.jumpNow = m.HeadOffset == 0
+	}
 	return l
+}
+
+// Mark returns where the last line returned ends (see Mark); false when
+// that is no place to jump to: a line of the head, or an unterminated
+// last line (its writer may finish it).
+func (l *Lines) Mark() (Mark, bool) {
+	m := Mark{Line: l.line, Offset: l.offset, HeadLine: l.headLine, HeadOffset: l.headOffset}
+	return m, !l.unterminated && !l.jumpNow && m.Valid()
 }
 
 // HoldUnterminated makes Next keep back an unterminated last line (for a
@@ -78,7 +98,7 @@ func (l *Lines) Close() {
 }
 
 func newLines(r io.Reader, max int) *Lines {
-	return &Lines{r: r, buf: make([]byte, 256<<10), max: max}
+	return &Lines{r: r, buf: make([]byte, 256<<10), max: max, jumpAt: -1}
 }
 
 // Line is the 1-based number of the line last returned (also for errors).
@@ -94,6 +114,9 @@ func (l *Lines) Offset() int64 { return l.offset }
 // complete line, and a partial last line is not returned. A line longer than
 // MaxLineLen yields ErrLineTooLong (with Line set) and is skipped.
 func (l *Lines) Next() ([]byte, error) {
+	if l.jumpNow {
+		l.line, l.offset, l.jumpNow = l.jumpLine, l.jumpOffset, false
+	}
 	tooLong := false
 	for {
 		if i := bytes.IndexByte(l.buf[l.start:l.end], '\n'); i >= 0 {
@@ -101,6 +124,10 @@ func (l *Lines) Next() ([]byte, error) {
 			l.start += i + 1
 			l.offset += int64(i + 1)
 			l.line++
+			if l.offset <= HeadSize {
+				l.headLine, l.headOffset = l.line, l.offset
+			}
+			l.jumpNow = l.offset == l.jumpAt
 			if tooLong || len(line) > l.max {
 				return nil, ErrLineTooLong
 			}
@@ -119,6 +146,7 @@ func (l *Lines) Next() ([]byte, error) {
 				l.offset += int64(l.end - l.start)
 				l.start = l.end
 				l.line++
+				l.unterminated = true
 				if tooLong || len(line) > l.max {
 					return nil, ErrLineTooLong
 				}

@@ -54,6 +54,10 @@ type Entry struct {
 	Failed  string    `json:"failed,omitempty"`
 	Lines   int64     `json:"lines"`
 	Updated time.Time `json:"updated"`
+	// Mark is where a line at or before ConfirmedLine ends in the input
+	// (input.Mark): the next run reads on from there instead of from the
+	// start of the file. Nil when unknown (an object, a compressed file).
+	Mark *input.Mark `json:"mark,omitempty"`
 }
 
 // Store is where entries are kept. Claim and Release coordinate workers

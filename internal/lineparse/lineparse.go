@@ -53,6 +53,12 @@ type Batch struct {
 	// no data line at all, a thousand blank or header lines, may lines
 	// after it, none of them a hit, have come before.)
 	Unknown *logformat.FormatError
+	// Mark is where the batch's last line (Last at the end) ends in the
+	// input (input.Lines.Mark), for a later run to read on from; zero
+	// when there is none to give: a line of the head, an unterminated
+	// line, or a header line (#Fields) was read after the head, which a
+	// reader that jumped over it would miss.
+	Mark input.Mark
 }
 
 // Ahead reads and parses the lines of one input in its own goroutine,
@@ -75,6 +81,9 @@ type Ahead struct {
 	done   chan struct{}
 	exited chan struct{}
 	lines  *input.Lines
+	// noMark: a header line came after the input's head; no batch gives
+	// a mark from then on (see Batch.Mark).
+	noMark bool
 }
 
 // Bounds of the prelude: a pathological input (thousands of header lines)
@@ -204,6 +213,11 @@ func (pa *Ahead) end(b *Batch, last int64, err error) {
 func (pa *Ahead) line(b *Batch, p logformat.Reader, line []byte, lineNo int64, tooLong bool, skipThrough int64) (*Batch, bool) {
 	b.Lines = append(b.Lines, Line{Line: lineNo})
 	pl := &b.Lines[len(b.Lines)-1]
+	if !tooLong && len(line) > 0 && line[0] == '#' && !pa.noMark {
+		if m, _ := pa.lines.Mark(); lineNo > m.HeadLine {
+			pa.noMark = true
+		}
+	}
 	switch {
 	case tooLong:
 		pl.Kind = TooLong
@@ -242,6 +256,7 @@ func (pa *Ahead) batch() *Batch {
 	select {
 	case b := <-pa.free:
 		b.Lines = b.Lines[:0]
+		b.Mark = input.Mark{}
 		return b
 	default:
 		return &Batch{Lines: make([]Line, 0, BatchLines)}
@@ -249,7 +264,15 @@ func (pa *Ahead) batch() *Batch {
 }
 
 // send hands a batch to the merge; false when the merge stopped reading.
+// It gives the batch the mark of its last line when the reader is there.
 func (pa *Ahead) send(b *Batch) bool {
+	last := b.Last
+	if n := len(b.Lines); n > 0 && !b.End {
+		last = b.Lines[n-1].Line
+	}
+	if m, ok := pa.lines.Mark(); ok && !pa.noMark && b.Unknown == nil && m.Line == last {
+		b.Mark = m
+	}
 	select {
 	case pa.Out <- b:
 		return true

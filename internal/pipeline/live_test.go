@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -281,5 +282,105 @@ func TestSameFirstLines(t *testing.T) {
 			t.Errorf("%d lines each: %d hits sent, want %d", n, len(srv.items), want)
 		}
 		led.Close()
+	}
+}
+
+// TestReadOnFromMark: a run over a log that grew reads on from where the
+// line every output has ends (input.Mark, recorded by Matomo's ledger and
+// the sinks), not from the log's start: the bytes in between are not
+// read, and each output gets what it lacks, once. An output that has less
+// than the others (a sink with no mark) makes the run read from its line.
+func TestReadOnFromMark(t *testing.T) {
+	srv, client := newOKServer(t)
+	led := testLedger(t)
+	fs := &fakeSink{}
+	opt := Options{
+		Encoder: matomo.Encoder{SiteID: 1, RecMode: 1}, Classify: classify.Config{RecMode: 1},
+		Client: client, Ledger: led, Now: fixedNow, Sinks: []sink.Sink{fs}, WholeLines: true,
+	}
+	p := filepath.Join(t.TempDir(), "access.log")
+	body := "#Fields: date time c-ip cs-method x-host-header cs-protocol cs-uri-stem sc-status cs(User-Agent)\n"
+	for i := 1; i <= 1000; i++ {
+		body += liveLine(i)
+	}
+	appendTo(t, p, body, false)
+	run := func() *Stats {
+		t.Helper()
+		st, err := Run(context.Background(), context.Background(), []string{p}, opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st
+	}
+	if st := run(); len(srv.items) != 1000 || st.BytesSkipped != 0 {
+		t.Fatalf("first run: %d sent, %d bytes skipped", len(srv.items), st.BytesSkipped)
+	}
+	e, _ := led.Get(context.Background(), ledgerKey(t, p))
+	if e == nil || e.Mark == nil || e.Mark.Line != 1001 || e.Mark.Offset != int64(len(body)) {
+		t.Fatalf("the ledger has no mark at the end of the log: %+v", e)
+	}
+	if len(fs.marks) != 1 || fs.marks[0] != *e.Mark {
+		t.Fatalf("the sink was told the mark %v, want %+v", fs.marks, *e.Mark)
+	}
+	fs.has, fs.mark, fs.lines = 1001, fs.marks[0], nil
+	appendTo(t, p, liveLine(1001)+liveLine(1002), false)
+	st := run()
+	if len(srv.items) != 1002 || len(fs.lines) != 2 || fs.lines[0] != 1002 {
+		t.Fatalf("after growing: %d sent in all (want 1002), the sink got lines %v", len(srv.items), fs.lines)
+	}
+	if st.BytesSkipped < int64(len(body))-input.HeadSize || st.LinesRead > 2+int64(e.Mark.HeadLine) {
+		t.Errorf("the run read %d lines and skipped %d bytes: want only the head and the 2 new lines, %d bytes skipped", st.LinesRead, st.BytesSkipped, len(body)-int(e.Mark.HeadOffset))
+	}
+	// A sink that has only the first 500 lines, and no mark: read from
+	// there, and Matomo sends nothing again.
+	fs.has, fs.mark, fs.lines = 500, input.Mark{}, nil
+	appendTo(t, p, liveLine(1003), false)
+	st = run()
+	if len(srv.items) != 1003 || len(fs.lines) != 504 || fs.lines[0] != 501 {
+		t.Fatalf("a sink behind: %d sent in all (want 1003), the sink got %d lines from %v", len(srv.items), len(fs.lines), fs.lines[:1])
+	}
+	if st.BytesSkipped != 0 {
+		t.Errorf("%d bytes skipped that a sink needed", st.BytesSkipped)
+	}
+}
+
+// TestNoMarkPastAHeader: a W3C log whose #Fields change in its middle (a
+// server restarted with other fields) is not read on past the change
+// from a mark: a later run would read the new lines with the old fields.
+func TestNoMarkPastAHeader(t *testing.T) {
+	srv, client := newOKServer(t)
+	led := testLedger(t)
+	opt := Options{
+		Encoder: matomo.Encoder{SiteID: 1, RecMode: 1}, Classify: classify.Config{RecMode: 1},
+		Client: client, Ledger: led, Now: fixedNow, WholeLines: true,
+	}
+	p := filepath.Join(t.TempDir(), "access.log")
+	body := "#Fields: date time c-ip cs-method x-host-header cs-protocol cs-uri-stem sc-status cs(User-Agent)\n"
+	for i := 1; i <= 300; i++ {
+		body += liveLine(i)
+	}
+	// The same fields in another order: the status first.
+	swapped := func(i int) string {
+		f := strings.Split(strings.TrimSuffix(liveLine(i), "\n"), "\t")
+		status := f[7]
+		return status + "\t" + strings.Join(f[:7], "\t") + "\t" + f[8] + "\n"
+	}
+	body += "#Fields: sc-status date time c-ip cs-method x-host-header cs-protocol cs-uri-stem cs(User-Agent)\n"
+	for i := 301; i <= 600; i++ {
+		body += swapped(i)
+	}
+	appendTo(t, p, body, false)
+	for step := range 2 {
+		st, err := Run(context.Background(), context.Background(), []string{p}, opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(st.Malformed) > 0 || len(srv.items) != 600+step {
+			t.Fatalf("run %d: malformed %v, %d sent in all", step+1, st.Malformed, len(srv.items))
+		}
+		appendTo(t, p, swapped(601), false)
+	}
+	if last := srv.items[len(srv.items)-1]; !strings.Contains(last, "page%2F601") {
+		t.Errorf("the line after the second #Fields was sent as %s", last)
 	}
 }

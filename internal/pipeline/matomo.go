@@ -80,6 +80,9 @@ func (r *runner) beginMatomo(ctx context.Context, name string, id *input.Identit
 			}
 		}
 	}
+	if prev != nil && prev.Mark != nil && prev.Mark.Line <= m.sendFrom {
+		st.mark = *prev.Mark
+	}
 	st.readLine.Store(m.sendFrom)
 	return m, false, false, nil
 }

@@ -159,22 +159,25 @@ type Stats struct {
 	InputsDamaged []string `json:"inputs_damaged,omitempty"`
 	InputsBusy    []string `json:"inputs_claimed_elsewhere,omitempty"`
 	// InputsSuperseded counts objects overwritten since they were listed.
-	InputsSuperseded int              `json:"inputs_superseded,omitempty"`
-	AfterFailed      int64            `json:"after_delivery_failed,omitempty"`
-	LinesRead        int64            `json:"lines_read"`
-	LinesResumed     int64            `json:"lines_already_delivered"`
-	Hits             int64            `json:"hits"`
-	Malformed        map[string]int64 `json:"malformed"`
-	InvalidUTF8      int64            `json:"lines_invalid_utf8"`
-	Skipped          map[string]int64 `json:"skipped"`
-	Queued           int64            `json:"queued"`
-	Batches          int64            `json:"batches"`
-	Sent             int64            `json:"sent"`
-	Tracked          int64            `json:"tracked"`
-	Invalid          int64            `json:"invalid"`
-	Retries          int64            `json:"retries"`
-	DeadLettered     int64            `json:"dead_lettered"`
-	InDoubt          int64            `json:"in_doubt"`
+	InputsSuperseded int   `json:"inputs_superseded,omitempty"`
+	AfterFailed      int64 `json:"after_delivery_failed,omitempty"`
+	LinesRead        int64 `json:"lines_read"`
+	LinesResumed     int64 `json:"lines_already_delivered"`
+	// BytesSkipped: bytes of inputs not read at all, their lines delivered
+	// before (where a line ends was recorded: input.Mark).
+	BytesSkipped int64            `json:"bytes_skipped,omitempty"`
+	Hits         int64            `json:"hits"`
+	Malformed    map[string]int64 `json:"malformed"`
+	InvalidUTF8  int64            `json:"lines_invalid_utf8"`
+	Skipped      map[string]int64 `json:"skipped"`
+	Queued       int64            `json:"queued"`
+	Batches      int64            `json:"batches"`
+	Sent         int64            `json:"sent"`
+	Tracked      int64            `json:"tracked"`
+	Invalid      int64            `json:"invalid"`
+	Retries      int64            `json:"retries"`
+	DeadLettered int64            `json:"dead_lettered"`
+	InDoubt      int64            `json:"in_doubt"`
 	// NotSent counts hits left for the next run: the run stopped (a
 	// signal, an outage, a fatal error) before Matomo took them.
 	NotSent        int64  `json:"not_sent"`

@@ -305,6 +305,17 @@ func (r *runner) open(ctx context.Context, name string, seq int) (*cursor, error
 	}
 	if c.skipThrough > 0 {
 		r.log.Info("resuming input", "input", name, "after_line", c.skipThrough)
+		// Where a line every output has ends: read on from there.
+		var at input.Mark
+		for _, s := range c.sinks {
+			if s.mark.Valid() && s.mark.Line <= c.skipThrough && s.mark.Line > at.Line {
+				at = s.mark
+			}
+		}
+		if at.Line > 0 && in.Jump(at) {
+			r.log.Debug("reading on from where a line read before ends", "input", name, "line", at.Line, "byte", at.Offset)
+			r.stats.BytesSkipped += at.Offset - at.HeadOffset
+		}
 	}
 	if r.opt.Progress != nil {
 		r.opt.Progress(in)
@@ -360,7 +371,7 @@ func (r *runner) begin(ctx context.Context, c *cursor, id *input.Identity) (skip
 		}
 		c.matomo, c.matomoWhole = m, whole
 		if m != nil {
-			c.sinks = append(c.sinks, sinkIn{in: m, through: m.sendFrom})
+			c.sinks = append(c.sinks, sinkIn{in: m, through: m.sendFrom, mark: m.st.mark})
 		}
 	}
 	info := sink.Info{Name: c.name}
@@ -374,7 +385,11 @@ func (r *runner) begin(ctx context.Context, c *cursor, id *input.Identity) (skip
 			return true, err
 		}
 		if h != nil {
-			c.sinks = append(c.sinks, sinkIn{in: h, through: through})
+			si := sinkIn{in: h, through: through}
+			if mk, ok := h.(sink.Marked); ok {
+				si.mark = mk.Mark()
+			}
+			c.sinks = append(c.sinks, si)
 		}
 	}
 	return len(c.sinks) == 0, nil
@@ -403,6 +418,9 @@ func (r *runner) advance(ctx context.Context, c *cursor) error {
 	for {
 		if c.batch == nil || c.i == len(c.batch.Lines) {
 			if c.batch != nil {
+				if m := c.batch.Mark; m.Line > 0 && c.matomo != nil {
+					c.matomo.st.reached(m) // every line of the batch was read and tracked
+				}
 				if c.batch.End {
 					break
 				}
@@ -484,6 +502,9 @@ func (r *runner) advance(ctx context.Context, c *cursor) error {
 		failed = fmt.Sprintf("damaged after line %d: %v", c.batch.Last, err)
 	}
 	end := sink.End{Lines: c.batch.Last, Failed: failed}
+	if m := c.batch.Mark; m.Line == end.Lines {
+		end.Mark = m
+	}
 	if c.batch.Unknown != nil {
 		// Refused before any line was handed on (the lines the format
 		// check looked at are not read): the outputs keep where they

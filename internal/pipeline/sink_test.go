@@ -26,6 +26,8 @@ type fakeSink struct {
 	begun []sink.Info
 	lines []int64 // of the hits given
 	ended []int64 // the last line of each input ended
+	mark  input.Mark
+	marks []input.Mark // of each input ended
 }
 
 func (f *fakeSink) Begin(in sink.Info) (sink.Input, int64, error) {
@@ -45,8 +47,12 @@ func (fi fakeInput) Hit(line int64, h *hit.Hit) error {
 func (fi fakeInput) Malformed(int64, string) {}
 func (fi fakeInput) End(e sink.End) error {
 	fi.f.ended = append(fi.f.ended, e.Lines)
+	fi.f.marks = append(fi.f.marks, e.Mark)
 	return nil
 }
+
+// Mark implements sink.Marked: the sink's mark field.
+func (fi fakeInput) Mark() input.Mark { return fi.f.mark }
 
 // TestSinksKeepTheirOwnProgress: a run reads an input from the earliest
 // line Matomo's ledger or a sink needs; each gets only what it has not:

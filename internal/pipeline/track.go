@@ -50,6 +50,11 @@ type inputState struct {
 	waiting    bool   // its last line is still being written: not done yet
 	read       bool   // this run reads it (Matomo's handle was made)
 	failReason string // why it is damaged ("" when aborted)
+	// marks are where lines read ends in the input (input.Mark), in line
+	// order; mark is the latest at or below the confirmed line, recorded
+	// with it (ledger.Entry.Mark), for the next run to read on from.
+	marks []input.Mark
+	mark  input.Mark
 	// released: the ledger claim was given back (the persister's
 	// goroutine sets it, after the last write, or open before reading).
 	released bool
@@ -76,6 +81,28 @@ func (in *inputState) advance(line int64) {
 	if line > in.readLine.Load() {
 		in.readLine.Store(line)
 	}
+}
+
+// reached records that every line through m.Line was read and tracked.
+func (in *inputState) reached(m input.Mark) {
+	in.mu.Lock()
+	in.marks = append(in.marks, m)
+	in.mu.Unlock()
+}
+
+// markAt returns the latest mark at or below line (the confirmed line),
+// and forgets the earlier ones. Call with mu held.
+func (in *inputState) markAt(line int64) input.Mark {
+	i := 0
+	for i < len(in.marks) && in.marks[i].Line <= line {
+		in.mark = in.marks[i]
+		i++
+	}
+	in.marks = in.marks[:copy(in.marks, in.marks[i:])]
+	if in.mark.Line > line {
+		return input.Mark{} // kept from an entry of before: past the line now confirmed
+	}
+	return in.mark
 }
 
 // delivered reports whether an earlier run confirmed the hit of shard on
@@ -161,6 +188,9 @@ func (in *inputState) entry() *ledger.Entry {
 	e.Failed = in.failReason
 	if in.eof && in.npending == 0 && !in.failed && !in.waiting {
 		e.Done, e.Lines, e.ConfirmedLine, e.ShardLines, e.ShardDone = true, in.lines, in.lines, nil, nil
+	}
+	if m := in.markAt(e.ConfirmedLine); m.Valid() {
+		e.Mark = &m
 	}
 	return e
 }

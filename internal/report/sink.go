@@ -8,6 +8,7 @@ import (
 
 	"github.com/trackless/trackless/internal/filter"
 	"github.com/trackless/trackless/internal/hit"
+	"github.com/trackless/trackless/internal/input"
 	"github.com/trackless/trackless/internal/sink"
 )
 
@@ -225,10 +226,21 @@ func (si *sinkInput) Malformed(line int64, reason string) {
 	si.e.Lines = line
 }
 
+// Mark implements sink.Marked: where a line counted before ends.
+func (si *sinkInput) Mark() input.Mark {
+	if m := si.e.Mark; m != nil && m.Line <= si.e.Lines {
+		return *m
+	}
+	return input.Mark{}
+}
+
 func (si *sinkInput) End(end sink.End) error {
 	si.list()
 	s, e := si.s, si.e
 	e.Lines = max(e.Lines, end.Lines)
+	if m := end.Mark; m.Valid() && m.Line == e.Lines {
+		e.Mark = &m
+	}
 	e.Failed = end.Failed
 	if end.FingerprintLen > e.FingerprintLen {
 		e.Fingerprint, e.FingerprintLen = end.Fingerprint, end.FingerprintLen

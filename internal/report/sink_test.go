@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/trackless/trackless/internal/input"
 	"github.com/trackless/trackless/internal/sink"
 )
 
@@ -213,5 +214,40 @@ func TestSinkEntryOfBefore(t *testing.T) {
 		SamePrefix: func(string, int) bool { return false }}
 	if from := feed(t, s, now2, 10, ""); from != -1 || s.Skipped != 1 {
 		t.Errorf("an unchanged small log counted before: begun at %d, skipped %d; want it found and skipped", from, s.Skipped)
+	}
+}
+
+// TestSinkMark: where the last line counted ends (sink.End.Mark) is kept
+// in the state and given back to the next run (sink.Marked), so that it
+// reads a grown file on from there.
+func TestSinkMark(t *testing.T) {
+	dir := t.TempDir()
+	now := func() time.Time { return time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC) }
+	s, st := newStateSink(t, dir, now, 0)
+	a := sink.Info{Name: "a.log", Key: "ka", Size: 1000}
+	si, _, err := s.Begin(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := input.Mark{Line: 50, Offset: 990, HeadLine: 3, HeadOffset: 60}
+	hits := genHits(t, 50, time.Hour, 3)
+	for i := range hits {
+		si.Hit(int64(i+1), &hits[i])
+	}
+	if err := si.End(sink.End{Lines: 50, Mark: m}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	s, _ = newStateSink(t, dir, now, 0)
+	a.Size = 1100
+	si, through, err := s.Begin(a)
+	if err != nil || si == nil || through != 50 {
+		t.Fatalf("a grown input: %v %d %v", si, through, err)
+	}
+	if got := si.(sink.Marked).Mark(); got != m {
+		t.Errorf("the state gives back the mark %+v, want %+v", got, m)
 	}
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/klauspost/compress/zstd"
 
 	"github.com/trackless/trackless/internal/atomicfile"
+	"github.com/trackless/trackless/internal/input"
 	"github.com/trackless/trackless/internal/ledger"
 )
 
@@ -49,6 +50,9 @@ type InputEntry struct {
 	// inode; empty for objects and stdin.
 	Fingerprint    string `json:"fingerprint,omitempty"`
 	FingerprintLen int    `json:"fingerprint_len,omitempty"`
+	// Mark is where a line at or before Lines ends in the file
+	// (input.Mark): the next run reads on from there, not from the start.
+	Mark *input.Mark `json:"mark,omitempty"`
 }
 
 type manifest struct {

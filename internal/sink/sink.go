@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/trackless/trackless/internal/hit"
+	"github.com/trackless/trackless/internal/input"
 )
 
 // A Sink takes the hits a run reads besides Matomo (or instead of it, with
@@ -39,6 +40,14 @@ type Input interface {
 	End(e End) error
 }
 
+// A Marked Input knows where a line it has, the one Begin returned or an
+// earlier one, ends in the input's bytes (input.Mark, from an End before):
+// a run reads on from the earliest such place any output needs instead
+// of from the input's start. Its Mark is zero when it knows none.
+type Marked interface {
+	Mark() input.Mark
+}
+
 // End says how an input ended.
 type End struct {
 	// Lines is the last line read; 0 when the input was refused before
@@ -59,6 +68,9 @@ type End struct {
 	// fingerprint's size when it was opened); FingerprintLen is 0 otherwise.
 	Fingerprint    string
 	FingerprintLen int
+	// Mark is where line Lines ends in the input (input.Mark), for a
+	// later run to read on from (see Marked); zero when there is none.
+	Mark input.Mark
 }
 
 // Whole reports whether the sink now has all of the input.
