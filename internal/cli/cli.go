@@ -364,8 +364,8 @@ func runSend(env Env, args []string, parse bool) error {
 	if !parse && c.rep.reportState != "" && (sameDir(c.rep.reportState, c.stateDir) || sameDir(c.rep.reportState, c.ledger)) {
 		return usagef("--report-state %s is the state directory of the ledger: give the report state a directory of its own", c.rep.reportState)
 	}
-	if c.follow && (c.rep.reportState != "" || c.poll <= 0) {
-		return usagef("--follow works without --report-state for now, and needs a positive --poll")
+	if c.follow && c.poll <= 0 {
+		return usagef("--follow needs a positive --poll")
 	}
 	if parse && c.output != "requests" && c.output != "jsonl" {
 		return usagef("--output must be requests or jsonl, not %q", c.output)
@@ -408,18 +408,37 @@ func runSend(env Env, args []string, parse bool) error {
 		j.opt.DeadLetter, j.opt.InDoubt, j.opt.Rejected = rec.deadLetter, rec.inDoubt, rec.rejected
 		j.remindReplays(ctx, rec)
 	}
-	if c.follow {
-		j.siteInfo(ctx)
-		return j.follow(ctx, sendCtx, env, positional)
+	if parse && c.follow {
+		// What was printed is remembered for the rounds to come, in a
+		// ledger of its own that goes with the process (parse records
+		// nothing): each round prints the lines written since.
+		tmp, err := os.MkdirTemp("", "trackless-parse-follow-")
+		if err != nil {
+			return fatalError(err)
+		}
+		defer os.RemoveAll(tmp)
+		c.stateDir, c.ledger = tmp, ""
+		if err := j.openLedger(ctx, true); err != nil {
+			return err
+		}
 	}
+	j.siteInfo(ctx)
 	var ro *reportOutput
 	if c.rep.reportState != "" {
-		if ro, err = c.openReport(ctx, c.rep.reportState, j.opt.Filter, true, false, log); err != nil {
+		rc := c
+		if rc.defHost == "" {
+			// Hits of a log without hosts are counted under the host
+			// Matomo gets for them: its site's.
+			rc.defHost = j.siteHost(c.siteID)
+		}
+		if ro, err = rc.openReport(ctx, c.rep.reportState, j.opt.Filter, true, false, log); err != nil {
 			return err
 		}
 		defer ro.close()
 	}
-	j.siteInfo(ctx)
+	if c.follow {
+		return j.follow(ctx, sendCtx, ro, positional)
+	}
 	opt := j.options(inputs)
 	onDone := opt.OnDone
 	if ro != nil {

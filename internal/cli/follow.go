@@ -19,11 +19,20 @@ import (
 // again, every --poll, until a signal stops it: each run reads the lines
 // written since the last confirmed one (a half-written last line waits
 // for the next run), finds the file a path was after a rotation, and
-// records its progress as it is confirmed. An outage of Matomo longer
+// records its progress as it is confirmed; with ro (--report-state) it
+// counts the same lines into the report state. An outage of Matomo longer
 // than --max-outage does not stop it: it waits and goes on where it
 // stopped. It returns once stopped, with progress saved (exit 0), or on an
 // error no run can get past (a state directory that cannot be written).
-func (j *job) follow(ctx, sendCtx context.Context, env Env, args []string) error {
+// parse --follow is the same loop, printing instead of sending.
+func (j *job) follow(ctx, sendCtx context.Context, ro *reportOutput, args []string) error {
+	name, did := "send", "sent"
+	switch {
+	case j.parse && j.c.output == "jsonl":
+		name, did = "parse", "printed"
+	case j.parse:
+		name, did = "parse", "printed as requests"
+	}
 	var runs int
 	var last string  // the inputs' signature at the last round
 	var settled bool // the last round read everything there was (no half line, no outage)
@@ -58,7 +67,23 @@ func (j *job) follow(ctx, sendCtx context.Context, env Env, args []string) error
 		} else {
 			last = sig
 		}
-		stats, err := pipeline.Run(ctx, sendCtx, set.Names, j.options(set))
+		opt := j.options(set)
+		onDone := opt.OnDone
+		if ro != nil {
+			opt = ro.feed(opt)
+		}
+		stats, err := pipeline.Run(ctx, sendCtx, set.Names, opt)
+		if ro != nil {
+			var fatal *exitError
+			if err = ro.finish(stats, err, onDone, j.log); errors.As(err, &fatal) {
+				return err // the report state cannot be written
+			}
+		}
+		if j.out != nil {
+			if ferr := j.out.Flush(); ferr != nil {
+				return fatalError(fmt.Errorf("writing output: %w", ferr))
+			}
+		}
 		runs++
 		settled = err == nil && stats != nil && len(stats.InputsWaiting) == 0
 		if stats != nil {
@@ -67,6 +92,12 @@ func (j *job) follow(ctx, sendCtx context.Context, env Env, args []string) error
 			total.inDoubt += stats.InDoubt
 			total.deadLettered += stats.DeadLettered
 			total.rejected += stats.Invalid
+			switch {
+			case j.parse && j.c.output == "jsonl":
+				total.sent += stats.Hits
+			case j.parse:
+				total.sent += stats.Queued
+			}
 			if stats.Sent > 0 || stats.InDoubt > 0 || stats.DeadLettered > 0 {
 				j.log.Info("sent", "hits", stats.Sent, "in_doubt", stats.InDoubt, "dead_lettered", stats.DeadLettered)
 			}
@@ -85,7 +116,17 @@ func (j *job) follow(ctx, sendCtx context.Context, env Env, args []string) error
 			break
 		}
 	}
-	fmt.Fprintf(j.stderr, "trackless send --follow: stopped after %s: %s sent (tracked %d)", plural(runs, "run", "runs"), plural(total.sent, "hit", "hits"), total.tracked)
+	fmt.Fprintf(j.stderr, "trackless %s --follow: stopped after %s: %s %s", name, plural(runs, "run", "runs"), plural(total.sent, "hit", "hits"), did)
+	if !j.parse {
+		fmt.Fprintf(j.stderr, " (tracked %d)", total.tracked)
+	}
+	if ro != nil {
+		fmt.Fprintf(j.stderr, ", counted into the report state %s", j.c.rep.reportState)
+	}
+	if j.parse {
+		fmt.Fprintln(j.stderr)
+		return said(ExitOK)
+	}
 	if total.inDoubt > 0 || total.deadLettered > 0 || total.rejected > 0 {
 		fmt.Fprintf(j.stderr, ", %d in doubt, %d refused (dead letters), %d rejected: see the files in the state directory", total.inDoubt, total.deadLettered, total.rejected)
 	}

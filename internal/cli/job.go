@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -369,6 +370,23 @@ func (j *job) siteInfo(ctx context.Context) {
 		}
 	}
 	j.opt.SiteInfo = func(id int) (matomo.Site, error) { return client.Site(ctx, id) }
+}
+
+// siteHost is the host of site id's main URL in Matomo (what send uses for
+// hits without a host); "" when unknown.
+func (j *job) siteHost(id int) string {
+	if j.opt.SiteInfo == nil || id <= 0 {
+		return ""
+	}
+	s, err := j.opt.SiteInfo(id)
+	if err != nil {
+		return ""
+	}
+	u, err := url.Parse(s.MainURL)
+	if err != nil {
+		return ""
+	}
+	return u.Hostname()
 }
 
 func (j *job) close() {

@@ -388,12 +388,13 @@ var settings = []setting{
 		doc: "A file moved never replaces one of the same name in DEST: it becomes NAME.2, NAME.3... (rotated logs come back under the same names). " +
 			"An object keeps its key below the prefix it was listed under (listed under `s3://b/in/`, `in/2026/x.gz` moves to `DEST/2026/x.gz`); an object of a Lambda event keeps its whole key.",
 		target: func(c *config) any { return &c.after }},
-	{name: "follow", group: groupDelivery, cmds: cmdSend | cmdReport,
-		help: "keep reading what is written to the inputs, as they grow and rotate, until stopped (SIGTERM, SIGINT: exit 0, progress saved): send every --poll; report (with --state and -o) rewrites its HTML every --refresh",
+	{name: "follow", group: groupDelivery, cmds: cmdSend | cmdParse | cmdReport,
+		help: "keep reading what is written to the inputs, as they grow and rotate, until stopped (SIGTERM, SIGINT: exit 0, progress saved): send (and count into --report-state) or print every --poll; report (with --state and -o) rewrites its HTML every --refresh",
 		doc: "Each round reads the lines written since the last confirmed one (a half-written last line waits for the next round), finds the file a path was after a rotation, " +
-			"and records its progress as Matomo confirms it. An outage longer than `--max-outage` does not stop it: it waits and goes on where it stopped. Not with `--report-state` yet.",
+			"and records its progress as Matomo confirms it (and the report state, with `--report-state`, as it counts it). An outage longer than `--max-outage` does not stop it: it waits and goes on where it stopped. " +
+			"`parse --follow` prints the inputs whole, then what is written to them, like `tail -F`; it remembers what it printed only while it runs.",
 		target: func(c *config) any { return &c.follow }},
-	{name: "poll", arg: "DURATION", def: "1s", group: groupDelivery, cmds: cmdSend,
+	{name: "poll", arg: "DURATION", def: "1s", group: groupDelivery, cmds: cmdSend | cmdParse,
 		help:   "with --follow: how often to look for new lines",
 		target: func(c *config) any { return &c.poll }},
 	{name: "force", group: groupDelivery, cmds: cmdSend | cmdReport,

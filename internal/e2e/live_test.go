@@ -3,11 +3,15 @@ package e2e_test
 import (
 	"bytes"
 	"compress/gzip"
+	"encoding/json"
+	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -226,7 +230,8 @@ func TestFollow(t *testing.T) {
 	}
 	appendLog(t, live, part(0, 300))
 	all += part(0, 300)
-	cmd := exec.Command(binPath, "send", "--follow", "--poll", "100ms", "--mode", "visits", live)
+	repState := filepath.Join(dir, "report-state")
+	cmd := exec.Command(binPath, "send", "--follow", "--poll", "100ms", "--mode", "visits", "--report-state", repState, live)
 	cmd.Env = append(os.Environ(), env...)
 	var errb bytes.Buffer
 	cmd.Stderr = &errb
@@ -258,6 +263,97 @@ func TestFollow(t *testing.T) {
 	if r := run(t, env, "send", "--mode", "visits", live); r.code != 0 || len(srv.StoredRaw()) != stored {
 		t.Errorf("a run after the stop: exit %d, %d sent again\n%s", r.code, len(srv.StoredRaw())-stored, r.stderr)
 	}
+	// The report state (--report-state) counted the same lines, once (of
+	// two files: the log and the file it was rotated to).
+	strip := func(m map[string]any) map[string]any {
+		delete(m, "inputs")
+		delete(m, "title")
+		if o, ok := m["overview"].(map[string]any); ok {
+			delete(o, "inputs")
+		}
+		return m
+	}
+	whole := filepath.Join(dir, "all.log")
+	os.WriteFile(whole, []byte(all), 0o644)
+	if got, want := reportFigures(t, "--state", repState), reportFigures(t, "--default-host", "www.example.org", whole); !reflect.DeepEqual(strip(got), strip(want)) {
+		t.Errorf("the report state after following differs from a report of the same lines:\n%s", jsonDiff(want, got))
+	}
+}
+
+// TestParseFollow: parse --follow prints what is written to a live log,
+// like tail -F: the lines there at the start, then each new line once, a
+// half-written one once whole, through a rename rotation with late lines
+// in the renamed file; SIGTERM stops it with exit 0.
+func TestParseFollow(t *testing.T) {
+	dir := t.TempDir()
+	lines, part := logLines(t, dir, 400, 49)
+	live := filepath.Join(dir, "access.log")
+	appendLog(t, live, part(0, 100))
+	cmd := exec.Command(binPath, "parse", "--follow", "--poll", "100ms", "--output", "jsonl", "--default-host", "www.example.org", live)
+	var out, errb bytes.Buffer
+	var mu sync.Mutex
+	cmd.Stdout, cmd.Stderr = lockedWriter{&mu, &out}, &errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	printed := func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		return strings.Count(out.String(), "\n")
+	}
+	waitFor := func(step string, n int) {
+		t.Helper()
+		deadline := time.Now().Add(30 * time.Second) // a bound against a hang, not a measure
+		for printed() < n && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond)
+		}
+		if got := printed(); got != n {
+			t.Fatalf("%s: %d lines printed, want %d:\n%s", step, got, n, errb.String())
+		}
+	}
+	waitFor("the lines there at the start", 100)
+	half := lines[100]
+	appendLog(t, live, half[:len(half)/2])
+	time.Sleep(300 * time.Millisecond) // a few rounds see the half line
+	appendLog(t, live, half[len(half)/2:]+part(101, 200))
+	waitFor("new lines", 200)
+	os.Rename(live, live+".1")
+	appendLog(t, live+".1", part(200, 250))
+	appendLog(t, live, part(250, 300))
+	waitFor("through a rotation", 300)
+	exitIn(t, cmd, &errb, 0)
+	seen := map[string]int{}
+	for _, l := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+		var h struct {
+			Input string `json:"input"`
+			Line  int64  `json:"line"`
+			Time  string `json:"time"`
+			Path  string `json:"path"`
+		}
+		if err := json.Unmarshal([]byte(l), &h); err != nil {
+			t.Fatalf("not a JSON line: %q", l)
+		}
+		seen[fmt.Sprint(h.Input, h.Line, h.Time, h.Path)]++
+	}
+	if len(seen) != 300 || printed() != 300 {
+		t.Errorf("%d lines printed, %d distinct, want 300 once each", printed(), len(seen))
+	}
+	if !strings.Contains(errb.String(), "trackless parse --follow: stopped after") {
+		t.Errorf("no summary at the stop:\n%s", errb.String())
+	}
+}
+
+// lockedWriter is a writer a test reads while a command writes to it.
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
 
 // TestReportFollow: report --follow --state DIR -o FILE counts what is
