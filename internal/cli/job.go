@@ -219,9 +219,11 @@ func (j *job) withRemainders(ctx context.Context, set *source.Set) {
 		settled := rec.Settled
 		if rotated(n, rec.Identity) {
 			if !slices.ContainsFunc(rec.Rotated, func(rf ledger.RotatedFile) bool {
-				return rf.Identity.Device == rec.Identity.Device && rf.Identity.Inode == rec.Identity.Inode
+				// The same file (an inode is reused once its file is gone).
+				return rf.Identity.Device == rec.Identity.Device && rf.Identity.Inode == rec.Identity.Inode && rf.Identity.Fingerprint == rec.Identity.Fingerprint
 			}) {
 				rec.Rotated = append(rec.Rotated, ledger.RotatedFile{Identity: rec.Identity})
+				rec.Rotated = append(rec.Rotated, j.missedRotations(ctx, n, rec)...)
 			}
 			rec.Settled = false // of the file now at the path: read by this run
 		} else {
@@ -240,7 +242,7 @@ func (j *job) withRemainders(ctx context.Context, set *source.Set) {
 			}
 			if p == "" {
 				if !settled {
-					fmt.Fprintf(j.stderr, "trackless: %s was rotated, and the file it was is not beside it under a name like %s.1 (compressed, moved or deleted?): lines written to it after they were last read, if any, are not read\n", n, filepath.Base(n))
+					fmt.Fprintf(j.stderr, "trackless: %s was rotated, and the file it was is not beside it under a name like %s.1 (moved or deleted?): %s\n", n, filepath.Base(n), j.lost(ctx, rf.Identity))
 				}
 				continue
 			}
@@ -265,6 +267,73 @@ func (j *job) withRemainders(ctx context.Context, set *source.Set) {
 		names = append(names, n)
 	}
 	set.Names = names
+}
+
+// entryOf returns the ledger entry of a file's identity, or nil.
+func (j *job) entryOf(ctx context.Context, id input.Identity) *ledger.Entry {
+	for _, k := range id.Keys() {
+		if e, err := j.led.Get(ctx, k); err == nil && e != nil {
+			return e
+		}
+	}
+	return nil
+}
+
+// lost says what of a rotated file that cannot be found was not read:
+// the bytes after the last confirmed line when it was last read, and
+// whatever was written to it since.
+func (j *job) lost(ctx context.Context, id input.Identity) string {
+	e := j.entryOf(ctx, id)
+	if e == nil {
+		return "none of it was read"
+	}
+	when := e.Updated.Local().Format("2006-01-02 15:04:05")
+	if e.Mark != nil && !e.Done && e.Identity.Size > e.Mark.Offset {
+		return fmt.Sprintf("%d bytes of it after line %d, there when it was last read (%s), were not read, nor anything written to it since", e.Identity.Size-e.Mark.Offset, e.Mark.Line, when)
+	}
+	return fmt.Sprintf("it was read through line %d (%s); lines written to it since, if any, are not read", max(e.ConfirmedLine, e.Lines), when)
+}
+
+// missedRotations returns the files beside path that it was rotated to
+// between the file it was when last read (rec.Identity) and the file it
+// is now: named as rotations of it, modified since that read, and not
+// that file (found by Remainder). They were the log for a while without
+// any run seeing them at the path (cron stopped, two rotations between
+// runs); read like the remainder, they are looked at by later runs until
+// settled.
+func (j *job) missedRotations(ctx context.Context, path string, rec *ledger.PathRecord) []ledger.RotatedFile {
+	e := j.entryOf(ctx, rec.Identity)
+	if e == nil {
+		return nil
+	}
+	names, err := source.Rotations(path, e.Updated)
+	if err != nil {
+		return nil
+	}
+	remainder, _ := source.Remainder(path, rec.Identity)
+	var out []ledger.RotatedFile
+	for _, p := range names {
+		if p == remainder {
+			continue
+		}
+		in, err := input.Open(p)
+		if err != nil || in.Identity == nil {
+			continue
+		}
+		id := *in.Identity
+		in.Close()
+		if e := j.entryOf(ctx, id); e != nil && e.Done {
+			continue
+		}
+		if c := id.ContentKey(); c != "" {
+			if e, err := j.led.Get(ctx, c); err == nil && e != nil && e.Done {
+				continue
+			}
+		}
+		j.log.Info("a file the path was rotated to between runs: reading it", "input", path, "rotated_to", p)
+		out = append(out, ledger.RotatedFile{Path: p, Identity: id})
+	}
+	return out
 }
 
 // settled reports whether a rotated file was read whole, its size then

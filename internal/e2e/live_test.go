@@ -446,3 +446,62 @@ func checkStoredAs(t *testing.T, step string, srv *matomotest.Server, env []stri
 		t.Fatalf("%s: Matomo has %d of %d page views: %d missing, %d twice", step, len(srv.StoredRaw()), len(want), len(missing), extra)
 	}
 }
+
+// TestTwoRotationsBetweenRuns: cron stopped while the log was rotated
+// twice (access.log became .1, then .2.gz, and the file in between, never
+// seen at the path, became .1): a run given only the path reads the rest
+// of the first file (by its content), the whole file in between, and the
+// new file; nothing twice. A rotated file that is gone is said with what
+// of it was not read: the bytes of a half-written line left at the last
+// run.
+func TestTwoRotationsBetweenRuns(t *testing.T) {
+	dir := t.TempDir()
+	lines, part := logLines(t, dir, 1000, 50)
+	logs := filepath.Join(dir, "nginx")
+	os.Mkdir(logs, 0o755)
+	live := filepath.Join(logs, "access.log")
+	srv := siteServer(t, matomotest.Config{})
+	env := sendEnv(srv, filepath.Join(dir, "state"))
+	send := func(step string) string {
+		t.Helper()
+		r := run(t, env, "send", "--mode", "visits", live)
+		if r.code != 0 {
+			t.Fatalf("%s: send exited %d:\n%s", step, r.code, r.stderr)
+		}
+		return r.stderr
+	}
+	all := part(0, 300)
+	appendLog(t, live, all)
+	send("first run")
+	// Rotated twice while no run came: delaycompress, so the first file
+	// is compressed at the second rotation.
+	appendLog(t, live, part(300, 350))
+	os.Rename(live, live+".1")
+	appendLog(t, live+".1", part(350, 370))
+	appendLog(t, live, part(370, 600))
+	gzipFile(t, live+".1", live+".2.gz")
+	os.Rename(live, live+".1")
+	appendLog(t, live+".1", part(600, 620))
+	appendLog(t, live, part(620, 700))
+	all += part(300, 700)
+	send("after two rotations")
+	checkStoredAs(t, "two rotations between runs", srv, env, dir, all)
+	send("again")
+	checkStoredAs(t, "a run after", srv, env, dir, all)
+	// A half-written line left by a run, then the file moved away: the
+	// run says how many bytes of it were not read.
+	half := lines[700][:20]
+	appendLog(t, live, part(700, 710)+half)
+	future := time.Now().Add(30 * time.Second) // being written, whatever the clock
+	os.Chtimes(live, future, future)
+	send("a half line")
+	all += part(700, 710)
+	os.Rename(live, filepath.Join(dir, "elsewhere.log"))
+	appendLog(t, live, part(711, 720))
+	all += part(711, 720)
+	stderr := send("moved away")
+	if want := fmt.Sprintf("%d bytes of it after line 90", len(half)); !strings.Contains(stderr, want) {
+		t.Errorf("the run does not say what was lost (%q):\n%s", want, stderr)
+	}
+	checkStoredAs(t, "after the file went away", srv, env, dir, all)
+}

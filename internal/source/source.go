@@ -10,6 +10,7 @@
 package source
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -17,8 +18,11 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
@@ -376,24 +380,17 @@ func copyFile(name, dest string) error {
 // the same folder, named after it (access.log.1, access.log.0,
 // access.log-20261204, ...), that has the device and inode of was and
 // starts with the bytes it had (a rename keeps them; nginx may still be
-// writing into it); or, compressed since (access.log.1.gz), whose content
-// starts with them. "" when none
-// has: the file was compressed, moved elsewhere, or deleted.
+// writing into it); or, another file whose content starts with them: a
+// copy (logrotate's copytruncate: the lines written before the copy are
+// in it), or the file compressed since (access.log.1.gz). "" when none
+// has: the file was moved elsewhere or deleted.
 func Remainder(path string, was input.Identity) (string, error) {
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	ents, err := os.ReadDir(dir)
+	names, err := namesBeside(path)
 	if err != nil {
 		return "", err
 	}
-	var compressed []string
-	for _, e := range ents {
-		if e.Name() == base || !strings.HasPrefix(e.Name(), base) || !e.Type().IsRegular() {
-			continue
-		}
-		p := filepath.Join(dir, e.Name())
+	var others []string
+	for _, p := range names {
 		st, err := os.Stat(p)
 		if err != nil {
 			continue
@@ -404,20 +401,87 @@ func Remainder(path string, was input.Identity) (string, error) {
 			if same, err := input.FingerprintMatches(p, was); err == nil && same {
 				return p, nil
 			}
+			continue
 		}
-		if ext := filepath.Ext(p); ext == ".gz" || ext == ".zst" || ext == ".bz2" {
-			compressed = append(compressed, p)
+		if isRotationOf(path, p) {
+			others = append(others, p)
 		}
 	}
-	// Compressed by the rotation (another file): by its content. Only a
-	// file whose fingerprint covers FingerprintSize bytes can be told
-	// from another this way.
-	if was.FingerprintLen >= input.FingerprintSize {
-		for _, p := range compressed {
-			if input.ContentMatches(p, was.Fingerprint, was.FingerprintLen) {
-				return p, nil
-			}
+	// Copied or compressed by the rotation (another file): by its
+	// content, a plain copy first. Only a file whose fingerprint covers
+	// FingerprintSize bytes can be told from another this way.
+	if was.FingerprintLen < input.FingerprintSize {
+		return "", nil
+	}
+	slices.SortStableFunc(others, func(a, b string) int { return cmp.Compare(compressedName(a), compressedName(b)) })
+	for _, p := range others {
+		if input.ContentMatches(p, was.Fingerprint, was.FingerprintLen) {
+			return p, nil
 		}
 	}
 	return "", nil
+}
+
+// Rotations returns the files beside path named as rotations of it
+// (rotatedName) and modified after since: when a path was rotated more
+// than once since a run read it (cron stopped for a day), the files it was
+// in between, which no run saw at the path.
+func Rotations(path string, since time.Time) ([]string, error) {
+	names, err := namesBeside(path)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, p := range names {
+		if !isRotationOf(path, p) {
+			continue
+		}
+		if st, err := os.Stat(p); err == nil && st.ModTime().After(since) {
+			out = append(out, p)
+		}
+	}
+	return out, nil
+}
+
+// rotatedSuffix is what logrotate (and newsyslog, and servers that rotate
+// their own logs) add to a log's name: .1, .0, -20261204, .2026-12-04,
+// -2026120413, optionally compressed.
+var rotatedSuffix = regexp.MustCompile(`^(\.\d{1,4}|[-._]\d{8}(\d{2}(\d{2})?)?|[-._]\d{4}-\d{2}-\d{2}([-_T]\d{2}(-?\d{2})?)?)(\.(gz|zst|bz2))?$`)
+
+// isRotationOf reports whether the name of p is path's with a rotation's
+// suffix (rotatedSuffix).
+func isRotationOf(path, p string) bool {
+	return rotatedSuffix.MatchString(strings.TrimPrefix(filepath.Base(p), filepath.Base(path)))
+}
+
+// namesBeside lists the regular files beside path whose names start with
+// path's (access.log.1, access.log-20261204.gz, access.log.old), sorted by
+// name.
+func namesBeside(path string) ([]string, error) {
+	dir, base := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, e := range ents {
+		name := e.Name()
+		if name == base || !strings.HasPrefix(name, base) || !e.Type().IsRegular() {
+			continue
+		}
+		out = append(out, filepath.Join(dir, name))
+	}
+	return out, nil
+}
+
+// compressedName is 1 for a name of a compressed file, 0 otherwise.
+func compressedName(p string) int {
+	switch filepath.Ext(p) {
+	case ".gz", ".zst", ".bz2":
+		return 1
+	}
+	return 0
 }

@@ -1038,3 +1038,68 @@ func TestRemainder(t *testing.T) {
 		t.Errorf("moved elsewhere: found %q, %v", got, err)
 	}
 }
+
+// TestRemainderCopied: copytruncate's copy (a plain file with other device
+// and inode) and a compressed rotation are found by their content, the
+// plain copy first; a file that only shares the name's prefix is not
+// looked into.
+func TestRemainderCopied(t *testing.T) {
+	dir := t.TempDir()
+	live := filepath.Join(dir, "access.log")
+	content := strings.Repeat("192.0.2.1 - - [04/Dec/2026:10:00:00 +0000] \"GET / HTTP/1.1\" 200 1 \"-\" \"x\"\n", 100)
+	writeFile(t, live, content)
+	in, err := input.Open(live)
+	if err != nil {
+		t.Fatal(err)
+	}
+	was := *in.Identity
+	in.Close()
+	writeFile(t, filepath.Join(dir, "access.log.bak"), content) // not a rotation's name
+	if got, _ := Remainder(live, was); got != "" {
+		t.Errorf("found %q before any copy", got)
+	}
+	var z bytes.Buffer
+	zw := gzip.NewWriter(&z)
+	zw.Write([]byte(content))
+	zw.Close()
+	writeFile(t, filepath.Join(dir, "access.log.2.gz"), z.String())
+	writeFile(t, filepath.Join(dir, "access.log.1"), content+"more\n")
+	os.Truncate(live, 0)
+	if got, err := Remainder(live, was); err != nil || got != filepath.Join(dir, "access.log.1") {
+		t.Errorf("copytruncate: found %q, %v; want the plain copy", got, err)
+	}
+	os.Remove(filepath.Join(dir, "access.log.1"))
+	if got, err := Remainder(live, was); err != nil || got != filepath.Join(dir, "access.log.2.gz") {
+		t.Errorf("compressed: found %q, %v", got, err)
+	}
+}
+
+// TestRotations: the files named as rotations of a path and modified
+// after a time; other names are not.
+func TestRotations(t *testing.T) {
+	dir := t.TempDir()
+	live := filepath.Join(dir, "access.log")
+	old := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	for name, recent := range map[string]bool{
+		"access.log": true, "access.log.1": true, "access.log.2.gz": true, "access.log-20261204": true,
+		"access.log-20261204.gz": true, "access.log.2026-12-04": true, "access.log-2026120413.zst": true,
+		"access.log.3.gz": false, "access.log.bak": true, "access.log.1.swp": true, "access.logger": true,
+	} {
+		p := filepath.Join(dir, name)
+		writeFile(t, p, "x\n")
+		if !recent {
+			os.Chtimes(p, old, old)
+		}
+	}
+	got, err := Rotations(live, old.Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range got {
+		got[i] = filepath.Base(got[i])
+	}
+	want := []string{"access.log-20261204", "access.log-20261204.gz", "access.log-2026120413.zst", "access.log.1", "access.log.2.gz", "access.log.2026-12-04"}
+	if !slices.Equal(got, want) {
+		t.Errorf("rotations: %v, want %v", got, want)
+	}
+}
