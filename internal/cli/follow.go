@@ -37,15 +37,23 @@ func (j *job) follow(ctx, sendCtx context.Context, ro *reportOutput, args []stri
 	var last string  // the inputs' signature at the last round
 	var settled bool // the last round read everything there was (no half line, no outage)
 	var total struct{ sent, tracked, inDoubt, deadLettered, rejected int64 }
+	// The next round starts a --poll after the last one started (at once
+	// when that one took longer: it was catching up), or a --poll after
+	// it ended when it failed.
+	var started time.Time
 	wait := func() bool {
 		select {
 		case <-ctx.Done():
 			return false
-		case <-time.After(j.c.poll):
+		case <-time.After(j.c.poll - time.Since(started)):
 			return true
 		}
 	}
+	// Matomo's first batch of a day goes alone (see pipeline.Days): once
+	// per day for the whole follow, not once per round.
+	j.opt.Days = pipeline.NewDays()
 	for ctx.Err() == nil {
+		started = time.Now()
 		set, _, err := j.sources().Resolve(ctx, args)
 		if err != nil {
 			// A path missing for a moment (between a rotation's rename and
@@ -107,6 +115,7 @@ func (j *job) follow(ctx, sendCtx context.Context, ro *reportOutput, args []stri
 		case ctx.Err() != nil:
 		case errors.As(err, &outage):
 			j.log.Warn("Matomo is failing: waiting, then going on where it stopped", "error", err)
+			started = time.Now()
 		case errors.Is(err, pipeline.ErrOldHits), errors.Is(err, pipeline.ErrNoHost):
 			return usageError(err)
 		case err != nil:

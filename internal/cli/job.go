@@ -241,7 +241,11 @@ func (j *job) withRemainders(ctx context.Context, set *source.Set) {
 				continue // given under its new name: read as such
 			}
 			if p == "" {
-				if !settled {
+				switch {
+				case settled:
+				case sameInode(n, rf.Identity):
+					fmt.Fprintf(j.stderr, "trackless: %s was truncated or rewritten in place, and no copy of what it held is beside it under a name like %s.1: %s\n", n, filepath.Base(n), j.lost(ctx, rf.Identity))
+				default:
 					fmt.Fprintf(j.stderr, "trackless: %s was rotated, and the file it was is not beside it under a name like %s.1 (moved or deleted?): %s\n", n, filepath.Base(n), j.lost(ctx, rf.Identity))
 				}
 				continue
@@ -370,6 +374,16 @@ func givenAs(names []string, id input.Identity) string {
 	return ""
 }
 
+// sameInode reports whether the file at path has id's device and inode.
+func sameInode(path string, id input.Identity) bool {
+	st, err := os.Stat(path)
+	if err != nil {
+		return false
+	}
+	dev, ino, ok := input.DeviceInode(st)
+	return ok && dev == id.Device && ino == id.Inode
+}
+
 // rotated reports whether the file at path is no longer the one id
 // identifies: no file, another device or inode, or the same inode with
 // other first bytes (the old file was deleted and the new one took its
@@ -438,8 +452,34 @@ func (j *job) siteInfo(ctx context.Context) {
 			return
 		}
 	}
-	j.opt.SiteInfo = func(id int) (matomo.Site, error) { return client.Site(ctx, id) }
+	// Asked once per site for a while, not once per run (send --follow
+	// runs a round every second).
+	type known struct {
+		site matomo.Site
+		at   time.Time
+	}
+	var mu sync.Mutex
+	cache := map[int]known{}
+	j.opt.SiteInfo = func(id int) (matomo.Site, error) {
+		mu.Lock()
+		k, ok := cache[id]
+		mu.Unlock()
+		if ok && time.Since(k.at) < siteInfoTTL {
+			return k.site, nil
+		}
+		s, err := client.Site(ctx, id)
+		if err == nil {
+			mu.Lock()
+			cache[id] = known{s, time.Now()}
+			mu.Unlock()
+		}
+		return s, err
+	}
 }
+
+// siteInfoTTL is how long what Matomo said of a site is used before it is
+// asked again.
+const siteInfoTTL = 10 * time.Minute
 
 // siteHost is the host of site id's main URL in Matomo (what send uses for
 // hits without a host); "" when unknown.

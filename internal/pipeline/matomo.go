@@ -253,9 +253,14 @@ func (r *runner) lookup(ctx context.Context, name string, id *input.Identity, sa
 		}
 		p := prev.Identity
 		if key == id.ContentKey() {
-			// An alias: the content of a file read before.
+			// An alias: the content of a file read before. The file's own
+			// entry may have got further since the alias was written (a
+			// run stopped before its end): the furthest of the two.
 			pf, pn := p.ContentFingerprint()
 			if cf, cn := id.ContentFingerprint(); pf == cf && pn == cn && (p.Device != id.Device || p.Inode != id.Inode) {
+				if own, err := r.opt.Ledger.Get(ctx, p.Key()); err == nil && own != nil && own.Identity.Fingerprint == p.Fingerprint && further(own, prev) {
+					return own, true, nil
+				}
 				return prev, true, nil
 			}
 			continue
@@ -284,6 +289,17 @@ func (r *runner) lookup(ctx context.Context, name string, id *input.Identity, sa
 		return prev, false, nil
 	}
 	return nil, false, nil
+}
+
+// further reports whether entry a has an input further than entry b.
+func further(a, b *ledger.Entry) bool {
+	through := func(e *ledger.Entry) int64 {
+		if e.Done {
+			return e.Lines
+		}
+		return e.ConfirmedLine
+	}
+	return through(a) > through(b)
 }
 
 // inputDone tells Options.OnDone that every hit of an input is confirmed.

@@ -161,6 +161,14 @@ type saltGate struct {
 	state map[dayKey]uint8 // absent: no batch yet; gatePending; gateOpen
 }
 
+// Days are the days whose first batch Matomo answered (see saltGate),
+// shared by the runs of one process (Options.Days). Safe for concurrent
+// use.
+type Days struct{ gate *saltGate }
+
+// NewDays returns Days with every day closed.
+func NewDays() *Days { return &Days{gate: newSaltGate()} }
+
 const (
 	gatePending uint8 = 1
 	gateOpen    uint8 = 2

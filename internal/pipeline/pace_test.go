@@ -226,6 +226,43 @@ func TestFirstBatchOfADayAlone(t *testing.T) {
 	}
 }
 
+// TestDaysCarryOver: with Options.Days, the days a run opened (their
+// first batch answered) are open for the next run of the process (send
+// --follow's rounds): its first batch of such a day does not go alone.
+func TestDaysCarryOver(t *testing.T) {
+	_, client := newOKServer(t)
+	days := NewDays()
+	opt := Options{
+		Encoder: matomo.Encoder{SiteID: 1, RecMode: 2}, Classify: classify.Config{RecMode: 2},
+		BatchSize: 10, Concurrency: 4, Client: client, Now: fixedNow, HasToken: true, Days: days,
+		SiteInfo: func(id int) (matomo.Site, error) {
+			return matomo.Site{ID: id, MainURL: "https://x.example", Timezone: "UTC"}, nil
+		},
+	}
+	if _, err := Run(context.Background(), context.Background(), []string{multiDayLog(t, 200)}, opt); err != nil {
+		t.Fatal(err)
+	}
+	days.gate.mu.Lock()
+	open := 0
+	for _, st := range days.gate.state {
+		if st == gateOpen {
+			open++
+		}
+	}
+	days.gate.mu.Unlock()
+	if open == 0 {
+		t.Fatal("no day open after a run")
+	}
+	// What the next run's first batch of those days would wait for.
+	var keys []dayKey
+	for k := range days.gate.state {
+		keys = append(keys, k)
+	}
+	if owned, ok := days.gate.enter(context.Background(), keys); !ok || len(owned) != 0 {
+		t.Errorf("the next run's first batch goes alone again for %v", owned)
+	}
+}
+
 func TestDaysOf(t *testing.T) {
 	at := time.Date(2026, 11, 1, 23, 30, 0, 0, time.UTC)
 	paris, _ := time.LoadLocation("Europe/Paris")

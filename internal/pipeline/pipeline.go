@@ -115,6 +115,11 @@ type Options struct {
 	// missing scheme is https (counted in Stats.SchemeDefaulted) and a
 	// missing host stops the run with ErrNoHost.
 	SiteInfo func(site int) (matomo.Site, error)
+	// Days, if set, carries the days whose first batch Matomo answered
+	// from one run to the next in one process (send --follow): each
+	// round then sends its batches at once, not the first of each day
+	// alone again. Nil: a run starts with every day closed.
+	Days *Days
 
 	Log *slog.Logger
 	// slowAnswer is how long an answer must take before its slowness can
@@ -301,6 +306,9 @@ func Run(ctx, sendCtx context.Context, names []string, opt Options) (*Stats, err
 	r.retry, r.cancelRetry = context.WithCancel(ctx)
 	defer r.cancelRetry()
 	r.limit, r.gate = newLimiter(opt.Concurrency), newSaltGate()
+	if opt.Days != nil {
+		r.gate = opt.Days.gate
+	}
 	if opt.slowAnswer > 0 {
 		r.limit.minSlow = opt.slowAnswer
 	}
@@ -388,11 +396,8 @@ func Run(ctx, sendCtx context.Context, names []string, opt Options) (*Stats, err
 // (access.log.1.gz) or copied (copytruncate).
 func (r *runner) writeAliases() {
 	for _, st := range r.claimed {
-		if !st.read || st.key == "" || st.identity.Content != "" {
-			continue // only plain files are compressed or copied by rotations
-		}
-		ck := st.identity.ContentKey()
-		if ck == "" || ck == st.key {
+		ck := st.aliasKey()
+		if !st.read || ck == "" {
 			continue
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), putTimeout)

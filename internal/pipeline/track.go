@@ -55,6 +55,9 @@ type inputState struct {
 	// with it (ledger.Entry.Mark), for the next run to read on from.
 	marks []input.Mark
 	mark  input.Mark
+	// aliased: the entry was written under aliasKey too in this run (at
+	// its first write; again at the run's end: writeAliases).
+	aliased bool
 	// released: the ledger claim was given back (the persister's
 	// goroutine sets it, after the last write, or open before reading).
 	released bool
@@ -81,6 +84,19 @@ func (in *inputState) advance(line int64) {
 	if line > in.readLine.Load() {
 		in.readLine.Store(line)
 	}
+}
+
+// aliasKey is the key under which what was read of the input is also
+// recorded, its content's (input.Identity.ContentKey), for a plain file:
+// only plain files are compressed or copied by rotations. "" for others.
+func (in *inputState) aliasKey() string {
+	if in.key == "" || in.identity.Content != "" || in.identity.Object != "" {
+		return ""
+	}
+	if ck := in.identity.ContentKey(); ck != in.key {
+		return ck
+	}
+	return ""
 }
 
 // reached records that every line through m.Line was read and tracked.
@@ -275,6 +291,15 @@ func (p *persister) loop() {
 			e := in.entry()
 			ctx, cancel := context.WithTimeout(context.Background(), putTimeout)
 			perr := p.led.Put(ctx, in.key, e)
+			if ck := in.aliasKey(); perr == nil && !in.aliased && ck != "" {
+				// The content's key points at this file's entry from its
+				// first write: a file killed before the run's end and then
+				// compressed by a rotation is found by its content and
+				// read on from this file's own progress (lookup).
+				if err := p.led.Put(ctx, ck, e); err == nil {
+					in.aliased = true
+				}
+			}
 			cancel()
 			if perr != nil && err == nil {
 				err = perr
