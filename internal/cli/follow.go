@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -172,8 +173,15 @@ func (j *job) followReport(ctx context.Context, env Env, ro *reportOutput, args 
 	var last string
 	var settled bool
 	rounds := 0
+	rot := reportRotations(ro.state, j.log, j.stderr)
 	for ctx.Err() == nil {
 		set, _, err := j.sources().Resolve(ctx, args)
+		if err == nil {
+			// After a rotation, the rest of the file a path was.
+			given := slices.Clone(set.Names)
+			rot.add(ctx, set)
+			rot.record(given)
+		}
 		if err != nil {
 			j.log.Warn("cannot list the inputs: trying again", "error", err)
 		} else if sig := signature(set.Names); sig != last || !settled {

@@ -112,6 +112,14 @@ func runReport(env Env, args []string) error {
 			return usageError(err)
 		}
 	}
+	if state != nil {
+		// A live log given by its path: the rest of the file it was
+		// before a rotation is counted too.
+		rot := reportRotations(state, log, env.Stderr)
+		given := slices.Clone(set.Names)
+		rot.add(ctx, set)
+		rot.record(given)
+	}
 	popt := j.options(set)
 	popt = pipeline.Options{
 		SinksOnly: true, Sinks: []sink.Sink{sk}, WholeLines: state != nil,

@@ -505,3 +505,107 @@ func TestTwoRotationsBetweenRuns(t *testing.T) {
 	}
 	checkStoredAs(t, "after the file went away", srv, env, dir, all)
 }
+
+// TestReportStateRotations: report --state run after run over a live log
+// and its rotated files (a glob over access.log*): a file compressed by
+// the rotation (access.log.1.gz, then .2.gz) and copytruncate's copy are
+// known by their content and not counted again; the state gives the
+// figures of a report of all the lines once.
+func TestReportStateRotations(t *testing.T) {
+	dir := t.TempDir()
+	_, part := logLines(t, dir, 900, 51)
+	logs := filepath.Join(dir, "nginx")
+	os.Mkdir(logs, 0o755)
+	live := filepath.Join(logs, "access.log")
+	state := filepath.Join(dir, "state")
+	report := func(step string) {
+		t.Helper()
+		names, _ := filepath.Glob(live + "*")
+		r := run(t, nil, append([]string{"report", "--state", state, "-o", filepath.Join(dir, "r.html"), "--default-host", "www.example.org"}, names...)...)
+		if r.code != 0 {
+			t.Fatalf("%s: report exited %d:\n%s", step, r.code, r.stderr)
+		}
+	}
+	appendLog(t, live, part(0, 300))
+	report("first run")
+	// compress without delay: the rest only in access.log.1.gz.
+	appendLog(t, live, part(300, 400))
+	gzipFile(t, live, live+".1.gz")
+	appendLog(t, live, part(400, 600))
+	report("after a compressing rotation")
+	os.Rename(live+".1.gz", live+".2.gz")
+	gzipFile(t, live, live+".1.gz")
+	appendLog(t, live, part(600, 700))
+	report("after a second rotation")
+	// copytruncate: the copy holds what was counted and more.
+	appendLog(t, live, part(700, 800))
+	data, _ := os.ReadFile(live)
+	os.WriteFile(live+".1", data, 0o644)
+	os.Truncate(live, 0)
+	appendLog(t, live, part(800, 900))
+	report("after copytruncate")
+	os.WriteFile(filepath.Join(dir, "all.log"), []byte(part(0, 900)), 0o644)
+	strip := func(m map[string]any) map[string]any {
+		delete(m, "inputs")
+		delete(m, "title")
+		if o, ok := m["overview"].(map[string]any); ok {
+			delete(o, "inputs")
+		}
+		return m
+	}
+	if got, want := reportFigures(t, "--state", state), reportFigures(t, "--default-host", "www.example.org", filepath.Join(dir, "all.log")); !reflect.DeepEqual(strip(got), strip(want)) {
+		t.Errorf("the state after the rotations differs from a report of the same lines:\n%s", jsonDiff(want, got))
+	}
+}
+
+// TestReportRotationGivenOnlyThePath: report --state given only the live
+// path, run after run through rename rotations with late lines written
+// into the renamed file, and a rotation that compresses at once: the
+// state counts every line once, as a report of all of them.
+func TestReportRotationGivenOnlyThePath(t *testing.T) {
+	dir := t.TempDir()
+	_, part := logLines(t, dir, 800, 52)
+	logs := filepath.Join(dir, "nginx")
+	os.Mkdir(logs, 0o755)
+	live := filepath.Join(logs, "access.log")
+	state := filepath.Join(dir, "state")
+	report := func(step string) string {
+		t.Helper()
+		r := run(t, nil, "report", "--state", state, "-o", filepath.Join(dir, "r.html"), "--default-host", "www.example.org", live)
+		if r.code != 0 {
+			t.Fatalf("%s: report exited %d:\n%s", step, r.code, r.stderr)
+		}
+		return r.stderr
+	}
+	appendLog(t, live, part(0, 300))
+	report("first run")
+	appendLog(t, live, part(300, 350))
+	os.Rename(live, live+".1")
+	appendLog(t, live+".1", part(350, 400))
+	appendLog(t, live, part(400, 500))
+	report("after the rotation")
+	appendLog(t, live+".1", part(500, 520)) // late lines into the renamed file
+	appendLog(t, live, part(520, 600))
+	report("late lines")
+	// The next rotation shifts .1 to .2 and compresses without delay:
+	// the rest only in access.log.1.gz.
+	appendLog(t, live, part(600, 650))
+	os.Rename(live+".1", live+".2")
+	gzipFile(t, live, live+".1.gz")
+	appendLog(t, live, part(650, 800))
+	if stderr := report("compressed at once"); strings.Contains(stderr, "not beside it") {
+		t.Errorf("the compressed rest was not found:\n%s", stderr)
+	}
+	os.WriteFile(filepath.Join(dir, "all.log"), []byte(part(0, 800)), 0o644)
+	strip := func(m map[string]any) map[string]any {
+		delete(m, "inputs")
+		delete(m, "title")
+		if o, ok := m["overview"].(map[string]any); ok {
+			delete(o, "inputs")
+		}
+		return m
+	}
+	if got, want := reportFigures(t, "--state", state), reportFigures(t, "--default-host", "www.example.org", filepath.Join(dir, "all.log")); !reflect.DeepEqual(strip(got), strip(want)) {
+		t.Errorf("the state after the rotations differs from a report of the same lines:\n%s", jsonDiff(want, got))
+	}
+}

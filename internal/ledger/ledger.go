@@ -207,8 +207,32 @@ type RotatedFile struct {
 	Identity input.Identity `json:"identity"`
 }
 
+// Paths keeps the PathRecords of a state directory, in its folder
+// "paths": the Matomo ledger's (Ledger.Paths) and a report state's. The
+// process that holds the directory uses it.
+type Paths struct {
+	dir      string
+	readOnly bool
+}
+
+// NewPaths returns the path records of the state directory dir.
+func NewPaths(dir string) *Paths { return &Paths{dir: dir} }
+
+// Paths returns the ledger's path records.
+func (l *Ledger) Paths() *Paths { return &Paths{dir: l.dir, readOnly: l.readOnly} }
+
 // At returns the record of path, or nil when there is none.
-func (l *Ledger) At(path string) (*PathRecord, error) {
+func (l *Ledger) At(path string) (*PathRecord, error) { return l.Paths().At(path) }
+
+// SetAt replaces the record of rec.Path (an absolute path) atomically.
+func (l *Ledger) SetAt(rec *PathRecord) error { return l.Paths().SetAt(rec) }
+
+// RecordAt records that the file at path has identity id (its rotated
+// files are kept).
+func (l *Ledger) RecordAt(path string, id input.Identity) error { return l.Paths().RecordAt(path, id) }
+
+// At returns the record of path, or nil when there is none.
+func (l *Paths) At(path string) (*PathRecord, error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return nil, err
@@ -223,13 +247,13 @@ func (l *Ledger) At(path string) (*PathRecord, error) {
 	}
 	var rec PathRecord
 	if err := json.Unmarshal(data, &rec); err != nil || rec.Path != abs {
-		return nil, fmt.Errorf("ledger %s is corrupt: remove it (the rest of a file rotated since the last run is then not looked for, once)", p)
+		return nil, fmt.Errorf("state %s is corrupt: remove it (the rest of a file rotated since the last run is then not looked for, once)", p)
 	}
 	return &rec, nil
 }
 
 // SetAt replaces the record of rec.Path (an absolute path) atomically.
-func (l *Ledger) SetAt(rec *PathRecord) error {
+func (l *Paths) SetAt(rec *PathRecord) error {
 	if l.readOnly {
 		return errors.New("ledger opened read-only")
 	}
@@ -245,7 +269,7 @@ func (l *Ledger) SetAt(rec *PathRecord) error {
 
 // RecordAt records that the file at path has identity id (its rotated
 // files are kept).
-func (l *Ledger) RecordAt(path string, id input.Identity) error {
+func (l *Paths) RecordAt(path string, id input.Identity) error {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return err
@@ -261,7 +285,7 @@ func (l *Ledger) RecordAt(path string, id input.Identity) error {
 	return l.SetAt(rec)
 }
 
-func (l *Ledger) pathFile(abs string) string {
+func (l *Paths) pathFile(abs string) string {
 	return filepath.Join(l.dir, "paths", fileName(abs))
 }
 

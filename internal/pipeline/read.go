@@ -378,6 +378,10 @@ func (r *runner) begin(ctx context.Context, c *cursor, id *input.Identity) (skip
 	if id != nil {
 		info.Key, info.Size, info.Keys = id.Key(), id.Size, id.Keys()
 		info.Fingerprint, info.FingerprintLen, info.SamePrefix = id.Fingerprint, id.FingerprintLen, same
+		info.Content, info.ContentLen = id.ContentFingerprint()
+		if ck := id.ContentKey(); id.Content == "" && id.Object == "" && ck != info.Key {
+			info.Alias = ck
+		}
 	}
 	for _, s := range r.opt.Sinks {
 		h, through, err := s.Begin(info)

@@ -234,7 +234,7 @@ func Build(days []*Day, meta Meta) *Report {
 	}
 	for _, e := range meta.Inputs {
 		r.Overview.Inputs++
-		r.Overview.Lines += e.Lines
+		r.Overview.Lines += e.Lines - e.From
 		r.Overview.Hits += e.Hits
 		r.Overview.Excluded += e.Excluded
 		for k, v := range e.Malformed {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/trackless/trackless/internal/filter"
@@ -89,12 +90,18 @@ func (s *Sink) Begin(in sink.Info) (sink.Input, int64, error) {
 	key := in.Key
 	var prev *InputEntry
 	var oldKey string
+	var byContent bool
 	if key != "" && s.opt.State != nil && !s.opt.Force {
-		prev, oldKey = s.lookup(in)
+		prev, oldKey, byContent = s.lookup(in)
 	}
 	e := &InputEntry{Name: in.Name, Size: in.Size, Malformed: map[string]int64{}}
 	if prev != nil {
 		switch {
+		case byContent:
+			// The content of a file counted before (it, compressed or
+			// copied by a rotation): its size says nothing; counted on
+			// after the lines counted of it.
+			s.opt.Log.Info("input known by its content (a rotated file compressed or copied): counting on after what was counted of it", "input", in.Name)
 		case prev.Done && prev.Size == in.Size:
 			s.opt.Log.Info("input already counted", "input", in.Name)
 			s.Skipped++
@@ -115,7 +122,14 @@ func (s *Sink) Begin(in sink.Info) (sink.Input, int64, error) {
 		for k, v := range prev.Malformed {
 			e.Malformed[k] = v
 		}
-		s.opt.Log.Info("input grew: counting what follows", "input", in.Name, "after_line", prev.Lines)
+		if byContent {
+			// Another file: its own first bytes, no place in it known,
+			// and nothing counted of it yet.
+			e.Mark, e.From = nil, prev.Lines
+			e.Hits, e.Excluded, e.Malformed = 0, 0, map[string]int64{}
+		} else {
+			s.opt.Log.Info("input grew: counting what follows", "input", in.Name, "after_line", prev.Lines)
+		}
 	}
 	if key == "" {
 		key = "name:" + in.Name
@@ -124,7 +138,7 @@ func (s *Sink) Begin(in sink.Info) (sink.Input, int64, error) {
 		}
 	}
 	e.Fingerprint, e.FingerprintLen = in.Fingerprint, in.FingerprintLen
-	si := &sinkInput{s: s, key: key, oldKey: oldKey, e: e, lastDate: -1 << 31}
+	si := &sinkInput{s: s, key: key, oldKey: oldKey, alias: in.Alias, e: e, lastDate: -1 << 31}
 	if t, err := time.Parse(time.DateOnly, e.LastDate); err == nil {
 		si.lastDate = DateOf(t)
 	}
@@ -136,7 +150,7 @@ func (s *Sink) Begin(in sink.Info) (sink.Input, int64, error) {
 // oldKey is that other key. An entry is the input's only if the input
 // still starts with the bytes it recorded (an entry of before this check,
 // without them, is taken as it is).
-func (s *Sink) lookup(in sink.Info) (prev *InputEntry, oldKey string) {
+func (s *Sink) lookup(in sink.Info) (prev *InputEntry, oldKey string, byContent bool) {
 	keys := in.Keys
 	if len(keys) == 0 {
 		keys = []string{in.Key}
@@ -144,6 +158,14 @@ func (s *Sink) lookup(in sink.Info) (prev *InputEntry, oldKey string) {
 	for i, k := range keys {
 		p := s.opt.State.Input(k)
 		if p == nil {
+			continue
+		}
+		if strings.HasPrefix(k, AliasPrefix) {
+			// An alias: a plain file counted before whose content this
+			// input has (its own entry is another file's).
+			if p.Fingerprint == in.Content && p.FingerprintLen == in.ContentLen {
+				return p, "", true
+			}
 			continue
 		}
 		switch {
@@ -158,9 +180,9 @@ func (s *Sink) lookup(in sink.Info) (prev *InputEntry, oldKey string) {
 		if i > 0 {
 			oldKey = k
 		}
-		return p, oldKey
+		return p, oldKey, false
 	}
-	return nil, ""
+	return nil, "", false
 }
 
 // sinkInput counts one input.
@@ -168,6 +190,7 @@ type sinkInput struct {
 	s        *Sink
 	key      string
 	oldKey   string // the key the input was recorded under before (see lookup)
+	alias    string // the key its entry is also recorded under (sink.Info.Alias)
 	e        *InputEntry
 	lastDate int32
 	listed   bool // e is in s.entries
@@ -181,6 +204,9 @@ func (si *sinkInput) list() {
 		si.s.entries[si.key] = si.e
 		if si.oldKey != "" {
 			si.s.entries[si.oldKey] = nil // recorded under its key from now on
+		}
+		if si.alias != "" {
+			si.s.entries[si.alias] = si.e // the same entry: known by its content too
 		}
 		si.listed = true
 	}
@@ -292,7 +318,13 @@ func (s *Sink) Inputs() map[string]*InputEntry {
 	if s.opt.State != nil {
 		return s.opt.State.Inputs()
 	}
-	return s.entries
+	out := make(map[string]*InputEntry, len(s.entries))
+	for k, e := range s.entries {
+		if !strings.HasPrefix(k, AliasPrefix) {
+			out[k] = e
+		}
+	}
+	return out
 }
 
 // Commit saves the days counted so far and this run's inputs in the state

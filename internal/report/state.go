@@ -35,9 +35,14 @@ const manifestName = "report-state.json"
 
 // InputEntry is what the state records of an input it counted.
 type InputEntry struct {
-	Name      string           `json:"name"`
-	Size      int64            `json:"size"`
-	Lines     int64            `json:"lines"` // lines counted (the next run of a grown file goes on after them)
+	Name  string `json:"name"`
+	Size  int64  `json:"size"`
+	Lines int64  `json:"lines"` // lines counted (the next run of a grown file goes on after them)
+	// From: the lines up to here were counted as another input's, the
+	// file whose content this one is (compressed or copied by a
+	// rotation); its figures (Hits, Malformed, Excluded) are of the lines
+	// after.
+	From      int64            `json:"from,omitempty"`
 	Hits      int64            `json:"hits"`
 	Malformed map[string]int64 `json:"malformed,omitempty"`
 	Excluded  int64            `json:"excluded,omitempty"` // hits left out by the filters or --keep-days
@@ -152,8 +157,22 @@ func (s *State) Close() error { return s.lock.Close() }
 // Input returns the entry of an input key, or nil.
 func (s *State) Input(key string) *InputEntry { return s.m.Inputs[key] }
 
-// Inputs returns the entries of every input counted.
-func (s *State) Inputs() map[string]*InputEntry { return s.m.Inputs }
+// Inputs returns the entries of every input counted (not the aliases
+// under which a plain file's entry is also recorded: AliasPrefix).
+func (s *State) Inputs() map[string]*InputEntry {
+	out := make(map[string]*InputEntry, len(s.m.Inputs))
+	for k, e := range s.m.Inputs {
+		if !strings.HasPrefix(k, AliasPrefix) {
+			out[k] = e
+		}
+	}
+	return out
+}
+
+// AliasPrefix starts the keys under which a plain file's entry is also
+// recorded, its content's (input.Identity.ContentKey): the file compressed
+// or copied by a rotation is known by them.
+const AliasPrefix = "content:"
 
 // Dates returns the dates the state holds, in order.
 func (s *State) Dates() []int32 {

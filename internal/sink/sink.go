@@ -91,6 +91,16 @@ type Info struct {
 	// Fingerprint and FingerprintLen are the input's (a file's) to record.
 	Fingerprint    string
 	FingerprintLen int
+	// Content is the fingerprint of the input's first bytes decompressed
+	// (input.Identity.ContentFingerprint), of ContentLen bytes: an entry
+	// found under the content's key (the last of Keys) is the input's
+	// content if it recorded this fingerprint.
+	Content    string
+	ContentLen int
+	// Alias is the key under which a plain file's entry is also recorded
+	// (input.Identity.ContentKey), so that the file compressed or copied
+	// by a rotation is known by its content; "" for other inputs.
+	Alias string
 	// SamePrefix reports whether the input starts with the bytes of a
 	// recorded fingerprint (input.Input.SamePrefix); nil when it cannot
 	// tell (an object, stdin).
