@@ -609,3 +609,75 @@ func TestReportRotationGivenOnlyThePath(t *testing.T) {
 		t.Errorf("the state after the rotations differs from a report of the same lines:\n%s", jsonDiff(want, got))
 	}
 }
+
+// TestFollowThroughAnOutage: Matomo goes away while send --follow runs,
+// longer than --max-outage: the follower waits (no dead letters, nothing
+// in doubt, it does not exit), and once Matomo is back it sends what was
+// written meanwhile, once; SIGTERM then stops it with exit 0.
+func TestFollowThroughAnOutage(t *testing.T) {
+	dir := t.TempDir()
+	_, part := logLines(t, dir, 600, 53)
+	live := filepath.Join(dir, "access.log")
+	srv := siteServer(t, matomotest.Config{})
+	state := filepath.Join(dir, "state")
+	env := sendEnv(srv, state, "TRACKLESS_MAX_OUTAGE=300ms")
+	appendLog(t, live, part(0, 200))
+	all := part(0, 200)
+	cmd := exec.Command(binPath, "send", "--follow", "--poll", "100ms", "--mode", "visits", live)
+	cmd.Env = append(os.Environ(), env...)
+	var errb bytes.Buffer
+	var mu sync.Mutex
+	cmd.Stderr = lockedWriter{&mu, &errb}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	want := func() int {
+		os.WriteFile(filepath.Join(dir, "all.log"), []byte(all), 0o644)
+		return len(parseItemsEnv(t, env, "--mode", "visits", filepath.Join(dir, "all.log")))
+	}
+	waitFor := func(step string, n int) {
+		t.Helper()
+		deadline := time.Now().Add(30 * time.Second) // a bound against a hang, not a measure
+		for len(srv.StoredRaw()) < n && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond)
+		}
+		if got := len(srv.StoredRaw()); got != n {
+			mu.Lock()
+			defer mu.Unlock()
+			t.Fatalf("%s: Matomo has %d page views, want %d:\n%s", step, got, n, errb.String())
+		}
+	}
+	waitFor("before the outage", want())
+	srv.Stop()
+	appendLog(t, live, part(200, 400))
+	all += part(200, 400)
+	// Several rounds fail, each longer than --max-outage.
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		mu.Lock()
+		n := strings.Count(errb.String(), "Matomo is failing: waiting")
+		mu.Unlock()
+		if n >= 2 {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	// A follower that gave up would not send what follows.
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	appendLog(t, live, part(400, 600))
+	all += part(400, 600)
+	waitFor("after the outage", want())
+	checkStoredAs(t, "after the outage", srv, env, dir, all)
+	mu.Lock()
+	stopped := errb.String()
+	mu.Unlock()
+	exitIn(t, cmd, &bytes.Buffer{}, 0)
+	for _, sub := range []string{"dead-letter", "in-doubt"} {
+		if files, _ := filepath.Glob(filepath.Join(state, sub, "*")); len(files) > 0 {
+			t.Errorf("the outage left %s files: %v\n%s", sub, files, stopped)
+		}
+	}
+}
