@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"slices"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"github.com/trackless/trackless/internal/pipeline"
 	"github.com/trackless/trackless/internal/report"
 	"github.com/trackless/trackless/internal/sink"
+	"github.com/trackless/trackless/internal/source"
 )
 
 // follow is send --follow: it sends what is new in the inputs again and
@@ -35,6 +37,7 @@ func (j *job) follow(ctx, sendCtx context.Context, ro *reportOutput, args []stri
 		name, did = "parse", "printed as requests"
 	}
 	var runs int
+	var missing listFailures
 	var last string  // the inputs' signature at the last round
 	var settled bool // the last round read everything there was (no half line, no outage)
 	var total struct{ sent, tracked, inDoubt, deadLettered, rejected int64 }
@@ -58,13 +61,14 @@ func (j *job) follow(ctx, sendCtx context.Context, ro *reportOutput, args []stri
 		set, _, err := j.sources().Resolve(ctx, args)
 		if err != nil {
 			// A path missing for a moment (between a rotation's rename and
-			// create): tried again.
-			j.log.Warn("cannot list the inputs: trying again", "error", err)
+			// create): tried again, said once it lasts.
+			missing.failed(j.log, err)
 			if !wait() {
 				break
 			}
 			continue
 		}
+		missing = 0
 		j.withRemainders(ctx, set)
 		// Nothing changed since the last round (no file grew, moved or
 		// appeared): nothing to read. The round's cost is a few stats.
@@ -147,6 +151,22 @@ func (j *job) follow(ctx, sendCtx context.Context, ro *reportOutput, args []stri
 	return said(ExitOK)
 }
 
+// listFailures counts the rounds in a row that could not list the inputs:
+// a path is missing for a moment at each rotation (between logrotate's
+// rename and the server's reopening), which is not worth a warning; a
+// path missing for several rounds is.
+type listFailures int
+
+// failed counts a failure, and warns at the fifth in a row.
+func (n *listFailures) failed(log *slog.Logger, err error) {
+	*n++
+	if *n == 5 {
+		log.Warn("cannot list the inputs: trying again every round", "error", err)
+	} else {
+		log.Debug("cannot list the inputs: trying again", "error", err)
+	}
+}
+
 // signature says what the named files are now: a change of any (it grew,
 // was replaced, appeared) changes it.
 func signature(names []string) string {
@@ -174,43 +194,54 @@ func (j *job) followReport(ctx context.Context, env Env, ro *reportOutput, args 
 	var settled bool
 	rounds := 0
 	rot := reportRotations(ro.state, j.log, j.stderr)
+	var missing listFailures
+	// round counts what is new in set and rewrites the page; an error when
+	// the state or the page cannot be written.
+	round := func(set *source.Set) error {
+		sig := signature(set.Names)
+		if sig == last && settled {
+			return nil // nothing changed since the last round
+		}
+		opt := pipeline.Options{
+			SinksOnly: true, Sinks: []sink.Sink{ro.sink}, WholeLines: true,
+			Format: c.format, Reader: c.readerOptions(), Filter: flt, Log: j.log,
+		}
+		if set.HasObjects() {
+			opt.Open, opt.Identify, opt.FirstHint = set.Open, set.Identify, set.FirstHint
+		}
+		stats, runErr := pipeline.Run(ctx, ctx, set.Names, opt)
+		if errors.Is(runErr, report.ErrState) {
+			return runErr
+		}
+		if err := ro.sink.Commit(); err != nil {
+			return err
+		}
+		days, err := ro.sink.Days()
+		if err != nil {
+			return err
+		}
+		rep := report.Build(days, report.Meta{Version: Version, Generated: time.Now(), Top: rc.top, TableSize: ro.tableSize, Inputs: ro.sink.Inputs(), Title: rc.title})
+		live := *rc
+		live.live = true
+		if err := writeReport(env, live, rep); err != nil {
+			return err
+		}
+		rounds++
+		last, settled = sig, runErr == nil && stats != nil && len(stats.InputsWaiting) == 0
+		return nil
+	}
 	for ctx.Err() == nil {
-		set, _, err := j.sources().Resolve(ctx, args)
-		if err == nil {
+		if set, _, err := j.sources().Resolve(ctx, args); err != nil {
+			missing.failed(j.log, err)
+		} else {
+			missing = 0
 			// After a rotation, the rest of the file a path was.
 			given := slices.Clone(set.Names)
 			rot.add(ctx, set)
 			rot.record(given)
-		}
-		if err != nil {
-			j.log.Warn("cannot list the inputs: trying again", "error", err)
-		} else if sig := signature(set.Names); sig != last || !settled {
-			opt := pipeline.Options{
-				SinksOnly: true, Sinks: []sink.Sink{ro.sink}, WholeLines: true,
-				Format: c.format, Reader: c.readerOptions(), Filter: flt, Log: j.log,
-			}
-			if set.HasObjects() {
-				opt.Open, opt.Identify, opt.FirstHint = set.Open, set.Identify, set.FirstHint
-			}
-			stats, runErr := pipeline.Run(ctx, ctx, set.Names, opt)
-			if errors.Is(runErr, report.ErrState) {
-				return fatalError(runErr)
-			}
-			if err := ro.sink.Commit(); err != nil {
+			if err := round(set); err != nil {
 				return fatalError(err)
 			}
-			days, err := ro.sink.Days()
-			if err != nil {
-				return fatalError(err)
-			}
-			rep := report.Build(days, report.Meta{Version: Version, Generated: time.Now(), Top: rc.top, TableSize: ro.tableSize, Inputs: ro.sink.Inputs(), Title: rc.title})
-			live := *rc
-			live.live = true
-			if err := writeReport(env, live, rep); err != nil {
-				return fatalError(err)
-			}
-			rounds++
-			last, settled = sig, runErr == nil && stats != nil && len(stats.InputsWaiting) == 0
 		}
 		select {
 		case <-ctx.Done():

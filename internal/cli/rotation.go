@@ -48,8 +48,8 @@ func (j *job) withRemainders(ctx context.Context, set *source.Set) {
 
 // add adds to set, before each file given by its path that was rotated
 // since a run read it, the file it was (see withRemainders).
-func (j rotations) add(ctx context.Context, set *source.Set) {
-	l := j.paths
+func (r rotations) add(ctx context.Context, set *source.Set) {
+	l := r.paths
 	given := map[string]bool{}
 	for _, n := range set.Names {
 		given[n] = true
@@ -62,7 +62,7 @@ func (j rotations) add(ctx context.Context, set *source.Set) {
 		}
 		rec, err := l.At(n)
 		if err != nil {
-			j.log.Warn("cannot tell whether the file was rotated", "input", n, "error", err)
+			r.log.Warn("cannot tell whether the file was rotated", "input", n, "error", err)
 		}
 		if rec == nil {
 			names = append(names, n)
@@ -76,18 +76,18 @@ func (j rotations) add(ctx context.Context, set *source.Set) {
 				return rf.Identity.Device == rec.Identity.Device && rf.Identity.Inode == rec.Identity.Inode && rf.Identity.Fingerprint == rec.Identity.Fingerprint
 			}) {
 				rec.Rotated = append(rec.Rotated, ledger.RotatedFile{Identity: rec.Identity})
-				rec.Rotated = append(rec.Rotated, j.missedRotations(ctx, n, rec)...)
+				rec.Rotated = append(rec.Rotated, r.missedRotations(ctx, n, rec)...)
 			}
 			rec.Settled = false // of the file now at the path: read by this run
 		} else {
-			rec.Settled = j.settled(ctx, n)
+			rec.Settled = r.settled(ctx, n)
 		}
 		var keep []ledger.RotatedFile
 		for _, rf := range rec.Rotated {
 			p := rf.Path
 			if p == "" || rotated(p, rf.Identity) {
 				if p, err = source.Remainder(n, rf.Identity); err != nil {
-					j.log.Warn("cannot look for the rotated file", "input", n, "error", err)
+					r.log.Warn("cannot look for the rotated file", "input", n, "error", err)
 				}
 			}
 			if p == "" && givenAs(set.Names, rf.Identity) != "" {
@@ -97,17 +97,17 @@ func (j rotations) add(ctx context.Context, set *source.Set) {
 				switch {
 				case settled:
 				case sameInode(n, rf.Identity):
-					fmt.Fprintf(j.stderr, "trackless: %s was truncated or rewritten in place, and no copy of what it held is beside it under a name like %s.1: %s\n", n, filepath.Base(n), j.lost(ctx, rf.Identity))
+					fmt.Fprintf(r.stderr, "trackless: %s was truncated or rewritten in place, and no copy of what it held is beside it under a name like %s.1: %s\n", n, filepath.Base(n), r.lost(ctx, rf.Identity))
 				default:
-					fmt.Fprintf(j.stderr, "trackless: %s was rotated, and the file it was is not beside it under a name like %s.1 (moved or deleted?): %s\n", n, filepath.Base(n), j.lost(ctx, rf.Identity))
+					fmt.Fprintf(r.stderr, "trackless: %s was rotated, and the file it was is not beside it under a name like %s.1 (moved or deleted?): %s\n", n, filepath.Base(n), r.lost(ctx, rf.Identity))
 				}
 				continue
 			}
-			if j.settled(ctx, p) {
+			if r.settled(ctx, p) {
 				continue // read whole, unchanged for a while: done with it
 			}
 			if !given[p] {
-				j.log.Info("reading the rest of a rotated file", "input", n, "rotated_to", p)
+				r.log.Info("reading the rest of a rotated file", "input", n, "rotated_to", p)
 				names = append(names, p)
 				given[p] = true
 			}
@@ -119,7 +119,7 @@ func (j rotations) add(ctx context.Context, set *source.Set) {
 			continue
 		}
 		if err := l.SetAt(rec); err != nil {
-			j.log.Warn("cannot record the rotated files of the path", "input", n, "error", err)
+			r.log.Warn("cannot record the rotated files of the path", "input", n, "error", err)
 		}
 		names = append(names, n)
 	}
@@ -127,9 +127,9 @@ func (j rotations) add(ctx context.Context, set *source.Set) {
 }
 
 // entryOf returns the ledger entry of a file's identity, or nil.
-func (j rotations) entryOf(ctx context.Context, id input.Identity) *ledger.Entry {
+func (r rotations) entryOf(ctx context.Context, id input.Identity) *ledger.Entry {
 	for _, k := range id.Keys() {
-		if e, err := j.entry(ctx, k); err == nil && e != nil {
+		if e, err := r.entry(ctx, k); err == nil && e != nil {
 			return e
 		}
 	}
@@ -139,8 +139,8 @@ func (j rotations) entryOf(ctx context.Context, id input.Identity) *ledger.Entry
 // lost says what of a rotated file that cannot be found was not read:
 // the bytes after the last confirmed line when it was last read, and
 // whatever was written to it since.
-func (j rotations) lost(ctx context.Context, id input.Identity) string {
-	e := j.entryOf(ctx, id)
+func (r rotations) lost(ctx context.Context, id input.Identity) string {
+	e := r.entryOf(ctx, id)
 	if e == nil {
 		return "none of it was read"
 	}
@@ -158,8 +158,8 @@ func (j rotations) lost(ctx context.Context, id input.Identity) string {
 // any run seeing them at the path (cron stopped, two rotations between
 // runs); read like the remainder, they are looked at by later runs until
 // settled.
-func (j rotations) missedRotations(ctx context.Context, path string, rec *ledger.PathRecord) []ledger.RotatedFile {
-	e := j.entryOf(ctx, rec.Identity)
+func (r rotations) missedRotations(ctx context.Context, path string, rec *ledger.PathRecord) []ledger.RotatedFile {
+	e := r.entryOf(ctx, rec.Identity)
 	if e == nil {
 		return nil
 	}
@@ -179,15 +179,15 @@ func (j rotations) missedRotations(ctx context.Context, path string, rec *ledger
 		}
 		id := *in.Identity
 		in.Close()
-		if e := j.entryOf(ctx, id); e != nil && e.Done {
+		if e := r.entryOf(ctx, id); e != nil && e.Done {
 			continue
 		}
 		if c := id.ContentKey(); c != "" {
-			if e, err := j.entry(ctx, c); err == nil && e != nil && e.Done {
+			if e, err := r.entry(ctx, c); err == nil && e != nil && e.Done {
 				continue
 			}
 		}
-		j.log.Info("a file the path was rotated to between runs: reading it", "input", path, "rotated_to", p)
+		r.log.Info("a file the path was rotated to between runs: reading it", "input", path, "rotated_to", p)
 		out = append(out, ledger.RotatedFile{Path: p, Identity: id})
 	}
 	return out
@@ -195,7 +195,7 @@ func (j rotations) missedRotations(ctx context.Context, path string, rec *ledger
 
 // settled reports whether a rotated file was read whole, its size then
 // its size now, and it has not changed for pipeline.RecentlyWritten.
-func (j rotations) settled(ctx context.Context, p string) bool {
+func (r rotations) settled(ctx context.Context, p string) bool {
 	in, err := input.Open(p)
 	if err != nil {
 		return false
@@ -206,7 +206,7 @@ func (j rotations) settled(ctx context.Context, p string) bool {
 	}
 	// The file's keys now (it may have grown past the fingerprint's size).
 	for _, k := range in.Identity.Keys() {
-		if e, err := j.entry(ctx, k); err == nil && e != nil {
+		if e, err := r.entry(ctx, k); err == nil && e != nil {
 			return e.Done && e.Identity.Size == in.Identity.Size
 		}
 	}
@@ -257,7 +257,7 @@ func rotated(path string, id input.Identity) bool {
 // record records which file each of names is, for the next run to tell
 // that it was rotated: plain files written to lately (live logs; the
 // Matomo side records the files it reads itself, ledger.Ledger.RecordAt).
-func (j rotations) record(names []string) {
+func (r rotations) record(names []string) {
 	for _, n := range names {
 		if n == "-" || s3src.IsURL(n) {
 			continue
@@ -271,8 +271,8 @@ func (j rotations) record(names []string) {
 		if id == nil || !plain || !recent {
 			continue
 		}
-		if err := j.paths.RecordAt(n, *id); err != nil {
-			j.log.Warn("cannot record which file the path is", "input", n, "error", err)
+		if err := r.paths.RecordAt(n, *id); err != nil {
+			r.log.Warn("cannot record which file the path is", "input", n, "error", err)
 		}
 	}
 }

@@ -263,21 +263,8 @@ func TestFollow(t *testing.T) {
 	if r := run(t, env, "send", "--mode", "visits", live); r.code != 0 || len(srv.StoredRaw()) != stored {
 		t.Errorf("a run after the stop: exit %d, %d sent again\n%s", r.code, len(srv.StoredRaw())-stored, r.stderr)
 	}
-	// The report state (--report-state) counted the same lines, once (of
-	// two files: the log and the file it was rotated to).
-	strip := func(m map[string]any) map[string]any {
-		delete(m, "inputs")
-		delete(m, "title")
-		if o, ok := m["overview"].(map[string]any); ok {
-			delete(o, "inputs")
-		}
-		return m
-	}
-	whole := filepath.Join(dir, "all.log")
-	os.WriteFile(whole, []byte(all), 0o644)
-	if got, want := reportFigures(t, "--state", repState), reportFigures(t, "--default-host", "www.example.org", whole); !reflect.DeepEqual(strip(got), strip(want)) {
-		t.Errorf("the report state after following differs from a report of the same lines:\n%s", jsonDiff(want, got))
-	}
+	// The report state (--report-state) counted the same lines, once.
+	checkCountedAs(t, "the report state after following", repState, dir, all)
 }
 
 // TestParseFollow: parse --follow prints what is written to a live log,
@@ -405,11 +392,7 @@ func TestReportFollow(t *testing.T) {
 		t.Error("the live page does not reload itself with a meta refresh, or has a script")
 	}
 	exitIn(t, cmd, &errb, 0)
-	os.WriteFile(filepath.Join(dir, "copy.log"), []byte(strings.Join(lines[:250], "")+marker), 0o644)
-	strip := func(m map[string]any) map[string]any { delete(m, "inputs"); delete(m, "title"); return m }
-	if got, want := reportFigures(t, "--state", state), reportFigures(t, "--default-host", "www.example.org", filepath.Join(dir, "copy.log")); !reflect.DeepEqual(strip(got), strip(want)) {
-		t.Errorf("the state after following differs from a report of the same lines:\n%s", jsonDiff(want, got))
-	}
+	checkCountedAs(t, "the state after following", state, dir, strings.Join(lines[:250], "")+marker)
 }
 
 // logLines generates a combined log of n lines and returns its lines,
@@ -433,6 +416,26 @@ func appendLog(t *testing.T, p, s string) {
 	}
 	f.WriteString(s)
 	f.Close()
+}
+
+// checkCountedAs fails when the report state holds other figures than a
+// report of the lines all (host www.example.org): each line counted once.
+// The inputs (how many files held them) are not compared.
+func checkCountedAs(t *testing.T, step, state, dir, all string) {
+	t.Helper()
+	strip := func(m map[string]any) map[string]any {
+		delete(m, "inputs")
+		delete(m, "title")
+		if o, ok := m["overview"].(map[string]any); ok {
+			delete(o, "inputs")
+		}
+		return m
+	}
+	whole := filepath.Join(dir, "all.log")
+	os.WriteFile(whole, []byte(all), 0o644)
+	if got, want := reportFigures(t, "--state", state), reportFigures(t, "--default-host", "www.example.org", whole); !reflect.DeepEqual(strip(got), strip(want)) {
+		t.Errorf("%s differs from a report of the same lines:\n%s", step, jsonDiff(want, got))
+	}
 }
 
 // checkStoredAs fails when Matomo does not hold, once each, the page views
@@ -544,18 +547,7 @@ func TestReportStateRotations(t *testing.T) {
 	os.Truncate(live, 0)
 	appendLog(t, live, part(800, 900))
 	report("after copytruncate")
-	os.WriteFile(filepath.Join(dir, "all.log"), []byte(part(0, 900)), 0o644)
-	strip := func(m map[string]any) map[string]any {
-		delete(m, "inputs")
-		delete(m, "title")
-		if o, ok := m["overview"].(map[string]any); ok {
-			delete(o, "inputs")
-		}
-		return m
-	}
-	if got, want := reportFigures(t, "--state", state), reportFigures(t, "--default-host", "www.example.org", filepath.Join(dir, "all.log")); !reflect.DeepEqual(strip(got), strip(want)) {
-		t.Errorf("the state after the rotations differs from a report of the same lines:\n%s", jsonDiff(want, got))
-	}
+	checkCountedAs(t, "the state after the rotations", state, dir, part(0, 900))
 }
 
 // TestReportRotationGivenOnlyThePath: report --state given only the live
@@ -596,18 +588,7 @@ func TestReportRotationGivenOnlyThePath(t *testing.T) {
 	if stderr := report("compressed at once"); strings.Contains(stderr, "not beside it") {
 		t.Errorf("the compressed rest was not found:\n%s", stderr)
 	}
-	os.WriteFile(filepath.Join(dir, "all.log"), []byte(part(0, 800)), 0o644)
-	strip := func(m map[string]any) map[string]any {
-		delete(m, "inputs")
-		delete(m, "title")
-		if o, ok := m["overview"].(map[string]any); ok {
-			delete(o, "inputs")
-		}
-		return m
-	}
-	if got, want := reportFigures(t, "--state", state), reportFigures(t, "--default-host", "www.example.org", filepath.Join(dir, "all.log")); !reflect.DeepEqual(strip(got), strip(want)) {
-		t.Errorf("the state after the rotations differs from a report of the same lines:\n%s", jsonDiff(want, got))
-	}
+	checkCountedAs(t, "the state after the rotations", state, dir, part(0, 800))
 }
 
 // TestFollowThroughAnOutage: Matomo goes away while send --follow runs,
