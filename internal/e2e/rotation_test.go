@@ -594,13 +594,18 @@ func waitUntil(cond func() bool) bool {
 // (TestKillAndResume): what was confirmed was checkpointed as it was
 // confirmed, what was not (the batches in flight) is sent again.
 func TestFollowKill9(t *testing.T) {
-	t.Run("restarted", func(t *testing.T) { followKill9(t, false) })
+	t.Run("restarted", func(t *testing.T) { followKill9(t, false, false) })
 	t.Run("compressed by a rotation before the restart", func(t *testing.T) {
-		followKill9(t, true)
+		followKill9(t, true, false)
+	})
+	// Killed in its first round: no round ended, so what was read of the
+	// file is under its content's key only by the first ledger write.
+	t.Run("killed in its first round, compressed before the restart", func(t *testing.T) {
+		followKill9(t, true, true)
 	})
 }
 
-func followKill9(t *testing.T, compress bool) {
+func followKill9(t *testing.T, compress, firstRound bool) {
 	const batch, conc = 20, 4
 	dir := t.TempDir()
 	_, part := logLines(t, dir, 2400, 69)
@@ -627,17 +632,26 @@ func followKill9(t *testing.T, compress bool) {
 		os.WriteFile(whole, []byte(all), 0o644)
 		return parseItemsEnv(t, env, "--mode", "visits", whole)
 	}
-	write(0, 200)
-	cmd, errb := startFollow(t, env, args...)
-	w := want()
-	if !waitUntil(func() bool { return len(srv.StoredRaw()) >= len(w) }) {
-		t.Fatalf("the first chunk: Matomo has %d of %d page views\n%s", len(srv.StoredRaw()), len(w), errb)
+	var cmd *exec.Cmd
+	var errb *bytes.Buffer
+	if firstRound {
+		// The whole chunk there at the start; the sixth batch on is held.
+		gate.Store(true)
+		write(0, 2000)
+		cmd, errb = startFollow(t, env, args...)
+	} else {
+		write(0, 200)
+		cmd, errb = startFollow(t, env, args...)
+		w := want()
+		if !waitUntil(func() bool { return len(srv.StoredRaw()) >= len(w) }) {
+			t.Fatalf("the first chunk: Matomo has %d of %d page views\n%s", len(srv.StoredRaw()), len(w), errb)
+		}
+		// A large chunk, written in three writes; the sixth batch on is held.
+		gate.Store(true)
+		write(200, 900)
+		write(900, 1500)
+		write(1500, 2000)
 	}
-	// A large chunk, written in three writes; the sixth batch on is held.
-	gate.Store(true)
-	write(200, 900)
-	write(900, 1500)
-	write(1500, 2000)
 	// Killed once every request slot holds a batch of the chunk (the
 	// chunk makes about 20 batches): the batches before were answered.
 	if !waitUntil(func() bool { return held.Load() >= conc }) {
@@ -652,7 +666,7 @@ func followKill9(t *testing.T, compress bool) {
 	gate.Store(false)
 	inFlight := held.Load()
 	killedAt := len(srv.StoredRaw())
-	if w = want(); killedAt <= 0 || killedAt >= len(w) {
+	if w := want(); killedAt <= 0 || killedAt >= len(w) {
 		t.Fatalf("the kill came too early or too late: %d of %d stored", killedAt, len(w))
 	}
 	// More lines while it is not running (a rotation between them), then
@@ -664,7 +678,7 @@ func followKill9(t *testing.T, compress bool) {
 	} else {
 		write(2000, 2400)
 	}
-	w = want()
+	w := want()
 	cmd, errb = startFollow(t, env, args...)
 	if !waitUntil(func() bool { missing, _ := compare(w, srv.StoredRaw()); return len(missing) == 0 }) {
 		missing, _ := compare(w, srv.StoredRaw())
