@@ -193,14 +193,17 @@ var settings = []setting{
 	{name: "format", arg: "NAME", def: "auto", group: groupInput, cmds: cmdRead,
 		help: "log format: " + strings.Join(logformat.Formats, ", ") + "; auto detects it per input",
 		doc: "`auto` reads an input's first five data lines to tell its format (most must parse in it, one odd line allowed); " +
-			"an input in none of the detected formats, or with binary content, is not read (the run names it and exits 1). `cloudfront-realtime` (CloudFront real-time log records) is never detected: they have no header. " +
+			"an input in none of the detected formats, or with binary content, is not read (the run names it and exits 1). " +
+			"CloudFront real-time log records (TAB-separated, epoch seconds with milliseconds first, no header) are detected when `--realtime-fields` is given " +
+			"or their field count is that of a known configuration (69, 45, 43 or 40 fields); otherwise name them with `--format cloudfront-realtime` and `--realtime-fields`. " +
 			"`custom` needs `--log-format`.",
 		target: func(c *config) any { return &c.format }},
 	{name: "log-format", arg: "FORMAT", group: groupInput, cmds: cmdRead,
 		help:   "an nginx log_format or Apache LogFormat string, as in the server's configuration ('$remote_addr - $remote_user [$time_local] \"$request\" ...'); implies --format custom",
 		target: func(c *config) any { return &c.logFormat }},
-	{name: "realtime-fields", arg: "FIELD,...", defDoc: "all 43", group: groupInput, cmds: cmdRead,
-		help:   "--format cloudfront-realtime: the fields enabled in the real-time log configuration, in any order",
+	{name: "realtime-fields", arg: "FIELD,...", defDoc: "69, 45, 43 or 40 fields, by count", group: groupInput, cmds: cmdRead,
+		help: "CloudFront real-time logs: the fields of the real-time log configuration (any of the 69 current ones, in any order: records hold them in CloudFront's order); " +
+			"without it, a record must have all the fields of a known configuration",
 		target: func(c *config) any { return &c.realtimeFields }},
 	{name: "w3c-fields", arg: "HEADER", group: groupInput, cmds: cmdRead,
 		help:   "W3C logs without a #Fields header: the header to use ('#Fields: date time c-ip ...')",

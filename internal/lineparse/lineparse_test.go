@@ -248,7 +248,7 @@ func TestSamples(t *testing.T) {
 		// RTMP streaming log with a mangled header: was cloudfront, 0 hits and
 		// 6 malformed lines; now refused.
 		{"awsdocs__amazon-cloudfront-developer-guide__AccessLogs.md_example_rtmp_2010-03.log", "", 0, 0, "cloudfront"},
-		{"claygregory__node-cloudfront-log-parser__kinesis-1-0.txt", "cloudfront", 1, 0, ""},
+		{"claygregory__node-cloudfront-log-parser__kinesis-1-0.txt", "cloudfront-realtime", 1, 0, ""}, // a real-time #Fields line
 		{"claygregory__node-cloudfront-log-parser__rtmp-1-0.txt", "cloudfront", 6, 0, ""},
 		{"claygregory__node-cloudfront-log-parser__web-1-0-2019-12.txt", "cloudfront", 3, 0, ""},
 		{"claygregory__node-cloudfront-log-parser__web-1-0.txt", "cloudfront", 2, 0, ""},
@@ -279,11 +279,11 @@ func TestSamples(t *testing.T) {
 		{"matomo-org__matomo-log-analytics__s3.log", "s3", 1, 0, ""},
 		{"rkalla__cloudfront-log-parser__example-100.gz", "cloudfront", 100, 0, ""},
 		{"rkalla__cloudfront-log-parser__example-174k.gz", "cloudfront", firstBatches*BatchLines - 2, 0, ""}, // 2 header lines
-		// Real-time records (40 TAB-separated fields) need --format
-		// cloudfront-realtime: were cloudfront with 0 hits and 1 malformed
-		// line; now refused.
-		{"shashoul__Getting-Started-Terraform__pipeline3.tf_realtime_2020-09-13_allfields_b.log", "", 0, 0, "cloudfront"},
-		{"shashoul__Getting-Started-Terraform__pipeline3.tf_realtime_2020-09-16_allfields_a.log", "", 0, 0, "cloudfront"},
+		// Real-time records (40 TAB-separated fields, epoch seconds first):
+		// recognised by their shape and field count (were cloudfront with
+		// 0 hits and 1 malformed line, then refused).
+		{"shashoul__Getting-Started-Terraform__pipeline3.tf_realtime_2020-09-13_allfields_b.log", "cloudfront-realtime", 1, 0, ""},
+		{"shashoul__Getting-Started-Terraform__pipeline3.tf_realtime_2020-09-16_allfields_a.log", "cloudfront-realtime", 1, 0, ""},
 		// An RTMP line of 17 fields: was cloudfront, 0 hits, 1 malformed; now refused.
 		{"shashoul__Getting-Started-Terraform__pipeline3.tf_rtmp_doc_example.log", "", 0, 0, "cloudfront"},
 		{"shashoul__Getting-Started-Terraform__pipeline3.tf_web_2019-12-17_netsuite_double_encoded.log", "cloudfront", 1, 0, ""},

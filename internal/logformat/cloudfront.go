@@ -100,7 +100,10 @@ func columnsOf(names []string) []cfField {
 // and v2 JSON output (one object per line, every value a string).
 //
 // Columns are mapped by the latest #Fields line, which may appear anywhere
-// (concatenated files); before any, the legacy order applies. Values are as
+// (concatenated files); before any, the legacy order applies. A #Fields
+// line of real-time names (cs-host, cs-user-agent, cs-referer... and no
+// date, time or cs(...)) makes the records after it read as real-time
+// records (see NewCloudFrontRealtime), and a standard one as standard logs. Values are as
 // CloudFront logs them: "-" is empty, and the user agent, referrer and
 // content type are percent-decoded (see hit.Unescape, UnescapeUserAgent).
 // When the line's fields (the #Fields header, the real-time fields, or the
@@ -113,12 +116,16 @@ type CloudFront struct {
 	Source string
 
 	cols     []cfField // column i holds field cols[i]; nil: legacy order
-	realtime bool      // real-time records: no header, fixed columns
-	vals     [cfNumFields]string
-	seen     [cfNumFields]bool
-	uaCache  map[string]string
-	dayKey   string
-	dayStart int64
+	realtime bool      // real-time records: real-time names, cs-uri-stem carries the query
+	// rtByCount: real-time records without configured fields, read with
+	// the RealtimeConfigs of their field count.
+	rtByCount bool
+	colsFrom  string // real-time: where cols come from, for errors ("--realtime-fields", "the #Fields line")
+	vals      [cfNumFields]string
+	seen      [cfNumFields]bool
+	uaCache   map[string]string
+	dayKey    string
+	dayStart  int64
 }
 
 // NewCloudFront returns a reader for one input named source.
@@ -137,9 +144,7 @@ func (r *CloudFront) Parse(line []byte, lineNo int64, h *hit.Hit) (bool, error) 
 	}
 	switch line[0] {
 	case '#':
-		if !r.realtime {
-			r.header(line)
-		}
+		r.header(line)
 		return false, nil
 	case '{':
 		return r.parseJSON(line, lineNo, h)
@@ -148,6 +153,14 @@ func (r *CloudFront) Parse(line []byte, lineNo int64, h *hit.Hit) (bool, error) 
 		return false, nil
 	}
 	s := string(line) // the one allocation per line; fields are substrings of it
+	if r.realtime {
+		r.vals = [cfNumFields]string{}
+		r.seen = [cfNumFields]bool{}
+		if err := r.parseRealtime(s, lineNo); err != nil {
+			return false, err
+		}
+		return r.fill(lineNo, h)
+	}
 	cols := r.cols
 	if cols == nil {
 		cols = legacyCols
@@ -170,8 +183,11 @@ func (r *CloudFront) Parse(line []byte, lineNo int64, h *hit.Hit) (bool, error) 
 			r.splitSpaces(s, cols)
 		case r.cols == nil && validLegacyCount(ws):
 			r.splitSpaces(s, cols[:ws])
+		case r.cols == nil:
+			return false, r.errorf(lineNo, ReasonFieldCount,
+				"%d fields, and no #Fields line before it: standard logs without one have 12, 15, 18, 19, 23, 24, 26 or 33 fields (real-time log records: --format cloudfront-realtime)", n)
 		default:
-			return false, r.errorf(lineNo, ReasonFieldCount, "%d fields, the header has %d", n, len(cols))
+			return false, r.errorf(lineNo, ReasonFieldCount, "%d fields, the #Fields line names %d", n, len(cols))
 		}
 	}
 	return r.fill(lineNo, h)
@@ -242,7 +258,27 @@ func (r *CloudFront) header(line []byte) {
 	if len(names) == 0 {
 		return
 	}
+	// The latest #Fields line decides how the records after it are read:
+	// with real-time names (cs-host, cs-user-agent...) as real-time
+	// records, else as standard logs.
+	r.realtime = isRealtimeHeader(names) || r.realtime && !isStandardHeader(names)
+	if r.realtime {
+		r.cols, r.colsFrom, r.rtByCount = realtimeColumnsOf(names), "the #Fields line", false
+		return
+	}
 	r.cols = columnsOf(names)
+}
+
+// isStandardHeader reports whether a #Fields line has a name that only
+// standard logs have.
+func isStandardHeader(names []string) bool {
+	for _, n := range names {
+		n = strings.ToLower(strings.Trim(n, "\u200b\ufeff"))
+		if n == "date" || n == "time" || strings.ContainsRune(n, '(') {
+			return true
+		}
+	}
+	return false
 }
 
 func (r *CloudFront) parseJSON(line []byte, lineNo int64, h *hit.Hit) (bool, error) {
@@ -274,8 +310,8 @@ func (r *CloudFront) fill(lineNo int64, h *hit.Hit) (bool, error) {
 	if err != nil {
 		return false, r.errorf(lineNo, ReasonBadDate, "%v", err)
 	}
-	if !r.seen[cfStem] {
-		return false, r.errorf(lineNo, ReasonMissingField, "no cs-uri-stem")
+	if !r.seen[cfStem] && !r.seen[cfQuery] {
+		return false, r.errorf(lineNo, ReasonMissingField, "no cs-uri-stem and no cs-uri-query: no URL")
 	}
 	*h = hit.Hit{
 		Time:         t,
@@ -302,6 +338,9 @@ func (r *CloudFront) fill(lineNo int64, h *hit.Hit) (bool, error) {
 	}
 	if h.Host == "" {
 		h.Host = v[cfCsHost]
+	}
+	if !r.seen[cfMethod] {
+		h.Method = "GET" // the fields have no cs-method (a pixel's); Matomo's importer assumes GET too
 	}
 	if s := v[cfStatus]; s != "" {
 		n, ok := atoi(s)
@@ -346,6 +385,8 @@ func (r *CloudFront) fill(lineNo int64, h *hit.Hit) (bool, error) {
 	h.ContentType = hit.Unescape(v[cfContentType])
 	if r.realtime {
 		splitRealtimeStem(h)
+	} else if !r.seen[cfStem] {
+		h.Path = "/" // only a query: the request's path is "/" as far as the log tells
 	}
 	return true, nil
 }

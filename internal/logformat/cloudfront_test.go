@@ -297,6 +297,8 @@ func FuzzCloudFront(f *testing.F) {
 	f.Add([]byte(`{"date":"2025-03-14","time":"08:15:02","cs-uri-stem":"/x","sc-status":null}`))
 	f.Add([]byte("#Fields: timestamp cs-uri-stem\n1e300\t/x\n-1\t/y"))
 	f.Add([]byte("#Fields:\n\t\t\t"))
+	f.Add([]byte("#Version: 1.0\n#Fields: " + strings.Join(launchFields, " ") + "\n" + rtRecord(launchFields, nil) + "\n" + header33 + line33(nil)))
+	f.Add([]byte("#Fields: timestamp cs-host cs-uri-query\n1600299221.087\t-\t-\n1600299221.087\t\t"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		r := NewCloudFront("fuzz")
 		for i, line := range bytes.Split(data, []byte("\n")) {

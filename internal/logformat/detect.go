@@ -124,7 +124,11 @@ func (a *Auto) guess(line string, headers []SampleLine) string {
 	switch {
 	case line[0] == '{' && len(headers) == 0:
 		return jsonFormat(line)
-	case w3cHeader(headers):
+	}
+	switch names := lastFields(headers); {
+	case names == nil && isRealtimeRecord(line), isRealtimeHeader(names):
+		return "cloudfront-realtime"
+	case names != nil && isW3CHeader("#Fields: "+strings.Join(names, " ")):
 		return "w3c"
 	case len(headers) > 0 || strings.IndexByte(line, '\t') >= 0:
 		return "cloudfront"
@@ -172,6 +176,12 @@ func (a *Auto) newFormat(f string) Reader {
 	switch f {
 	case "cloudfront":
 		return NewCloudFront(a.Source)
+	case "cloudfront-realtime":
+		r, err := NewCloudFrontRealtime(a.Source, a.Options.RealtimeFields)
+		if err != nil { // an unknown field name: read with the known configurations
+			r, _ = NewCloudFrontRealtime(a.Source, nil)
+		}
+		return r
 	case "combined":
 		return NewCombined(a.Source)
 	case "nginx_json":
@@ -190,15 +200,19 @@ func (a *Auto) newFormat(f string) Reader {
 	panic("logformat: no format " + f)
 }
 
-// w3cHeader reports whether the last #Fields header of headers is IIS/W3C.
-func w3cHeader(headers []SampleLine) bool {
+// lastFields returns the names of the last #Fields header of headers, nil
+// when there is none.
+func lastFields(headers []SampleLine) []string {
 	for i := len(headers) - 1; i >= 0; i-- {
 		h := strings.TrimSpace(string(headers[i].Text))
-		if name, _, ok := strings.Cut(h, ":"); ok && strings.EqualFold(strings.TrimSpace(name), "#fields") {
-			return isW3CHeader(h)
+		if name, rest, ok := strings.Cut(h, ":"); ok && strings.EqualFold(strings.TrimSpace(name), "#fields") {
+			if names := strings.Fields(rest); len(names) > 0 {
+				return names
+			}
+			return []string{}
 		}
 	}
-	return false
+	return nil
 }
 
 func sampleOf(l SampleLine) string {

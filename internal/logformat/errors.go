@@ -54,7 +54,7 @@ type FormatError struct {
 }
 
 // Detected are the formats Auto tells apart.
-var Detected = []string{"cloudfront (standard logs, legacy and v2)", "combined/common/vhost_combined", "nginx_json", "elb/alb", "s3", "traefik", "caddy", "w3c/iis"}
+var Detected = []string{"cloudfront (standard logs, legacy and v2)", "cloudfront-realtime (real-time log records of a known field count)", "combined/common/vhost_combined", "nginx_json", "elb/alb", "s3", "traefik", "caddy", "w3c/iis"}
 
 func (e *FormatError) Error() string {
 	const way = "name it with --format (cloudfront-realtime for CloudFront real-time logs), or give the server's log_format/LogFormat with --log-format"
@@ -69,6 +69,10 @@ func (e *FormatError) Error() string {
 		why := fmt.Sprint(e.Err)
 		if pe, ok := e.Err.(*ParseError); ok {
 			why = fmt.Sprintf("line %d: %s: %s", pe.Line, pe.Reason, pe.Detail)
+		}
+		if e.Tried == "cloudfront-realtime" {
+			return fmt.Sprintf("%s:%d: cannot tell the log format: the first data lines look like CloudFront real-time log records, but only %d of %d parse as such (%s); read them with --format cloudfront-realtime and --realtime-fields set to the fields of the real-time log configuration (any order)",
+				e.Source, e.Line, e.Parsed, e.Tested, why)
 		}
 		return fmt.Sprintf("%s:%d: cannot tell the log format: the first data lines look like %s, but only %d of %d parse in it (%s); the formats told apart are %s; %s",
 			e.Source, e.Line, e.Tried, e.Parsed, e.Tested, why, strings.Join(Detected, ", "), way)

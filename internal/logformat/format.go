@@ -25,8 +25,10 @@ func New(format, source string) (Reader, error) { return NewReader(format, sourc
 
 // ReaderOptions complete some formats.
 type ReaderOptions struct {
-	// RealtimeFields are the fields enabled in CloudFront real-time logs
-	// (nil: all of RealtimeFields).
+	// RealtimeFields are the fields enabled in CloudFront real-time logs,
+	// in any order (nil: a record is read with the one of RealtimeConfigs
+	// that has its field count; see NewCloudFrontRealtime). Auto reads the
+	// real-time records it recognises with them.
 	RealtimeFields []string
 	// LogFormat is an nginx log_format or Apache LogFormat string; when
 	// set, the format is "custom" whatever format says.
@@ -53,6 +55,11 @@ func NewReader(format, source string, o ReaderOptions) (Reader, error) {
 	}
 	switch format {
 	case "", "auto":
+		if len(o.RealtimeFields) > 0 {
+			if _, err := NewCloudFrontRealtime(source, o.RealtimeFields); err != nil {
+				return nil, err
+			}
+		}
 		return &Auto{Source: source, Options: o}, nil
 	case "cloudfront":
 		return NewCloudFront(source), nil
@@ -80,10 +87,14 @@ func NewReader(format, source string, o ReaderOptions) (Reader, error) {
 
 // Auto picks the format of an input from its first data lines (lines that
 // are neither blank nor '#' headers). Each data line suggests a format: JSON
-// objects by their keys (CloudFront v2, Traefik, Caddy, nginx JSON); a '#'
-// header before it or a TAB is CloudFront (W3C/IIS when the last #Fields
-// are IIS's); an ISO time first (after an ALB type) is an AWS load
-// balancer; an owner id, a bucket and a [time] is S3 access; a line that
+// objects by their keys (CloudFront v2, Traefik, Caddy, nginx JSON); a
+// TAB-separated line whose first field is epoch seconds with milliseconds
+// (1591371245.123), without a #Fields line before it, is a CloudFront
+// real-time record (read with ReaderOptions.RealtimeFields, or else with
+// the RealtimeConfigs of its field count); a '#' header before it or a
+// TAB is CloudFront (W3C/IIS when the last #Fields are IIS's, real-time
+// when they are real-time names); an ISO time first (after an ALB type)
+// is an AWS load balancer; an owner id, a bucket and a [time] is S3 access; a line that
 // reads as `host ident user [time] "request" status size` is
 // combined/common. Each format suggested is tried on the first SampleLines
 // data lines (header lines included, in order), and the one in which most
@@ -106,8 +117,11 @@ type Auto struct {
 func (a *Auto) Format() string { return formatName(a.r) }
 
 func formatName(r Reader) string {
-	switch r.(type) {
+	switch r := r.(type) {
 	case *CloudFront:
+		if r.realtime {
+			return "cloudfront-realtime"
+		}
 		return "cloudfront"
 	case *Combined:
 		return "combined"

@@ -272,7 +272,7 @@ func TestCloudFrontRealtime(t *testing.T) {
 		if err != nil {
 			continue
 		}
-		r, _ := NewCloudFrontRealtime(f, RealtimeFields[:40])
+		r, _ := NewCloudFrontRealtime(f, launchFields)
 		var h hit.Hit
 		ok, err := r.Parse([]byte(strings.TrimSpace(string(data))), 1, &h)
 		if !ok || err != nil || h.Host == "" || strings.HasSuffix(h.Host, "cloudfront.net") || h.Status < 100 || !strings.HasPrefix(h.UserAgent, "Mozilla/5.0 (") {
@@ -281,9 +281,51 @@ func TestCloudFrontRealtime(t *testing.T) {
 	}
 }
 
+// FuzzCloudFrontRealtime: a real-time reader of any subset of
+// RealtimeFields (a bit mask over them; none: each record is read with the
+// known configuration of its field count) reads any lines, and the record
+// of its fields in the global order, without panicking: every line is a
+// hit with a time and a path, a non-hit, or a *ParseError with its line.
 func FuzzCloudFrontRealtime(f *testing.F) {
-	fuzzReader(f, func() Reader { r, _ := NewCloudFrontRealtime("f", nil); return r },
-		"1600299221.087\t174.204.64.230\t0.000\t304\t322\tGET\thttps\tpreview.dashcon.io\t/x?y\t637")
+	for _, s := range []string{
+		"1600299221.087\t174.204.64.230\t0.000\t304\t322\tGET\thttps\tpreview.dashcon.io\t/x?y\t637",
+		rtRecord(launchFields, nil),
+		rtRecord(RealtimeFields, nil) + "\n" + rtRecord(RealtimeConfigs[2].Fields, map[string]string{"cs-uri-stem": "?q", "timestamp": "1e300"}),
+		rtRecord(RealtimeConfigs[1].Fields, map[string]string{"cs-uri-stem": "-", "cs-uri-query": "-"}),
+		strings.ReplaceAll(rtRecord(launchFields, nil), "\t", " "),
+		"#Fields: timestamp c-ip cs-user-agent cs-uri-query\n1600299221.087\t1.2.3.4\tua\te=pv\n1600299221.087\t1.2.3.4\tua",
+		"#Fields: timestamp sc-status\n1600299221.087\t200\n#Fields: date time cs-uri-stem\n2026-01-01\t00:00:00\t/a",
+	} {
+		f.Add(uint64(0), uint8(0), []byte(s))
+	}
+	f.Add(uint64(1)|1<<1|1<<17|1<<20, uint8(0), []byte("1600299221.087\t1.2.3.4\tMozilla/5.0\te=pv"))
+	f.Add(^uint64(0), uint8(31), []byte(rtRecord(RealtimeFields, nil)))
+	f.Add(uint64(1)|1<<9, uint8(0), []byte("1600299221.087\t?\n1600299221.087\t-\n#Fields: cs-host\nx"))
+	f.Fuzz(func(t *testing.T, mask uint64, more uint8, data []byte) {
+		var fields []string
+		for i, name := range RealtimeFields {
+			if i < 64 && mask&(1<<i) != 0 || i >= 64 && more&(1<<(i-64)) != 0 {
+				fields = append(fields, name)
+			}
+		}
+		for _, text := range []string{string(data), rtRecord(fields, nil)} {
+			r, err := NewCloudFrontRealtime("f", fields)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, line := range strings.Split(text, "\n") {
+				var h hit.Hit
+				ok, err := r.Parse([]byte(line), int64(i+1), &h)
+				var pe *ParseError
+				if err != nil && (!errors.As(err, &pe) || ok || pe.Line != int64(i+1) || pe.Reason == "") {
+					t.Fatalf("bad error %v", err)
+				}
+				if ok && (h.Time.IsZero() || h.Path == "") {
+					t.Fatalf("incomplete hit %+v", h)
+				}
+			}
+		}
+	})
 }
 
 func TestCustom(t *testing.T) {
@@ -358,6 +400,9 @@ func FuzzAuto(f *testing.F) {
 		"#Version: 1.0\n#Fields: date time cs-uri-stem\n2026-11-01 10:00:00 /x",
 		`{"unknown": 1}`, "hello world", "a\tb\nc\td", "\x00\x01\x02\n\x7f",
 		"garbage\n" + `192.0.2.1 - - [10/Nov/2026:16:42:07 +0100] "GET /a HTTP/1.1" 200 5`,
+		rtRecord(launchFields, nil) + "\n" + rtRecord(RealtimeFields, nil),
+		"1600299221.087\t1.2.3.4\tMozilla/5.0\te=pv",
+		"#Version: 1.0\n#Fields: " + strings.Join(launchFields, " ") + "\n" + rtRecord(launchFields, nil),
 	} {
 		f.Add([]byte(s))
 	}
