@@ -106,6 +106,7 @@ type config struct {
 	docRe, excludeRe, uaRe, methods  string
 	defScheme, defHost, source       string
 	logLevel, summaryJSON, progress  string
+	quiet                            bool
 	stateDir, deadLetter, rejected   string
 	inDoubt                          string
 	force, noVersionCheck            bool
@@ -381,7 +382,7 @@ func runSend(env Env, args []string, parse bool) error {
 	if err != nil {
 		return usageError(err)
 	}
-	ctx, sendCtx, stop := signalContexts(log)
+	ctx, sendCtx, stop := signalContexts(log, c.follow)
 	defer stop()
 	j, err := newJob(ctx, env, &c, parse, log)
 	if err != nil {
@@ -467,11 +468,13 @@ func runSend(env Env, args []string, parse bool) error {
 	if ro != nil && code == ExitOK && len(ro.sink.Damaged) > 0 {
 		code = ExitUndelivered
 	}
-	if stats != nil {
+	if stats != nil && !(c.quiet && code == ExitOK) {
 		printSummary(env.Stderr, name, stats, parse)
 		if ro != nil {
 			ro.summary(env.Stderr, c.rep.reportState)
 		}
+	}
+	if stats != nil {
 		if c.summaryJSON != "" {
 			if err := writeSummaryJSON(env, c.summaryJSON, stats, code); err != nil {
 				fmt.Fprintln(env.Stderr, "trackless:", err)
@@ -562,8 +565,9 @@ const signalGrace = 4 * time.Second
 
 // signalContexts: the first SIGINT/SIGTERM stops reading and retrying at
 // once (ctx); batches in flight have signalGrace to be answered before
-// sendCtx ends them; a second signal ends them at once.
-func signalContexts(log *slog.Logger) (ctx, sendCtx context.Context, stop func()) {
+// sendCtx ends them; a second signal ends them at once. following: the
+// signal is the normal way to stop (--follow), said at info level.
+func signalContexts(log *slog.Logger, following bool) (ctx, sendCtx context.Context, stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	sendCtx, cancelSend := context.WithCancel(context.Background())
 	ch := make(chan os.Signal, 2)
@@ -572,7 +576,11 @@ func signalContexts(log *slog.Logger) (ctx, sendCtx context.Context, stop func()
 		n := 0
 		for range ch {
 			n++
-			if n == 1 {
+			if n == 1 && following {
+				log.Info("stopping: what is confirmed is saved; batches in flight have a few seconds to be answered")
+				cancel()
+				time.AfterFunc(signalGrace, cancelSend)
+			} else if n == 1 {
 				log.Warn("interrupted: stopping; batches in flight have a few seconds to be answered; interrupt again to stop at once")
 				cancel()
 				time.AfterFunc(signalGrace, cancelSend)

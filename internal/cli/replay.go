@@ -37,7 +37,7 @@ func runReplay(env Env, args []string) error {
 	defer led.Close()
 	rec := c.recorders()
 	defer rec.close()
-	ctx, _, stop := signalContexts(log)
+	ctx, _, stop := signalContexts(log, false)
 	defer stop()
 	if _, err := client.Probe(ctx); err != nil {
 		return matomoError(err)

@@ -75,7 +75,7 @@ func runReport(env Env, args []string) error {
 		}
 		defer stop()
 	}
-	ctx, _, stop := signalContexts(log)
+	ctx, _, stop := signalContexts(log, c.follow)
 	defer stop()
 	// The report holds the day's visitors: a tighter garbage collector
 	// than send's keeps the peak near the live heap (GOGC and GOMEMLIMIT,

@@ -97,9 +97,9 @@ func (r rotations) add(ctx context.Context, set *source.Set) {
 				switch {
 				case settled:
 				case sameInode(n, rf.Identity):
-					fmt.Fprintf(r.stderr, "trackless: %s was truncated or rewritten in place, and no copy of what it held is beside it under a name like %s.1: %s\n", n, filepath.Base(n), r.lost(ctx, rf.Identity))
+					fmt.Fprintf(r.stderr, "trackless: %s was truncated or rewritten in place, and no copy of what it held is beside it (%s.1, or any file there starting with the same lines): %s; %s\n", n, filepath.Base(n), r.lost(ctx, rf.Identity), recoverHint)
 				default:
-					fmt.Fprintf(r.stderr, "trackless: %s was rotated, and the file it was is not beside it under a name like %s.1 (moved or deleted?): %s\n", n, filepath.Base(n), r.lost(ctx, rf.Identity))
+					fmt.Fprintf(r.stderr, "trackless: %s was rotated, and the file it was is not beside it (%s.1, or any file there starting with the same lines, compressed or not): %s; %s\n", n, filepath.Base(n), r.lost(ctx, rf.Identity), recoverHint)
 				}
 				continue
 			}
@@ -125,6 +125,9 @@ func (r rotations) add(ctx context.Context, set *source.Set) {
 	}
 	set.Names = names
 }
+
+// recoverHint ends the messages of a rotated file not found.
+const recoverHint = "if it is elsewhere, give it as an input with the same state directory: only what was not read of it is read"
 
 // entryOf returns the ledger entry of a file's identity, or nil.
 func (r rotations) entryOf(ctx context.Context, id input.Identity) *ledger.Entry {
@@ -221,6 +224,10 @@ func givenAs(names []string, id input.Identity) string {
 			continue
 		}
 		if same, err := input.FingerprintMatches(n, id); err == nil && same {
+			return n
+		}
+		// Compressed since: by its content.
+		if id.FingerprintLen >= input.FingerprintSize && input.ContentMatches(n, id.Fingerprint, id.FingerprintLen) {
 			return n
 		}
 	}

@@ -86,6 +86,9 @@ func printSummary(w io.Writer, cmd string, s *pipeline.Stats, parse bool) {
 	if len(s.InputsBusy) > 0 {
 		fmt.Fprintf(&b, "  being read by another worker (left to it): %s, e.g. %s\n", plural(len(s.InputsBusy), "input", "inputs"), s.InputsBusy[0])
 	}
+	for _, n := range s.InputsGone {
+		fmt.Fprintf(&b, "  gone before it was read (rotated or moved since it was listed; a later run finds it where it went): %s\n", n)
+	}
 	if s.InputsSuperseded > 0 {
 		fmt.Fprintf(&b, "  objects overwritten since they were listed (their new version is read by the next run): %d\n", s.InputsSuperseded)
 	}

@@ -662,3 +662,23 @@ func TestFollowThroughAnOutage(t *testing.T) {
 		}
 	}
 }
+
+// TestQuiet: send --quiet (for cron) prints no summary when the run did
+// everything, and says why when it did not (Matomo unreachable), with a
+// non-zero exit.
+func TestQuiet(t *testing.T) {
+	dir := t.TempDir()
+	_, part := logLines(t, dir, 100, 54)
+	live := filepath.Join(dir, "access.log")
+	appendLog(t, live, part(0, 100))
+	srv := siteServer(t, matomotest.Config{})
+	env := sendEnv(srv, filepath.Join(dir, "state"), "LOG_LEVEL=warn", "TRACKLESS_MAX_OUTAGE=200ms")
+	if r := run(t, env, "send", "--quiet", "--mode", "visits", live); r.code != 0 || strings.Contains(r.stderr, "trackless send:") {
+		t.Errorf("a run that did everything: exit %d, stderr:\n%s", r.code, r.stderr)
+	}
+	appendLog(t, live, part(0, 10))
+	srv.Stop()
+	if r := run(t, env, "send", "--quiet", "--mode", "visits", live); r.code == 0 || !strings.Contains(r.stderr, "cannot reach Matomo") {
+		t.Errorf("a run that could not send: exit %d, stderr:\n%s", r.code, r.stderr)
+	}
+}

@@ -19,6 +19,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"syscall"
 	"time"
 
@@ -268,7 +269,10 @@ func (l *Paths) SetAt(rec *PathRecord) error {
 }
 
 // RecordAt records that the file at path has identity id (its rotated
-// files are kept).
+// files are kept). When the path was another file (rotated between the
+// run's look at its rotations and its read: a copytruncate at that
+// moment), that file is added to the rotated files, for the next run to
+// find what it holds beyond what was read.
 func (l *Paths) RecordAt(path string, id input.Identity) error {
 	abs, err := filepath.Abs(path)
 	if err != nil {
@@ -281,8 +285,26 @@ func (l *Paths) RecordAt(path string, id input.Identity) error {
 	if rec.Identity == id {
 		return nil
 	}
+	if old := rec.Identity; old.Fingerprint != "" && !sameFile(old, id, abs) && !slices.ContainsFunc(rec.Rotated, func(rf RotatedFile) bool {
+		return rf.Identity.Device == old.Device && rf.Identity.Inode == old.Inode && rf.Identity.Fingerprint == old.Fingerprint
+	}) {
+		rec.Rotated = append(rec.Rotated, RotatedFile{Identity: old})
+	}
 	rec.Identity, rec.Settled = id, false
 	return l.SetAt(rec)
+}
+
+// sameFile reports whether id, now at path, is the file old identified,
+// grown: the same device and inode, and still its first bytes.
+func sameFile(old, id input.Identity, path string) bool {
+	if old.Device != id.Device || old.Inode != id.Inode {
+		return false
+	}
+	if old.FingerprintLen >= input.FingerprintSize || old.FingerprintLen == id.FingerprintLen {
+		return old.Fingerprint == id.Fingerprint
+	}
+	same, err := input.FingerprintMatches(path, old)
+	return err == nil && same
 }
 
 func (l *Paths) pathFile(abs string) string {

@@ -103,3 +103,41 @@ func TestPathRecords(t *testing.T) {
 		t.Errorf("after RecordAt: %+v", rec)
 	}
 }
+
+// TestRecordAtKeepsTheFileReplaced: a path recorded as one file and read
+// as another (copytruncate between a run's look at the rotations and its
+// read) keeps the first among its rotated files, for the next run to look
+// for; the same file grown does not.
+func TestRecordAtKeepsTheFileReplaced(t *testing.T) {
+	dir := t.TempDir()
+	p := NewPaths(dir)
+	log := filepath.Join(dir, "access.log")
+	os.WriteFile(log, []byte("first line\n"), 0o644)
+	in, err := input.Open(log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	short := *in.Identity
+	in.Close()
+	p.RecordAt(log, short)
+	// Grown past its short fingerprint: the same file.
+	f, _ := os.OpenFile(log, os.O_APPEND|os.O_WRONLY, 0)
+	f.WriteString(strings.Repeat("a later line\n", 400))
+	f.Close()
+	in, _ = input.Open(log)
+	grown := *in.Identity
+	in.Close()
+	p.RecordAt(log, grown)
+	if rec, _ := p.At(log); rec.Identity != grown || len(rec.Rotated) != 0 {
+		t.Fatalf("the file grown: %+v", rec)
+	}
+	// Truncated and rewritten in place (same inode, other first bytes).
+	os.WriteFile(log, []byte(strings.Repeat("new content\n", 400)), 0o644)
+	in, _ = input.Open(log)
+	rewritten := *in.Identity
+	in.Close()
+	p.RecordAt(log, rewritten)
+	if rec, _ := p.At(log); rec.Identity != rewritten || len(rec.Rotated) != 1 || rec.Rotated[0].Identity != grown {
+		t.Fatalf("the file replaced in place: %+v", rec)
+	}
+}

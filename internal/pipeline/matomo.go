@@ -271,7 +271,7 @@ func (r *runner) lookup(ctx context.Context, name string, id *input.Identity, sa
 		case same != nil && (p.FingerprintLen > 0 || prev.ConfirmedLine == 0 && !prev.Done) && p.FingerprintLen <= id.FingerprintLen && same(p.Fingerprint, p.FingerprintLen):
 		default:
 			if i == 0 {
-				r.log.Warn("the file is not the one the ledger knew at its device and inode (it was replaced or rewritten): read as a new input", "input", name)
+				r.log.Info("a new file at this device and inode (the old one was rotated in place, or deleted and its inode reused): read from its start", "input", name)
 			}
 			continue
 		}

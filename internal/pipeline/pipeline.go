@@ -164,10 +164,13 @@ type Stats struct {
 	InputsDamaged []string `json:"inputs_damaged,omitempty"`
 	InputsBusy    []string `json:"inputs_claimed_elsewhere,omitempty"`
 	// InputsSuperseded counts objects overwritten since they were listed.
-	InputsSuperseded int   `json:"inputs_superseded,omitempty"`
-	AfterFailed      int64 `json:"after_delivery_failed,omitempty"`
-	LinesRead        int64 `json:"lines_read"`
-	LinesResumed     int64 `json:"lines_already_delivered"`
+	InputsSuperseded int `json:"inputs_superseded,omitempty"`
+	// InputsGone are files gone between their listing and their reading
+	// (a rotated file compressed meanwhile): not read, not damaged.
+	InputsGone   []string `json:"inputs_gone,omitempty"`
+	AfterFailed  int64    `json:"after_delivery_failed,omitempty"`
+	LinesRead    int64    `json:"lines_read"`
+	LinesResumed int64    `json:"lines_already_delivered"`
 	// BytesSkipped: bytes of inputs not read at all, their lines delivered
 	// before (where a line ends was recorded: input.Mark).
 	BytesSkipped int64            `json:"bytes_skipped,omitempty"`

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"slices"
 	"sync"
@@ -33,6 +34,9 @@ type cursor struct {
 	i     int
 	// skipThrough: no output needs the lines up to here; they are not parsed.
 	skipThrough int64
+	// head: the lines of the input's head still to come after a jump
+	// (input.Input.Jump), read again for the format's sake, not counted.
+	head int64
 	// sinks are the outputs that do not have the input whole, Matomo's
 	// first when it needs the input (matomo).
 	sinks []sinkIn
@@ -286,6 +290,13 @@ func (r *runner) open(ctx context.Context, name string, seq int) (*cursor, error
 		r.stats.InputsSuperseded++
 		return nil, nil
 	}
+	if errors.Is(err, fs.ErrNotExist) {
+		// Listed, then gone (logrotate compressed a rotated file, or
+		// moved it): its rest is found where it went by a later run.
+		r.log.Warn("input gone before it was read (rotated or moved since it was listed)", "input", name)
+		r.stats.InputsGone = append(r.stats.InputsGone, name)
+		return nil, nil
+	}
 	if err != nil {
 		r.log.Error("cannot read input", "input", name, "error", err)
 		r.stats.InputsDamaged = append(r.stats.InputsDamaged, name)
@@ -315,6 +326,7 @@ func (r *runner) open(ctx context.Context, name string, seq int) (*cursor, error
 		if at.Line > 0 && in.Jump(at) {
 			r.log.Debug("reading on from where a line read before ends", "input", name, "line", at.Line, "byte", at.Offset)
 			r.stats.BytesSkipped += at.Offset - at.HeadOffset
+			c.head = at.HeadLine
 		}
 	}
 	if r.opt.Progress != nil {
@@ -442,6 +454,10 @@ func (r *runner) advance(ctx context.Context, c *cursor) error {
 		pl := &c.batch.Lines[c.i]
 		c.i++
 		lineNo := pl.Line
+		if pl.Kind == lineparse.Resumed && c.head > 0 {
+			c.head-- // the head, read again after a jump: not counted
+			continue
+		}
 		r.stats.LinesRead++
 		switch pl.Kind {
 		case lineparse.TooLong:

@@ -403,17 +403,24 @@ func Remainder(path string, was input.Identity) (string, error) {
 			}
 			continue
 		}
-		if isRotationOf(path, p) {
-			others = append(others, p)
-		}
+		others = append(others, p)
 	}
 	// Copied or compressed by the rotation (another file): by its
-	// content, a plain copy first. Only a file whose fingerprint covers
-	// FingerprintSize bytes can be told from another this way.
+	// content; names of rotations first, a plain copy before a
+	// compressed one, then any other name beside the path. Only a file
+	// whose fingerprint covers FingerprintSize bytes can be told from
+	// another this way.
 	if was.FingerprintLen < input.FingerprintSize {
 		return "", nil
 	}
-	slices.SortStableFunc(others, func(a, b string) int { return cmp.Compare(compressedName(a), compressedName(b)) })
+	rank := func(p string) int {
+		r := compressedName(p)
+		if !isRotationOf(path, p) {
+			r += 2
+		}
+		return r
+	}
+	slices.SortStableFunc(others, func(a, b string) int { return cmp.Compare(rank(a), rank(b)) })
 	for _, p := range others {
 		if input.ContentMatches(p, was.Fingerprint, was.FingerprintLen) {
 			return p, nil
@@ -444,9 +451,10 @@ func Rotations(path string, since time.Time) ([]string, error) {
 }
 
 // rotatedSuffix is what logrotate (and newsyslog, and servers that rotate
-// their own logs) add to a log's name: .1, .0, -20261204, .2026-12-04,
-// -2026120413, optionally compressed.
-var rotatedSuffix = regexp.MustCompile(`^(\.\d{1,4}|[-._]\d{8}(\d{2}(\d{2})?)?|[-._]\d{4}-\d{2}-\d{2}([-_T]\d{2}(-?\d{2})?)?)(\.(gz|zst|bz2))?$`)
+// their own logs) add to a log's name: numbers and dates, whatever
+// logrotate's dateformat (.1, .0, -20261204, .2026-12-04, -2026120413,
+// -20261204-1733380000), optionally compressed.
+var rotatedSuffix = regexp.MustCompile(`^[-._]\d+([-._T]\d+)*(\.(gz|zst|bz2))?$`)
 
 // isRotationOf reports whether the name of p is path's with a rotation's
 // suffix (rotatedSuffix).

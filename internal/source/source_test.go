@@ -1040,9 +1040,9 @@ func TestRemainder(t *testing.T) {
 }
 
 // TestRemainderCopied: copytruncate's copy (a plain file with other device
-// and inode) and a compressed rotation are found by their content, the
-// plain copy first; a file that only shares the name's prefix is not
-// looked into.
+// and inode) and a compressed rotation are found by their content, names
+// of rotations first, the plain copy before the compressed one, then a
+// copy under any other name beside the path.
 func TestRemainderCopied(t *testing.T) {
 	dir := t.TempDir()
 	live := filepath.Join(dir, "access.log")
@@ -1054,9 +1054,14 @@ func TestRemainderCopied(t *testing.T) {
 	}
 	was := *in.Identity
 	in.Close()
-	writeFile(t, filepath.Join(dir, "access.log.bak"), content) // not a rotation's name
 	if got, _ := Remainder(live, was); got != "" {
 		t.Errorf("found %q before any copy", got)
+	}
+	// A copy under a name that is not a rotation's (a dateformat of its
+	// own): found, when no rotation's name has the content.
+	writeFile(t, filepath.Join(dir, "access.log.bak"), content)
+	if got, _ := Remainder(live, was); got != filepath.Join(dir, "access.log.bak") {
+		t.Errorf("a copy under another name: found %q", got)
 	}
 	var z bytes.Buffer
 	zw := gzip.NewWriter(&z)
@@ -1083,6 +1088,7 @@ func TestRotations(t *testing.T) {
 	for name, recent := range map[string]bool{
 		"access.log": true, "access.log.1": true, "access.log.2.gz": true, "access.log-20261204": true,
 		"access.log-20261204.gz": true, "access.log.2026-12-04": true, "access.log-2026120413.zst": true,
+		"access.log-20261204-1733380000.gz": true, "access.log_20261204T1300": true,
 		"access.log.3.gz": false, "access.log.bak": true, "access.log.1.swp": true, "access.logger": true,
 	} {
 		p := filepath.Join(dir, name)
@@ -1098,7 +1104,7 @@ func TestRotations(t *testing.T) {
 	for i := range got {
 		got[i] = filepath.Base(got[i])
 	}
-	want := []string{"access.log-20261204", "access.log-20261204.gz", "access.log-2026120413.zst", "access.log.1", "access.log.2.gz", "access.log.2026-12-04"}
+	want := []string{"access.log-20261204", "access.log-20261204-1733380000.gz", "access.log-20261204.gz", "access.log-2026120413.zst", "access.log.1", "access.log.2.gz", "access.log.2026-12-04", "access.log_20261204T1300"}
 	if !slices.Equal(got, want) {
 		t.Errorf("rotations: %v, want %v", got, want)
 	}
