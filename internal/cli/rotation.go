@@ -93,6 +93,14 @@ func (r rotations) add(ctx context.Context, set *source.Set) {
 			if p == "" && givenAs(set.Names, rf.Identity) != "" {
 				continue // given under its new name: read as such
 			}
+			if p == "" && source.Busy(n, busyWithin) {
+				// A file beside the path is being written (logrotate
+				// compressing the rotated file now): looked for again by
+				// the next run, not said lost.
+				r.log.Info("a file beside the path is being written: the rotated file is looked for by the next run", "input", n)
+				keep = append(keep, ledger.RotatedFile{Identity: rf.Identity})
+				continue
+			}
 			if p == "" {
 				switch {
 				case settled:
@@ -125,6 +133,10 @@ func (r rotations) add(ctx context.Context, set *source.Set) {
 	}
 	set.Names = names
 }
+
+// busyWithin: a file beside a path modified this recently is being
+// written (a rotation in progress).
+const busyWithin = 5 * time.Second
 
 // recoverHint ends the messages of a rotated file not found.
 const recoverHint = "if it is elsewhere, give it as an input with the same state directory: only what was not read of it is read"

@@ -113,6 +113,7 @@ func TestRotationGivenOnlyThePath(t *testing.T) {
 	// A second rotation whose old file goes elsewhere (compressed at once,
 	// say): the run says its end may be lost.
 	os.Rename(live, filepath.Join(dir, "moved.log"))
+	ageBeside(t, live) // rotated a while ago: nothing beside it is being written
 	appendLog(t, live, part(800, 900))
 	all += part(800, 900)
 	if stderr := send("rotated away"); !strings.Contains(stderr, "was rotated, and the file it was is not beside it") {
@@ -407,6 +408,21 @@ func logLines(t *testing.T, dir string, n int, seed int64) (lines []string, part
 	return lines, func(from, to int) string { return strings.Join(lines[from:to], "") }
 }
 
+// ageBeside dates the files beside the path p an hour back: a rotation
+// done a while ago (a file beside the path written to in the last
+// seconds is a rotation in progress, and a rotated file not found then is
+// not said lost yet).
+func ageBeside(t *testing.T, p string) {
+	t.Helper()
+	names, _ := filepath.Glob(p + "?*")
+	old := time.Now().Add(-time.Hour)
+	for _, n := range names {
+		if err := os.Chtimes(n, old, old); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // appendLog appends s to the file p, creating it, as a log writer does.
 func appendLog(t *testing.T, p, s string) {
 	t.Helper()
@@ -500,6 +516,7 @@ func TestTwoRotationsBetweenRuns(t *testing.T) {
 	send("a half line")
 	all += part(700, 710)
 	os.Rename(live, filepath.Join(dir, "elsewhere.log"))
+	ageBeside(t, live)
 	appendLog(t, live, part(711, 720))
 	all += part(711, 720)
 	stderr := send("moved away")

@@ -198,9 +198,11 @@ func (r *runner) consult(ctx context.Context, st *inputState, id *input.Identity
 		return nil, skipNone, err
 	}
 	r.claimed = append(r.claimed, st)
-	if pr, ok := r.opt.Ledger.(pathRecorder); ok && recent && id.Object == "" && st.name != "-" {
+	if pr, ok := r.opt.Ledger.(pathRecorder); ok && recent && id.Object == "" && id.Content == "" && st.name != "-" {
 		// The next run can then tell that the path was rotated, and find
-		// the file it was (source.Remainder).
+		// the file it was (source.Remainder). Plain files only: a
+		// compressed one is no live log, and its record would only say,
+		// when logrotate deletes it, that it is gone.
 		if err := pr.RecordAt(st.name, *id); err != nil {
 			r.log.Warn("cannot record which file the path is", "input", st.name, "error", err)
 		}
@@ -243,6 +245,10 @@ func (r *runner) consult(ctx context.Context, st *inputState, id *input.Identity
 // with the bytes it recorded: otherwise its file was replaced by another
 // that reuses the inode (or rewritten), and it is a new input.
 func (r *runner) lookup(ctx context.Context, name string, id *input.Identity, same func(string, int) bool) (_ *ledger.Entry, byContent bool, _ error) {
+	// An entry that read nothing (the file was empty: logrotate creates
+	// access.log.1.gz empty, then fills it) tells nothing: the content's
+	// key may know more. It is taken only when no other key has one.
+	var empty *ledger.Entry
 	for i, key := range id.Keys() {
 		prev, err := r.opt.Ledger.Get(ctx, key)
 		if err != nil || prev == nil {
@@ -275,6 +281,12 @@ func (r *runner) lookup(ctx context.Context, name string, id *input.Identity, sa
 			}
 			continue
 		}
+		if prev.ConfirmedLine == 0 && !prev.Done && prev.Identity.FingerprintLen == 0 {
+			if empty == nil {
+				empty = prev
+			}
+			continue
+		}
 		if i > 0 && key != id.Key() {
 			// Found under the key the file had while shorter: from now on
 			// it is recorded under its own. The old entry is made to hold
@@ -288,7 +300,7 @@ func (r *runner) lookup(ctx context.Context, name string, id *input.Identity, sa
 		}
 		return prev, false, nil
 	}
-	return nil, false, nil
+	return empty, false, nil
 }
 
 // further reports whether entry a has an input further than entry b.

@@ -293,13 +293,21 @@ func (r *runner) open(ctx context.Context, name string, seq int) (*cursor, error
 	if errors.Is(err, fs.ErrNotExist) {
 		// Listed, then gone (logrotate compressed a rotated file, or
 		// moved it): its rest is found where it went by a later run.
-		r.log.Warn("input gone before it was read (rotated or moved since it was listed)", "input", name)
+		r.log.Info("input gone before it was read (rotated or moved since it was listed)", "input", name)
 		r.stats.InputsGone = append(r.stats.InputsGone, name)
 		return nil, nil
 	}
 	if err != nil {
 		r.log.Error("cannot read input", "input", name, "error", err)
 		r.stats.InputsDamaged = append(r.stats.InputsDamaged, name)
+		return nil, nil
+	}
+	if in.Identity != nil && in.Identity.Object == "" && in.Size == 0 && time.Since(in.Modified) < input.Settle {
+		// An empty file just made (a log just created, a rotated file
+		// about to be compressed into): nothing to read yet, and nothing
+		// to record of it; a later run reads it with what it holds.
+		r.log.Info("input empty, just created: read by a later run", "input", name)
+		in.Close()
 		return nil, nil
 	}
 	c.in = in
@@ -516,12 +524,18 @@ func (r *runner) advance(ctx context.Context, c *cursor) error {
 		// Never done: no output records it whole, --after leaves it.
 		failed = fmt.Sprintf("%s%d of its lines are malformed, %d are hits: is it a log of the format read?", sink.FailMostlyMalformed, c.malformed, c.hits)
 	}
-	if err := c.batch.Damage; err != nil {
+	// A file cut short that is being written (logrotate compressing a
+	// rotated file this very moment) is not damaged: it is not whole yet.
+	growing := c.batch.Damage != nil && c.in.Identity != nil && c.in.Identity.Object == "" && time.Since(c.in.Modified) < input.Settle
+	if err := c.batch.Damage; err != nil && growing {
+		r.log.Info("input ends in the middle of its data, and is being written (a file being compressed?): read on by a later run", "input", c.name, "after_line", c.batch.Last, "error", err)
+		r.stats.InputsWaiting = append(r.stats.InputsWaiting, c.name)
+	} else if err != nil {
 		r.log.Error("input is damaged: lines before the damage were read", "input", c.name, "after_line", c.batch.Last, "error", err)
 		r.stats.InputsDamaged = append(r.stats.InputsDamaged, c.name)
 		failed = fmt.Sprintf("damaged after line %d: %v", c.batch.Last, err)
 	}
-	end := sink.End{Lines: c.batch.Last, Failed: failed}
+	end := sink.End{Lines: c.batch.Last, Failed: failed, Waiting: growing}
 	if m := c.batch.Mark; m.Line == end.Lines {
 		end.Mark = m
 	}

@@ -456,6 +456,22 @@ func Rotations(path string, since time.Time) ([]string, error) {
 // -20261204-1733380000), optionally compressed.
 var rotatedSuffix = regexp.MustCompile(`^[-._]\d+([-._T]\d+)*(\.(gz|zst|bz2))?$`)
 
+// Busy reports whether a file beside path named after it (see Remainder)
+// was modified within the last within: a rotation is in progress (a file
+// being compressed), and a rotated file not found now may be found later.
+func Busy(path string, within time.Duration) bool {
+	names, err := namesBeside(path)
+	if err != nil {
+		return false
+	}
+	for _, p := range names {
+		if st, err := os.Stat(p); err == nil && time.Since(st.ModTime()) < within {
+			return true
+		}
+	}
+	return false
+}
+
 // isRotationOf reports whether the name of p is path's with a rotation's
 // suffix (rotatedSuffix).
 func isRotationOf(path, p string) bool {

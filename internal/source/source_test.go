@@ -1109,3 +1109,21 @@ func TestRotations(t *testing.T) {
 		t.Errorf("rotations: %v, want %v", got, want)
 	}
 }
+
+// TestBusy: a file beside the path written to lately is a rotation in
+// progress; older ones, and other folders' files, are not.
+func TestBusy(t *testing.T) {
+	dir := t.TempDir()
+	live := filepath.Join(dir, "access.log")
+	writeFile(t, live, "x\n")
+	old := time.Now().Add(-time.Hour)
+	writeFile(t, live+".1", "x\n")
+	os.Chtimes(live+".1", old, old)
+	if Busy(live, 5*time.Second) {
+		t.Error("busy with only an old rotated file (the path itself does not count)")
+	}
+	writeFile(t, live+".2.gz", "")
+	if !Busy(live, 5*time.Second) {
+		t.Error("not busy while a rotated file is being written")
+	}
+}
