@@ -42,6 +42,9 @@ type job struct {
 	rng    s3src.Range  // --since/--until
 	after  source.After // --after
 
+	// envEndpoint: AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL is set.
+	envEndpoint bool
+
 	mu    sync.Mutex
 	ready bool // the Lambda's preflight succeeded
 }
@@ -49,7 +52,7 @@ type job struct {
 // newJob checks the configuration and builds the job; a configuration
 // that is not usable is a usageError.
 func newJob(ctx context.Context, env Env, c *config, parse bool, log *slog.Logger) (*job, error) {
-	j := &job{c: c, parse: parse, log: log, stderr: env.Stderr}
+	j := &job{c: c, parse: parse, log: log, stderr: env.Stderr, envEndpoint: env.Getenv("AWS_ENDPOINT_URL_S3") != "" || env.Getenv("AWS_ENDPOINT_URL") != ""}
 	cls := classify.Config{
 		RecMode: c.recMode, UserAgentRegex: c.uaRe, DocumentRegex: c.docRe, URLExcludeRegex: c.excludeRe, Methods: splitList(c.methods),
 		Visits: c.mode == "visits", EnableStatic: c.enableStatic, EnableBots: c.enableBots, EnableErrors: c.enableErrors, EnableRedirects: c.enableRedirects,
@@ -292,7 +295,10 @@ func (j *job) s3Client(ctx context.Context) (*s3.Client, error) {
 	if j.s3 != nil {
 		return j.s3, nil
 	}
-	pathStyle := j.c.s3Endpoint != ""
+	// An endpoint of its own (--s3-endpoint, or the SDK's standard
+	// variables, which it honours by itself) is an S3-compatible server:
+	// path style, which they all serve.
+	pathStyle := j.c.s3Endpoint != "" || j.envEndpoint
 	switch j.c.s3PathStyle {
 	case "true":
 		pathStyle = true

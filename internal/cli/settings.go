@@ -421,7 +421,7 @@ var settings = []setting{
 		help:   "URL of an S3-compatible server (http://127.0.0.1:7070); turns on path-style addressing",
 		target: func(c *config) any { return &c.s3Endpoint }},
 	{name: "s3-path-style", arg: "auto|true|false", def: "auto", group: groupS3, cmds: cmdRead,
-		help:   "address buckets in the path (true), as a host name (false), or auto: path style with --s3-endpoint",
+		help:   "address buckets in the path (true), as a host name (false), or auto: path style with --s3-endpoint or the SDK's AWS_ENDPOINT_URL_S3 (or AWS_ENDPOINT_URL), which S3-compatible servers need",
 		target: func(c *config) any { return &c.s3PathStyle }},
 	{name: "s3-region", arg: "REGION", defDoc: "AWS_REGION or the profile's", group: groupS3, cmds: cmdRead,
 		help:   "AWS region of the buckets; credentials come from the standard AWS chain (environment, AWS_PROFILE, SSO, roles)",

@@ -209,3 +209,25 @@ func TestAfterLocal(t *testing.T) {
 		t.Errorf("parse --after: %d %s", r.code, r.stderr)
 	}
 }
+
+// TestS3EndpointFromTheSDKVariable: an S3-compatible server named only by
+// the SDK's standard AWS_ENDPOINT_URL_S3 (no --s3-endpoint), by host name,
+// is read with path-style addresses, which such servers serve.
+func TestS3EndpointFromTheSDKVariable(t *testing.T) {
+	s3srv := s3test.Start(t)
+	bucket := s3srv.Bucket(t)
+	dir := t.TempDir()
+	a := genLog(t, dir, 500, 24, clock.Add(-3*time.Hour))
+	upload(t, s3srv, bucket, "cf/", a)
+	var env []string
+	for _, e := range s3srv.Env() {
+		if !strings.HasPrefix(e, "TRACKLESS_S3_ENDPOINT=") {
+			env = append(env, e)
+		}
+	}
+	env = append(env, "AWS_ENDPOINT_URL_S3="+strings.Replace(s3srv.Endpoint, "127.0.0.1", "localhost", 1))
+	r := run(t, env, "parse", "--site-id", "1", "s3://"+bucket+"/cf/")
+	if r.code != 0 || !strings.Contains(r.stderr, "1 input") {
+		t.Fatalf("parse exited %d:\n%s", r.code, r.stderr)
+	}
+}
