@@ -474,56 +474,40 @@ func checkStoredAs(t *testing.T, step string, srv *matomotest.Server, env []stri
 // of it was not read: the bytes of a half-written line left at the last
 // run.
 func TestTwoRotationsBetweenRuns(t *testing.T) {
-	dir := t.TempDir()
-	lines, part := logLines(t, dir, 1000, 50)
-	logs := filepath.Join(dir, "nginx")
-	os.Mkdir(logs, 0o755)
-	live := filepath.Join(logs, "access.log")
-	srv := siteServer(t, matomotest.Config{})
-	env := sendEnv(srv, filepath.Join(dir, "state"))
-	send := func(step string) string {
-		t.Helper()
-		r := run(t, env, "send", "--mode", "visits", live)
-		if r.code != 0 {
-			t.Fatalf("%s: send exited %d:\n%s", step, r.code, r.stderr)
-		}
-		return r.stderr
-	}
-	all := part(0, 300)
-	appendLog(t, live, all)
-	send("first run")
+	c := newCronLog(t, 1000, 50)
+	live := c.live
+	c.write(live, 0, 300)
+	c.send("first run")
 	// Rotated twice while no run came: delaycompress, so the first file
 	// is compressed at the second rotation.
-	appendLog(t, live, part(300, 350))
-	os.Rename(live, live+".1")
-	appendLog(t, live+".1", part(350, 370))
-	appendLog(t, live, part(370, 600))
+	c.write(live, 300, 350)
+	c.rename(live, live+".1")
+	c.write(live+".1", 350, 370)
+	c.write(live, 370, 600)
 	gzipFile(t, live+".1", live+".2.gz")
-	os.Rename(live, live+".1")
-	appendLog(t, live+".1", part(600, 620))
-	appendLog(t, live, part(620, 700))
-	all += part(300, 700)
-	send("after two rotations")
-	checkStoredAs(t, "two rotations between runs", srv, env, dir, all)
-	send("again")
-	checkStoredAs(t, "a run after", srv, env, dir, all)
+	c.rename(live, live+".1")
+	c.write(live+".1", 600, 620)
+	c.write(live, 620, 700)
+	c.send("after two rotations")
+	c.check("two rotations between runs")
+	c.send("again")
+	c.check("a run after")
 	// A half-written line left by a run, then the file moved away: the
 	// run says how many bytes of it were not read.
-	half := lines[700][:20]
-	appendLog(t, live, part(700, 710)+half)
+	half := c.part(710, 711)[:20]
+	c.write(live, 700, 710)
+	appendLog(t, live, half)
 	future := time.Now().Add(30 * time.Second) // being written, whatever the clock
 	os.Chtimes(live, future, future)
-	send("a half line")
-	all += part(700, 710)
-	os.Rename(live, filepath.Join(dir, "elsewhere.log"))
+	c.send("a half line")
+	c.rename(live, filepath.Join(c.dir, "elsewhere.log"))
 	ageBeside(t, live)
-	appendLog(t, live, part(711, 720))
-	all += part(711, 720)
-	stderr := send("moved away")
+	c.write(live, 711, 720)
+	stderr := c.send("moved away")
 	if want := fmt.Sprintf("%d bytes of it after line 90", len(half)); !strings.Contains(stderr, want) {
 		t.Errorf("the run does not say what was lost (%q):\n%s", want, stderr)
 	}
-	checkStoredAs(t, "after the file went away", srv, env, dir, all)
+	c.check("after the file went away")
 }
 
 // TestReportStateRotations: report --state run after run over a live log
