@@ -1,6 +1,9 @@
 package e2e_test
 
 import (
+	"bytes"
+	"compress/gzip"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -8,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/trackless/trackless/internal/logformat"
 	"github.com/trackless/trackless/internal/matomo/matomotest"
 	"github.com/trackless/trackless/internal/s3test"
 )
@@ -229,5 +233,75 @@ func TestS3EndpointFromTheSDKVariable(t *testing.T) {
 	r := run(t, env, "parse", "--site-id", "1", "s3://"+bucket+"/cf/")
 	if r.code != 0 || !strings.Contains(r.stderr, "1 input") {
 		t.Fatalf("parse exited %d:\n%s", r.code, r.stderr)
+	}
+}
+
+// realtimeRecord is a CloudFront real-time log record with every current
+// field (logformat.RealtimeFields), as Kinesis Firehose writes them end to
+// end: a page view of path at t by a browser.
+func realtimeRecord(t time.Time, ip, path string) string {
+	vals := map[string]string{
+		"timestamp": fmt.Sprintf("%d.%03d", t.Unix(), t.Nanosecond()/1e6), "c-ip": ip, "sc-status": "200",
+		"sc-bytes": "5120", "cs-method": "GET", "cs-protocol": "https", "cs-host": "www.example.org",
+		"cs-uri-stem": path, "x-edge-location": "CDG50-C1", "x-edge-request-id": fmt.Sprintf("req%d%s", t.UnixNano(), ip),
+		"x-host-header": "d111111abcdef8.cloudfront.net", "time-taken": "0.012", "cs-protocol-version": "HTTP/2.0",
+		"c-ip-version": "IPv4", "cs-user-agent": "Mozilla/5.0%20(Windows%20NT%2010.0;%20Win64;%20x64)%20AppleWebKit/537.36%20(KHTML,%20like%20Gecko)%20Chrome/131.0.0.0%20Safari/537.36",
+		"x-edge-result-type": "Miss", "x-edge-response-result-type": "Miss", "sc-content-type": "text/html",
+	}
+	f := make([]string, len(logformat.RealtimeFields))
+	for i, name := range logformat.RealtimeFields {
+		if v, ok := vals[name]; ok {
+			f[i] = v
+		} else {
+			f[i] = "-"
+		}
+	}
+	return strings.Join(f, "\t") + "\n"
+}
+
+// TestFirehoseObjects: CloudFront real-time records delivered by Kinesis
+// Firehose to S3 (records end to end, gzip, keys YYYY/MM/dd/HH/...) are
+// read from the prefix with the S3 source and ledger, their format told
+// by their shape; --since and --until take the hour from the key; a rerun
+// sends nothing again.
+func TestFirehoseObjects(t *testing.T) {
+	s3srv := s3test.Start(t)
+	bucket := s3srv.Bucket(t)
+	dir := t.TempDir()
+	var all [3]string
+	for h := range 3 {
+		hour := clock.Add(time.Duration(h-3) * time.Hour).Truncate(time.Hour)
+		var b strings.Builder
+		for i := range 40 {
+			b.WriteString(realtimeRecord(hour.Add(time.Duration(i)*time.Minute), fmt.Sprintf("198.51.100.%d", i%7+1), fmt.Sprintf("/h%d/page-%d", h, i)))
+		}
+		all[h] = b.String()
+		var z bytes.Buffer
+		zw := gzip.NewWriter(&z)
+		zw.Write([]byte(b.String()))
+		zw.Close()
+		key := fmt.Sprintf("rt/%s/pixel-stream-1-%s-1b2c3d4e.gz", hour.Format("2006/01/02/15"), hour.Format("2006-01-02-15-04-05"))
+		s3srv.Put(t, bucket, key, z.Bytes())
+	}
+	srv := matomotest.NewServer(matomotest.Config{SuperUserTokens: []string{token}, SiteURLs: map[int][]string{1: {"https://www.example.org"}}})
+	defer srv.Close()
+	env := append(sendEnv(srv, filepath.Join(dir, "state")), s3srv.Env()...)
+	// The last two hours only: the first object is not read.
+	since := clock.Add(-2 * time.Hour).Truncate(time.Hour).Format(time.RFC3339)
+	r := run(t, env, "send", "--mode", "visits", "--since", since, "s3://"+bucket+"/rt/")
+	if r.code != 0 {
+		t.Fatalf("send exited %d:\n%s", r.code, r.stderr)
+	}
+	local := filepath.Join(dir, "records.log")
+	os.WriteFile(local, []byte(all[1]+all[2]), 0o644)
+	want := parseItemsEnv(t, env, "--mode", "visits", local)
+	if len(want) == 0 {
+		t.Fatal("no page view in the records")
+	}
+	if missing, extra := compare(want, srv.StoredRaw()); len(missing) > 0 || extra > 0 {
+		t.Fatalf("%d page views missing, %d extra (of %d)\n%s", len(missing), extra, len(want), r.stderr)
+	}
+	if r = run(t, env, "send", "--mode", "visits", "--since", since, "s3://"+bucket+"/rt/"); r.code != 0 || len(srv.StoredRaw()) != len(want) {
+		t.Errorf("a rerun: exit %d, %d stored, want %d", r.code, len(srv.StoredRaw()), len(want))
 	}
 }
