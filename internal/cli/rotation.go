@@ -78,6 +78,12 @@ func (r rotations) add(ctx context.Context, set *source.Set) {
 				rec.Rotated = append(rec.Rotated, ledger.RotatedFile{Identity: rec.Identity})
 				rec.Rotated = append(rec.Rotated, r.missedRotations(ctx, n, rec)...)
 			}
+			// The file now at the path, whatever its age (a quiet log is
+			// not recorded by the run that reads it): at the next rotation,
+			// it is the one looked for.
+			if id := plainIdentity(n); id != nil {
+				rec.Identity = *id
+			}
 			rec.Settled = false // of the file now at the path: read by this run
 		} else {
 			rec.Settled = r.settled(ctx, n)
@@ -160,7 +166,9 @@ func (r rotations) lost(ctx context.Context, id input.Identity) string {
 		return "none of it was read"
 	}
 	when := e.Updated.Local().Format("2006-01-02 15:04:05")
-	if e.Mark != nil && !e.Done && e.Identity.Size > e.Mark.Offset {
+	// The bytes after the last confirmed line, when a mark is there
+	// (plain files: a mark counts decoded bytes).
+	if e.Mark != nil && !e.Done && e.Identity.Content == "" && e.Mark.Line == e.ConfirmedLine && e.Identity.Size > e.Mark.Offset {
 		return fmt.Sprintf("%d bytes of it after line %d, there when it was last read (%s), were not read, nor anything written to it since", e.Identity.Size-e.Mark.Offset, e.Mark.Line, when)
 	}
 	return fmt.Sprintf("it was read through line %d (%s); lines written to it since, if any, are not read", max(e.ConfirmedLine, e.Lines), when)
@@ -271,6 +279,19 @@ func rotated(path string, id input.Identity) bool {
 	}
 	same, err := input.FingerprintMatches(path, id)
 	return err != nil || !same
+}
+
+// plainIdentity is the identity of the plain regular file at p, or nil.
+func plainIdentity(p string) *input.Identity {
+	in, err := input.Open(p)
+	if err != nil {
+		return nil
+	}
+	defer in.Close()
+	if in.Compression != input.Plain {
+		return nil
+	}
+	return in.Identity
 }
 
 // record records which file each of names is, for the next run to tell

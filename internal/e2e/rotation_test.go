@@ -765,3 +765,46 @@ func TestFollowPartialLineAndShortFile(t *testing.T) {
 		t.Errorf("a run after the stop: exit %d, %d sent again\n%s", r.code, len(srv.StoredRaw())-stored, r.stderr)
 	}
 }
+
+// TestQuietLogTwoRotations: a quiet log (nothing written in the 10
+// minutes before a cron run) through two rotations: the file at the path
+// between them (access.log.1 at the second) is read too. (A path used to
+// be recorded only when its file was written lately: the file in between
+// was looked for by nobody, its lines lost without a word.)
+func TestQuietLogTwoRotations(t *testing.T) {
+	c := newCronLog(t, 1000, 63)
+	live := c.live
+	c.write(live, 0, 300)
+	c.send("first run") // live is recent: recorded as A
+
+	// Rotation 1 (delaycompress): A -> access.log.1, late lines into it,
+	// a new access.log (B) with a few lines, then a quiet quarter hour.
+	c.write(live, 300, 400)
+	c.rename(live, live+".1")
+	c.write(live+".1", 400, 450)
+	c.write(live, 450, 470)
+	old := time.Now().Add(-20 * time.Minute)
+	for _, p := range []string{live, live + ".1"} {
+		if err := os.Chtimes(p, old, old); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.send("after the first rotation, the log quiet for 20 min")
+	c.check("after the first rotation")
+
+	// More lines into B, then rotation 2: access.log.1 (A) compressed to
+	// .2.gz, B renamed access.log.1, a new access.log (C).
+	c.write(live, 470, 600)
+	gzipFile(t, live+".1", live+".2.gz")
+	c.rename(live, live+".1")
+	c.write(live, 600, 650)
+	ageBeside(t, live)
+	if n := c.pageViews(c.part(470, 600)); n == 0 {
+		t.Fatal("lines 470-600 hold no page view: the test would prove nothing")
+	}
+	said := c.send("after the second rotation")
+	if saysLost(said) {
+		t.Logf("the run says something was lost:\n%s", said)
+	}
+	c.check("after the second rotation (B's lines 470-600 only in access.log.1)")
+}

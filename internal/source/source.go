@@ -456,8 +456,8 @@ func Rotations(path string, since time.Time) ([]string, error) {
 // -20261204-1733380000), optionally compressed.
 var rotatedSuffix = regexp.MustCompile(`^[-._]\d+([-._T]\d+)*(\.(gz|zst|bz2))?$`)
 
-// Busy reports whether a file beside path named after it (see Remainder)
-// was modified within the last within: a rotation is in progress (a file
+// Busy reports whether a file beside path named as a rotation of it was
+// modified within the last within: a rotation is in progress (a file
 // being compressed), and a rotated file not found now may be found later.
 func Busy(path string, within time.Duration) bool {
 	names, err := namesBeside(path)
@@ -465,6 +465,9 @@ func Busy(path string, within time.Duration) bool {
 		return false
 	}
 	for _, p := range names {
+		if !isRotationOf(path, p) {
+			continue // another log of its own (access.log_ssl), always written
+		}
 		if st, err := os.Stat(p); err == nil && time.Since(st.ModTime()) < within {
 			return true
 		}

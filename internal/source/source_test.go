@@ -1119,8 +1119,9 @@ func TestBusy(t *testing.T) {
 	old := time.Now().Add(-time.Hour)
 	writeFile(t, live+".1", "x\n")
 	os.Chtimes(live+".1", old, old)
+	writeFile(t, live+"_ssl", "x\n") // another live log, not a rotation
 	if Busy(live, 5*time.Second) {
-		t.Error("busy with only an old rotated file (the path itself does not count)")
+		t.Error("busy with only an old rotated file (the path itself, and other logs, do not count)")
 	}
 	writeFile(t, live+".2.gz", "")
 	if !Busy(live, 5*time.Second) {
