@@ -37,7 +37,7 @@ func TestDecode(t *testing.T) {
 		{"eventbridge", eb, KindEventBridge, []string{"cf/E2Q.2025-03-14-08.x.gz"}, ""},
 		{"test event", test, KindTest, nil, ""},
 		{"deletion", strings.Replace(s3Event, "ObjectCreated:Put", "ObjectRemoved:Delete", 1), KindS3, nil, ""},
-		{"kinesis", `{"Records":[{"eventSource":"aws:kinesis"}]}`, "", nil, "not aws:s3"},
+		{"kinesis without a sequence number", `{"Records":[{"eventSource":"aws:kinesis"}]}`, "", nil, "no sequence number"},
 		{"other", `{"hello":1}`, "", nil, "not an S3"},
 		{"not json", `{`, "", nil, "not JSON"},
 		{"sqs", sqs(s3Event, "garbage", test, string(sns)), KindSQS, nil, ""},
@@ -110,6 +110,8 @@ func FuzzDecode(f *testing.F) {
 	f.Add(s3Event)
 	f.Add(sqs(s3Event, "x", `{"Service":"Amazon S3","Event":"s3:TestEvent"}`))
 	f.Add(`{"source":"aws.s3","detail-type":"Object Created","detail":{"bucket":{"name":"b"},"object":{"key":"k%2"}}}`)
+	f.Add(kinesisEvent)
+	f.Add(`{"Records":[{"eventSource":"aws:kinesis","eventID":":","kinesis":{"sequenceNumber":"1","data":"=","approximateArrivalTimestamp":1e300}}]}`)
 	f.Fuzz(func(t *testing.T, raw string) {
 		ev, err := Decode([]byte(raw))
 		if err != nil {
@@ -124,5 +126,47 @@ func FuzzDecode(f *testing.F) {
 				t.Errorf("EventBridge object without bucket and key: %q", raw)
 			}
 		}
+		for _, r := range ev.Records {
+			if r.Sequence == "" || (r.Err != nil && r.Data != nil) {
+				t.Errorf("Kinesis record without a sequence number, or with data and an error: %+v", r)
+			}
+		}
 	})
+}
+
+// kinesisEvent is a Lambda event of a Kinesis event source mapping, as
+// AWS documents it: two CloudFront real-time records of one shard.
+const kinesisEvent = `{"Records":[
+ {"kinesis":{"kinesisSchemaVersion":"1.0","partitionKey":"1","sequenceNumber":"49590338271490256608559692538361571095921575989136588898","data":"MTU5MTM3MTI0NS4xMjMJMTk4LjUxLjEwMC4xCUdFVAkvcGl4ZWwK","approximateArrivalTimestamp":1591371245.123},
+  "eventSource":"aws:kinesis","eventVersion":"1.0","eventID":"shardId-000000000006:49590338271490256608559692538361571095921575989136588898","eventName":"aws:kinesis:record","invokeIdentityArn":"arn:aws:iam::123456789012:role/lambda-role","awsRegion":"us-east-2","eventSourceARN":"arn:aws:kinesis:us-east-2:123456789012:stream/cf-realtime"},
+ {"kinesis":{"kinesisSchemaVersion":"1.0","partitionKey":"1","sequenceNumber":"49590338271490256608559692540925702759324208523137515618","data":"bm90IGJhc2U2NCE=","approximateArrivalTimestamp":1591371246.5},
+  "eventSource":"aws:kinesis","eventID":"shardId-000000000006:49590338271490256608559692540925702759324208523137515618","eventSourceARN":"arn:aws:kinesis:us-east-2:123456789012:stream/cf-realtime"}]}`
+
+// TestDecodeKinesis: a Kinesis event's records are decoded in order, with
+// their shard, sequence number, arrival time and data; a record whose data
+// is not base64 keeps its place with an error. The handler fails such an
+// event as a whole (Kinesis records are not read in the Lambda yet): none
+// is taken for done.
+func TestDecodeKinesis(t *testing.T) {
+	ev, err := Decode([]byte(kinesisEvent))
+	if err != nil || ev.Kind != KindKinesis || len(ev.Records) != 2 {
+		t.Fatalf("%+v %v", ev, err)
+	}
+	r := ev.Records[0]
+	if r.ShardID != "shardId-000000000006" || r.Sequence != "49590338271490256608559692538361571095921575989136588898" ||
+		r.StreamARN != "arn:aws:kinesis:us-east-2:123456789012:stream/cf-realtime" || string(r.Data) != "1591371245.123\t198.51.100.1\tGET\t/pixel\n" ||
+		r.Arrival.Unix() != 1591371245 || r.Err != nil {
+		t.Errorf("first record: %+v", r)
+	}
+	if string(ev.Records[1].Data) != "not base64!" || ev.Records[1].Err != nil {
+		t.Errorf("second record: %+v", ev.Records[1])
+	}
+	bad := strings.Replace(kinesisEvent, "bm90IGJhc2U2NCE=", "%%%", 1)
+	if ev, err := Decode([]byte(bad)); err != nil || ev.Records[1].Err == nil || ev.Records[0].Err != nil {
+		t.Errorf("data not base64: %+v %v", ev, err)
+	}
+	h := &Handler{Log: slog.New(slog.DiscardHandler), Process: func(context.Context, []Object) error { return nil }}
+	if _, err := h.Handle(context.Background(), []byte(kinesisEvent)); err == nil {
+		t.Error("a Kinesis event was taken for done")
+	}
 }
