@@ -77,49 +77,31 @@ func TestCronOverALiveLog(t *testing.T) {
 // the new file from its start; nothing twice. A rotation whose old file is
 // not beside the path (compressed at once, moved) is said.
 func TestRotationGivenOnlyThePath(t *testing.T) {
-	dir := t.TempDir()
-	_, part := logLines(t, dir, 1200, 44)
-	logs := filepath.Join(dir, "nginx")
-	os.Mkdir(logs, 0o755)
-	live := filepath.Join(logs, "access.log")
-	srv := siteServer(t, matomotest.Config{})
-	env := sendEnv(srv, filepath.Join(dir, "state"))
-	send := func(step string) string {
-		t.Helper()
-		r := run(t, env, "send", "--mode", "visits", live)
-		if r.code != 0 {
-			t.Fatalf("%s: send exited %d:\n%s", step, r.code, r.stderr)
-		}
-		return r.stderr
-	}
-	all := ""
-	appendLog(t, live, part(0, 400))
-	all += part(0, 400)
-	send("first run")
+	c := newCronLog(t, 1200, 44)
+	live := c.live
+	c.write(live, 0, 400)
+	c.send("first run")
 	// More lines, then the rotation; nginx writes into the renamed file
 	// until it reopens, then into the new one.
-	appendLog(t, live, part(400, 500))
-	os.Rename(live, live+".1")
-	appendLog(t, live+".1", part(500, 550))
-	appendLog(t, live, part(550, 700))
-	all += part(400, 700)
-	send("after the rotation")
+	c.write(live, 400, 500)
+	c.rename(live, live+".1")
+	c.write(live+".1", 500, 550)
+	c.write(live, 550, 700)
+	c.send("after the rotation")
 	// Late lines into the rotated file, and new ones.
-	appendLog(t, live+".1", part(700, 720))
-	appendLog(t, live, part(720, 800))
-	all += part(700, 800)
-	send("late lines")
-	checkStoredAs(t, "given only the path", srv, env, dir, all)
+	c.write(live+".1", 700, 720)
+	c.write(live, 720, 800)
+	c.send("late lines")
+	c.check("given only the path")
 	// A second rotation whose old file goes elsewhere (compressed at once,
 	// say): the run says its end may be lost.
-	os.Rename(live, filepath.Join(dir, "moved.log"))
+	c.rename(live, filepath.Join(c.dir, "moved.log"))
 	ageBeside(t, live) // rotated a while ago: nothing beside it is being written
-	appendLog(t, live, part(800, 900))
-	all += part(800, 900)
-	if stderr := send("rotated away"); !strings.Contains(stderr, "was rotated, and the file it was is not beside it") {
+	c.write(live, 800, 900)
+	if stderr := c.send("rotated away"); !strings.Contains(stderr, "was rotated, and the file it was is not beside it") {
 		t.Errorf("a rotation whose old file is gone is not said:\n%s", stderr)
 	}
-	checkStoredAs(t, "after the old file went away", srv, env, dir, all)
+	c.check("after the old file went away")
 }
 
 // gzipFile compresses src into dst and removes src, as logrotate's
