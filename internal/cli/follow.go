@@ -12,6 +12,7 @@ import (
 
 	"github.com/trackless/trackless/internal/filter"
 	"github.com/trackless/trackless/internal/input"
+	"github.com/trackless/trackless/internal/kinesis"
 	"github.com/trackless/trackless/internal/pipeline"
 	"github.com/trackless/trackless/internal/report"
 	"github.com/trackless/trackless/internal/sink"
@@ -72,7 +73,7 @@ func (j *job) follow(ctx, sendCtx context.Context, ro *reportOutput, args []stri
 		j.withRemainders(ctx, set)
 		// Nothing changed since the last round (no file grew, moved or
 		// appeared): nothing to read. The round's cost is a few stats.
-		if sig := signature(set.Names); sig == last && settled {
+		if sig := signature(set.Names); sig == last && settled && !hasStream(set.Names) {
 			if !wait() {
 				break
 			}
@@ -151,6 +152,12 @@ func (j *job) follow(ctx, sendCtx context.Context, ro *reportOutput, args []stri
 	return said(ExitOK)
 }
 
+// hasStream reports whether names has a stream's shard, which no
+// signature tells has grown: each round reads on in it.
+func hasStream(names []string) bool {
+	return slices.ContainsFunc(names, kinesis.IsURL)
+}
+
 // listFailures counts the rounds in a row that could not list the inputs:
 // a path is missing for a moment at each rotation (between logrotate's
 // rename and the server's reopening), which is not worth a warning; a
@@ -199,7 +206,7 @@ func (j *job) followReport(ctx context.Context, env Env, ro *reportOutput, args 
 	// the state or the page cannot be written.
 	round := func(set *source.Set) error {
 		sig := signature(set.Names)
-		if sig == last && settled {
+		if sig == last && settled && !hasStream(set.Names) {
 			return nil // nothing changed since the last round
 		}
 		opt := pipeline.Options{

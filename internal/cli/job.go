@@ -20,6 +20,7 @@ import (
 	"github.com/trackless/trackless/internal/classify"
 	"github.com/trackless/trackless/internal/filter"
 	"github.com/trackless/trackless/internal/hit"
+	"github.com/trackless/trackless/internal/kinesis"
 	"github.com/trackless/trackless/internal/ledger"
 	"github.com/trackless/trackless/internal/matomo"
 	"github.com/trackless/trackless/internal/pipeline"
@@ -44,6 +45,9 @@ type job struct {
 
 	// envEndpoint: AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL is set.
 	envEndpoint bool
+	// kinesis are the Kinesis clients made, by region ("" for the
+	// configuration's).
+	kinesis map[string]kinesis.API
 
 	mu    sync.Mutex
 	ready bool // the Lambda's preflight succeeded
@@ -313,6 +317,27 @@ func (j *job) s3Client(ctx context.Context) (*s3.Client, error) {
 	return c, nil
 }
 
+// kinesisClient returns the Kinesis client for a stream: in its ARN's
+// region when named by ARN, else in the configuration's. The endpoint
+// comes from the SDK's standard settings (AWS_ENDPOINT_URL_KINESIS).
+func (j *job) kinesisClient(ctx context.Context, stream kinesis.Stream) (kinesis.API, error) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	region := stream.Region()
+	if c, ok := j.kinesis[region]; ok {
+		return c, nil
+	}
+	c, err := kinesis.NewClient(ctx, kinesis.Config{Region: region})
+	if err != nil {
+		return nil, err
+	}
+	if j.kinesis == nil {
+		j.kinesis = map[string]kinesis.API{}
+	}
+	j.kinesis[region] = c
+	return c, nil
+}
+
 // resolve turns arguments into inputs (see source.Sources.Resolve) and
 // names on stderr what is not read.
 func (j *job) resolve(ctx context.Context, args []string) (*source.Set, error) {
@@ -325,7 +350,7 @@ func (j *job) resolve(ctx context.Context, args []string) (*source.Set, error) {
 
 // sources is where the job's inputs come from.
 func (j *job) sources() *source.Sources {
-	return &source.Sources{S3: j.s3Client, Range: j.rng, After: j.after, Ledger: j.c.ledger, Log: j.log}
+	return &source.Sources{S3: j.s3Client, Kinesis: j.kinesisClient, Range: j.rng, After: j.after, Ledger: j.c.ledger, Log: j.log}
 }
 
 // options are the job's pipeline options for a set of inputs.

@@ -56,7 +56,7 @@ func (r rotations) add(ctx context.Context, set *source.Set) {
 	}
 	var names []string
 	for _, n := range set.Names {
-		if n == "-" || s3src.IsURL(n) {
+		if n == "-" || source.IsRemote(n) {
 			names = append(names, n)
 			continue
 		}
@@ -299,7 +299,7 @@ func plainIdentity(p string) *input.Identity {
 // Matomo side records the files it reads itself, ledger.Ledger.RecordAt).
 func (r rotations) record(names []string) {
 	for _, n := range names {
-		if n == "-" || s3src.IsURL(n) {
+		if n == "-" || source.IsRemote(n) {
 			continue
 		}
 		in, err := input.Open(n)

@@ -162,6 +162,7 @@ type Input struct {
 	release []func()       // the decoders: after the read-ahead goroutine is done
 	ra      *readahead     // started by Lines, or nil
 	jump    *Mark          // set by Jump
+	records *recordsReader // a stream's records (FromRecords), or nil
 }
 
 // Open opens a file and detects its compression. A named pipe without a

@@ -43,6 +43,9 @@ type Lines struct {
 	// the next line is jumpLine+1, at decoded offset jumpOffset.
 	jumpAt, jumpLine, jumpOffset int64
 	jumpNow                      bool
+	// positionAt gives the position of the record ending at an offset
+	// (a stream's input), for Mark; nil for files.
+	positionAt func(offset int64) (string, bool)
 }
 
 // Lines returns a line splitter over the decoded content of the input. The
@@ -53,6 +56,9 @@ func (in *Input) Lines() *Lines {
 	in.ra = ra
 	l := newLines(ra, MaxLineLen)
 	l.stop = ra.close
+	if in.records != nil {
+		l.positionAt = in.records.positionAt
+	}
 	if m := in.jump; m != nil {
 		l.jumpAt, l.jumpLine, l.jumpOffset = m.HeadOffset, m.Line, m.Offset
 		l.jumpNow = m.HeadOffset == 0
@@ -65,6 +71,15 @@ func (in *Input) Lines() *Lines {
 // last line (its writer may finish it).
 func (l *Lines) Mark() (Mark, bool) {
 	m := Mark{Line: l.line, Offset: l.offset, HeadLine: l.headLine, HeadOffset: l.headOffset}
+	if l.positionAt != nil {
+		// A stream: a place to read on from is the end of a record.
+		m.HeadLine, m.HeadOffset = 0, 0
+		var ok bool
+		if m.Position, ok = l.positionAt(l.offset); !ok || l.jumpNow || m.Line == 0 {
+			return Mark{}, false
+		}
+		return m, true
+	}
 	return m, !l.unterminated && !l.jumpNow && m.Valid()
 }
 

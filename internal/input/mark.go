@@ -21,6 +21,10 @@ type Mark struct {
 	Offset     int64 `json:"offset"` // decoded bytes through Line, its newline included
 	HeadLine   int64 `json:"head_line"`
 	HeadOffset int64 `json:"head_offset"`
+	// Position is, for a stream's input (FromRecords), the position of the
+	// record that ends at Offset (a Kinesis sequence number): a later run
+	// reads on after it.
+	Position string `json:"position,omitempty"`
 }
 
 // Valid reports whether the mark can be jumped to: a line after the head.
@@ -37,7 +41,18 @@ func (m Mark) Valid() bool {
 // compressed one) it reports false and changes nothing, and the input is
 // read from its start. The caller must know the file is the one m was
 // taken of (its identity: device, inode, first bytes).
+//
+// A stream's input (FromRecords) jumps to a mark with a Position only: it
+// starts after that record, whose line is m.Line.
 func (in *Input) Jump(m Mark) bool {
+	if in.records != nil {
+		if in.jump != nil || in.ra != nil || !in.records.jump(m) {
+			return false
+		}
+		m.HeadLine, m.HeadOffset = 0, 0
+		in.jump = &m
+		return true
+	}
 	if in.file == nil || in.Compression != Plain || in.ra != nil || in.jump != nil || !m.Valid() || m.Offset > in.Size {
 		return false
 	}

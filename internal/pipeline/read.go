@@ -331,10 +331,30 @@ func (r *runner) open(ctx context.Context, name string, seq int) (*cursor, error
 				at = s.mark
 			}
 		}
-		if at.Line > 0 && in.Jump(at) {
-			r.log.Debug("reading on from where a line read before ends", "input", name, "line", at.Line, "byte", at.Offset)
-			r.stats.BytesSkipped += at.Offset - at.HeadOffset
+		switch {
+		case at.Line > 0 && in.Jump(at):
+			r.log.Debug("reading on from where a line read before ends", "input", name, "line", at.Line, "byte", at.Offset, "position", at.Position)
+			if !in.IsStream() {
+				r.stats.BytesSkipped += at.Offset - at.HeadOffset
+			}
 			c.head = at.HeadLine
+		case in.IsStream():
+			// A stream is read on only from a record's position: its
+			// records from its start are not the lines counted before
+			// (the oldest have expired), so skipping lines would lose or
+			// repeat some.
+			err := fmt.Errorf("the state says its first %d records were read, but not where the last of them is in the stream (a state written by another version?): not read; --force reads it from the oldest record it keeps", c.skipThrough)
+			r.log.Error("cannot read on in the stream", "input", name, "error", err)
+			r.stats.InputsDamaged = append(r.stats.InputsDamaged, name+": "+err.Error())
+			in.Close()
+			c.in = nil
+			for _, s := range c.sinks {
+				if err := s.in.End(sink.End{Lines: c.skipThrough, Failed: err.Error()}); err != nil {
+					return nil, err
+				}
+			}
+			c.sinks = nil
+			return nil, nil
 		}
 	}
 	if r.opt.Progress != nil {
@@ -544,6 +564,10 @@ func (r *runner) advance(ctx context.Context, c *cursor) error {
 		// check looked at are not read): the outputs keep where they
 		// were, and a run with the right --format reads them all.
 		end.Lines = 0
+	}
+	if c.in.Unfinished() {
+		// A stream read as far as it goes now: it goes on.
+		end.Waiting = true
 	}
 	if c.in.Live && r.opt.WholeLines {
 		// Being written: not whole whatever it ends with (no after-

@@ -28,6 +28,7 @@ import (
 
 	"github.com/trackless/trackless/internal/awslambda"
 	"github.com/trackless/trackless/internal/input"
+	"github.com/trackless/trackless/internal/kinesis"
 	"github.com/trackless/trackless/internal/s3src"
 )
 
@@ -36,6 +37,9 @@ type Sources struct {
 	// S3 returns the S3 client, made on first use (listing, reading,
 	// moving objects).
 	S3 func(ctx context.Context) (*s3.Client, error)
+	// Kinesis returns the Kinesis client for a stream (its region may be
+	// in its ARN), made on first use.
+	Kinesis func(ctx context.Context, stream kinesis.Stream) (kinesis.API, error)
 	// Range leaves out inputs whose name says an hour outside it
 	// (--since, --until: CloudFront's names and partitions).
 	Range s3src.Range
@@ -58,6 +62,10 @@ type Set struct {
 	// listed is the prefix an object was listed under (for --after move).
 	listed map[string]string
 	s3     *s3.Client
+	// shards are the shards of kinesis:// streams, by name; since is
+	// where a shard read for the first time starts (--since).
+	shards map[string]streamShard
+	since  time.Time
 }
 
 func newSet() *Set {
@@ -65,11 +73,11 @@ func newSet() *Set {
 }
 
 // ErrNoInput is returned by Resolve without arguments.
-var ErrNoInput = errors.New("no input: give files, directories, s3://BUCKET/PREFIX, or - for stdin")
+var ErrNoInput = errors.New("no input: give files, directories, s3://BUCKET/PREFIX, kinesis://STREAM, or - for stdin")
 
 // Resolve turns arguments into inputs: files as given, the regular files
-// under directories (sorted, hidden ones left out), "-", and the objects
-// under s3:// prefixes (in key order). Range leaves out inputs whose name
+// under directories (sorted, hidden ones left out), "-", the objects
+// under s3:// prefixes (in key order), and the shards of kinesis:// streams. Range leaves out inputs whose name
 // says an hour outside it; other inputs are all read. notRead names what
 // was given but is not read (a dangling link, a loop), with why.
 func (s *Sources) Resolve(ctx context.Context, args []string) (set *Set, notRead []input.Skipped, err error) {
@@ -77,8 +85,15 @@ func (s *Sources) Resolve(ctx context.Context, args []string) (set *Set, notRead
 		return nil, nil, ErrNoInput
 	}
 	set = newSet()
+	set.since = s.Range.Since
 	var files []string
 	for _, a := range args {
+		if kinesis.IsURL(a) {
+			if err := s.addStream(ctx, set, a); err != nil {
+				return nil, nil, err
+			}
+			continue
+		}
 		if !s3src.IsURL(a) {
 			files = append(files, a)
 			continue
@@ -220,13 +235,17 @@ func folder(p string) string {
 	return p
 }
 
-// HasObjects reports whether the set has objects (and so needs Open,
-// Identify and FirstHint).
-func (set *Set) HasObjects() bool { return len(set.objects) > 0 }
+// HasObjects reports whether the set has objects or shards (and so needs
+// Open, Identify and FirstHint).
+func (set *Set) HasObjects() bool { return len(set.objects) > 0 || len(set.shards) > 0 }
 
 // Open opens an input of the set: an object is streamed from S3, a file
-// opened (a named pipe without a writer does not block ctx's end).
+// opened (a named pipe without a writer does not block ctx's end), a
+// shard read from where the outputs have it.
 func (set *Set) Open(ctx context.Context, name string) (*input.Input, error) {
+	if sh, ok := set.shards[name]; ok {
+		return set.openShard(sh, name, set.since), nil
+	}
 	o, ok := set.objects[name]
 	if !ok {
 		return input.OpenContext(ctx, name)
@@ -237,6 +256,9 @@ func (set *Set) Open(ctx context.Context, name string) (*input.Input, error) {
 // Identify returns the identity of an object known without opening it
 // (its bucket, key and ETag), or nil.
 func (set *Set) Identify(name string) *input.Identity {
+	if sh, ok := set.shards[name]; ok {
+		return ShardIdentity(sh.stream, sh.shard.ID)
+	}
 	if o, ok := set.objects[name]; ok && o.ETag != "" {
 		return o.Identity()
 	}
@@ -300,8 +322,8 @@ func (s *Sources) Done(set *Set) func(name string) error {
 
 // apply deletes or moves a delivered input.
 func (a After) apply(ctx context.Context, set *Set, name string) error {
-	if name == "-" {
-		return nil
+	if _, ok := set.shards[name]; name == "-" || ok {
+		return nil // a shard ended is not deleted (its records expire)
 	}
 	o, isObject := set.objects[name]
 	switch {
