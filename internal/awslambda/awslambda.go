@@ -3,9 +3,9 @@
 // or SNS then SQS) and EventBridge "Object Created" events. The S3 test
 // event sent when a notification is configured is recognised and ignored.
 //
-// Handler answers an SQS batch with the messages that failed
-// (batchItemFailures), so that only those come again; every other event
-// fails as a whole.
+// Handler answers an SQS batch with the messages that failed, and a
+// Kinesis batch with its first record not confirmed (batchItemFailures),
+// so that only those come again; every other event fails as a whole.
 package awslambda
 
 import (
@@ -235,9 +235,18 @@ func s3Objects(n *s3Notification) ([]Object, error) {
 // Process reads the objects of one event or message; an error fails it.
 type Process func(ctx context.Context, objs []Object) error
 
+// ProcessRecords reads the records of a Kinesis event and returns the
+// sequence number of the first record not confirmed ("" when all were):
+// Lambda gives that record and those after it again. An error with
+// failed "" fails the invocation as a whole.
+type ProcessRecords func(ctx context.Context, recs []KinesisRecord) (failed string, err error)
+
 // Handler handles Lambda invocations.
 type Handler struct {
 	Process Process
+	// Records reads Kinesis events; nil refuses them (the invocation
+	// fails, and Lambda keeps the records).
+	Records ProcessRecords
 	Log     *slog.Logger
 	// StopBefore is how long before the invocation's deadline reading
 	// stops, so that what is in flight is confirmed and the ledger written
@@ -264,11 +273,7 @@ func (h *Handler) Handle(ctx context.Context, raw json.RawMessage) (any, error) 
 		h.Log.Info("s3:TestEvent ignored")
 		return nil, nil
 	case KindKinesis:
-		// Failed as a whole: Lambda keeps the records and retries; none
-		// is taken for read.
-		err := fmt.Errorf("a Kinesis event of %d records: this version does not read Kinesis records in the Lambda yet (it reads Firehose objects on S3); the records are left to the event source mapping's retries", len(ev.Records))
-		h.Log.Error("event not read", "error", err)
-		return nil, err
+		return h.kinesis(ctx, ev.Records)
 	case KindSQS:
 		resp := events.SQSEventResponse{BatchItemFailures: []events.SQSBatchItemFailure{}}
 		for _, m := range ev.Messages {
@@ -294,6 +299,57 @@ func (h *Handler) Handle(ctx context.Context, raw json.RawMessage) (any, error) 
 		return nil, err
 	}
 	return nil, nil
+}
+
+// kinesis answers a Kinesis event with the first record not confirmed
+// (batchItemFailures, for an event source mapping with
+// ReportBatchItemFailures): an empty list when every record was.
+func (h *Handler) kinesis(ctx context.Context, recs []KinesisRecord) (any, error) {
+	resp := events.KinesisEventResponse{BatchItemFailures: []events.KinesisBatchItemFailure{}}
+	if len(recs) == 0 {
+		return resp, nil
+	}
+	if h.Records == nil {
+		err := fmt.Errorf("a Kinesis event of %d records, and no reader of Kinesis records: the records are left to the event source mapping's retries", len(recs))
+		h.Log.Error("event not read", "error", err)
+		return nil, err
+	}
+	if h.late(ctx) {
+		h.Log.Error("event not read", "error", ErrDeadline)
+		return nil, ErrDeadline
+	}
+	// A record whose data is not base64 cannot be read: the records
+	// before it are, and it fails (Lambda retries it, then gives it to the
+	// mapping's on-failure destination).
+	read := recs
+	for i, r := range recs {
+		if r.Err != nil {
+			h.Log.Error("record not readable", "shard", r.ShardID, "sequence_number", r.Sequence, "error", r.Err)
+			read = recs[:i]
+			break
+		}
+	}
+	failed := ""
+	if len(read) < len(recs) {
+		failed = recs[len(read)].Sequence
+	}
+	if len(read) > 0 {
+		f, err := h.Records(ctx, read)
+		switch {
+		case err != nil && f == "":
+			h.Log.Error("event not done: it comes again", "records", len(recs), "error", err)
+			return nil, err
+		case err != nil:
+			h.Log.Error("records not all done: those from the first not confirmed come again", "sequence_number", f, "error", err)
+		}
+		if f != "" {
+			failed = f
+		}
+	}
+	if failed != "" {
+		resp.BatchItemFailures = append(resp.BatchItemFailures, events.KinesisBatchItemFailure{ItemIdentifier: failed})
+	}
+	return resp, nil
 }
 
 // late reports whether the deadline is too close to start reading.

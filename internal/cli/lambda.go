@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/trackless/trackless/internal/awslambda"
+	"github.com/trackless/trackless/internal/input"
 	"github.com/trackless/trackless/internal/pipeline"
 	"github.com/trackless/trackless/internal/source"
 )
@@ -82,7 +83,7 @@ func newLambdaHandler(env Env) (*awslambda.Handler, int) {
 	// a confirmed point and Lambda retries the event.
 	j.opt.Client.MaxOutage = 24 * time.Hour
 	j.siteInfo(ctx)
-	return &awslambda.Handler{Process: j.lambdaProcess(env, c.lambdaStopBefore), Log: log, StopBefore: c.lambdaStopBefore}, ExitOK
+	return &awslambda.Handler{Process: j.lambdaProcess(env, c.lambdaStopBefore), Records: j.lambdaRecords(env, c.lambdaStopBefore), Log: log, StopBefore: c.lambdaStopBefore}, ExitOK
 }
 
 // lambdaReady runs the preflight of send (Matomo answers, takes the token,
@@ -113,33 +114,88 @@ func (j *job) lambdaProcess(env Env, stopBefore time.Duration) awslambda.Process
 		if len(set.Names) == 0 {
 			return nil
 		}
-		readCtx, sendCtx := ctx, ctx
-		if d, ok := ctx.Deadline(); ok {
-			var cancel, cancelSend context.CancelFunc
-			readCtx, cancel = context.WithDeadline(ctx, d.Add(-stopBefore))
-			defer cancel()
-			// Batches in flight at the stop have most of stopBefore to be
-			// answered; the last quarter is for the ledger's last write.
-			sendCtx, cancelSend = context.WithDeadline(context.Background(), d.Add(-stopBefore/4))
-			defer cancelSend()
-		}
-		opt := j.options(set)
-		var ro *reportOutput
-		if dir := j.c.rep.reportState; dir != "" {
-			// Invocations take turns on the state (it is on a file system
-			// they share, EFS): one waits while another holds it.
-			if ro, err = j.c.openReport(readCtx, dir, j.opt.Filter, true, true, j.log); err != nil {
-				return err
-			}
-			defer ro.close()
-			opt = ro.feed(opt)
-		}
-		stats, runErr := pipeline.Run(readCtx, sendCtx, set.Names, opt)
-		if ro != nil {
-			runErr = ro.finish(stats, runErr, j.options(set).OnDone, j.log)
-		}
-		return j.lambdaResult(env, ctx, readCtx, set, stats, runErr, ro)
+		return j.lambdaRun(env, ctx, set, stopBefore)
 	}
+}
+
+// lambdaRecords reads the records of a Kinesis event, each shard an input
+// whose checkpoint is in the ledger (the same as a run given the stream
+// has: a record read by either is not read again), and returns the first
+// record not confirmed: the first after the ledger's checkpoint of its
+// shard. Records between the checkpoint and the last confirmed line come
+// again and are skipped (the ledger has them), so that the lines of a
+// shard keep one numbering.
+func (j *job) lambdaRecords(env Env, stopBefore time.Duration) awslambda.ProcessRecords {
+	return func(ctx context.Context, recs []awslambda.KinesisRecord) (string, error) {
+		if err := j.lambdaReady(ctx); err != nil {
+			return "", err
+		}
+		set, err := j.sources().FromKinesisEvent(recs)
+		if err != nil {
+			return "", err
+		}
+		runErr := j.lambdaRun(env, ctx, set, stopBefore)
+		if j.led == nil {
+			// No ledger (TRACKLESS_LEDGER=none): all or nothing.
+			if runErr != nil {
+				return recs[0].Sequence, runErr
+			}
+			return "", nil
+		}
+		// The checkpoint of each shard says where its retry starts.
+		for _, name := range set.Names {
+			shardRecs, key := set.ShardRecords(name)
+			e, err := j.led.Get(ctx, key)
+			if err != nil {
+				return shardRecs[0].Position, errors.Join(runErr, err)
+			}
+			var at input.Mark
+			if e != nil && e.Mark != nil {
+				at = *e.Mark
+			}
+			for _, r := range shardRecs {
+				if at.Position == "" || source.Unread(r.Position, at) {
+					if runErr == nil {
+						runErr = fmt.Errorf("%s: records from %s on were not all confirmed", name, r.Position)
+					}
+					return r.Position, runErr
+				}
+			}
+		}
+		return "", runErr
+	}
+}
+
+// lambdaRun reads an invocation's inputs, stopping at stopBefore its
+// deadline.
+func (j *job) lambdaRun(env Env, ctx context.Context, set *source.Set, stopBefore time.Duration) error {
+	readCtx, sendCtx := ctx, ctx
+	if d, ok := ctx.Deadline(); ok {
+		var cancel, cancelSend context.CancelFunc
+		readCtx, cancel = context.WithDeadline(ctx, d.Add(-stopBefore))
+		defer cancel()
+		// Batches in flight at the stop have most of stopBefore to be
+		// answered; the last quarter is for the ledger's last write.
+		sendCtx, cancelSend = context.WithDeadline(context.Background(), d.Add(-stopBefore/4))
+		defer cancelSend()
+	}
+	opt := j.options(set)
+	var ro *reportOutput
+	if dir := j.c.rep.reportState; dir != "" {
+		// Invocations take turns on the state (it is on a file system
+		// they share, EFS): one waits while another holds it.
+		var err error
+		if ro, err = j.c.openReport(readCtx, dir, j.opt.Filter, true, true, j.log); err != nil {
+			return err
+		}
+		defer ro.close()
+		opt = ro.feed(opt)
+	}
+	stats, runErr := pipeline.Run(readCtx, sendCtx, set.Names, opt)
+	if ro != nil {
+		runErr = ro.finish(stats, runErr, j.options(set).OnDone, j.log)
+	}
+	return j.lambdaResult(env, ctx, readCtx, set, stats, runErr, ro)
 }
 
 // lambdaResult is an invocation's outcome: nil when every object was

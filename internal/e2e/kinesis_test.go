@@ -1,10 +1,12 @@
 package e2e_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -106,4 +108,138 @@ func TestKinesisStream(t *testing.T) {
 	if rep.code != 0 || !strings.Contains(rep.stdout, `"hits": 65`) {
 		t.Fatalf("report exited %d:\n%s\n%.600s", rep.code, rep.stderr, rep.stdout)
 	}
+}
+
+// kinesisEvent is a Lambda Kinesis event of records from..to-1 of recs,
+// all from shard 0 of the stream arn, as the event source mapping gives
+// them (base64 data, sequence numbers of 56 digits).
+func kinesisEvent(arn string, recs []string, from, to int) string {
+	type rec struct {
+		Kinesis struct {
+			Schema  string  `json:"kinesisSchemaVersion"`
+			Key     string  `json:"partitionKey"`
+			Seq     string  `json:"sequenceNumber"`
+			Data    []byte  `json:"data"`
+			Arrival float64 `json:"approximateArrivalTimestamp"`
+		} `json:"kinesis"`
+		Source  string `json:"eventSource"`
+		Version string `json:"eventVersion"`
+		ID      string `json:"eventID"`
+		Name    string `json:"eventName"`
+		Region  string `json:"awsRegion"`
+		ARN     string `json:"eventSourceARN"`
+	}
+	var ev struct {
+		Records []rec `json:"Records"`
+	}
+	for i := from; i < to; i++ {
+		var r rec
+		r.Kinesis.Schema, r.Kinesis.Key, r.Kinesis.Seq, r.Kinesis.Data = "1.0", "k", kinesisSeq(i), []byte(recs[i])
+		r.Kinesis.Arrival = float64(clock.Add(time.Duration(i) * time.Second).Unix())
+		r.Source, r.Version, r.Name, r.Region, r.ARN = "aws:kinesis", "1.0", "aws:kinesis:record", "us-east-1", arn
+		r.ID = "shardId-000000000000:" + r.Kinesis.Seq
+		ev.Records = append(ev.Records, r)
+	}
+	b, _ := json.Marshal(ev)
+	return string(b)
+}
+
+// kinesisSeq is the sequence number of record i of kinesisEvent.
+func kinesisSeq(i int) string {
+	return fmt.Sprintf("49590338271490256608559692538361571095921575989136%06d", i)
+}
+
+// kinesisFailures returns the batchItemFailures of a Kinesis invocation's
+// answer.
+func kinesisFailures(t *testing.T, r invResult) []string {
+	t.Helper()
+	if !r.ok {
+		t.Fatalf("invocation failed: %s", r.body)
+	}
+	var resp struct {
+		Failures []struct {
+			ID string `json:"itemIdentifier"`
+		} `json:"batchItemFailures"`
+	}
+	if err := json.Unmarshal([]byte(r.body), &resp); err != nil || !strings.Contains(r.body, "batchItemFailures") {
+		t.Fatalf("answer %q: %v", r.body, err)
+	}
+	var ids []string
+	for _, f := range resp.Failures {
+		ids = append(ids, f.ID)
+	}
+	return ids
+}
+
+// TestLambdaKinesis: the Lambda reads a Kinesis event's records and
+// answers batchItemFailures: an empty list when all were confirmed; the
+// same event again, and an event overlapping one read, send nothing
+// twice (the S3 ledger has a checkpoint per shard); when Matomo fails
+// until the invocation's deadline, the answer names the first record not
+// confirmed, and the event source mapping's retry from there sends the
+// rest once.
+func TestLambdaKinesis(t *testing.T) {
+	var failing atomic.Bool
+	var failFrom atomic.Int64
+	s := newLambdaSetupWith(t, matomotest.Config{
+		SuperUserTokens: []string{token}, SiteURLs: map[int][]string{1: {"https://www.example.org"}},
+		FaultFunc: func(n int) matomotest.Fault {
+			if failing.Load() && int64(n) >= failFrom.Load() {
+				return matomotest.Fault{Kind: matomotest.Fault503}
+			}
+			return matomotest.Fault{}
+		},
+	}, "TRACKLESS_MODE=visits", "TRACKLESS_FORMAT=cloudfront-realtime", "BATCH_SIZE=5", "TRACKLESS_CONCURRENCY=1", "TRACKLESS_LAMBDA_STOP_BEFORE=2s")
+	const arn = "arn:aws:kinesis:us-east-1:123456789012:stream/pixel"
+	var recs []string
+	for i := range 1200 {
+		recs = append(recs, realtimeRecord(clock.Add(-3*time.Hour+time.Duration(i)*time.Second), fmt.Sprintf("198.51.100.%d", i%9+1), fmt.Sprintf("/lambda/page-%d", i)))
+	}
+	want := func(to int) []string {
+		f := filepath.Join(t.TempDir(), "records.log")
+		os.WriteFile(f, []byte(strings.Join(recs[:to], "")), 0o644)
+		return parseItemsEnv(t, s.env, "--mode", "visits", f)
+	}
+	startBootstrap(t, s.rt, s.env)
+	ev := kinesisEvent(arn, recs, 0, 40)
+	if f := kinesisFailures(t, s.rt.invoke(ev, time.Minute)()); len(f) > 0 {
+		t.Fatalf("failures %v", f)
+	}
+	checkStored(t, s.mat, want(40))
+	if f := kinesisFailures(t, s.rt.invoke(ev, time.Minute)()); len(f) > 0 {
+		t.Fatalf("the same event again: failures %v", f)
+	}
+	checkStored(t, s.mat, want(40))
+	if f := kinesisFailures(t, s.rt.invoke(kinesisEvent(arn, recs, 30, 60), time.Minute)()); len(f) > 0 {
+		t.Fatalf("an overlapping event: failures %v", f)
+	}
+	checkStored(t, s.mat, want(60))
+
+	// Matomo fails (503, nothing stored) after 70 batches of 5 of the
+	// next event, until the invocation stops before its deadline: the
+	// answer names the record after the last checkpoint (one every 256
+	// records), 316.
+	failFrom.Store(int64(s.mat.Stats().BulkRequests + 1 + 70))
+	failing.Store(true)
+	f := kinesisFailures(t, s.rt.invoke(kinesisEvent(arn, recs, 60, 1200), 5*time.Second)())
+	stored := len(s.mat.StoredRaw())
+	if len(f) != 1 || stored <= 60 || stored >= 1200 {
+		t.Fatalf("failures %v with %d stored", f, stored)
+	}
+	first := -1
+	for i := 60; i < 1200; i++ {
+		if kinesisSeq(i) == f[0] {
+			first = i
+		}
+	}
+	if first <= 60 || first > stored {
+		t.Fatalf("first record not confirmed %s (record %d), with %d stored: records stored are not all before it", f[0], first, stored)
+	}
+	failing.Store(false)
+	if f := kinesisFailures(t, s.rt.invoke(kinesisEvent(arn, recs, first, 1200), time.Minute)()); len(f) > 0 {
+		t.Fatalf("the retry: failures %v", f)
+	}
+	checkStored(t, s.mat, want(1200))
+	t.Logf("the invocation that failed stored %d of 1200; it named record %d as the first not confirmed", stored, first)
+	noToken(t, s.dir)
 }

@@ -193,9 +193,15 @@ type lambdaSetup struct {
 }
 
 func newLambdaSetup(t *testing.T, fault func(n int) matomotest.Fault, extraEnv ...string) *lambdaSetup {
+	return newLambdaSetupWith(t, matomotest.Config{SuperUserTokens: []string{token}, FaultFunc: fault}, extraEnv...)
+}
+
+// newLambdaSetupWith is newLambdaSetup with a Matomo stand-in configured
+// as cfg says.
+func newLambdaSetupWith(t *testing.T, cfg matomotest.Config, extraEnv ...string) *lambdaSetup {
 	s := &lambdaSetup{s3: s3test.Start(t), dir: t.TempDir(), rt: newFakeRuntime(t)}
 	s.bucket = s.s3.Bucket(t)
-	s.mat = matomotest.NewServer(matomotest.Config{SuperUserTokens: []string{token}, FaultFunc: fault})
+	s.mat = matomotest.NewServer(cfg)
 	t.Cleanup(s.mat.Close)
 	s.env = append(s.s3.Env(),
 		"MATOMO_URL="+s.mat.URL(), "MATOMO_SITE_ID=1", "MATOMO_TOKEN_AUTH="+token, "LOG_LEVEL=info",

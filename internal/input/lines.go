@@ -46,6 +46,7 @@ type Lines struct {
 	// positionAt gives the position of the record ending at an offset
 	// (a stream's input), for Mark; nil for files.
 	positionAt func(offset int64) (string, bool)
+	startMark  func() (Mark, bool)
 }
 
 // Lines returns a line splitter over the decoded content of the input. The
@@ -57,7 +58,7 @@ func (in *Input) Lines() *Lines {
 	l := newLines(ra, MaxLineLen)
 	l.stop = ra.close
 	if in.records != nil {
-		l.positionAt = in.records.positionAt
+		l.positionAt, l.startMark = in.records.positionAt, in.records.startMark
 	}
 	if m := in.jump; m != nil {
 		l.jumpAt, l.jumpLine, l.jumpOffset = m.HeadOffset, m.Line, m.Offset
@@ -81,6 +82,16 @@ func (l *Lines) Mark() (Mark, bool) {
 		return m, true
 	}
 	return m, !l.unterminated && !l.jumpNow && m.Valid()
+}
+
+// StartMark returns the mark of a stream's start (Mark.At): where a
+// later run that has the stream through a line before the first Mark reads
+// from. False for a file, before the first record, and after a jump.
+func (l *Lines) StartMark() (Mark, bool) {
+	if l.startMark == nil {
+		return Mark{}, false
+	}
+	return l.startMark()
 }
 
 // HoldUnterminated makes Next keep back an unterminated last line (for a

@@ -25,10 +25,19 @@ type Mark struct {
 	// record that ends at Offset (a Kinesis sequence number): a later run
 	// reads on after it.
 	Position string `json:"position,omitempty"`
+	// At marks a stream's start (Lines.StartMark): Line is 0 and Position
+	// is the first record's, line 1; a later run reads from that record
+	// on, numbering from 1, so that a run that confirmed lines before its
+	// first mark does not have to read from the stream's own start, which
+	// moves as records expire.
+	At bool `json:"at,omitempty"`
 }
 
 // Valid reports whether the mark can be jumped to: a line after the head.
 func (m Mark) Valid() bool {
+	if m.Position != "" {
+		return m.Line > 0 && !m.At || m.At && m.Line == 0 && m.Offset == 0
+	}
 	return m.Line > m.HeadLine && m.Offset > m.HeadOffset && m.HeadOffset >= 0 && m.HeadOffset <= HeadSize
 }
 
@@ -52,6 +61,9 @@ func (in *Input) Jump(m Mark) bool {
 		m.HeadLine, m.HeadOffset = 0, 0
 		in.jump = &m
 		return true
+	}
+	if m.Position != "" {
+		return false
 	}
 	if in.file == nil || in.Compression != Plain || in.ra != nil || in.jump != nil || !m.Valid() || m.Offset > in.Size {
 		return false

@@ -23,9 +23,10 @@ type RecordReader interface {
 	Ended() bool
 }
 
-// StartFunc starts reading a stream just after the record at position
-// after, or at the stream's own start when after is "".
-type StartFunc func(ctx context.Context, after string) (RecordReader, error)
+// StartFunc starts reading a stream at from: just after the record at
+// from.Position, at that record when from.At, or at the stream's own
+// start when from.Position is "".
+type StartFunc func(ctx context.Context, from Mark) (RecordReader, error)
 
 // FromRecords makes an input of a stream's records, one after the other,
 // each ending in a newline. Its lines are numbered from the stream's start
@@ -62,8 +63,8 @@ func (in *Input) IsStream() bool { return in.records != nil }
 type recordsReader struct {
 	ctx    context.Context
 	start  StartFunc
-	after  string // set by Jump
-	offset int64  // decoded bytes before the first record read (a jump's)
+	from   Mark  // set by Jump
+	offset int64 // decoded bytes before the first record read (a jump's)
 	src    RecordReader
 	buf    []byte
 	err    error
@@ -72,6 +73,7 @@ type recordsReader struct {
 	ends       []recordEnd // records read, not yet asked about by Lines.Mark
 	done       bool        // src said io.EOF
 	endOfInput bool        // and that the stream ended
+	first      string      // the position of the first record read
 }
 
 type recordEnd struct {
@@ -85,7 +87,7 @@ func (r *recordsReader) Read(p []byte) (int, error) {
 			return 0, r.err
 		}
 		if r.src == nil {
-			if r.src, r.err = r.start(r.ctx, r.after); r.err != nil {
+			if r.src, r.err = r.start(r.ctx, r.from); r.err != nil {
 				continue
 			}
 		}
@@ -104,6 +106,9 @@ func (r *recordsReader) Read(p []byte) (int, error) {
 				r.offset++
 			}
 			r.ends = append(r.ends, recordEnd{r.offset, rec.Position})
+			if r.first == "" {
+				r.first = rec.Position
+			}
 		}
 		if errors.Is(err, io.EOF) {
 			r.done, r.endOfInput = true, r.src.Ended()
@@ -144,12 +149,23 @@ func (r *recordsReader) ended() bool {
 	return r.done && r.endOfInput
 }
 
-// jump makes the reader start after m's record, its bytes counted from
-// m.Offset.
+// jump makes the reader start after m's record (at it, for a start
+// mark), its bytes counted from m.Offset.
 func (r *recordsReader) jump(m Mark) bool {
-	if m.Position == "" || m.Line <= 0 || r.src != nil {
+	if m.Position == "" || !m.Valid() || r.src != nil {
 		return false
 	}
-	r.after, r.offset = m.Position, m.Offset
+	r.from, r.offset = m, m.Offset
 	return true
+}
+
+// startMark is the mark of the stream's start as this reader read it:
+// at its first record, when it did not jump.
+func (r *recordsReader) startMark() (Mark, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.first == "" || r.from.Position != "" {
+		return Mark{}, false
+	}
+	return Mark{Position: r.first, At: true}, true
 }

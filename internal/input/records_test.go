@@ -30,7 +30,8 @@ func (f *fakeStream) Ended() bool { return f.ended }
 
 func streamOf(n int, ended bool) (StartFunc, *string) {
 	var started string
-	return func(ctx context.Context, after string) (RecordReader, error) {
+	return func(ctx context.Context, from Mark) (RecordReader, error) {
+		after := from.Position
 		started = "start:" + after
 		f := &fakeStream{per: 3, ended: ended}
 		skip := after != ""
@@ -113,7 +114,7 @@ func TestRecordsLinesAndMarks(t *testing.T) {
 // TestRecordsMarkOnlyAtARecordsEnd: a record of several lines gives a
 // mark at its last line only; a mark without a position is no jump.
 func TestRecordsMarkOnlyAtARecordsEnd(t *testing.T) {
-	in := FromRecords("s", nil, func(ctx context.Context, after string) (RecordReader, error) {
+	in := FromRecords("s", nil, func(ctx context.Context, from Mark) (RecordReader, error) {
 		return &fakeStream{per: 10, recs: []Record{{Data: []byte("a\nb\nc\n"), Position: "p1"}, {Data: []byte("d"), Position: "p2"}}}, nil
 	})
 	if in.Jump(Mark{Line: 3, Offset: 6}) {
@@ -137,7 +138,7 @@ func TestRecordsMarkOnlyAtARecordsEnd(t *testing.T) {
 // TestRecordsCloseBeforeRead: closing a stream's input that was never
 // read does not start it.
 func TestRecordsCloseBeforeRead(t *testing.T) {
-	in := FromRecords("s", nil, func(ctx context.Context, after string) (RecordReader, error) {
+	in := FromRecords("s", nil, func(ctx context.Context, from Mark) (RecordReader, error) {
 		t.Fatal("started")
 		return nil, nil
 	})

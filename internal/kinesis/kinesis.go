@@ -151,3 +151,16 @@ func (s Stream) ids() (name, arn *string) {
 	}
 	return aws.String(s.Name), nil
 }
+
+// CompareSequence compares two sequence numbers of one shard (decimal
+// strings of up to 128 digits, without leading zeros): -1 when a comes
+// before b, 0 when equal, +1 after.
+func CompareSequence(a, b string) int {
+	if len(a) != len(b) {
+		if len(a) < len(b) {
+			return -1
+		}
+		return 1
+	}
+	return strings.Compare(a, b)
+}

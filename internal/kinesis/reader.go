@@ -35,6 +35,11 @@ func AfterSequence(seq string) Position {
 	return Position{typ: types.ShardIteratorTypeAfterSequenceNumber, seq: seq}
 }
 
+// AtSequence starts at the record with sequence number seq of the shard.
+func AtSequence(seq string) Position {
+	return Position{typ: types.ShardIteratorTypeAtSequenceNumber, seq: seq}
+}
+
 // String describes the position, as "TRIM_HORIZON",
 // "AT_TIMESTAMP 2026-01-02T03:04:05Z" or "AFTER_SEQUENCE_NUMBER 4959…".
 func (p Position) String() string {
@@ -43,7 +48,7 @@ func (p Position) String() string {
 		return string(types.ShardIteratorTypeTrimHorizon)
 	case types.ShardIteratorTypeAtTimestamp:
 		return string(p.typ) + " " + p.ts.UTC().Format(time.RFC3339Nano)
-	case types.ShardIteratorTypeAfterSequenceNumber:
+	case types.ShardIteratorTypeAfterSequenceNumber, types.ShardIteratorTypeAtSequenceNumber:
 		return string(p.typ) + " " + p.seq
 	}
 	return string(p.typ)
@@ -283,7 +288,7 @@ func (r *Reader) renew(ctx context.Context) error {
 		ShardIteratorType: pos.typ,
 	}
 	switch pos.typ {
-	case types.ShardIteratorTypeAfterSequenceNumber:
+	case types.ShardIteratorTypeAfterSequenceNumber, types.ShardIteratorTypeAtSequenceNumber:
 		in.StartingSequenceNumber = aws.String(pos.seq)
 	case types.ShardIteratorTypeAtTimestamp:
 		in.Timestamp = aws.Time(pos.ts)

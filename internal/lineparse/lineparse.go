@@ -54,7 +54,8 @@ type Batch struct {
 	// after it, none of them a hit, have come before.)
 	Unknown *logformat.FormatError
 	// Mark is where the batch's last line (Last at the end) ends in the
-	// input (input.Lines.Mark), for a later run to read on from; zero
+	// input (input.Lines.Mark), or a stream's start in its first batch
+	// (input.Lines.StartMark), for a later run to read on from; zero
 	// when there is none to give: a line of the head, an unterminated
 	// line, or a header line (#Fields) was read after the head, which a
 	// reader that jumped over it would miss.
@@ -84,6 +85,7 @@ type Ahead struct {
 	// noMark: a header line came after the input's head; no batch gives
 	// a mark from then on (see Batch.Mark).
 	noMark bool
+	sent   bool // a batch was sent
 }
 
 // Bounds of the prelude: a pathological input (thousands of header lines)
@@ -272,7 +274,12 @@ func (pa *Ahead) send(b *Batch) bool {
 	}
 	if m, ok := pa.lines.Mark(); ok && !pa.noMark && b.Unknown == nil && m.Line == last {
 		b.Mark = m
+	} else if m, ok := pa.lines.StartMark(); ok && !pa.sent && b.Unknown == nil {
+		// A stream's first batch: its start, for a run that confirms
+		// lines of it before its first mark.
+		b.Mark = m
 	}
+	pa.sent = true
 	select {
 	case pa.Out <- b:
 		return true

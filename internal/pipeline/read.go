@@ -327,12 +327,12 @@ func (r *runner) open(ctx context.Context, name string, seq int) (*cursor, error
 		// Where a line every output has ends: read on from there.
 		var at input.Mark
 		for _, s := range c.sinks {
-			if s.mark.Valid() && s.mark.Line <= c.skipThrough && s.mark.Line > at.Line {
+			if s.mark.Valid() && s.mark.Line <= c.skipThrough && (!at.Valid() || s.mark.Line > at.Line) {
 				at = s.mark
 			}
 		}
 		switch {
-		case at.Line > 0 && in.Jump(at):
+		case at.Valid() && in.Jump(at):
 			r.log.Debug("reading on from where a line read before ends", "input", name, "line", at.Line, "byte", at.Offset, "position", at.Position)
 			if !in.IsStream() {
 				r.stats.BytesSkipped += at.Offset - at.HeadOffset
@@ -462,7 +462,7 @@ func (r *runner) advance(ctx context.Context, c *cursor) error {
 	for {
 		if c.batch == nil || c.i == len(c.batch.Lines) {
 			if c.batch != nil {
-				if m := c.batch.Mark; m.Line > 0 && c.matomo != nil {
+				if m := c.batch.Mark; m.Valid() && c.matomo != nil {
 					c.matomo.st.reached(m) // every line of the batch was read and tracked
 				}
 				if c.batch.End {
@@ -556,7 +556,7 @@ func (r *runner) advance(ctx context.Context, c *cursor) error {
 		failed = fmt.Sprintf("damaged after line %d: %v", c.batch.Last, err)
 	}
 	end := sink.End{Lines: c.batch.Last, Failed: failed, Waiting: growing}
-	if m := c.batch.Mark; m.Line == end.Lines {
+	if m := c.batch.Mark; m.Valid() && m.Line == end.Lines {
 		end.Mark = m
 	}
 	if c.batch.Unknown != nil {

@@ -3,10 +3,12 @@ package source
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"time"
 
+	"github.com/trackless/trackless/internal/awslambda"
 	"github.com/trackless/trackless/internal/input"
 	"github.com/trackless/trackless/internal/kinesis"
 )
@@ -20,6 +22,9 @@ type streamShard struct {
 	api    kinesis.API
 	stream kinesis.Stream
 	shard  kinesis.Shard
+	// records are a Lambda event's records of the shard, read instead of
+	// the stream (api is then nil).
+	records []input.Record
 }
 
 // ShardIdentity is the identity of a shard of a stream: the ledger's and
@@ -74,11 +79,16 @@ func (s *Sources) addStream(ctx context.Context, set *Set, url string) error {
 // outputs have it (input.Input.Jump), or from the start of the shard's
 // retention (or the first record at --since or later) the first time.
 func (set *Set) openShard(sh streamShard, name string, since time.Time) *input.Input {
-	return input.FromRecords(name, ShardIdentity(sh.stream, sh.shard.ID), func(ctx context.Context, after string) (input.RecordReader, error) {
+	return input.FromRecords(name, ShardIdentity(sh.stream, sh.shard.ID), func(ctx context.Context, from input.Mark) (input.RecordReader, error) {
+		if sh.api == nil {
+			return eventRecords(sh.records, from), nil
+		}
 		pos := kinesis.TrimHorizon()
 		switch {
-		case after != "":
-			pos = kinesis.AfterSequence(after)
+		case from.At:
+			pos = kinesis.AtSequence(from.Position)
+		case from.Position != "":
+			pos = kinesis.AfterSequence(from.Position)
 		case !since.IsZero():
 			pos = kinesis.AtTimestamp(since)
 		}
@@ -124,3 +134,73 @@ func (s *shardRecords) Next(ctx context.Context) ([]input.Record, error) {
 }
 
 func (s *shardRecords) Ended() bool { return s.ended }
+
+// FromKinesisEvent makes the inputs of a Lambda Kinesis event's records:
+// one per shard, named and identified as the shards of kinesis://NAME
+// are, so that the Lambda and a run reading the stream keep one
+// checkpoint per shard. A record whose data could not be decoded is an
+// error: the caller reads the records before it only.
+func (s *Sources) FromKinesisEvent(recs []awslambda.KinesisRecord) (*Set, error) {
+	set := newSet()
+	set.shards = map[string]streamShard{}
+	for _, r := range recs {
+		if r.Err != nil {
+			return nil, fmt.Errorf("record %s of shard %s: %w", r.Sequence, r.ShardID, r.Err)
+		}
+		stream, err := kinesis.ParseURL(kinesis.Scheme + r.StreamARN)
+		if err != nil {
+			return nil, fmt.Errorf("record %s: %w", r.Sequence, err)
+		}
+		name := kinesis.Scheme + stream.StreamName() + "/" + r.ShardID
+		sh, ok := set.shards[name]
+		if !ok {
+			set.Names = append(set.Names, name)
+			sh = streamShard{stream: stream, shard: kinesis.Shard{ID: r.ShardID}}
+		}
+		sh.records = append(sh.records, input.Record{Data: r.Data, Position: r.Sequence})
+		set.shards[name] = sh
+	}
+	return set, nil
+}
+
+// ShardRecords returns the records of the set's shard name (a Lambda
+// event's), in order, and the key of its progress.
+func (set *Set) ShardRecords(name string) (recs []input.Record, key string) {
+	sh := set.shards[name]
+	return sh.records, ShardIdentity(sh.stream, sh.shard.ID).Key()
+}
+
+// eventRecords reads a Lambda event's records from from (after its
+// record, or at it for a start mark): those before were read by an
+// earlier invocation (an event delivered again, or retried from a record
+// that failed). The shard goes on: its end is never reached.
+func eventRecords(recs []input.Record, from input.Mark) input.RecordReader {
+	i := 0
+	if from.Position != "" {
+		for i < len(recs) && !Unread(recs[i].Position, from) {
+			i++
+		}
+	}
+	return &memRecords{recs: recs[i:]}
+}
+
+type memRecords struct{ recs []input.Record }
+
+func (m *memRecords) Next(context.Context) ([]input.Record, error) {
+	if len(m.recs) == 0 {
+		return nil, io.EOF
+	}
+	r := m.recs
+	m.recs = nil
+	return r, nil
+}
+
+func (m *memRecords) Ended() bool { return false }
+
+// Unread reports whether the record at position pos comes after what a
+// mark of its shard says was read: after the mark's record, or at or after
+// it for a start mark (whose record is line 1, not yet had).
+func Unread(pos string, m input.Mark) bool {
+	c := kinesis.CompareSequence(pos, m.Position)
+	return c > 0 || c == 0 && m.At
+}
