@@ -211,7 +211,7 @@ func (j *job) followReport(ctx context.Context, env Env, ro *reportOutput, args 
 		}
 		opt := pipeline.Options{
 			SinksOnly: true, Sinks: []sink.Sink{ro.sink}, WholeLines: true,
-			Format: c.format, Reader: c.readerOptions(), Filter: flt, Log: j.log,
+			Format: c.format, Reader: c.readerOptions(), Filter: flt, Log: j.log, Dedup: j.opt.Dedup,
 		}
 		if set.HasObjects() {
 			opt.Open, opt.Identify, opt.FirstHint = set.Open, set.Identify, set.FirstHint

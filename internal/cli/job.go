@@ -93,6 +93,9 @@ func newJob(ctx context.Context, env Env, c *config, parse bool, log *slog.Logge
 		log.Warn("CLOUDFRONT_DECODE_USER_AGENT=false is ignored: trackless always decodes the user agent, as Matomo needs it for device detection")
 	}
 	j.opt = pipeline.Options{
+		// Records a stream holds twice are read once, for the life of
+		// the process (a follow's rounds included).
+		Dedup: pipeline.NewDedup(),
 		Encoder: matomo.Encoder{
 			SiteID: c.siteID, RecMode: c.recMode, Source: c.source,
 			Visits: c.mode == "visits", AnonymizeIP: c.anonymizeIP,

@@ -102,10 +102,10 @@ func runReport(env Env, args []string) error {
 	defer ro.close()
 	sk, state := ro.sink, ro.state
 	if c.follow {
-		j := &job{c: &c, log: log, stderr: env.Stderr, rng: rng}
+		j := &job{c: &c, log: log, stderr: env.Stderr, rng: rng, opt: pipeline.Options{Dedup: pipeline.NewDedup()}}
 		return j.followReport(ctx, env, ro, positional, filter)
 	}
-	j := &job{c: &c, log: log, stderr: env.Stderr, rng: rng}
+	j := &job{c: &c, log: log, stderr: env.Stderr, rng: rng, opt: pipeline.Options{Dedup: pipeline.NewDedup()}}
 	set := &source.Set{}
 	if len(positional) > 0 || state == nil { // with a state and no input: the report of the state
 		if set, err = j.resolve(ctx, positional); err != nil {
@@ -124,7 +124,7 @@ func runReport(env Env, args []string) error {
 	popt = pipeline.Options{
 		SinksOnly: true, Sinks: []sink.Sink{sk}, WholeLines: state != nil,
 		Format: c.format, Reader: c.readerOptions(), Filter: filter,
-		Open: popt.Open, Identify: popt.Identify, Log: log,
+		Open: popt.Open, Identify: popt.Identify, Log: log, Dedup: popt.Dedup,
 	}
 	stats, runErr := pipeline.Run(ctx, ctx, set.Names, popt)
 	if state != nil && !errors.Is(runErr, report.ErrState) {

@@ -22,6 +22,9 @@ func printSummary(w io.Writer, cmd string, s *pipeline.Stats, parse bool) {
 		fmt.Fprintf(&b, " (%d already delivered)", s.InputsSkipped)
 	}
 	fmt.Fprintf(&b, ", %s read in %.1fs, %s\n", plural(s.LinesRead, "line", "lines"), s.Elapsed.Seconds(), plural(s.Hits, "hit", "hits"))
+	if s.Duplicates > 0 {
+		fmt.Fprintf(&b, "  records the stream holds twice (same x-edge-request-id), read once: %d\n", s.Duplicates)
+	}
 	if s.LinesResumed > 0 {
 		fmt.Fprintf(&b, "  already delivered by an earlier run: %s\n", plural(s.LinesResumed, "line", "lines"))
 	}

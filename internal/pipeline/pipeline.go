@@ -120,6 +120,10 @@ type Options struct {
 	// round then sends its batches at once, not the first of each day
 	// alone again. Nil: a run starts with every day closed.
 	Days *Days
+	// Dedup, if set, drops hits of streams (Kinesis) whose request id was
+	// read on another line (a record the producer wrote twice); carry one
+	// from round to round. Nil: every record is read.
+	Dedup *Dedup
 
 	Log *slog.Logger
 	// slowAnswer is how long an answer must take before its slowness can
@@ -171,6 +175,9 @@ type Stats struct {
 	AfterFailed  int64    `json:"after_delivery_failed,omitempty"`
 	LinesRead    int64    `json:"lines_read"`
 	LinesResumed int64    `json:"lines_already_delivered"`
+	// Duplicates are hits of streams left out as records written twice
+	// (Options.Dedup).
+	Duplicates int64 `json:"duplicates,omitempty"`
 	// BytesSkipped: bytes of inputs not read at all, their lines delivered
 	// before (where a line ends was recorded: input.Mark).
 	BytesSkipped int64            `json:"bytes_skipped,omitempty"`

@@ -516,6 +516,11 @@ func (r *runner) advance(ctx context.Context, c *cursor) error {
 		if pl.Kind != lineparse.Hit {
 			continue
 		}
+		if r.opt.Dedup != nil && pl.H.RequestID != "" && c.in.IsStream() && r.opt.Dedup.Duplicate(pl.H.RequestID, c.in.Identity.Key(), lineNo) {
+			r.stats.Duplicates++
+			r.log.Debug("record written twice: left out", "input", c.name, "line", lineNo, "request_id", pl.H.RequestID)
+			continue
+		}
 		r.stats.Hits++
 		c.hits++
 		if r.opt.HitCount != nil {
