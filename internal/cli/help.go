@@ -16,7 +16,7 @@ type commandInfo struct {
 
 // commandInfos are the commands a user runs (the Lambda has no --help).
 var commandInfos = []commandInfo{
-	{cmd: cmdSend, args: "[FILE|DIR|s3://BUCKET/PREFIX|-]...",
+	{cmd: cmdSend, args: "[FILE|DIR|s3://BUCKET/PREFIX|kinesis://STREAM|-]...",
 		about: "Sends the hits of access logs to Matomo's bulk tracking API, in time order and once per input: a ledger " +
 			"remembers which hits Matomo confirmed, and the next run resumes after them.",
 		examples: []string{
@@ -24,8 +24,9 @@ var commandInfos = []commandInfo{
 			"trackless send --site-id 1 --mode visits --token-file ~/.matomo-token access.log.gz",
 			"trackless send --site example.com=1 --site '*.example.org=2' --since 48h s3://my-logs/cf/",
 			"MATOMO_SITE_ID=1 trackless send --ledger s3://my-logs/ledger/ --after delete s3://my-logs/cf/",
+			"trackless send --site-id 1 --follow --ledger s3://my-logs/ledger/ kinesis://cf-realtime",
 		}},
-	{cmd: cmdParse, args: "[FILE|DIR|s3://BUCKET/PREFIX|-]...",
+	{cmd: cmdParse, args: "[FILE|DIR|s3://BUCKET/PREFIX|kinesis://STREAM|-]...",
 		about: "Prints what send would post, without sending anything: the bulk bodies, one per line (the token is never " +
 			"printed), or with --output jsonl one normalized hit per line.",
 		examples: []string{
@@ -34,7 +35,7 @@ var commandInfos = []commandInfo{
 			"trackless parse --site-id 1 --default-protocol https --default-host example.com access.log",
 			"trackless parse --site-id 1 --log-format '$remote_addr [$time_local] \"$request\" $status' app.log",
 		}},
-	{cmd: cmdReport, args: "[FILE|DIR|s3://BUCKET/PREFIX|-]...",
+	{cmd: cmdReport, args: "[FILE|DIR|s3://BUCKET/PREFIX|kinesis://STREAM|-]...",
 		about: "Analytics from the logs alone, with no Matomo: an HTML file (-o), JSON (--json), or a text summary " +
 			"on stdout. See docs/report.md.",
 		examples: []string{
@@ -64,9 +65,9 @@ const (
 const usage = `trackless turns access logs into web analytics, with no JavaScript tracker.
 
 Usage:
-  trackless send   [flags] [FILE|DIR|s3://BUCKET/PREFIX|-]...   send hits to Matomo's bulk tracking API
-  trackless parse  [flags] [FILE|DIR|s3://BUCKET/PREFIX|-]...   print what send would post, send nothing
-  trackless report [flags] [FILE|DIR|s3://BUCKET/PREFIX|-]...   analytics from the logs alone
+  trackless send   [flags] [FILE|DIR|s3://BUCKET/PREFIX|kinesis://STREAM|-]...   send hits to Matomo's bulk tracking API
+  trackless parse  [flags] [FILE|DIR|s3://BUCKET/PREFIX|kinesis://STREAM|-]...   print what send would post, send nothing
+  trackless report [flags] [FILE|DIR|s3://BUCKET/PREFIX|kinesis://STREAM|-]...   analytics from the logs alone
   trackless replay [flags] DEAD-LETTER-FILE                     send a dead-letter file again
   trackless version
 

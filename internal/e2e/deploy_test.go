@@ -11,16 +11,50 @@ import (
 	"github.com/trackless/trackless/internal/matomo/matomotest"
 )
 
-// TestDeployTemplate: deploy/template.yaml passes cfn-lint (when this
-// machine has it), and every variable it sets is one trackless reads.
+// TestDeployTemplate: each CloudFormation template in deploy/ passes
+// cfn-lint (when this machine has it), and every variable it sets is one
+// trackless reads; realtime.yaml's event source mapping also has what the
+// ledger relies on to send a retried Kinesis batch once, and gives
+// trackless the fields of the real-time log configuration.
 func TestDeployTemplate(t *testing.T) {
-	const path = "../../deploy/template.yaml"
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
 	help := run(t, nil, "send", "-h").stdout
-	for _, m := range regexp.MustCompile(`\n +(TRACKLESS_[A-Z_]+|MATOMO_[A-Z_]+|LOG_LEVEL):`).FindAllStringSubmatch(string(data), -1) {
+	lint, lintErr := exec.LookPath("cfn-lint")
+	for _, tc := range []struct {
+		file  string
+		check func(t *testing.T, text string)
+	}{
+		{file: "template.yaml"},
+		{file: "realtime.yaml", check: checkRealtimeTemplate},
+	} {
+		t.Run(tc.file, func(t *testing.T) {
+			path := filepath.Join("..", "..", "deploy", tc.file)
+			data, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkTemplateSettings(t, help, string(data))
+			if tc.check != nil {
+				tc.check(t, string(data))
+			}
+			if lintErr != nil {
+				t.Skip("cfn-lint is not installed: the template was not linted")
+			}
+			if out, err := exec.Command(lint, path).CombinedOutput(); err != nil {
+				t.Fatalf("cfn-lint: %v\n%s", err, out)
+			}
+		})
+	}
+}
+
+// checkTemplateSettings fails for each TRACKLESS_* variable of a template
+// that is no flag of send, and each other variable send does not read.
+func checkTemplateSettings(t *testing.T, help, text string) {
+	t.Helper()
+	vars := regexp.MustCompile(`\n +(TRACKLESS_[A-Z_]+|MATOMO_[A-Z_]+|LOG_LEVEL):`).FindAllStringSubmatch(text, -1)
+	if len(vars) == 0 {
+		t.Fatal("the template sets no TRACKLESS_ or MATOMO_ variable: nothing was checked")
+	}
+	for _, m := range vars {
 		name := m[1]
 		if strings.HasPrefix(name, "TRACKLESS_") {
 			flagName := strings.ToLower(strings.ReplaceAll(strings.TrimPrefix(name, "TRACKLESS_"), "_", "-"))
@@ -31,13 +65,75 @@ func TestDeployTemplate(t *testing.T) {
 			t.Errorf("the template sets %s, which send does not read", name)
 		}
 	}
-	lint, err := exec.LookPath("cfn-lint")
-	if err != nil {
-		t.Skip("cfn-lint is not installed: the template was not linted")
+}
+
+// checkRealtimeTemplate checks deploy/realtime.yaml's Kinesis event source
+// mapping (partial batch responses, bisection, one batch of a shard at a
+// time, a failure destination) and that the list of fields CloudFront is
+// given is the one trackless is given, with a default trackless accepts.
+func checkRealtimeTemplate(t *testing.T, text string) {
+	t.Helper()
+	// The event's Type comes first, then its Properties.
+	mapping := yamlBlock(text, regexp.MustCompile(`(?m)^( +)Type: Kinesis *$`), 0)
+	if mapping == "" {
+		t.Fatal("no event of Type: Kinesis in the template")
 	}
-	if out, err := exec.Command(lint, path).CombinedOutput(); err != nil {
-		t.Fatalf("cfn-lint: %v\n%s", err, out)
+	for _, want := range []struct{ what, re string }{
+		{"FunctionResponseTypes [ReportBatchItemFailures]", `(?m)^ +FunctionResponseTypes: *(\[ *ReportBatchItemFailures *\]|\n +- ReportBatchItemFailures) *$`},
+		{"BisectBatchOnFunctionError true", `(?m)^ +BisectBatchOnFunctionError: *true *$`},
+		{"ParallelizationFactor 1", `(?m)^ +ParallelizationFactor: *1 *$`},
+		{"StartingPosition TRIM_HORIZON", `(?m)^ +StartingPosition: *TRIM_HORIZON *$`},
+		{"DestinationConfig OnFailure Destination", `(?m)^ +DestinationConfig: *\n +OnFailure: *\n +Destination: `},
+	} {
+		if !regexp.MustCompile(want.re).MatchString(mapping) {
+			t.Errorf("the Kinesis event source mapping has no %s:\n%s", want.what, mapping)
+		}
 	}
+	m := regexp.MustCompile(`(?m)^ +Fields: !Ref (\w+) *$`).FindStringSubmatch(text)
+	if m == nil {
+		t.Fatal("the real-time log configuration's Fields are not a parameter (Fields: !Ref PARAM)")
+	}
+	param := m[1]
+	if !regexp.MustCompile(`(?m)^ +TRACKLESS_REALTIME_FIELDS: !Join \[ *"," *, *!Ref ` + param + ` *\] *$`).MatchString(text) {
+		t.Errorf("TRACKLESS_REALTIME_FIELDS is not the configuration's fields (!Join [\",\", !Ref %s])", param)
+	}
+	p := yamlBlock(text, regexp.MustCompile(`(?m)^( +)`+param+`: *$`), 1)
+	d := regexp.MustCompile(`(?m)^ +Default: *(\S+) *$`).FindStringSubmatch(p)
+	if !regexp.MustCompile(`(?m)^ +Type: *CommaDelimitedList *$`).MatchString(p) || d == nil {
+		t.Fatalf("no CommaDelimitedList parameter %s with a Default:\n%s", param, p)
+	}
+	// parse refuses an unknown field before reading anything.
+	empty := filepath.Join(t.TempDir(), "empty.log")
+	if err := os.WriteFile(empty, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if r := run(t, nil, "parse", "--site-id", "1", "--format", "cloudfront-realtime", "--realtime-fields", d[1], empty); r.code != 0 {
+		t.Errorf("trackless refuses the default fields %s: exit %d\n%s", d[1], r.code, r.stderr)
+	}
+}
+
+// yamlBlock returns the first line re matches (its group 1 being the
+// line's indentation) and the lines after it indented by at least deeper
+// more than it: with deeper 0, the keys after it in the same YAML mapping
+// and what they hold; with 1, what the key on the line holds.
+func yamlBlock(text string, re *regexp.Regexp, deeper int) string {
+	loc := re.FindStringSubmatchIndex(text)
+	if loc == nil {
+		return ""
+	}
+	indent := loc[3] - loc[2] + deeper
+	lines := strings.SplitAfter(text[loc[0]:], "\n")
+	n := 1
+	for ; n < len(lines); n++ {
+		l := strings.TrimRight(lines[n], "\n")
+		if strings.TrimSpace(l) == "" || strings.HasPrefix(strings.TrimSpace(l), "#") {
+			continue
+		}
+		if len(l)-len(strings.TrimLeft(l, " ")) < indent {
+			break
+		}
+	}
+	return strings.Join(lines[:n], "")
 }
 
 // TestSystemdUnits: deploy/systemd's units pass systemd-analyze verify

@@ -4,14 +4,17 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/trackless/trackless/internal/kinesis/kinesistest"
 	"github.com/trackless/trackless/internal/matomo/matomotest"
+	"github.com/trackless/trackless/internal/s3test"
 )
 
 // realtimeStream is a Kinesis stream of the emulator holding CloudFront
@@ -245,4 +248,164 @@ func TestLambdaKinesis(t *testing.T) {
 	checkStored(t, s.mat, want(1200))
 	t.Logf("the invocation that failed stored %d of 1200; it named record %d as the first not confirmed", stored, first)
 	noToken(t, s.dir)
+}
+
+// putBatch puts n records with PutRecords, spread over the shards of the
+// stream's creation.
+func (s *realtimeStream) putBatch(n int) {
+	s.t.Helper()
+	var keys []string
+	for k := range s.shards {
+		keys = append(keys, kinesistest.HashKey(int64(k), int64(s.shards)))
+	}
+	var data [][]byte
+	for range n {
+		i := s.n
+		s.n++
+		rec := realtimeRecord(clock.Add(-2*time.Hour+time.Duration(i)*time.Second), fmt.Sprintf("198.51.100.%d", i%9+1), fmt.Sprintf("/stream/page-%d", i))
+		s.records = append(s.records, rec)
+		data = append(data, []byte(rec))
+	}
+	// Record i of the stream goes to shard i%shards, as put does.
+	rot := make([]string, len(keys))
+	for j := range keys {
+		rot[j] = keys[(s.n-n+j)%len(keys)]
+	}
+	s.kin.PutBatch(s.t, s.name, rot, data)
+}
+
+// startTrackless starts trackless with args and returns the command and
+// its stderr (read it once the command has ended, or under its lock).
+func startTrackless(t *testing.T, env []string, args ...string) (*exec.Cmd, *syncBuffer) {
+	t.Helper()
+	cmd := exec.Command(binPath, args...)
+	cmd.Env = append(os.Environ(), env...)
+	errb := &syncBuffer{}
+	cmd.Stderr = errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
+	})
+	return cmd, errb
+}
+
+// waitStored waits until Matomo holds n hits or more (30 s at most: a
+// bound on a hang, not a timing assertion).
+func waitStored(t *testing.T, srv *matomotest.Server, n int, why string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for len(srv.StoredRaw()) < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: Matomo holds %d hits after 30 s, want %d", why, len(srv.StoredRaw()), n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestKinesisKillAndResume: send is killed (SIGKILL) in the middle of a
+// stream; the next run reads each shard on from its checkpoint: nothing
+// lost, at most the batches in flight sent twice.
+func TestKinesisKillAndResume(t *testing.T) {
+	kin := kinesistest.New(t)
+	st := newRealtimeStream(t, kin, 2)
+	st.putBatch(3000)
+	const batch, conc = 20, 4
+	srv := matomotest.NewServer(matomotest.Config{
+		SuperUserTokens: []string{token}, SiteURLs: map[int][]string{1: {"https://www.example.org"}},
+		FaultFunc: func(n int) matomotest.Fault {
+			return matomotest.Fault{Kind: matomotest.FaultSlow, Delay: 15 * time.Millisecond}
+		},
+	})
+	defer srv.Close()
+	env := append(sendEnv(srv, filepath.Join(t.TempDir(), "state"), fmt.Sprintf("BATCH_SIZE=%d", batch), fmt.Sprintf("TRACKLESS_CONCURRENCY=%d", conc)), kin.Env()...)
+	want := st.want(env, 0, 3000)
+	cmd, _ := startTrackless(t, env, "send", "--mode", "visits", st.url())
+	deadline := time.Now().Add(30 * time.Second)
+	for srv.Stats().BulkRequests < len(want)/batch/3 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	cmd.Process.Signal(syscall.SIGKILL)
+	cmd.Wait()
+	time.Sleep(100 * time.Millisecond) // let the receiver finish what it was doing
+	firstRun := len(srv.StoredRaw())
+	if firstRun == 0 || firstRun >= len(want) {
+		t.Fatalf("the kill came too early or too late: %d of %d stored", firstRun, len(want))
+	}
+	if r := run(t, env, "send", "--mode", "visits", st.url()); r.code != 0 {
+		t.Fatalf("second run exited %d:\n%s", r.code, r.stderr)
+	}
+	missing, extra := compare(want, srv.StoredRaw())
+	t.Logf("killed after %d of %d hits were stored; the rerun sent %d twice (bound: %d)", firstRun, len(want), extra, batch*conc)
+	if len(missing) > 0 || extra > batch*conc {
+		t.Fatalf("%d hits lost (first %q), %d sent twice, bound %d", len(missing), first(missing), extra, batch*conc)
+	}
+}
+
+// TestKinesisFollowSplit: send --follow reads records as they are put;
+// when the shard is split while it reads, it reads the parent to its end
+// and goes on with the children: every record once; SIGTERM stops it with
+// exit 0.
+func TestKinesisFollowSplit(t *testing.T) {
+	kin := kinesistest.New(t)
+	st := newRealtimeStream(t, kin, 1)
+	srv := kinesisMatomo(t)
+	env := append(sendEnv(srv, filepath.Join(t.TempDir(), "state")), kin.Env()...)
+	cmd, errb := startTrackless(t, env, "send", "--follow", "--poll", "100ms", "--mode", "visits", st.url())
+	st.putBatch(100)
+	waitStored(t, srv, 100, "before the split")
+	st.putBatch(50) // read or not when the split comes: the parent's last records
+	kin.Split(t, st.name, "shardId-000000000000", kinesistest.HashKey(1, 2))
+	st.shards = 2 // the children: hash keys in either half
+	st.putBatch(100)
+	waitStored(t, srv, 250, "after the split")
+	cmd.Process.Signal(syscall.SIGTERM)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("send --follow: %v\n%s", err, errb.String())
+	}
+	if missing, extra := compare(st.want(env, 0, 250), srv.StoredRaw()); len(missing) > 0 || extra > 0 {
+		t.Fatalf("%d page views missing, %d extra\n%s", len(missing), extra, errb.String())
+	}
+	// The last 100 records are in the children (a closed shard takes no
+	// records): stored, they were read.
+}
+
+// TestKinesisLeases: two followers share a stream through an S3 ledger
+// (versitygw): each shard is read by the one holding its claim; one is
+// killed (SIGKILL) and the other takes its shards over once its claims
+// expire: every record reaches Matomo, at most the batches in flight at
+// the kill twice.
+func TestKinesisLeases(t *testing.T) {
+	kin := kinesistest.New(t)
+	s3srv := s3test.Start(t)
+	bucket := s3srv.Bucket(t)
+	st := newRealtimeStream(t, kin, 4)
+	srv := kinesisMatomo(t)
+	const batch = 10
+	env := append(sendEnv(srv, filepath.Join(t.TempDir(), "state"), fmt.Sprintf("BATCH_SIZE=%d", batch), "TRACKLESS_CONCURRENCY=2", "TRACKLESS_CLAIM_TTL=2s", "TRACKLESS_LEDGER=s3://"+bucket+"/ledger/"), kin.Env()...)
+	env = append(env, s3srv.Env()...)
+	args := []string{"send", "--follow", "--poll", "100ms", "--mode", "visits", st.url()}
+	a, aerr := startTrackless(t, env, args...)
+	b, berr := startTrackless(t, env, args...)
+	st.putBatch(400)
+	waitStored(t, srv, 400, "both followers")
+	st.putBatch(400)
+	waitStored(t, srv, 500, "in the second batch of records")
+	a.Process.Signal(syscall.SIGKILL)
+	a.Wait()
+	st.putBatch(400)
+	waitStored(t, srv, 1200, "after the kill (the other follower takes over once the claims expire)")
+	b.Process.Signal(syscall.SIGTERM)
+	if err := b.Wait(); err != nil {
+		t.Fatalf("the follower left: %v\n%s", err, berr.String())
+	}
+	missing, extra := compare(st.want(env, 0, 1200), srv.StoredRaw())
+	t.Logf("%d sent twice (bound %d); busy shards met: %d by the killed follower, %d by the other", extra, 2*batch, strings.Count(aerr.String(), "being read by another worker"), strings.Count(berr.String(), "being read by another worker"))
+	if len(missing) > 0 || extra > 2*batch {
+		t.Fatalf("%d page views missing, %d extra\n%s", len(missing), extra, berr.String())
+	}
 }

@@ -49,6 +49,9 @@ func (s *Sources) addStream(ctx context.Context, set *Set, url string) error {
 	if err != nil {
 		return err
 	}
+	if s.After.Kind != AfterKeep && s.After.Kind != "" {
+		return fmt.Errorf("%s: --after %s applies to files and objects; a stream's records are not deleted or moved (they expire after the stream's retention)", url, s.After.Kind)
+	}
 	if s.Kinesis == nil {
 		return errors.New(url + ": no Kinesis client")
 	}
@@ -90,6 +93,10 @@ func (set *Set) openShard(sh streamShard, name string, since time.Time) *input.I
 		case from.Position != "":
 			pos = kinesis.AfterSequence(from.Position)
 		case !since.IsZero():
+			// Kinesis refuses a time to come: now is where it starts.
+			if now := time.Now(); since.After(now) {
+				since = now
+			}
 			pos = kinesis.AtTimestamp(since)
 		}
 		return &shardRecords{r: kinesis.NewReader(sh.api, sh.stream, sh.shard.ID, pos, kinesis.ReaderOptions{})}, nil

@@ -300,6 +300,38 @@ func (s *Server) Put(t testing.TB, stream, hashKey string, data []byte) (shardID
 	return aws.ToString(out.ShardId), aws.ToString(out.SequenceNumber)
 }
 
+// PutBatch puts records with PutRecords, 500 at a time (the API's most),
+// record i with hash key keys[i%len(keys)], in order within each shard;
+// a record PutRecords refused is put again.
+func (s *Server) PutBatch(t testing.TB, stream string, keys []string, data [][]byte) {
+	t.Helper()
+	for start := 0; start < len(data); start += 500 {
+		var entries []types.PutRecordsRequestEntry
+		for i := start; i < min(start+500, len(data)); i++ {
+			entries = append(entries, types.PutRecordsRequestEntry{Data: data[i], PartitionKey: aws.String("k"), ExplicitHashKey: aws.String(keys[i%len(keys)])})
+		}
+		out, err := s.Client.PutRecords(context.Background(), &kinesis.PutRecordsInput{StreamName: &stream, Records: entries})
+		if err != nil {
+			t.Fatalf("PutRecords %s: %v", stream, err)
+		}
+		if aws.ToInt32(out.FailedRecordCount) > 0 {
+			t.Fatalf("PutRecords %s: %d records refused", stream, aws.ToInt32(out.FailedRecordCount))
+		}
+	}
+}
+
+// Split splits a shard in two halves of its hash key range and waits
+// until the stream is active again.
+func (s *Server) Split(t testing.TB, stream, shardID, newStartingHashKey string) {
+	t.Helper()
+	if _, err := s.Client.SplitShard(context.Background(), &kinesis.SplitShardInput{
+		StreamName: &stream, ShardToSplit: &shardID, NewStartingHashKey: &newStartingHashKey,
+	}); err != nil {
+		t.Fatalf("SplitShard %s %s: %v", stream, shardID, err)
+	}
+	s.WaitActive(t, stream)
+}
+
 // freePorts returns n distinct free TCP ports on 127.0.0.1.
 func freePorts(n int) ([]int, error) {
 	var ports []int
