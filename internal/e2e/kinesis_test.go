@@ -114,6 +114,18 @@ func TestKinesisStream(t *testing.T) {
 	if rep.code != 0 || !strings.Contains(rep.stdout, `"hits": 65`) {
 		t.Fatalf("report exited %d:\n%s\n%.600s", rep.code, rep.stderr, rep.stdout)
 	}
+	// A report state reads each shard on from where it counted.
+	state := filepath.Join(dir, "report-state")
+	for _, c := range []struct{ put, hits int }{{0, 65}, {0, 65}, {7, 72}} {
+		st.put(c.put)
+		rep = run(t, kin.Env(), "report", "--state", state, "--json", "-", st.url())
+		if want := fmt.Sprintf(`"hits": %d`, c.hits); rep.code != 0 || !strings.Contains(rep.stdout, want) {
+			t.Fatalf("report --state after %d more records: exit %d, want %s\n%s", c.put, rep.code, want, rep.stderr)
+		}
+	}
+	if !strings.Contains(rep.stderr, "2 inputs, 7 lines, 7 hits") {
+		t.Errorf("report --state read more than the new records:\n%s", rep.stderr)
+	}
 }
 
 // kinesisEvent is a Lambda Kinesis event of records from..to-1 of recs,
@@ -348,8 +360,8 @@ func TestKinesisKillAndResume(t *testing.T) {
 
 // TestKinesisFollowSplit: send --follow reads records as they are put;
 // when the shard is split while it reads, it reads the parent to its end
-// and goes on with the children: every record once; SIGTERM stops it with
-// exit 0.
+// and goes on with the children, and when these are merged, with the
+// shard they make: every record once; SIGTERM stops it with exit 0.
 func TestKinesisFollowSplit(t *testing.T) {
 	kin := kinesistest.New(t)
 	st := newRealtimeStream(t, kin, 1)
@@ -363,15 +375,20 @@ func TestKinesisFollowSplit(t *testing.T) {
 	st.shards = 2 // the children: hash keys in either half
 	st.putBatch(100)
 	waitStored(t, srv, 250, "after the split")
+	st.putBatch(20)
+	kin.Merge(t, st.name, "shardId-000000000001", "shardId-000000000002")
+	st.putBatch(30) // into the merged shard
+	waitStored(t, srv, 300, "after the merge")
 	cmd.Process.Signal(syscall.SIGTERM)
 	if err := cmd.Wait(); err != nil {
 		t.Fatalf("send --follow: %v\n%s", err, errb.String())
 	}
-	if missing, extra := compare(st.want(env, 0, 250), srv.StoredRaw()); len(missing) > 0 || extra > 0 {
+	if missing, extra := compare(st.want(env, 0, 300), srv.StoredRaw()); len(missing) > 0 || extra > 0 {
 		t.Fatalf("%d page views missing, %d extra\n%s", len(missing), extra, errb.String())
 	}
-	// The last 100 records are in the children (a closed shard takes no
-	// records): stored, they were read.
+	// Records put after the split are in the children, those after the
+	// merge in the shard merged (a closed shard takes no records): stored,
+	// they were read.
 }
 
 // TestKinesisLeases: two followers share a stream through an S3 ledger

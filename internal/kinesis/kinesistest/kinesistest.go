@@ -332,6 +332,18 @@ func (s *Server) Split(t testing.TB, stream, shardID, newStartingHashKey string)
 	s.WaitActive(t, stream)
 }
 
+// Merge merges two adjacent shards and waits until the stream is active
+// again.
+func (s *Server) Merge(t testing.TB, stream, shardID, adjacentID string) {
+	t.Helper()
+	if _, err := s.Client.MergeShards(context.Background(), &kinesis.MergeShardsInput{
+		StreamName: &stream, ShardToMerge: &shardID, AdjacentShardToMerge: &adjacentID,
+	}); err != nil {
+		t.Fatalf("MergeShards %s %s %s: %v", stream, shardID, adjacentID, err)
+	}
+	s.WaitActive(t, stream)
+}
+
 // freePorts returns n distinct free TCP ports on 127.0.0.1.
 func freePorts(n int) ([]int, error) {
 	var ports []int
