@@ -37,6 +37,9 @@ type cursor struct {
 	// head: the lines of the input's head still to come after a jump
 	// (input.Input.Jump), read again for the format's sake, not counted.
 	head int64
+	// dedupKey is a stream's identity key, for Options.Dedup; "" for a
+	// file (never deduplicated).
+	dedupKey string
 	// sinks are the outputs that do not have the input whole, Matomo's
 	// first when it needs the input (matomo).
 	sinks []sinkIn
@@ -357,6 +360,9 @@ func (r *runner) open(ctx context.Context, name string, seq int) (*cursor, error
 			return nil, nil
 		}
 	}
+	if r.opt.Dedup != nil && in.IsStream() && in.Identity != nil {
+		c.dedupKey = in.Identity.Key()
+	}
 	if r.opt.Progress != nil {
 		r.opt.Progress(in)
 	}
@@ -516,7 +522,7 @@ func (r *runner) advance(ctx context.Context, c *cursor) error {
 		if pl.Kind != lineparse.Hit {
 			continue
 		}
-		if r.opt.Dedup != nil && pl.H.RequestID != "" && c.in.IsStream() && r.opt.Dedup.Duplicate(pl.H.RequestID, c.in.Identity.Key(), lineNo) {
+		if c.dedupKey != "" && pl.H.RequestID != "" && r.opt.Dedup.Duplicate(pl.H.RequestID, c.dedupKey, lineNo) {
 			r.stats.Duplicates++
 			r.log.Debug("record written twice: left out", "input", c.name, "line", lineNo, "request_id", pl.H.RequestID)
 			continue
