@@ -270,7 +270,7 @@ var settings = []setting{
 		help:   "skip hits after this time (the same forms)",
 		target: func(c *config) any { return &c.newerThan }},
 	{name: "since", arg: "TIME", group: groupFilters, cmds: cmdSend | cmdParse | cmdReport,
-		help:   "read only inputs whose name says an hour at or after this time (CloudFront's DIST.YYYY-MM-DD-HH.ID.gz and v2 partitions; the same forms as --exclude-older-than); S3 listings skip the rest",
+		help:   "read only inputs whose name says an hour at or after this time (CloudFront's DIST.YYYY-MM-DD-HH.ID.gz and v2 partitions; the same forms as --exclude-older-than); S3 listings skip the rest; a Kinesis shard read for the first time starts at the first record that arrived at this time",
 		target: func(c *config) any { return &c.since }},
 	{name: "until", arg: "TIME", group: groupFilters, cmds: cmdSend | cmdParse | cmdReport,
 		help:   "read only inputs whose name says an hour before this time (the same forms)",
