@@ -46,8 +46,10 @@ type job struct {
 	// envEndpoint: AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL is set.
 	envEndpoint bool
 	// kinesis are the Kinesis clients made, by region ("" for the
-	// configuration's).
+	// configuration's); readers keeps the shards' readers from one round
+	// of --follow to the next.
 	kinesis map[string]kinesis.API
+	readers source.Readers
 
 	mu    sync.Mutex
 	ready bool // the Lambda's preflight succeeded
@@ -353,7 +355,7 @@ func (j *job) resolve(ctx context.Context, args []string) (*source.Set, error) {
 
 // sources is where the job's inputs come from.
 func (j *job) sources() *source.Sources {
-	return &source.Sources{S3: j.s3Client, Kinesis: j.kinesisClient, Range: j.rng, After: j.after, Ledger: j.c.ledger, Log: j.log}
+	return &source.Sources{S3: j.s3Client, Kinesis: j.kinesisClient, Readers: &j.readers, Range: j.rng, After: j.after, Ledger: j.c.ledger, Log: j.log}
 }
 
 // options are the job's pipeline options for a set of inputs.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"slices"
 	"sync"
 )
 
@@ -92,6 +93,11 @@ func (r *recordsReader) Read(p []byte) (int, error) {
 			}
 		}
 		recs, err := r.src.Next(r.ctx)
+		size := 0
+		for _, rec := range recs {
+			size += len(rec.Data) + 1
+		}
+		r.buf = slices.Grow(r.buf, size)
 		r.mu.Lock()
 		for _, rec := range recs {
 			if len(rec.Data) == 0 {

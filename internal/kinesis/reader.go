@@ -90,6 +90,10 @@ type Batch struct {
 	Children []Shard
 }
 
+// ReadBytesPerSecond is what GetRecords gives a shard's readers together
+// at most: 2 MiB a second.
+const ReadBytesPerSecond = 2 << 20
+
 // ReaderOptions tune a Reader. The zero value follows AWS's advice.
 type ReaderOptions struct {
 	// Backoff retries throttled and failed calls; its Clock also paces
@@ -129,7 +133,10 @@ const maxRenewals = 3
 // safe for concurrent use; read several shards with several Readers.
 //
 // It keeps within the API's limits: at most one call per MinInterval and
-// one per IdleInterval once caught up; throttling, server and connection
+// one per IdleInterval once caught up, and, after a call that returned
+// many bytes, no more than ReadBytesPerSecond on average (a shard gives 2
+// MiB/s to all its readers; a call over that budget makes the next ones
+// fail with ProvisionedThroughputExceededException for up to 5 seconds); throttling, server and connection
 // errors are retried with back-off (ReaderOptions.Backoff); an iterator
 // that expired (ExpiredIteratorException: an iterator lives 5 minutes, so
 // a caller that holds a batch longer meets it) is renewed just after the
@@ -254,6 +261,12 @@ func (r *Reader) batch(out *kinesis.GetRecordsOutput) Batch {
 	if b.CaughtUp {
 		r.interval = r.opts.IdleInterval
 	}
+	var size int
+	for _, rec := range b.Records {
+		size += len(rec.Data)
+	}
+	// Time for the shard's read budget to pay for what was returned.
+	r.interval = max(r.interval, time.Duration(float64(size)/float64(ReadBytesPerSecond)*float64(time.Second)))
 	return b
 }
 

@@ -125,6 +125,29 @@ func TestReaderKeepsTo5CallsPerSecond(t *testing.T) {
 	}
 }
 
+// TestReaderKeepsTo2MiBPerSecond: after a call that returned many bytes,
+// the next waits until the shard's 2 MiB/s read budget has paid for them.
+func TestReaderKeepsTo2MiBPerSecond(t *testing.T) {
+	clock := newFakeClock()
+	api := newFakeAPI(clock, "shard-0")
+	api.put("shard-0", 4, base)
+	for i := range api.shard("shard-0").records {
+		api.shard("shard-0").records[i].Data = make([]byte, 1<<20) // 1 MiB each
+	}
+	api.perCall = 2
+	r := NewReader(api, Stream{Name: "s"}, "shard-0", TrimHorizon(), fakeOptions(clock))
+	if data, _ := readAll(t, r); len(data) != 4 {
+		t.Fatalf("read %d records", len(data))
+	}
+	calls := api.callsOf("GetRecords")
+	if len(calls) < 2 {
+		t.Fatalf("%d GetRecords calls", len(calls))
+	}
+	if d := calls[1].at.Sub(calls[0].at); d != time.Second {
+		t.Errorf("the call after 2 MiB came %v after it, want 1s", d)
+	}
+}
+
 // An empty answer that is behind the tip (a stretch of the shard with no
 // records) is not "caught up": the Reader goes on at the full rate.
 func TestReaderEmptyButBehindIsNotCaughtUp(t *testing.T) {

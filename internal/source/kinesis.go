@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/trackless/trackless/internal/awslambda"
@@ -19,9 +20,11 @@ import (
 // whoever reads it (a run given the stream's name, one given its ARN, the
 // Lambda).
 type streamShard struct {
-	api    kinesis.API
-	stream kinesis.Stream
-	shard  kinesis.Shard
+	name    string
+	readers *Readers
+	api     kinesis.API
+	stream  kinesis.Stream
+	shard   kinesis.Shard
 	// records are a Lambda event's records of the shard, read instead of
 	// the stream (api is then nil).
 	records []input.Record
@@ -72,7 +75,7 @@ func (s *Sources) addStream(ctx context.Context, set *Set, url string) error {
 		if _, ok := set.shards[name]; ok {
 			continue
 		}
-		set.shards[name] = streamShard{api: api, stream: stream, shard: sh}
+		set.shards[name] = streamShard{name: name, readers: s.Readers, api: api, stream: stream, shard: sh}
 		set.Names = append(set.Names, name)
 	}
 	return nil
@@ -85,6 +88,9 @@ func (set *Set) openShard(sh streamShard, name string, since time.Time) *input.I
 	return input.FromRecords(name, ShardIdentity(sh.stream, sh.shard.ID), func(ctx context.Context, from input.Mark) (input.RecordReader, error) {
 		if sh.api == nil {
 			return eventRecords(sh.records, from), nil
+		}
+		if r := sh.readers.take(sh.name, from); r != nil {
+			return &shardRecords{r: r, keep: sh.keep}, nil
 		}
 		pos := kinesis.TrimHorizon()
 		switch {
@@ -99,15 +105,61 @@ func (set *Set) openShard(sh streamShard, name string, since time.Time) *input.I
 			}
 			pos = kinesis.AtTimestamp(since)
 		}
-		return &shardRecords{r: kinesis.NewReader(sh.api, sh.stream, sh.shard.ID, pos, kinesis.ReaderOptions{})}, nil
+		return &shardRecords{r: kinesis.NewReader(sh.api, sh.stream, sh.shard.ID, pos, kinesis.ReaderOptions{}), keep: sh.keep}, nil
 	})
+}
+
+// keep keeps the reader of a shard read up to its tip for the next run.
+func (sh streamShard) keep(r *kinesis.Reader) {
+	sh.readers.keep(sh.name, r)
+}
+
+// Readers keeps each shard's Reader from one run to the next (the rounds
+// of send --follow): a round that reads on from where the last one
+// stopped goes on with its iterator, and keeps to the pace of the API
+// (5 calls a second, one a second once caught up, 2 MiB/s), instead of
+// asking for a new iterator each round. Safe for concurrent use; the
+// zero value and nil keep nothing.
+type Readers struct {
+	mu sync.Mutex
+	m  map[string]*kinesis.Reader
+}
+
+// take returns the Reader kept for the shard name when it stopped just
+// where a run reads on from (after the record of from, or at the shard's
+// start when neither read a record), and forgets it; nil otherwise.
+func (c *Readers) take(name string, from input.Mark) *kinesis.Reader {
+	if c == nil || from.At {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	r := c.m[name]
+	delete(c.m, name)
+	if r == nil || r.LastSequence() != from.Position {
+		return nil
+	}
+	return r
+}
+
+func (c *Readers) keep(name string, r *kinesis.Reader) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil {
+		c.m = map[string]*kinesis.Reader{}
+	}
+	c.m[name] = r
 }
 
 // shardRecords reads a shard until it is caught up (the last call said the
 // records it returned reach the shard's tip) or ended.
 type shardRecords struct {
 	r     *kinesis.Reader
-	tip   bool // the last batch reached the tip: the next Next says io.EOF
+	keep  func(*kinesis.Reader) // given the reader once at the tip
+	tip   bool                  // the last batch reached the tip: the next Next says io.EOF
 	ended bool
 }
 
@@ -136,6 +188,10 @@ func (s *shardRecords) Next(ctx context.Context) ([]input.Record, error) {
 		if len(recs) > 0 {
 			return recs, nil
 		}
+	}
+	if !s.ended && s.keep != nil {
+		s.keep(s.r)
+		s.keep = nil
 	}
 	return nil, io.EOF
 }

@@ -5,8 +5,11 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	awskinesis "github.com/aws/aws-sdk-go-v2/service/kinesis"
 
 	"github.com/trackless/trackless/internal/awslambda"
 	"github.com/trackless/trackless/internal/input"
@@ -129,5 +132,70 @@ func TestStreamShards(t *testing.T) {
 	s.After = After{Kind: AfterDelete}
 	if _, _, err := s.Resolve(context.Background(), []string{"kinesis://" + name}); err == nil || !strings.Contains(err.Error(), "--after delete") {
 		t.Errorf("--after delete on a stream: %v", err)
+	}
+}
+
+// countingAPI counts GetShardIterator calls.
+type countingAPI struct {
+	kinesis.API
+	iterators atomic.Int32
+}
+
+func (c *countingAPI) GetShardIterator(ctx context.Context, in *awskinesis.GetShardIteratorInput, opts ...func(*awskinesis.Options)) (*awskinesis.GetShardIteratorOutput, error) {
+	c.iterators.Add(1)
+	return c.API.GetShardIterator(ctx, in, opts...)
+}
+
+// TestReadersAcrossRuns: a run that reads a shard on from where the last
+// one stopped goes on with its reader (no new iterator); one that reads
+// from elsewhere gets a new one. Shards are not looked into to be ordered
+// (FirstHint answers for them).
+func TestReadersAcrossRuns(t *testing.T) {
+	kin := kinesistest.New(t)
+	name := kin.CreateStream(t, 1)
+	for i := range 3 {
+		kin.Put(t, name, kinesistest.HashKey(0, 1), []byte(fmt.Sprintf("record %d\n", i)))
+	}
+	api := &countingAPI{API: kinesistest.NewClient(kin.Endpoint)}
+	s := &Sources{Kinesis: func(context.Context, kinesis.Stream) (kinesis.API, error) { return api, nil }, Readers: &Readers{}}
+	round := func(from input.Mark) ([]string, input.Mark) {
+		t.Helper()
+		set, _, err := s.Resolve(context.Background(), []string{"kinesis://" + name})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := set.FirstHint(set.Names[0]); !ok {
+			t.Fatal("a shard has no first hint: it would be read to be ordered")
+		}
+		in, _ := set.Open(context.Background(), set.Names[0])
+		if from.Valid() && !in.Jump(from) {
+			t.Fatal("no jump")
+		}
+		defer in.Close()
+		l := in.Lines()
+		var got []string
+		var last input.Mark
+		for {
+			line, err := l.Next()
+			if err != nil {
+				break
+			}
+			got = append(got, string(line))
+			last, _ = l.Mark()
+		}
+		return got, last
+	}
+	got, m := round(input.Mark{})
+	if len(got) != 3 || api.iterators.Load() != 1 {
+		t.Fatalf("first run: %v, %d iterators", got, api.iterators.Load())
+	}
+	kin.Put(t, name, kinesistest.HashKey(0, 1), []byte("record 3\n"))
+	got, _ = round(m)
+	if fmt.Sprint(got) != "[record 3]" || api.iterators.Load() != 1 {
+		t.Fatalf("second run: %v, %d iterators (want the first one still)", got, api.iterators.Load())
+	}
+	// A run from an earlier record (the last one not confirmed) starts anew.
+	if got, _ = round(m); fmt.Sprint(got) != "[record 3]" || api.iterators.Load() != 2 {
+		t.Fatalf("third run: %v, %d iterators", got, api.iterators.Load())
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -40,6 +41,9 @@ type Sources struct {
 	// Kinesis returns the Kinesis client for a stream (its region may be
 	// in its ARN), made on first use.
 	Kinesis func(ctx context.Context, stream kinesis.Stream) (kinesis.API, error)
+	// Readers, if set, keeps the shards' readers from one run to the next
+	// (see Readers).
+	Readers *Readers
 	// Range leaves out inputs whose name says an hour outside it
 	// (--since, --until: CloudFront's names and partitions).
 	Range s3src.Range
@@ -266,8 +270,15 @@ func (set *Set) Identify(name string) *input.Identity {
 }
 
 // FirstHint returns a time no later than an object's first hit, when its
-// key tells the hour (CloudFront's names).
+// key tells the hour (CloudFront's names), and the lowest time for a
+// shard.
 func (set *Set) FirstHint(name string) (int64, bool) {
+	if _, ok := set.shards[name]; ok {
+		// Not looked into (that would read its first records again):
+		// shards keep their listed order, parents before children, and
+		// the merge orders their hits.
+		return math.MinInt64, true
+	}
 	o, ok := set.objects[name]
 	if !ok {
 		return 0, false
