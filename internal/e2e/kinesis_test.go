@@ -423,6 +423,6 @@ func TestKinesisLeases(t *testing.T) {
 	missing, extra := compare(st.want(env, 0, 1200), srv.StoredRaw())
 	t.Logf("%d sent twice (bound %d); busy shards met: %d by the killed follower, %d by the other", extra, 2*batch, strings.Count(aerr.String(), "being read by another worker"), strings.Count(berr.String(), "being read by another worker"))
 	if len(missing) > 0 || extra > 2*batch {
-		t.Fatalf("%d page views missing, %d extra\n%s", len(missing), extra, berr.String())
+		t.Fatalf("%d page views missing (%.300q), %d extra\n%s\nkilled follower:\n%s", len(missing), missing, extra, berr.String(), aerr.String())
 	}
 }
