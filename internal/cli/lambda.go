@@ -154,6 +154,9 @@ func (j *job) lambdaRecords(env Env, stopBefore time.Duration) awslambda.Process
 				at = *e.Mark
 			}
 			for _, r := range shardRecs {
+				if len(r.Data) == 0 {
+					continue // no line: nothing to confirm
+				}
 				if at.Position == "" || source.Unread(r.Position, at) {
 					if runErr == nil {
 						runErr = fmt.Errorf("%s: records from %s on were not all confirmed", name, r.Position)

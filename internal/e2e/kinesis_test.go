@@ -259,6 +259,30 @@ func TestLambdaKinesis(t *testing.T) {
 	}
 	checkStored(t, s.mat, want(1200))
 	t.Logf("the invocation that failed stored %d of 1200; it named record %d as the first not confirmed", stored, first)
+
+	// The first event of another shard fails before its first checkpoint
+	// (8 batches of 5, fewer than 256 records): the answer names its first
+	// record, and the retry sends the rest once (the ledger keeps where the
+	// shard's reading started).
+	const arn2 = "arn:aws:kinesis:us-east-1:123456789012:stream/pixel-2"
+	var recs2 []string
+	for i := range 200 {
+		recs2 = append(recs2, realtimeRecord(clock.Add(-90*time.Minute+time.Duration(i)*time.Second), fmt.Sprintf("203.0.113.%d", i%9+1), fmt.Sprintf("/lambda2/page-%d", i)))
+	}
+	failFrom.Store(int64(s.mat.Stats().BulkRequests + 1 + 8))
+	failing.Store(true)
+	before := len(s.mat.StoredRaw())
+	f = kinesisFailures(t, s.rt.invoke(kinesisEvent(arn2, recs2, 0, 200), 5*time.Second)())
+	if stored = len(s.mat.StoredRaw()) - before; len(f) != 1 || f[0] != kinesisSeq(0) || stored == 0 || stored >= 200 {
+		t.Fatalf("a first event failing: failures %v with %d stored", f, stored)
+	}
+	failing.Store(false)
+	if f := kinesisFailures(t, s.rt.invoke(kinesisEvent(arn2, recs2, 0, 200), time.Minute)()); len(f) > 0 {
+		t.Fatalf("its retry: failures %v", f)
+	}
+	f2 := filepath.Join(t.TempDir(), "records2.log")
+	os.WriteFile(f2, []byte(strings.Join(recs2, "")), 0o644)
+	checkStored(t, s.mat, append(want(1200), parseItemsEnv(t, s.env, "--mode", "visits", f2)...))
 	noToken(t, s.dir)
 }
 
@@ -424,5 +448,24 @@ func TestKinesisLeases(t *testing.T) {
 	t.Logf("%d sent twice (bound %d); busy shards met: %d by the killed follower, %d by the other", extra, 2*batch, strings.Count(aerr.String(), "being read by another worker"), strings.Count(berr.String(), "being read by another worker"))
 	if len(missing) > 0 || extra > 2*batch {
 		t.Fatalf("%d page views missing (%.300q), %d extra\n%s\nkilled follower:\n%s", len(missing), missing, extra, berr.String(), aerr.String())
+	}
+}
+
+// TestKinesisMalformedIsNotForever: a record that is not a log (a test
+// put by hand) makes the run say so and exit 1, but the shard is not
+// given up: the records after it are read by the next run.
+func TestKinesisMalformedIsNotForever(t *testing.T) {
+	kin := kinesistest.New(t)
+	st := newRealtimeStream(t, kin, 1)
+	kin.Put(t, st.name, kinesistest.HashKey(0, 1), []byte("hello from the console\n"))
+	srv := kinesisMatomo(t)
+	env := append(sendEnv(srv, filepath.Join(t.TempDir(), "state")), kin.Env()...)
+	args := []string{"send", "--mode", "visits", "--format", "cloudfront-realtime", st.url()}
+	if r := run(t, env, args...); r.code != 1 || !strings.Contains(r.stderr, "malformed") {
+		t.Fatalf("a stream of one malformed record: exit %d\n%s", r.code, r.stderr)
+	}
+	st.put(3)
+	if r := run(t, env, args...); r.code != 0 || len(srv.StoredRaw()) != 3 {
+		t.Fatalf("the records after it: exit %d, %d stored\n%s", r.code, len(srv.StoredRaw()), r.stderr)
 	}
 }

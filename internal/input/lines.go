@@ -69,7 +69,8 @@ func (in *Input) Lines() *Lines {
 
 // Mark returns where the last line returned ends (see Mark); false when
 // that is no place to jump to: a line of the head, or an unterminated
-// last line (its writer may finish it).
+// last line (its writer may finish it); for a stream (FromRecords), a
+// line that does not end a record, or none read since a jump.
 func (l *Lines) Mark() (Mark, bool) {
 	m := Mark{Line: l.line, Offset: l.offset, HeadLine: l.headLine, HeadOffset: l.headOffset}
 	if l.positionAt != nil {

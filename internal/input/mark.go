@@ -15,7 +15,9 @@ const HeadSize = FingerprintSize
 // Lines.Mark as the input is read, so that a later run that has the
 // input through Line reads on from Offset instead of from the start of a
 // file that may be gigabytes long (Input.Jump). The head (the lines
-// through HeadLine, ending at HeadOffset) is read all the same.
+// through HeadLine, ending at HeadOffset) is read all the same. A
+// stream's mark (FromRecords) has no head: its Position names the record
+// that ends at Offset, and the stream is read on after that record.
 type Mark struct {
 	Line       int64 `json:"line"`   // the line that ends at Offset
 	Offset     int64 `json:"offset"` // decoded bytes through Line, its newline included

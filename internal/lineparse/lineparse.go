@@ -53,9 +53,12 @@ type Batch struct {
 	// no data line at all, a thousand blank or header lines, may lines
 	// after it, none of them a hit, have come before.)
 	Unknown *logformat.FormatError
+	// Start is, in the first batch of a stream read from its start, the
+	// mark of that start (input.Lines.StartMark): where a run that has
+	// lines of it before its first Mark reads on from. Zero otherwise.
+	Start input.Mark
 	// Mark is where the batch's last line (Last at the end) ends in the
-	// input (input.Lines.Mark), or a stream's start in its first batch
-	// (input.Lines.StartMark), for a later run to read on from; zero
+	// input (input.Lines.Mark), for a later run to read on from; zero
 	// when there is none to give: a line of the head, an unterminated
 	// line, or a header line (#Fields) was read after the head, which a
 	// reader that jumped over it would miss.
@@ -258,7 +261,7 @@ func (pa *Ahead) batch() *Batch {
 	select {
 	case b := <-pa.free:
 		b.Lines = b.Lines[:0]
-		b.Mark = input.Mark{}
+		b.Mark, b.Start = input.Mark{}, input.Mark{}
 		return b
 	default:
 		return &Batch{Lines: make([]Line, 0, BatchLines)}
@@ -274,10 +277,9 @@ func (pa *Ahead) send(b *Batch) bool {
 	}
 	if m, ok := pa.lines.Mark(); ok && !pa.noMark && b.Unknown == nil && m.Line == last {
 		b.Mark = m
-	} else if m, ok := pa.lines.StartMark(); ok && !pa.sent && b.Unknown == nil {
-		// A stream's first batch: its start, for a run that confirms
-		// lines of it before its first mark.
-		b.Mark = m
+	}
+	if m, ok := pa.lines.StartMark(); ok && !pa.sent && b.Unknown == nil {
+		b.Start = m
 	}
 	pa.sent = true
 	select {

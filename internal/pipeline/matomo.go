@@ -110,6 +110,10 @@ func (m *matomoInput) Hit(line int64, h *hit.Hit) error {
 	return r.releaseWindow(false)
 }
 
+// Start implements sink.Started: the stream's start is where the ledger
+// reads on from until a later mark is confirmed.
+func (m *matomoInput) Start(mk input.Mark) { m.st.reached(mk) }
+
 // Malformed lines are counted by the read path; Matomo has nothing to do.
 func (m *matomoInput) Malformed(int64, string) {}
 
@@ -119,7 +123,7 @@ func (m *matomoInput) Malformed(int64, string) {}
 func (m *matomoInput) End(e sink.End) error {
 	r, st := m.r, m.st
 	failed := e.Failed
-	if failed == "" && m.sendFrom > e.Lines {
+	if failed == "" && m.sendFrom > e.Lines && !e.Stream {
 		// The ledger says lines were delivered that the input does not
 		// have: it was replaced by a shorter file that starts the same.
 		failed = fmt.Sprintf("the ledger says line %d was delivered, but the input has %d lines: it was replaced or cut; nothing of it was sent (use --force to send it all again)", m.sendFrom, e.Lines)

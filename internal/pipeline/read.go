@@ -346,7 +346,7 @@ func (r *runner) open(ctx context.Context, name string, seq int) (*cursor, error
 			// records from its start are not the lines counted before
 			// (the oldest have expired), so skipping lines would lose or
 			// repeat some.
-			err := fmt.Errorf("the state says its first %d records were read, but not where the last of them is in the stream (a state written by another version?): not read; --force reads it from the oldest record it keeps", c.skipThrough)
+			err := fmt.Errorf("the ledger (or report state) has its first %d lines, but not the sequence number of a record to read on after: not read (--force reads the shard again from its oldest record, sending what was sent again)", c.skipThrough)
 			r.log.Error("cannot read on in the stream", "input", name, "error", err)
 			r.stats.InputsDamaged = append(r.stats.InputsDamaged, name+": "+err.Error())
 			in.Close()
@@ -479,6 +479,15 @@ func (r *runner) advance(ctx context.Context, c *cursor) error {
 			select {
 			case c.batch = <-c.parse.Out:
 				c.i = 0
+				if m := c.batch.Start; m.Valid() {
+					// A stream read from its start: the outputs keep where
+					// it starts until they have a later mark.
+					for _, s := range c.sinks {
+						if st, ok := s.in.(sink.Started); ok {
+							st.Start(m)
+						}
+					}
+				}
 			case <-ctx.Done():
 				c.batch = nil
 				return ctx.Err()
@@ -552,8 +561,12 @@ func (r *runner) advance(ctx context.Context, c *cursor) error {
 	if c.malformed > 0 && c.malformed >= c.hits && (c.skipThrough == 0 || c.malformed+c.hits >= mostlyMalformedSample) {
 		r.log.Error("most lines of the input are malformed: is it a log of the format read? (to read it again with another --format: --force)", "input", c.name, "malformed", c.malformed, "hits", c.hits)
 		r.stats.InputsMostlyMalformed = append(r.stats.InputsMostlyMalformed, c.name)
-		// Never done: no output records it whole, --after leaves it.
-		failed = fmt.Sprintf("%s%d of its lines are malformed, %d are hits: is it a log of the format read?", sink.FailMostlyMalformed, c.malformed, c.hits)
+		if !c.in.IsStream() {
+			// Never done: no output records it whole, --after leaves it.
+			// (A stream is not judged once for all: its next records may
+			// be of the format; these are counted and said.)
+			failed = fmt.Sprintf("%s%d of its lines are malformed, %d are hits: is it a log of the format read?", sink.FailMostlyMalformed, c.malformed, c.hits)
+		}
 	}
 	// A file cut short that is being written (logrotate compressing a
 	// rotated file this very moment) is not damaged: it is not whole yet.
@@ -566,7 +579,7 @@ func (r *runner) advance(ctx context.Context, c *cursor) error {
 		r.stats.InputsDamaged = append(r.stats.InputsDamaged, c.name)
 		failed = fmt.Sprintf("damaged after line %d: %v", c.batch.Last, err)
 	}
-	end := sink.End{Lines: c.batch.Last, Failed: failed, Waiting: growing}
+	end := sink.End{Lines: c.batch.Last, Failed: failed, Waiting: growing, Stream: c.in.IsStream()}
 	if m := c.batch.Mark; m.Valid() && m.Line == end.Lines {
 		end.Mark = m
 	}

@@ -260,6 +260,14 @@ func (si *sinkInput) Mark() input.Mark {
 	return input.Mark{}
 }
 
+// Start implements sink.Started.
+func (si *sinkInput) Start(m input.Mark) {
+	si.list()
+	if si.e.Mark == nil {
+		si.e.Mark = &m
+	}
+}
+
 func (si *sinkInput) End(end sink.End) error {
 	si.list()
 	s, e := si.s, si.e

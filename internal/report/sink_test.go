@@ -251,3 +251,36 @@ func TestSinkMark(t *testing.T) {
 		t.Errorf("the state gives back the mark %+v, want %+v", got, m)
 	}
 }
+
+// TestSinkStreamStart: a stream's start (sink.Started) is kept as the
+// mark of lines counted before the stream's first other mark, so that a
+// run interrupted there is read on from the stream's start, not refused.
+func TestSinkStreamStart(t *testing.T) {
+	dir := t.TempDir()
+	now := func() time.Time { return time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC) }
+	s, st := newStateSink(t, dir, now, 0)
+	a := sink.Info{Name: "kinesis://s/shardId-0", Key: "object:kinesis://s/shardId-0#"}
+	si, _, err := s.Begin(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := input.Mark{Position: "4959001", At: true}
+	si.(sink.Started).Start(start)
+	hits := genHits(t, 20, time.Hour, 3)
+	for i := range hits {
+		si.Hit(int64(i+1), &hits[i])
+	}
+	// Interrupted: no End.
+	if err := s.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	s, _ = newStateSink(t, dir, now, 0)
+	si, through, err := s.Begin(a)
+	if err != nil || si == nil || through != 20 {
+		t.Fatalf("the stream again: %v %d %v", si, through, err)
+	}
+	if got := si.(sink.Marked).Mark(); got != start {
+		t.Errorf("the state gives back the mark %+v, want the stream's start %+v", got, start)
+	}
+}

@@ -48,6 +48,16 @@ type Marked interface {
 	Mark() input.Mark
 }
 
+// A Started Input is told, before the first line of a stream read from
+// its start, the mark of that start (input.Mark with At): it keeps it as
+// its mark until it has a later one, so that a run that stopped before
+// the stream's first other mark (killed, interrupted, an outage) can be
+// read on from there: a stream is never read again from its own start,
+// which moves as its records expire.
+type Started interface {
+	Start(m input.Mark)
+}
+
 // End says how an input ended.
 type End struct {
 	// Lines is the last line read; 0 when the input was refused before
@@ -71,6 +81,10 @@ type End struct {
 	// Mark is where line Lines ends in the input (input.Mark), for a
 	// later run to read on from (see Marked); zero when there is none.
 	Mark input.Mark
+	// Stream: the input is a stream's (a Kinesis shard's), read as far as
+	// this run had it: fewer lines than an output has is no sign of
+	// another input (a Lambda event holds a window of the shard).
+	Stream bool
 }
 
 // Whole reports whether the sink now has all of the input.

@@ -236,7 +236,11 @@ func (set *Set) ShardRecords(name string) (recs []input.Record, key string) {
 // eventRecords reads a Lambda event's records from from (after its
 // record, or at it for a start mark): those before were read by an
 // earlier invocation (an event delivered again, or retried from a record
-// that failed). The shard goes on: its end is never reached.
+// that failed). The records after from are taken as its successors in the
+// shard (the event source mapping gives a shard's records in order, from
+// the record the last invocation named as failed): see docs/realtime.md
+// for the one case where they are not. The shard goes on: its end is
+// never reached.
 func eventRecords(recs []input.Record, from input.Mark) input.RecordReader {
 	i := 0
 	if from.Position != "" {
