@@ -479,3 +479,33 @@ func TestKinesisMalformedIsNotForever(t *testing.T) {
 		t.Fatalf("the records after it: exit %d, %d stored\n%s", r.code, len(srv.StoredRaw()), r.stderr)
 	}
 }
+
+// TestKinesisReportFollow: report --follow counts a stream's records as
+// they are put into its state and page; stopped, the state holds each
+// once.
+func TestKinesisReportFollow(t *testing.T) {
+	kin := kinesistest.New(t)
+	st := newRealtimeStream(t, kin, 2)
+	dir := t.TempDir()
+	state, page := filepath.Join(dir, "state"), filepath.Join(dir, "report.html")
+	cmd, errb := startTrackless(t, kin.Env(), "report", "--follow", "--refresh", "200ms", "--state", state, "-o", page, st.url())
+	st.put(20)
+	deadline := time.Now().Add(30 * time.Second) // a bound on a hang
+	for {
+		if html, err := os.ReadFile(page); err == nil && strings.Contains(string(html), "/stream/page-19") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the page never showed the records:\n%s", errb.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("report --follow: %v\n%s", err, errb.String())
+	}
+	rep := run(t, kin.Env(), "report", "--state", state, "--json", "-")
+	if rep.code != 0 || !strings.Contains(rep.stdout, `"hits": 20`) {
+		t.Fatalf("the state after --follow: exit %d\n%s", rep.code, rep.stderr)
+	}
+}
