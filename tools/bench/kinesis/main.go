@@ -106,6 +106,7 @@ import (
 	"github.com/trackless/trackless/internal/kinesis/kinesistest"
 	"github.com/trackless/trackless/internal/logformat"
 	"github.com/trackless/trackless/internal/matomo/matomotest"
+	"github.com/trackless/trackless/tools/bench/benchkit"
 )
 
 const (
@@ -171,7 +172,7 @@ type bench struct {
 	kin    *kinesistest.Server
 	proxy  *proxy
 	proxyL net.Listener
-	arr    *arrivals
+	arr    *benchkit.Arrivals
 	mtL    net.Listener
 	srvs   []*http.Server
 }
@@ -199,17 +200,32 @@ func newBench(c config, n int) (*bench, error) {
 		b.close()
 		return nil, err
 	}
-	b.arr = newArrivals(n)
+	b.arr = benchkit.NewArrivals(n, marker)
 	mt := matomotest.New(matomotest.Config{
 		SuperUserTokens: []string{token},
 		Sites:           []int{1},
 		SiteURLs:        map[int][]string{1: {"https://www.example.org"}},
 	})
-	if b.mtL, err = serve(b, b.arr.wrap(mt.Handler())); err != nil {
+	if b.mtL, err = serve(b, b.arr.Wrap(mt.Handler())); err != nil {
 		b.close()
 		return nil, err
 	}
 	return b, nil
+}
+
+// openBench is newBench(c, n) with a new stream (createStream); the
+// caller closes the bench, which is already closed on an error.
+func openBench(ctx context.Context, c config, n int) (*bench, string, error) {
+	b, err := newBench(c, n)
+	if err != nil {
+		return nil, "", err
+	}
+	stream, err := b.createStream(ctx)
+	if err != nil {
+		b.close()
+		return nil, "", err
+	}
+	return b, stream, nil
 }
 
 // serve serves h on a loopback port until b.close.
@@ -297,7 +313,7 @@ func (b *bench) command(name string, args ...string) *exec.Cmd {
 		args = append([]string{args[0], "--cpu-profile", filepath.Join(b.dir, name+".pprof")}, args[1:]...)
 	}
 	cmd := exec.Command(b.c.bin, args...)
-	env := append(cleanEnv(), b.kin.Env()...)
+	env := append(benchkit.CleanEnv("AWS_"), b.kin.Env()...)
 	env = append(env, "AWS_ENDPOINT_URL_KINESIS=http://"+b.proxyL.Addr().String(), // the later one wins
 		"MATOMO_URL=http://"+b.mtL.Addr().String(), "MATOMO_SITE_ID=1", "MATOMO_TOKEN_AUTH="+token,
 		"TRACKLESS_STATE_DIR="+filepath.Join(b.dir, name+"-state"))
@@ -360,16 +376,12 @@ func runThroughput(c config) error {
 	if c.records <= 0 {
 		return errors.New("-records must be positive")
 	}
-	b, err := newBench(c, c.records)
+	ctx := context.Background()
+	b, stream, err := openBench(ctx, c, c.records)
 	if err != nil {
 		return err
 	}
 	defer b.close()
-	ctx := context.Background()
-	stream, err := b.createStream(ctx)
-	if err != nil {
-		return err
-	}
 	keys := b.hashKeys()
 	run := runID()
 	base := time.Now().Add(-time.Hour).Truncate(time.Second)
@@ -594,16 +606,15 @@ func (b *bench) timeSend(stream string) (result, error) {
 	if err != nil {
 		return result{}, fmt.Errorf("%w: %s", err, lastLines(stderr.String(), 5))
 	}
-	b.arr.mu.Lock()
+	got := b.arr.Snapshot()
 	uniq, dups := 0, 0
-	for _, c := range b.arr.count {
+	for _, c := range got.Count {
 		if c > 0 {
 			uniq++
 			dups += c - 1
 		}
 	}
-	batches := b.arr.batches
-	b.arr.mu.Unlock()
+	batches := got.Batches
 	res.records = uniq
 	res.note = fmt.Sprintf("%d of %d records stored, %d twice, in %d bulk requests; %s", uniq, b.c.records, dups, batches, lastLines(stderr.String(), 2))
 	return res, nil
@@ -657,13 +668,13 @@ type meter struct {
 
 func startMeter() *meter {
 	m := &meter{pid: emulatorPID()}
-	m.emul0, _ = cpuTicks(m.pid)
+	m.emul0, _ = benchkit.CPUTicks(m.pid)
 	m.busy0, m.tot0 = machineTicks()
 	return m
 }
 
 func (m *meter) stop() (emul time.Duration, machine float64) {
-	e, _ := cpuTicks(m.pid)
+	e, _ := benchkit.CPUTicks(m.pid)
 	busy, tot := machineTicks()
 	if tot > m.tot0 {
 		machine = float64(busy-m.busy0) / float64(tot-m.tot0)
@@ -696,32 +707,6 @@ func emulatorPID() int {
 		}
 	}
 	return 0
-}
-
-// cpuTicks is a process's user + system CPU time in clock ticks
-// (/proc/PID/stat fields 14 and 15; 100 a second on Linux).
-func cpuTicks(pid int) (int64, error) {
-	if pid <= 0 {
-		return 0, errors.New("no process")
-	}
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, err
-	}
-	i := bytes.LastIndexByte(data, ')')
-	if i < 0 {
-		return 0, errors.New("unexpected /proc/PID/stat")
-	}
-	f := strings.Fields(string(data[i+1:])) // f[0] is field 3 (state)
-	if len(f) < 13 {
-		return 0, errors.New("unexpected /proc/PID/stat")
-	}
-	u, err1 := strconv.ParseInt(f[11], 10, 64)
-	s, err2 := strconv.ParseInt(f[12], 10, 64)
-	if err1 != nil || err2 != nil {
-		return 0, errors.New("unexpected /proc/PID/stat")
-	}
-	return u + s, nil
 }
 
 // machineTicks is the machine's busy and total CPU ticks, all cores
@@ -876,113 +861,6 @@ func recordMarker(data []byte) (int, bool) {
 	return seq, err == nil && seq >= 0
 }
 
-// ---- the receiver
-
-// arrivals notes, per record, when Matomo first stored it and how often.
-type arrivals struct {
-	mu       sync.Mutex
-	first    []time.Time // by record number
-	count    []int
-	received int // items with a marker, in committed batches
-	batches  int // committed bulk requests
-	foreign  int // items without a marker of this run
-	changed  chan struct{}
-}
-
-func newArrivals(n int) *arrivals {
-	return &arrivals{first: make([]time.Time, n), count: make([]int, n), changed: make(chan struct{}, 1)}
-}
-
-// unique is how many distinct records arrived.
-func (a *arrivals) unique() int {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	n := 0
-	for _, c := range a.count {
-		if c > 0 {
-			n++
-		}
-	}
-	return n
-}
-
-// wrap passes every request to next unchanged and notes, for a bulk
-// request answered 200, the markers of its items.
-func (a *arrivals) wrap(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodPost || (r.URL.Path != "/matomo.php" && r.URL.Path != "/piwik.php") {
-			next.ServeHTTP(w, r)
-			return
-		}
-		body, err := io.ReadAll(r.Body)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		r.Body = io.NopCloser(bytes.NewReader(body))
-		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
-		next.ServeHTTP(sw, r)
-		now := time.Now()
-		if sw.status != http.StatusOK {
-			return
-		}
-		var bulk struct {
-			Requests []string `json:"requests"`
-		}
-		if json.Unmarshal(body, &bulk) != nil {
-			return
-		}
-		a.mu.Lock()
-		a.batches++
-		for _, item := range bulk.Requests {
-			seq, ok := itemMarker(item)
-			if !ok || seq >= len(a.count) {
-				a.foreign++
-				continue
-			}
-			a.received++
-			if a.count[seq] == 0 {
-				a.first[seq] = now
-			}
-			a.count[seq]++
-		}
-		a.mu.Unlock()
-		select {
-		case a.changed <- struct{}{}:
-		default:
-		}
-	})
-}
-
-// itemMarker is the record number in an item's url (…/kin/SEQ).
-func itemMarker(item string) (int, bool) {
-	_, q, ok := strings.Cut(item, "?")
-	if !ok {
-		return 0, false
-	}
-	v, err := url.ParseQuery(q)
-	if err != nil {
-		return 0, false
-	}
-	u := v.Get("url")
-	i := strings.LastIndex(u, marker)
-	if i < 0 {
-		return 0, false
-	}
-	seq, err := strconv.Atoi(u[i+len(marker):])
-	return seq, err == nil && seq >= 0
-}
-
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (s *statusWriter) WriteHeader(code int) {
-	s.status = code
-	s.ResponseWriter.WriteHeader(code)
-}
-
 // ---- latency
 
 func runLatency(c config) error {
@@ -993,16 +871,12 @@ func runLatency(c config) error {
 	if c.slice <= 0 {
 		return errors.New("-slice must be positive")
 	}
-	b, err := newBench(c, n)
+	ctx := context.Background()
+	b, stream, err := openBench(ctx, c, n)
 	if err != nil {
 		return err
 	}
 	defer b.close()
-	ctx := context.Background()
-	stream, err := b.createStream(ctx)
-	if err != nil {
-		return err
-	}
 	b.proxy.reset()
 	stderr, err := os.Create(filepath.Join(b.dir, "trackless.stderr"))
 	if err != nil {
@@ -1011,23 +885,10 @@ func runLatency(c config) error {
 	defer stderr.Close()
 	cmd := b.command("follow", "send", "--follow", "--poll", c.poll.String(), "--mode", "visits",
 		"--progress", "never", "--log-level", "info", "kinesis://"+stream)
-	cmd.Stdout, cmd.Stderr = stderr, stderr
 	started := time.Now()
-	if err := cmd.Start(); err != nil {
+	proc, err := benchkit.Start(cmd, stderr)
+	if err != nil {
 		return fmt.Errorf("starting %s: %w", c.bin, err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	stop := func() error {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case err := <-exited:
-			return err
-		case <-time.After(30 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-			return errors.New("trackless did not stop within 30 s of SIGTERM: killed")
-		}
 	}
 	// Wait for trackless's first GetRecords answer: its start is not
 	// measured.
@@ -1037,12 +898,12 @@ func runLatency(c config) error {
 			break
 		}
 		select {
-		case err := <-exited:
+		case err := <-proc.Exited:
 			return fmt.Errorf("trackless exited at start (%v): see %s", err, stderr.Name())
 		case <-time.After(10 * time.Millisecond):
 		}
 		if time.Since(started) > 60*time.Second {
-			_ = stop()
+			_ = proc.Stop()
 			return errors.New("trackless made no GetRecords call within 60 s")
 		}
 	}
@@ -1054,34 +915,33 @@ func runLatency(c config) error {
 	putStart := time.Now()
 	put, putDur, err := b.producer(ctx, stream, n, c.rate)
 	if err != nil {
-		_ = stop()
+		_ = proc.Stop()
 		return err
 	}
 	putEnd := time.Now()
-	all := waitAll(b.arr, n, c.wait, exited)
+	all := b.arr.Wait(c.wait, proc.Exited)
 	waited := time.Since(putEnd)
-	stopErr := stop()
+	stopErr := proc.Stop()
 	wall := time.Since(started)
 	ps := cmd.ProcessState
 
-	b.arr.mu.Lock()
-	defer b.arr.mu.Unlock()
+	got := b.arr.Snapshot()
 	b.proxy.mu.Lock()
 	defer b.proxy.mu.Unlock()
 	var lat, read, after []time.Duration
 	bySlice := map[int][]time.Duration{}
 	dups := 0
 	for seq := range n {
-		if b.arr.count[seq] == 0 {
+		if got.Count[seq] == 0 {
 			continue
 		}
-		dups += b.arr.count[seq] - 1
-		lat = append(lat, b.arr.first[seq].Sub(put[seq]))
+		dups += got.Count[seq] - 1
+		lat = append(lat, got.First[seq].Sub(put[seq]))
 		sl := int(put[seq].Sub(putStart) / c.slice)
-		bySlice[sl] = append(bySlice[sl], b.arr.first[seq].Sub(put[seq]))
+		bySlice[sl] = append(bySlice[sl], got.First[seq].Sub(put[seq]))
 		if t, ok := b.proxy.returned[seq]; ok {
 			read = append(read, t.Sub(put[seq]))
-			after = append(after, b.arr.first[seq].Sub(t))
+			after = append(after, got.First[seq].Sub(t))
 		}
 	}
 	cpu := ps.UserTime() + ps.SystemTime()
@@ -1090,8 +950,8 @@ func runLatency(c config) error {
 	fmt.Println("| rate | duration | poll | shards | put | received | twice | lost | put→stored p50 | p95 | p99 | max | put→returned by GetRecords p50 / max | returned→stored p50 / max | trackless CPU user+sys (share of wall) |")
 	fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 	fmt.Printf("| %g/s | %s | %s | %d | %d | %d | %d | %d | %s | %s | %s | %s | %s / %s | %s / %s | %s + %s (%.1f %% of %s) |\n",
-		c.rate, c.duration, c.poll, c.shards, n, b.arr.received, dups, n-len(lat),
-		pct(lat, 50), pct(lat, 95), pct(lat, 99), pct(lat, 100), pct(read, 50), pct(read, 100), pct(after, 50), pct(after, 100),
+		c.rate, c.duration, c.poll, c.shards, n, got.Received, dups, n-len(lat),
+		benchkit.Pct(lat, 50), benchkit.Pct(lat, 95), benchkit.Pct(lat, 99), benchkit.Pct(lat, 100), benchkit.Pct(read, 50), benchkit.Pct(read, 100), benchkit.Pct(after, 50), benchkit.Pct(after, 100),
 		ps.UserTime().Round(10*time.Millisecond), ps.SystemTime().Round(10*time.Millisecond),
 		100*cpu.Seconds()/wall.Seconds(), wall.Round(100*time.Millisecond))
 	fmt.Println()
@@ -1099,11 +959,11 @@ func runLatency(c config) error {
 	for sl := 0; sl*int(c.slice) < int(putEnd.Sub(putStart)); sl++ {
 		l := bySlice[sl]
 		fmt.Printf("| %s-%s | %d | %s | %s | %s |\n", time.Duration(sl)*c.slice, time.Duration(sl+1)*c.slice,
-			len(l), pct(l, 50), pct(l, 95), pct(l, 100))
+			len(l), benchkit.Pct(l, 50), benchkit.Pct(l, 95), benchkit.Pct(l, 100))
 	}
 	fmt.Println()
 	fmt.Printf("PutRecords (every 10 ms, the records due): %d calls, p50 %s, max %s a call; %d records put in %s: %.0f records/s (asked: %g/s)\n",
-		len(putDur), pct(putDur, 50), pct(putDur, 100), n, putEnd.Sub(putStart).Round(10*time.Millisecond), float64(n)/putEnd.Sub(putStart).Seconds(), c.rate)
+		len(putDur), benchkit.Pct(putDur, 50), benchkit.Pct(putDur, 100), n, putEnd.Sub(putStart).Round(10*time.Millisecond), float64(n)/putEnd.Sub(putStart).Seconds(), c.rate)
 	// The calls trackless made while records were put and read.
 	gets := b.proxy.gets[getsBefore:]
 	empty, withRecs, behindWith := 0, 0, 0
@@ -1132,13 +992,13 @@ func runLatency(c config) error {
 		wall.Round(100*time.Millisecond), callsString(b.proxy.calls), b.proxy.calls["ListShards"],
 		float64(b.proxy.calls["GetRecords"])/secs, float64(iters)/secs, b.proxy.recordsOut, float64(b.proxy.recordsOut)/float64(n))
 	fmt.Printf("GetRecords after trackless's first: %d with records (%d of them MillisBehindLatest > 0), %d empty; time between two GetRecords answers (all shards): p50 %s, max %s\n",
-		withRecs, behindWith, empty, pct(gaps, 50), pct(gaps, 100))
+		withRecs, behindWith, empty, benchkit.Pct(gaps, 50), benchkit.Pct(gaps, 100))
 	fmt.Printf("bulk requests committed: %d; after the producer stopped, waited %s for the rest%s\n",
-		b.arr.batches, waited.Round(10*time.Millisecond), map[bool]string{true: "", false: " (gave up: records missing)"}[all])
-	if b.arr.foreign > 0 {
-		fmt.Printf("items without a marker of this run: %d\n", b.arr.foreign)
+		got.Batches, waited.Round(10*time.Millisecond), map[bool]string{true: "", false: " (gave up: records missing)"}[all])
+	if got.Foreign > 0 {
+		fmt.Printf("items without a marker of this run: %d\n", got.Foreign)
 	}
-	printExit(stopErr, stderr.Name())
+	benchkit.PrintExit(stopErr, stderr.Name())
 	switch {
 	case stopErr != nil:
 		return fmt.Errorf("trackless did not exit 0 on SIGTERM: %w (its stderr: %s; run with -keep)", stopErr, stderr.Name())
@@ -1181,64 +1041,4 @@ func (b *bench) producer(ctx context.Context, stream string, n int, rate float64
 		}
 	}
 	return put, durs, nil
-}
-
-// printExit says how trackless ended, with the last line it wrote.
-func printExit(err error, stderrFile string) {
-	data, _ := os.ReadFile(stderrFile)
-	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
-	status := "exit 0"
-	if err != nil {
-		status = err.Error()
-	}
-	fmt.Printf("trackless: %s: %s\n", status, lines[len(lines)-1])
-}
-
-// waitAll waits until n distinct records arrived, at most d, or trackless
-// exited; it tells whether they all arrived.
-func waitAll(a *arrivals, n int, d time.Duration, exited chan error) bool {
-	deadline := time.NewTimer(d)
-	defer deadline.Stop()
-	for {
-		if a.unique() >= n {
-			return true
-		}
-		select {
-		case <-a.changed:
-		case <-deadline.C:
-			return false
-		case err := <-exited:
-			exited <- err // for stop
-			return a.unique() >= n
-		}
-	}
-}
-
-// pct is the p-th percentile (nearest rank) of d, "-" if d is empty.
-func pct(d []time.Duration, p float64) string {
-	if len(d) == 0 {
-		return "-"
-	}
-	s := slices.Clone(d)
-	slices.Sort(s)
-	i := max(0, int(math.Ceil(p/100*float64(len(s))))-1)
-	return s[i].Round(time.Millisecond).String()
-}
-
-// cleanEnv is this process's environment without the settings trackless
-// reads (MATOMO_*, TRACKLESS_*, CLOUDFRONT_*, AWS_*, ...), so that only the
-// benchmark's apply.
-func cleanEnv() []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		name, _, _ := strings.Cut(kv, "=")
-		if strings.HasPrefix(name, "MATOMO_") || strings.HasPrefix(name, "TRACKLESS_") ||
-			strings.HasPrefix(name, "CLOUDFRONT_") || strings.HasPrefix(name, "AWS_") || name == "BATCH_SIZE" || name == "LOG_LEVEL" ||
-			name == "USER_AGENT_ALLOWLIST_REGEX" || name == "HTTP_METHOD_ALLOWLIST" ||
-			name == "URL_EXCLUDE_REGEX" || name == "DOCUMENT_REGEX" {
-			continue
-		}
-		env = append(env, kv)
-	}
-	return env
 }

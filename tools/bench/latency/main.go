@@ -50,26 +50,20 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"math"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
-	"strconv"
 	"strings"
-	"sync"
-	"syscall"
 	"time"
 
 	"github.com/trackless/trackless/internal/matomo/matomotest"
+	"github.com/trackless/trackless/tools/bench/benchkit"
 )
 
 const (
@@ -110,115 +104,6 @@ func main() {
 		fmt.Fprintln(os.Stderr, "latency:", err)
 		os.Exit(1)
 	}
-}
-
-// arrivals notes, per line, when Matomo first stored it and how often.
-type arrivals struct {
-	mu       sync.Mutex
-	first    []time.Time // by line number
-	count    []int
-	received int // items with a marker, in committed batches
-	batches  int // committed bulk requests
-	foreign  int // items without a marker of this run
-	other    int // other requests (API calls: version, the site's main URL)
-	changed  chan struct{}
-}
-
-func newArrivals(n int) *arrivals {
-	return &arrivals{first: make([]time.Time, n), count: make([]int, n), changed: make(chan struct{}, 1)}
-}
-
-// unique is how many distinct lines arrived.
-func (a *arrivals) unique() int {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	n := 0
-	for _, c := range a.count {
-		if c > 0 {
-			n++
-		}
-	}
-	return n
-}
-
-// wrap passes every request to next unchanged and notes, for a bulk
-// request answered 200, the markers of its items.
-func (a *arrivals) wrap(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodPost || (r.URL.Path != "/matomo.php" && r.URL.Path != "/piwik.php") {
-			a.mu.Lock()
-			a.other++
-			a.mu.Unlock()
-			next.ServeHTTP(w, r)
-			return
-		}
-		body, err := io.ReadAll(r.Body)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		r.Body = io.NopCloser(bytes.NewReader(body))
-		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
-		next.ServeHTTP(sw, r)
-		now := time.Now()
-		if sw.status != http.StatusOK {
-			return
-		}
-		var bulk struct {
-			Requests []string `json:"requests"`
-		}
-		if json.Unmarshal(body, &bulk) != nil {
-			return
-		}
-		a.mu.Lock()
-		a.batches++
-		for _, item := range bulk.Requests {
-			seq, ok := markerOf(item)
-			if !ok || seq >= len(a.count) {
-				a.foreign++
-				continue
-			}
-			a.received++
-			if a.count[seq] == 0 {
-				a.first[seq] = now
-			}
-			a.count[seq]++
-		}
-		a.mu.Unlock()
-		select {
-		case a.changed <- struct{}{}:
-		default:
-		}
-	})
-}
-
-// markerOf is the line number in an item's url (…/lat/SEQ).
-func markerOf(item string) (int, bool) {
-	_, q, ok := strings.Cut(item, "?")
-	if !ok {
-		return 0, false
-	}
-	v, err := url.ParseQuery(q)
-	if err != nil {
-		return 0, false
-	}
-	u := v.Get("url")
-	i := strings.LastIndex(u, marker)
-	if i < 0 {
-		return 0, false
-	}
-	seq, err := strconv.Atoi(u[i+len(marker):])
-	return seq, err == nil && seq >= 0
-}
-
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (s *statusWriter) WriteHeader(code int) {
-	s.status = code
-	s.ResponseWriter.WriteHeader(code)
 }
 
 // logLine is line seq of the log, a page view at t.
@@ -275,7 +160,7 @@ func run(c config) error {
 	if n <= 0 {
 		return errors.New("no line to write: -rate and -duration (or -idle-lines) must be positive")
 	}
-	arr := newArrivals(n)
+	arr := benchkit.NewArrivals(n, marker)
 
 	mt := matomotest.New(matomotest.Config{
 		SuperUserTokens: []string{token},
@@ -288,7 +173,7 @@ func run(c config) error {
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: arr.wrap(mt.Handler()), ReadHeaderTimeout: 30 * time.Second}
+	srv := &http.Server{Handler: arr.Wrap(mt.Handler()), ReadHeaderTimeout: 30 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
 	defer srv.Close()
 
@@ -320,47 +205,34 @@ func run(c config) error {
 	defer stderr.Close()
 	cmd := exec.Command(c.bin, "send", "--follow", "--poll", c.poll.String(), "--mode", "visits",
 		"--progress", "never", "--log-level", "info", logPath)
-	cmd.Env = append(cleanEnv(),
+	cmd.Env = append(benchkit.CleanEnv(),
 		"MATOMO_URL=http://"+ln.Addr().String(), "MATOMO_SITE_ID=1", "MATOMO_TOKEN_AUTH="+token,
 		"TRACKLESS_STATE_DIR="+filepath.Join(dir, "state"))
-	cmd.Stdout, cmd.Stderr = stderr, stderr
 	started := time.Now()
-	if err := cmd.Start(); err != nil {
+	proc, err := benchkit.Start(cmd, stderr)
+	if err != nil {
 		return fmt.Errorf("starting %s: %w", c.bin, err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	stop := func() error {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case err := <-exited:
-			return err
-		case <-time.After(30 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-			return errors.New("trackless did not stop within 30 s of SIGTERM: killed")
-		}
 	}
 
 	if c.idle > 0 {
-		if !waitAll(arr, n, c.wait, exited) {
-			_ = stop()
-			return fmt.Errorf("only %d of %d lines arrived within %s (trackless's stderr: %s)", arr.unique(), n, c.wait, stderr.Name())
+		if !arr.Wait(c.wait, proc.Exited) {
+			_ = proc.Stop()
+			return fmt.Errorf("only %d of %d lines arrived within %s (trackless's stderr: %s)", arr.Unique(), n, c.wait, stderr.Name())
 		}
 		firstSent := time.Since(idleWritten)
 		time.Sleep(2 * c.poll) // let the round that sent them end
-		t0, err := cpuTicks(cmd.Process.Pid)
+		t0, err := benchkit.CPUTicks(cmd.Process.Pid)
 		if err != nil {
-			_ = stop()
-			return err
+			_ = proc.Stop()
+			return fmt.Errorf("reading trackless's CPU time: %w", err)
 		}
 		time.Sleep(c.idle)
-		t1, err := cpuTicks(cmd.Process.Pid)
+		t1, err := benchkit.CPUTicks(cmd.Process.Pid)
 		if err != nil {
-			_ = stop()
-			return err
+			_ = proc.Stop()
+			return fmt.Errorf("reading trackless's CPU time: %w", err)
 		}
-		stopErr := stop()
+		stopErr := proc.Stop()
 		wall := time.Since(started)
 		ps := cmd.ProcessState
 		idleCPU := time.Duration(t1-t0) * 10 * time.Millisecond
@@ -369,33 +241,32 @@ func run(c config) error {
 		fmt.Printf("| %s | %s | %s | %.3f %% | %s, %s, %s | %s |\n", c.poll, c.idle, idleCPU,
 			100*idleCPU.Seconds()/c.idle.Seconds(), wall.Round(10*time.Millisecond),
 			ps.UserTime().Round(time.Millisecond), ps.SystemTime().Round(time.Millisecond), firstSent.Round(time.Millisecond))
-		printExit(stopErr, stderr.Name())
+		benchkit.PrintExit(stopErr, stderr.Name())
 		return nil
 	}
 
 	written, err := writer(f, n, c.rate)
 	if err != nil {
-		_ = stop()
+		_ = proc.Stop()
 		return err
 	}
 	writeEnd := time.Now()
-	all := waitAll(arr, n, c.wait, exited)
+	all := arr.Wait(c.wait, proc.Exited)
 	waited := time.Since(writeEnd)
-	stopErr := stop()
+	stopErr := proc.Stop()
 	wall := time.Since(started)
 	ps := cmd.ProcessState
 
-	arr.mu.Lock()
-	defer arr.mu.Unlock()
+	got := arr.Snapshot()
 	var lat []time.Duration
 	dups := 0
 	bySlice := map[int][]time.Duration{}
 	for seq := range n {
-		if arr.count[seq] == 0 {
+		if got.Count[seq] == 0 {
 			continue
 		}
-		dups += arr.count[seq] - 1
-		d := arr.first[seq].Sub(written[seq])
+		dups += got.Count[seq] - 1
+		d := got.First[seq].Sub(written[seq])
 		lat = append(lat, d)
 		s := int(written[seq].Sub(written[0]) / c.slice)
 		bySlice[s] = append(bySlice[s], d)
@@ -404,8 +275,8 @@ func run(c config) error {
 	fmt.Println("| rate | duration | poll | written | received | duplicates | lost | p50 | p95 | p99 | max | CPU user+sys (share of wall) |")
 	fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|---|")
 	fmt.Printf("| %g/s | %s | %s | %d | %d | %d | %d | %s | %s | %s | %s | %s + %s (%.1f %% of %s) |\n",
-		c.rate, c.duration, c.poll, n, arr.received, dups, n-len(lat),
-		pct(lat, 50), pct(lat, 95), pct(lat, 99), pct(lat, 100),
+		c.rate, c.duration, c.poll, n, got.Received, dups, n-len(lat),
+		benchkit.Pct(lat, 50), benchkit.Pct(lat, 95), benchkit.Pct(lat, 99), benchkit.Pct(lat, 100),
 		ps.UserTime().Round(10*time.Millisecond), ps.SystemTime().Round(10*time.Millisecond),
 		100*cpu.Seconds()/wall.Seconds(), wall.Round(100*time.Millisecond))
 	fmt.Println()
@@ -413,27 +284,16 @@ func run(c config) error {
 	for s := 0; s*int(c.slice) < int(c.duration); s++ {
 		l := bySlice[s]
 		fmt.Printf("| %s-%s | %d | %s | %s | %s |\n", time.Duration(s)*c.slice, min(time.Duration(s+1)*c.slice, c.duration),
-			len(l), pct(l, 50), pct(l, 95), pct(l, 100))
+			len(l), benchkit.Pct(l, 50), benchkit.Pct(l, 95), benchkit.Pct(l, 100))
 	}
 	fmt.Printf("\nbulk requests committed: %d, other requests (API): %d; after the writer stopped, waited %s for the rest%s\n",
-		arr.batches, arr.other, waited.Round(10*time.Millisecond), map[bool]string{true: "", false: " (gave up: lines missing)"}[all])
-	if arr.foreign > 0 {
-		fmt.Printf("items without a marker of this run: %d\n", arr.foreign)
+		got.Batches, got.Other, waited.Round(10*time.Millisecond), map[bool]string{true: "", false: " (gave up: lines missing)"}[all])
+	if got.Foreign > 0 {
+		fmt.Printf("items without a marker of this run: %d\n", got.Foreign)
 	}
 	printRounds(stderr.Name())
-	printExit(stopErr, stderr.Name())
+	benchkit.PrintExit(stopErr, stderr.Name())
 	return nil
-}
-
-// printExit says how trackless ended, with the last line it wrote.
-func printExit(err error, stderrFile string) {
-	data, _ := os.ReadFile(stderrFile)
-	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
-	status := "exit 0"
-	if err != nil {
-		status = err.Error()
-	}
-	fmt.Printf("trackless: %s: %s\n", status, lines[len(lines)-1])
 }
 
 // printRounds says how long trackless's rounds that sent something took,
@@ -467,77 +327,5 @@ func printRounds(stderrFile string) {
 	}
 	last := rounds[max(0, len(rounds)-5):]
 	fmt.Printf("rounds that resumed and sent: %d; their time from \"resuming input\" to \"sent\": p50 %s, max %s, last %d: %v\n",
-		len(rounds), pct(rounds, 50), pct(rounds, 100), len(last), last)
-}
-
-// waitAll waits until n distinct lines arrived, at most d, or trackless
-// exited; it tells whether they all arrived.
-func waitAll(a *arrivals, n int, d time.Duration, exited chan error) bool {
-	deadline := time.NewTimer(d)
-	defer deadline.Stop()
-	for {
-		if a.unique() >= n {
-			return true
-		}
-		select {
-		case <-a.changed:
-		case <-deadline.C:
-			return false
-		case err := <-exited:
-			exited <- err // for stop
-			return a.unique() >= n
-		}
-	}
-}
-
-// pct is the p-th percentile (nearest rank) of d, "-" if d is empty.
-func pct(d []time.Duration, p float64) string {
-	if len(d) == 0 {
-		return "-"
-	}
-	s := slices.Clone(d)
-	slices.Sort(s)
-	i := max(0, int(math.Ceil(p/100*float64(len(s))))-1)
-	return s[i].Round(time.Millisecond).String()
-}
-
-// cpuTicks is a process's user + system CPU time in clock ticks
-// (/proc/PID/stat fields 14 and 15; 100 a second on Linux).
-func cpuTicks(pid int) (int64, error) {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, fmt.Errorf("reading trackless's CPU time: %w", err)
-	}
-	i := bytes.LastIndexByte(data, ')')
-	if i < 0 {
-		return 0, errors.New("unexpected /proc/PID/stat")
-	}
-	f := strings.Fields(string(data[i+1:])) // f[0] is field 3 (state)
-	if len(f) < 13 {
-		return 0, errors.New("unexpected /proc/PID/stat")
-	}
-	u, err1 := strconv.ParseInt(f[11], 10, 64)
-	s, err2 := strconv.ParseInt(f[12], 10, 64)
-	if err1 != nil || err2 != nil {
-		return 0, errors.New("unexpected /proc/PID/stat")
-	}
-	return u + s, nil
-}
-
-// cleanEnv is this process's environment without the settings trackless
-// reads (MATOMO_*, TRACKLESS_*, CLOUDFRONT_*, ...), so that only the
-// benchmark's apply.
-func cleanEnv() []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		name, _, _ := strings.Cut(kv, "=")
-		if strings.HasPrefix(name, "MATOMO_") || strings.HasPrefix(name, "TRACKLESS_") ||
-			strings.HasPrefix(name, "CLOUDFRONT_") || name == "BATCH_SIZE" || name == "LOG_LEVEL" ||
-			name == "USER_AGENT_ALLOWLIST_REGEX" || name == "HTTP_METHOD_ALLOWLIST" ||
-			name == "URL_EXCLUDE_REGEX" || name == "DOCUMENT_REGEX" {
-			continue
-		}
-		env = append(env, kv)
-	}
-	return env
+		len(rounds), benchkit.Pct(rounds, 50), benchkit.Pct(rounds, 100), len(last), last)
 }
