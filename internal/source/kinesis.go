@@ -5,13 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/trackless/trackless/internal/awslambda"
 	"github.com/trackless/trackless/internal/input"
 	"github.com/trackless/trackless/internal/kinesis"
+	"github.com/trackless/trackless/internal/s3src"
 )
 
 // A stream's shards are inputs named STREAM_URL/SHARD_ID
@@ -39,7 +39,7 @@ func ShardIdentity(stream kinesis.Stream, shardID string) *input.Identity {
 // IsRemote reports whether an input name is not a local path: an object
 // (s3://) or a stream's shard (kinesis://).
 func IsRemote(name string) bool {
-	return strings.HasPrefix(name, "s3://") || kinesis.IsURL(name)
+	return s3src.IsURL(name) || kinesis.IsURL(name)
 }
 
 // addStream lists the shards of the stream at url and adds each as an
@@ -129,14 +129,14 @@ type Readers struct {
 // where a run reads on from (after the record of from, or at the shard's
 // start when neither read a record), and forgets it; nil otherwise.
 func (c *Readers) take(name string, from input.Mark) *kinesis.Reader {
-	if c == nil || from.At {
+	if c == nil {
 		return nil
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	r := c.m[name]
 	delete(c.m, name)
-	if r == nil || r.LastSequence() != from.Position {
+	if r == nil || from.At || r.LastSequence() != from.Position {
 		return nil
 	}
 	return r
