@@ -11,6 +11,7 @@ import (
 
 	"github.com/trackless/trackless/internal/awslambda"
 	"github.com/trackless/trackless/internal/input"
+	"github.com/trackless/trackless/internal/ledger"
 	"github.com/trackless/trackless/internal/pipeline"
 	"github.com/trackless/trackless/internal/source"
 )
@@ -134,6 +135,12 @@ func (j *job) lambdaRecords(env Env, stopBefore time.Duration) awslambda.Process
 		if err != nil {
 			return "", err
 		}
+		if j.led != nil {
+			for _, name := range set.Names {
+				shardRecs, key := set.ShardRecords(name)
+				j.readOnAfterGap(ctx, name, key, shardRecs)
+			}
+		}
 		runErr := j.lambdaRun(env, ctx, set, stopBefore)
 		if j.led == nil {
 			// No ledger (TRACKLESS_LEDGER=none): all or nothing.
@@ -153,19 +160,95 @@ func (j *job) lambdaRecords(env Env, stopBefore time.Duration) awslambda.Process
 			if e != nil && e.Mark != nil {
 				at = *e.Mark
 			}
-			for _, r := range shardRecs {
-				if len(r.Data) == 0 {
-					continue // no line: nothing to confirm
+			if r, ok := firstUnread(shardRecs, at); ok {
+				if runErr == nil {
+					runErr = fmt.Errorf("%s: records from %s on were not all confirmed", name, r.Position)
 				}
-				if at.Position == "" || source.Unread(r.Position, at) {
-					if runErr == nil {
-						runErr = fmt.Errorf("%s: records from %s on were not all confirmed", name, r.Position)
-					}
-					return r.Position, runErr
+				if at.Position != "" {
+					// The retry starts there: an event that starts
+					// further on comes after a gap.
+					j.updateEntry(ctx, key, func(e *ledger.Entry) bool {
+						if e.Mark == nil || e.Mark.Position != at.Position || e.Mark.At != at.At {
+							return false
+						}
+						e.Mark.Next = r.Position
+						return true
+					})
 				}
+				return r.Position, runErr
 			}
 		}
 		return "", runErr
+	}
+}
+
+// firstUnread returns the first record of recs with a line that comes
+// after what the mark at says was read (the first with a line when at is
+// zero).
+func firstUnread(recs []input.Record, at input.Mark) (input.Record, bool) {
+	for _, r := range recs {
+		if len(r.Data) > 0 && (at.Position == "" || source.Unread(r.Position, at)) {
+			return r, true
+		}
+	}
+	return input.Record{}, false
+}
+
+// readOnAfterGap looks whether an event's records of a shard follow its
+// checkpoint: when the ledger knows the record that comes next (the one
+// named as failed) and the event's first record not read is another,
+// the event source mapping gave up on the records between (they are in
+// its on-failure destination). The lines of the shard are then numbered
+// on after every line the ledger has, from that record, so that none of
+// them is taken for one confirmed before: nothing of the event is
+// skipped.
+func (j *job) readOnAfterGap(ctx context.Context, name, key string, recs []input.Record) {
+	e, err := j.led.Get(ctx, key)
+	if err != nil || e == nil || e.Mark == nil || e.Mark.Next == "" {
+		return
+	}
+	at := *e.Mark
+	r, ok := firstUnread(recs, at)
+	if !ok || r.Position == at.Next {
+		return
+	}
+	j.log.Warn("records of the shard were not given to this function (the event source mapping gave up on them: see its on-failure destination); reading on from the event's first record", "input", name, "missing_from", at.Next, "read_from", r.Position)
+	j.updateEntry(ctx, key, func(e *ledger.Entry) bool {
+		if e.Mark == nil || e.Mark.Position != at.Position || e.Mark.Next != at.Next {
+			return false
+		}
+		hi := e.ConfirmedLine
+		for _, l := range e.ShardLines {
+			hi = max(hi, l)
+		}
+		for _, done := range e.ShardDone {
+			for _, l := range done {
+				hi = max(hi, l)
+			}
+		}
+		e.ConfirmedLine, e.ShardLines, e.ShardDone = hi, nil, nil
+		e.Mark = &input.Mark{Line: hi, Position: r.Position, At: true}
+		return true
+	})
+	if j.opt.Dedup != nil {
+		j.opt.Dedup.Forget(key) // its line numbers say other records now
+	}
+}
+
+// updateEntry changes the ledger entry of key with f (false: no change),
+// holding its claim; it says why when it cannot.
+func (j *job) updateEntry(ctx context.Context, key string, f func(*ledger.Entry) bool) {
+	if err := j.led.Claim(ctx, key); err != nil {
+		j.log.Warn("cannot update the shard's checkpoint", "key", key, "error", err)
+		return
+	}
+	defer j.led.Release(ctx, key)
+	e, err := j.led.Get(ctx, key)
+	if err == nil && e != nil && f(e) {
+		err = j.led.Put(ctx, key, e)
+	}
+	if err != nil {
+		j.log.Warn("cannot update the shard's checkpoint", "key", key, "error", err)
 	}
 }
 

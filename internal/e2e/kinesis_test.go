@@ -218,7 +218,12 @@ func TestLambdaKinesis(t *testing.T) {
 		os.WriteFile(f, []byte(strings.Join(recs[:to], "")), 0o644)
 		return parseItemsEnv(t, s.env, "--mode", "visits", f)
 	}
-	startBootstrap(t, s.rt, s.env)
+	_, lambdaLog := startBootstrap(t, s.rt, s.env)
+	defer func() {
+		if t.Failed() {
+			t.Logf("the function logged:\n%s", lambdaLog)
+		}
+	}()
 	ev := kinesisEvent(arn, recs, 0, 40)
 	if f := kinesisFailures(t, s.rt.invoke(ev, time.Minute)()); len(f) > 0 {
 		t.Fatalf("failures %v", f)
@@ -283,6 +288,32 @@ func TestLambdaKinesis(t *testing.T) {
 	f2 := filepath.Join(t.TempDir(), "records2.log")
 	os.WriteFile(f2, []byte(strings.Join(recs2, "")), 0o644)
 	checkStored(t, s.mat, append(want(1200), parseItemsEnv(t, s.env, "--mode", "visits", f2)...))
+
+	// A third shard's first event fails at its deadline; the event source
+	// mapping gives up on its records 0-99 (retries spent: they go to its
+	// on-failure destination) and goes on with 100-199. Those are all
+	// sent, although the ledger had lines confirmed past its checkpoint.
+	const arn3 = "arn:aws:kinesis:us-east-1:123456789012:stream/pixel-3"
+	var recs3 []string
+	for i := range 200 {
+		recs3 = append(recs3, realtimeRecord(clock.Add(-80*time.Minute+time.Duration(i)*time.Second), fmt.Sprintf("203.0.113.%d", i%9+11), fmt.Sprintf("/lambda3/page-%d", i)))
+	}
+	failFrom.Store(int64(s.mat.Stats().BulkRequests + 1 + 8))
+	failing.Store(true)
+	before = len(s.mat.StoredRaw())
+	if f = kinesisFailures(t, s.rt.invoke(kinesisEvent(arn3, recs3, 0, 200), 5*time.Second)()); len(f) != 1 || f[0] != kinesisSeq(0) {
+		t.Fatalf("a third shard's first event failing: failures %v", f)
+	}
+	first3 := s.mat.StoredRaw()[before:]
+	failing.Store(false)
+	if f := kinesisFailures(t, s.rt.invoke(kinesisEvent(arn3, recs3, 100, 200), time.Minute)()); len(f) > 0 {
+		t.Fatalf("the batch after the one given up on: failures %v", f)
+	}
+	f3 := filepath.Join(t.TempDir(), "records3.log")
+	os.WriteFile(f3, []byte(strings.Join(recs3[100:], "")), 0o644)
+	want3 := append(want(1200), parseItemsEnv(t, s.env, "--mode", "visits", f2)...)
+	want3 = append(append(want3, first3...), parseItemsEnv(t, s.env, "--mode", "visits", f3)...)
+	checkStored(t, s.mat, want3)
 	noToken(t, s.dir)
 }
 

@@ -27,18 +27,24 @@ type Mark struct {
 	// record that ends at Offset (a Kinesis sequence number): a later run
 	// reads on after it.
 	Position string `json:"position,omitempty"`
-	// At marks a stream's start (Lines.StartMark): Line is 0 and Position
-	// is the first record's, line 1; a later run reads from that record
-	// on, numbering from 1, so that a run that confirmed lines before its
+	// At marks where a stream is read from (Lines.StartMark): Position is
+	// the record of line Line+1 (Line is 0 at the stream's start); a later
+	// run reads from that record on, numbering from Line+1, so that a run that confirmed lines before its
 	// first mark does not have to read from the stream's own start, which
 	// moves as records expire.
 	At bool `json:"at,omitempty"`
+	// Next is, when known, the position of the record that comes after
+	// Position in the shard (Position itself for a start mark): the
+	// record a Lambda named as the first not confirmed. An event of the
+	// shard whose first record not read is another one comes after records
+	// the event source mapping gave up on.
+	Next string `json:"next,omitempty"`
 }
 
 // Valid reports whether the mark can be jumped to: a line after the head.
 func (m Mark) Valid() bool {
 	if m.Position != "" {
-		return m.Line > 0 && !m.At || m.At && m.Line == 0 && m.Offset == 0
+		return m.Line > 0 && !m.At || m.At && m.Line >= 0 && m.Offset == 0
 	}
 	return m.Line > m.HeadLine && m.Offset > m.HeadOffset && m.HeadOffset >= 0 && m.HeadOffset <= HeadSize
 }

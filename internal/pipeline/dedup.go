@@ -20,24 +20,41 @@ const DedupWindow = 1 << 20
 type Dedup struct {
 	mu   sync.Mutex
 	seed maphash.Seed
-	seen map[uint64]uint64 // id's hash → where it was seen (input, line)
+	seen map[uint64]seenAt // id's hash → where it was seen
 	ring []uint64          // ids in the order seen, to forget the oldest
 	next int
 }
 
+// seenAt is where an id was seen: the input's key (hashed) and the line.
+type seenAt struct {
+	key  uint64
+	line int64
+}
+
 // NewDedup returns an empty Dedup.
 func NewDedup() *Dedup {
-	return &Dedup{seed: maphash.MakeSeed(), seen: map[uint64]uint64{}}
+	return &Dedup{seed: maphash.MakeSeed(), seen: map[uint64]seenAt{}}
+}
+
+// Forget forgets the ids seen in the input key: its lines are numbered
+// anew (a shard read on after records that were given up on), so a line
+// number no longer says which record an id was seen on.
+func (d *Dedup) Forget(key string) {
+	k := maphash.String(d.seed, key)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for h, at := range d.seen {
+		if at.key == k {
+			delete(d.seen, h)
+		}
+	}
 }
 
 // Duplicate reports whether id was seen on another line than line of
 // the input key, and remembers it otherwise.
 func (d *Dedup) Duplicate(id, key string, line int64) bool {
 	h := maphash.String(d.seed, id)
-	var w maphash.Hash
-	w.SetSeed(d.seed)
-	w.WriteString(key)
-	where := w.Sum64() ^ uint64(line)*0x9e3779b97f4a7c15
+	where := seenAt{maphash.String(d.seed, key), line}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if at, ok := d.seen[h]; ok {

@@ -33,4 +33,10 @@ func TestDedup(t *testing.T) {
 	if len(d.seen) != DedupWindow || len(d.ring) != DedupWindow {
 		t.Errorf("remembers %d ids (ring %d), want %d", len(d.seen), len(d.ring), DedupWindow)
 	}
+	// An input numbered anew: its ids are forgotten, others' kept.
+	d.Duplicate("c", "k3", 1)
+	d.Forget("k")
+	if d.Duplicate("x5", "k", 99) || !d.Duplicate("c", "k3", 2) {
+		t.Error("Forget forgot the wrong ids")
+	}
 }
