@@ -67,6 +67,8 @@ func Main(env Env) int {
 		return exit(env.Stderr, runReplay(env, args))
 	case "report":
 		return exit(env.Stderr, runReport(env, args))
+	case "lake":
+		return exit(env.Stderr, runLake(env, args))
 	case "version", "--version":
 		fmt.Fprintln(env.Stdout, "trackless", Version)
 		return ExitOK
@@ -83,7 +85,7 @@ func Main(env Env) int {
 		return ExitOK
 	}
 	msg := fmt.Sprintf("trackless: unknown command %q", cmd)
-	for _, known := range []string{"send", "parse", "report", "replay", "version"} {
+	for _, known := range []string{"send", "parse", "report", "lake", "replay", "version"} {
 		if editDistance(cmd, known) <= 2 {
 			msg += " (did you mean " + known + "?)"
 			break
@@ -152,6 +154,8 @@ type config struct {
 	lambdaStopBefore time.Duration
 	// rep holds report's own settings.
 	rep reportConfig
+	// lake holds the lake's settings.
+	lake lakeConfig
 }
 
 // readerOptions are the settings of the log readers.
@@ -424,7 +428,8 @@ func runSend(env Env, args []string, parse bool) error {
 		}
 	}
 	j.siteInfo(ctx)
-	var ro *reportOutput
+	var outs sides
+	defer func() { outs.close() }()
 	if c.rep.reportState != "" {
 		rc := c
 		if rc.defHost == "" {
@@ -432,19 +437,25 @@ func runSend(env Env, args []string, parse bool) error {
 			// Matomo gets for them: its site's.
 			rc.defHost = j.siteHost(c.siteID)
 		}
-		if ro, err = rc.openReport(ctx, c.rep.reportState, j.opt.Filter, true, false, log); err != nil {
+		ro, err := rc.openReport(ctx, c.rep.reportState, j.opt.Filter, true, false, log)
+		if err != nil {
 			return err
 		}
-		defer ro.close()
+		outs = append(outs, ro)
+	}
+	if c.lake.where != "" && !parse {
+		lo, err := j.openLake(ctx, c.lake.where, j.opt.Filter, true)
+		if err != nil {
+			return err
+		}
+		outs = append(outs, lo)
 	}
 	if c.follow {
-		return j.follow(ctx, sendCtx, ro, positional)
+		return j.follow(ctx, sendCtx, outs, positional)
 	}
 	opt := j.options(inputs)
 	onDone := opt.OnDone
-	if ro != nil {
-		opt = ro.feed(opt)
-	}
+	opt = outs.feed(opt)
 	var bar *progressBar
 	if c.progress == "always" || (c.progress == "auto" && env.StderrIsTerminal) {
 		bar = newProgressBar(env.Stderr, inputs.Total)
@@ -453,9 +464,8 @@ func runSend(env Env, args []string, parse bool) error {
 		bar.start()
 	}
 	stats, runErr := pipeline.Run(ctx, sendCtx, inputs.Names, opt)
-	if ro != nil {
-		runErr = ro.finish(stats, runErr, onDone, log)
-	}
+	runErr = outs.finish(stats, runErr, onDone, log)
+	runErr = outs.stop(runErr, log)
 	if bar != nil {
 		bar.stop(stats)
 	}
@@ -465,14 +475,12 @@ func runSend(env Env, args []string, parse bool) error {
 		}
 	}
 	code := exitCode(stats, runErr)
-	if ro != nil && code == ExitOK && len(ro.sink.Damaged) > 0 {
+	if code == ExitOK && len(outs.damaged()) > 0 {
 		code = ExitUndelivered
 	}
 	if stats != nil && !(c.quiet && code == ExitOK) {
 		printSummary(env.Stderr, name, stats, parse)
-		if ro != nil {
-			ro.summary(env.Stderr, c.rep.reportState)
-		}
+		outs.summary(env.Stderr)
 	}
 	if stats != nil {
 		if c.summaryJSON != "" {

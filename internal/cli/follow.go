@@ -23,13 +23,13 @@ import (
 // again, every --poll, until a signal stops it: each run reads the lines
 // written since the last confirmed one (a half-written last line waits
 // for the next run), finds the file a path was after a rotation, and
-// records its progress as it is confirmed; with ro (--report-state) it
-// counts the same lines into the report state. An outage of Matomo longer
+// records its progress as it is confirmed; with outs (--report-state,
+// --lake) it gives the same lines to them. An outage of Matomo longer
 // than --max-outage does not stop it: it waits and goes on where it
 // stopped. It returns once stopped, with progress saved (exit 0), or on an
 // error no run can get past (a state directory that cannot be written).
 // parse --follow is the same loop, printing instead of sending.
-func (j *job) follow(ctx, sendCtx context.Context, ro *reportOutput, args []string) error {
+func (j *job) follow(ctx, sendCtx context.Context, outs sides, args []string) error {
 	name, did := "send", "sent"
 	switch {
 	case j.parse && j.c.output == "jsonl":
@@ -83,15 +83,11 @@ func (j *job) follow(ctx, sendCtx context.Context, ro *reportOutput, args []stri
 		}
 		opt := j.options(set)
 		onDone := opt.OnDone
-		if ro != nil {
-			opt = ro.feed(opt)
-		}
+		opt = outs.feed(opt)
 		stats, err := pipeline.Run(ctx, sendCtx, set.Names, opt)
-		if ro != nil {
-			var fatal *exitError
-			if err = ro.finish(stats, err, onDone, j.log); errors.As(err, &fatal) {
-				return err // the report state cannot be written
-			}
+		var fatal *exitError
+		if err = outs.finish(stats, err, onDone, j.log); errors.As(err, &fatal) {
+			return outs.stop(err, j.log) // an output cannot be written
 		}
 		if j.out != nil {
 			if ferr := j.out.Flush(); ferr != nil {
@@ -131,12 +127,15 @@ func (j *job) follow(ctx, sendCtx context.Context, ro *reportOutput, args []stri
 			break
 		}
 	}
+	if err := outs.stop(nil, j.log); err != nil {
+		return err
+	}
 	fmt.Fprintf(j.stderr, "trackless %s --follow: stopped after %s: %s %s", name, plural(runs, "run", "runs"), plural(total.sent, "hit", "hits"), did)
 	if !j.parse {
 		fmt.Fprintf(j.stderr, " (tracked %d)", total.tracked)
 	}
-	if ro != nil {
-		fmt.Fprintf(j.stderr, ", counted into the report state %s", j.c.rep.reportState)
+	for _, o := range outs {
+		fmt.Fprintf(j.stderr, ", written to %s", o.what())
 	}
 	if j.parse {
 		fmt.Fprintln(j.stderr)

@@ -44,6 +44,16 @@ var commandInfos = []commandInfo{
 			"trackless report --state ~/report-state --keep-days 90 s3://my-logs/cf/ -o report.html",
 			"trackless report --include-host www.example.com --exclude-path '/admin/*' logs/",
 		}},
+	{cmd: cmdLake, args: "--out LAKE [FILE|DIR|s3://BUCKET/PREFIX|kinesis://STREAM|-]...",
+		about: "Writes the hits of access logs as Parquet files, partitioned by day and hour (UTC), that DuckDB, Athena, " +
+			"Trino and Spark query; each input once: a rerun writes nothing, an input that grew adds files of its own. " +
+			"See docs/lake.md.",
+		examples: []string{
+			"trackless lake --out lake/ /var/log/nginx/",
+			"trackless lake --out s3://my-bucket/lake/hits/ --since 48h s3://my-logs/cf/",
+			"trackless lake --out s3://my-bucket/lake/hits/ --follow --flush-interval 5m kinesis://cf-realtime",
+			"TRACKLESS_IP_HASH_KEY=... trackless lake --out lake/ --geoip GeoLite2-Country.mmdb access.log.gz",
+		}},
 	{cmd: cmdReplay, args: "DEAD-LETTER-FILE",
 		about: "Sends the batches of a dead-letter file again, each once: a second replay of the same file sends " +
 			"nothing.",
@@ -68,6 +78,7 @@ Usage:
   trackless send   [flags] [FILE|DIR|s3://BUCKET/PREFIX|kinesis://STREAM|-]...   send hits to Matomo's bulk tracking API
   trackless parse  [flags] [FILE|DIR|s3://BUCKET/PREFIX|kinesis://STREAM|-]...   print what send would post, send nothing
   trackless report [flags] [FILE|DIR|s3://BUCKET/PREFIX|kinesis://STREAM|-]...   analytics from the logs alone
+  trackless lake   --out DIR|s3://BUCKET/PREFIX/ [flags] [INPUT]...       write a Parquet data lake
   trackless replay [flags] DEAD-LETTER-FILE                     send a dead-letter file again
   trackless version
 
@@ -110,16 +121,20 @@ func writeHelp(w io.Writer, cmd command) {
 	}
 	// The command's own group first: report's settings come last in
 	// send's help (--report-state and what goes with it).
+	// Lake's own group first, and last in send's help.
 	order := make([]group, 0, numGroups)
 	for g := range numGroups {
-		if g != groupReport {
+		if g != groupReport && g != groupLake {
 			order = append(order, g)
 		}
 	}
-	if cmd == cmdReport {
+	switch cmd {
+	case cmdReport:
 		order = append([]group{groupReport}, order...)
-	} else {
-		order = append(order, groupReport)
+	case cmdLake:
+		order = append(append([]group{groupLake}, order...), groupReport)
+	default:
+		order = append(order, groupReport, groupLake)
 	}
 	for _, g := range order {
 		first := true

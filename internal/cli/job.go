@@ -71,19 +71,9 @@ func newJob(ctx context.Context, env Env, c *config, parse bool, log *slog.Logge
 	if j.after, err = source.ParseAfter(c.after); err != nil {
 		return nil, usageError(err)
 	}
-	var siteMap *sites.Map
-	if len(c.sites) > 0 || c.siteFile != "" {
-		siteMap = &sites.Map{}
-		for _, sp := range c.sites {
-			if err := siteMap.Add(sp); err != nil {
-				return nil, usagef("--site: %v", err)
-			}
-		}
-		if c.siteFile != "" {
-			if err := siteMap.LoadFile(c.siteFile); err != nil {
-				return nil, usagef("--site-file: %v", err)
-			}
-		}
+	siteMap, err := c.siteMap()
+	if err != nil {
+		return nil, err
 	}
 	if c.noIP && c.mode == "visits" {
 		log.Warn("--no-ip: Matomo will see every visit as coming from this machine's address, and merge visitors")
@@ -161,6 +151,26 @@ func newJob(ctx context.Context, env Env, c *config, parse bool, log *slog.Logge
 	}
 	j.opt.Client = client
 	return j, nil
+}
+
+// siteMap is the map of hosts to Matomo sites of --site and --site-file;
+// nil without either.
+func (c *config) siteMap() (*sites.Map, error) {
+	if len(c.sites) == 0 && c.siteFile == "" {
+		return nil, nil
+	}
+	m := &sites.Map{}
+	for _, sp := range c.sites {
+		if err := m.Add(sp); err != nil {
+			return nil, usagef("--site: %v", err)
+		}
+	}
+	if c.siteFile != "" {
+		if err := m.LoadFile(c.siteFile); err != nil {
+			return nil, usagef("--site-file: %v", err)
+		}
+	}
+	return m, nil
 }
 
 // openLedger opens the ledger: --ledger s3://..., or a state directory.

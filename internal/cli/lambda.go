@@ -13,6 +13,7 @@ import (
 	"github.com/trackless/trackless/internal/input"
 	"github.com/trackless/trackless/internal/ledger"
 	"github.com/trackless/trackless/internal/pipeline"
+	"github.com/trackless/trackless/internal/s3src"
 	"github.com/trackless/trackless/internal/source"
 )
 
@@ -265,34 +266,50 @@ func (j *job) lambdaRun(env Env, ctx context.Context, set *source.Set, stopBefor
 		sendCtx, cancelSend = context.WithDeadline(context.Background(), d.Add(-stopBefore/4))
 		defer cancelSend()
 	}
-	opt := j.options(set)
-	var ro *reportOutput
+	outs, err := j.lambdaOutputs(readCtx)
+	defer outs.close()
+	if err != nil {
+		return err
+	}
+	stats, runErr := pipeline.Run(readCtx, sendCtx, set.Names, outs.feed(j.options(set)))
+	runErr = outs.finish(stats, runErr, j.options(set).OnDone, j.log)
+	runErr = outs.stop(runErr, j.log)
+	return j.lambdaResult(env, ctx, readCtx, set, stats, runErr, outs)
+}
+
+// lambdaOutputs opens an invocation's side outputs: the report state,
+// the lake.
+func (j *job) lambdaOutputs(ctx context.Context) (sides, error) {
+	var outs sides
 	if dir := j.c.rep.reportState; dir != "" {
 		// Invocations take turns on the state (it is on a file system
 		// they share, EFS): one waits while another holds it.
-		var err error
-		if ro, err = j.c.openReport(readCtx, dir, j.opt.Filter, true, true, j.log); err != nil {
-			return err
+		ro, err := j.c.openReport(ctx, dir, j.opt.Filter, true, true, j.log)
+		if err != nil {
+			return outs, err
 		}
-		defer ro.close()
-		opt = ro.feed(opt)
+		outs = append(outs, ro)
 	}
-	stats, runErr := pipeline.Run(readCtx, sendCtx, set.Names, opt)
-	if ro != nil {
-		runErr = ro.finish(stats, runErr, j.options(set).OnDone, j.log)
+	if where := j.c.lake.where; where != "" {
+		if !s3src.IsURL(where) {
+			return outs, usagef("a Lambda writes its lake to S3: set TRACKLESS_LAKE=s3://BUCKET/PREFIX/ (its disk is gone after each run)")
+		}
+		lo, err := j.openLake(ctx, where, j.opt.Filter, true)
+		if err != nil {
+			return outs, err
+		}
+		outs = append(outs, lo)
 	}
-	return j.lambdaResult(env, ctx, readCtx, set, stats, runErr, ro)
+	return outs, nil
 }
 
 // lambdaResult is an invocation's outcome: nil when every object was
 // delivered (and counted, with a report state), else why not; Lambda
 // retries a failed invocation.
-func (j *job) lambdaResult(env Env, ctx, readCtx context.Context, set *source.Set, stats *pipeline.Stats, runErr error, ro *reportOutput) error {
+func (j *job) lambdaResult(env Env, ctx, readCtx context.Context, set *source.Set, stats *pipeline.Stats, runErr error, outs sides) error {
 	if stats != nil {
 		printSummary(env.Stderr, "lambda", stats, false)
-		if ro != nil {
-			ro.summary(env.Stderr, j.c.rep.reportState)
-		}
+		outs.summary(env.Stderr)
 	}
 	switch {
 	case runErr != nil && readCtx.Err() != nil && ctx.Err() == nil:
@@ -307,8 +324,8 @@ func (j *job) lambdaResult(env Env, ctx, readCtx context.Context, set *source.Se
 		return fmt.Errorf("being read by another invocation, try again later: %s", strings.Join(stats.InputsBusy, ", "))
 	case stats.AfterFailed > 0:
 		return errors.New("delivered, but the --after action failed (see above); the retry does it again")
-	case ro != nil && len(ro.sink.Damaged) > 0:
-		return fmt.Errorf("not counted whole in the report state: %s", strings.Join(ro.sink.Damaged, ", "))
+	case len(outs.damaged()) > 0:
+		return fmt.Errorf("not written whole: %s", strings.Join(outs.damaged(), ", "))
 	}
 	return nil
 }

@@ -185,6 +185,7 @@ type reportOutput struct {
 	sink      *report.Sink
 	state     *report.State // nil: none
 	tableSize int
+	dir       string // the state's directory, "" for none
 	closers   []func() error
 }
 
@@ -197,7 +198,7 @@ type reportOutput struct {
 // usageError).
 func (c *config) openReport(ctx context.Context, dir string, flt filter.Filter, alongside, wait bool, log *slog.Logger) (_ *reportOutput, err error) {
 	rc := &c.rep
-	ro := &reportOutput{tableSize: rc.tableSize}
+	ro := &reportOutput{tableSize: rc.tableSize, dir: dir}
 	defer func() {
 		if err != nil {
 			ro.close() // what was opened before the error
@@ -252,46 +253,21 @@ func (ro *reportOutput) close() {
 	ro.closers = nil
 }
 
-// feed makes a send run count into the report too: the sink is added, and
-// the after-delivery action (which needs both to have an input) is left
-// to finish.
-func (ro *reportOutput) feed(opt pipeline.Options) pipeline.Options {
-	opt.Sinks = append(opt.Sinks, ro.sink)
-	opt.OnDone = nil // run by finish, once both have an input
-	return opt
-}
+func (ro *reportOutput) output() sink.Sink { return ro.sink }
 
-// finish ends a send run that fed the report: the state is committed
-// (whatever happened to Matomo: each keeps its own progress), then the
-// after-delivery action runs on the inputs both have whole. It returns the
-// run's error, or the state's (a state that could not be updated stopped
-// only the report: Matomo got its hits).
-func (ro *reportOutput) finish(stats *pipeline.Stats, runErr error, onDone func(string) error, log *slog.Logger) error {
-	if err := ro.sink.Commit(); err != nil {
-		if runErr == nil {
-			return fatalError(err)
-		}
-		log.Error("the report state was not updated", "error", err)
-		return runErr
-	}
-	if stats == nil || onDone == nil {
-		return runErr
-	}
-	for _, name := range stats.Delivered {
-		if !ro.sink.HasWhole(name) {
-			continue
-		}
-		if err := onDone(name); err != nil {
-			log.Error("input delivered, but its after-delivery action failed", "input", name, "error", err)
-			stats.AfterFailed++
-		}
-	}
-	return runErr
-}
+func (ro *reportOutput) commit() error { return ro.sink.Commit() }
+
+func (ro *reportOutput) stop() error { return nil }
+
+func (ro *reportOutput) hasWhole(name string) bool { return ro.sink.HasWhole(name) }
+
+func (ro *reportOutput) damaged() []string { return ro.sink.Damaged }
+
+func (ro *reportOutput) what() string { return "the report state " + ro.dir }
 
 // summary says what the report's state counted, for send's summary.
-func (ro *reportOutput) summary(w io.Writer, dir string) {
-	fmt.Fprintf(w, "report state %s: %s counted", dir, plural(ro.sink.Counted(), "input", "inputs"))
+func (ro *reportOutput) summary(w io.Writer) {
+	fmt.Fprintf(w, "report state %s: %s counted", ro.dir, plural(ro.sink.Counted(), "input", "inputs"))
 	if ro.sink.Skipped > 0 {
 		fmt.Fprintf(w, " (%d had it already)", ro.sink.Skipped)
 	}

@@ -54,9 +54,10 @@ const (
 	cmdReport
 	cmdReplay
 	cmdLambda // the AWS Lambda function: the environment only, no flags
+	cmdLake
 
 	cmdSendParse  = cmdSend | cmdParse | cmdLambda
-	cmdRead       = cmdSend | cmdParse | cmdReport | cmdLambda
+	cmdRead       = cmdSend | cmdParse | cmdReport | cmdLake | cmdLambda
 	cmdAllMatomo  = cmdSend | cmdParse | cmdReplay | cmdLambda
 	cmdDelivering = cmdSend | cmdLambda
 )
@@ -65,7 +66,7 @@ const (
 var commandNames = []struct {
 	cmd  command
 	name string
-}{{cmdSend, "send"}, {cmdParse, "parse"}, {cmdReport, "report"}, {cmdReplay, "replay"}, {cmdLambda, "lambda"}}
+}{{cmdSend, "send"}, {cmdParse, "parse"}, {cmdReport, "report"}, {cmdLake, "lake"}, {cmdReplay, "replay"}, {cmdLambda, "lambda"}}
 
 // String lists the commands of the set: "send, parse, lambda".
 func (c command) String() string {
@@ -84,6 +85,7 @@ type group uint8
 
 const (
 	groupReport group = iota
+	groupLake
 	groupInput
 	groupFilters
 	groupMatomo
@@ -95,6 +97,7 @@ const (
 
 var groupTitles = [numGroups]string{
 	groupReport:   "Report",
+	groupLake:     "Lake",
 	groupInput:    "Input and format",
 	groupFilters:  "Filters",
 	groupMatomo:   "Matomo",
@@ -170,7 +173,7 @@ var settings = []setting{
 	{name: "keep-days", arg: "N", group: groupReport, cmds: cmdReport | cmdSend | cmdLambda,
 		help:   "with --state or --report-state: keep this many days, up to the newest day seen, and drop older ones (0: keep all)",
 		target: func(c *config) any { return &c.rep.keepDays }},
-	{name: "geoip", arg: "FILE", group: groupReport, cmds: cmdReport | cmdSend | cmdLambda,
+	{name: "geoip", arg: "FILE", group: groupReport, cmds: cmdReport | cmdLake | cmdSend | cmdLambda,
 		help:   "a MaxMind, DB-IP or IPinfo database (.mmdb, country or city) for the countries panel",
 		target: func(c *config) any { return &c.rep.geoip }},
 	{name: "top", arg: "N", def: "50", group: groupReport, cmds: cmdReport,
@@ -190,6 +193,26 @@ var settings = []setting{
 		target: func(c *config) any { return &c.rep.checkpoint }},
 
 	// Input and format.
+	// Lake: the Parquet data lake (docs/lake.md).
+	{name: "out", arg: "DIR|s3://BUCKET/PREFIX/", group: groupLake, cmds: cmdLake,
+		help:   "where lake writes its Parquet files (dt=YYYY-MM-DD/hour=HH/part-*.parquet) and what it has of each input (_trackless/)",
+		target: func(c *config) any { return &c.lake.where }},
+	{name: "lake", arg: "DIR|s3://BUCKET/PREFIX/", group: groupLake, cmds: cmdSend | cmdLambda,
+		help:   "also write the hits read to this Parquet lake, in the same pass (as lake --out does); the Lambda's must be on S3",
+		doc:    "The lake keeps its own progress per input: an input Matomo has but the lake lacks (or the other way round) is read again for the one that lacks it only. An error of the lake stops only the lake: the run goes on for Matomo and exits 3.",
+		target: func(c *config) any { return &c.lake.where }},
+	{name: "flush-interval", arg: "DURATION", def: "5m", group: groupLake, cmds: cmdLake | cmdSend,
+		help:   "with --follow, how long an input's rows wait in open files before they are published (on exit too); without --follow, files are published as each input is read",
+		doc:    "Shorter makes rows queryable sooner and makes more, smaller files (see lake compact).",
+		target: func(c *config) any { return &c.lake.flushEvery }},
+	{name: "ip-hash-key", arg: "KEY", group: groupLake, cmds: cmdLake | cmdSend | cmdLambda,
+		help:   "write a keyed hash of each client IP (HMAC-SHA-256, 32 hex digits) instead of the IP (after --anonymize-ip); keep the key secret, set it in the environment",
+		doc:    "The same address gives the same value in every file written with the same key, so visitors can still be counted; without the key, the address cannot be found from the value (an unkeyed hash of an IPv4 address can be reversed by trying all 2^32). Never printed.",
+		target: func(c *config) any { return &c.lake.ipHashKey }},
+	{name: "lake-open-hours", arg: "N", def: "24", group: groupLake, cmds: cmdLake | cmdSend,
+		help:   "the most hours an input writes files for at once; a row of another hour closes the least recently written file, and a later row of that hour starts a new one",
+		target: func(c *config) any { return &c.lake.maxOpen }},
+
 	{name: "format", arg: "NAME", def: "auto", group: groupInput, cmds: cmdRead,
 		help: "log format: " + strings.Join(logformat.Formats, ", ") + "; auto detects it per input",
 		doc: "`auto` reads an input's first five data lines to tell its format (most must parse in it, one odd line allowed); " +
@@ -269,10 +292,10 @@ var settings = []setting{
 	{name: "exclude-newer-than", arg: "TIME", group: groupFilters, cmds: cmdRead,
 		help:   "skip hits after this time (the same forms)",
 		target: func(c *config) any { return &c.newerThan }},
-	{name: "since", arg: "TIME", group: groupFilters, cmds: cmdSend | cmdParse | cmdReport,
+	{name: "since", arg: "TIME", group: groupFilters, cmds: cmdSend | cmdParse | cmdReport | cmdLake,
 		help:   "read only inputs whose name says an hour at or after this time (CloudFront's DIST.YYYY-MM-DD-HH.ID.gz and v2 partitions; the same forms as --exclude-older-than); S3 listings skip the rest; a Kinesis shard read for the first time starts at the first record that arrived at this time",
 		target: func(c *config) any { return &c.since }},
-	{name: "until", arg: "TIME", group: groupFilters, cmds: cmdSend | cmdParse | cmdReport,
+	{name: "until", arg: "TIME", group: groupFilters, cmds: cmdSend | cmdParse | cmdReport | cmdLake,
 		help:   "read only inputs whose name says an hour before this time (the same forms)",
 		target: func(c *config) any { return &c.until }},
 	{name: "user-agent-allowlist-regex", arg: "REGEX", lambdaEnv: "USER_AGENT_ALLOWLIST_REGEX", defDoc: "the AI assistants in rec mode 1, any in rec mode 2",
@@ -314,10 +337,10 @@ var settings = []setting{
 		help:   "Matomo site id; with --site, the site of hosts no rule maps",
 		doc:    "`send` and `parse` need it unless `--site`, `--site-file` or `--site-auto` maps hosts to sites; `parse --output jsonl` does not need it.",
 		target: func(c *config) any { return &c.siteID }},
-	{name: "site", arg: "HOST=ID", group: groupMatomo, cmds: cmdSendParse,
+	{name: "site", arg: "HOST=ID", group: groupMatomo, cmds: cmdSendParse | cmdLake,
 		help:   "send the hits of HOST (or *.domain) to site ID; repeatable; hits of hosts mapped to no site are skipped and listed, unless --site-id is given as the fallback",
 		target: func(c *config) any { return &c.sites }},
-	{name: "site-file", arg: "FILE", group: groupMatomo, cmds: cmdSendParse,
+	{name: "site-file", arg: "FILE", group: groupMatomo, cmds: cmdSendParse | cmdLake,
 		help:   "file of HOST=ID lines, as --site",
 		target: func(c *config) any { return &c.siteFile }},
 	{name: "site-auto", group: groupMatomo, cmds: cmdSendParse,
@@ -349,8 +372,8 @@ var settings = []setting{
 	{name: "no-ip", group: groupMatomo, cmds: cmdSendParse,
 		help:   "do not send the visitor's IP (cip); Matomo then sees this machine's address for every visit. Without a token, cip is never sent (Matomo would reject it)",
 		target: func(c *config) any { return &c.noIP }},
-	{name: "anonymize-ip", arg: "0-3", group: groupMatomo, cmds: cmdSendParse,
-		help:   "mask 1 to 3 bytes of IPv4 addresses (IPv6: 64, 80 or 104 bits) before sending",
+	{name: "anonymize-ip", arg: "0-3", group: groupMatomo, cmds: cmdSendParse | cmdLake,
+		help:   "mask 1 to 3 bytes of IPv4 addresses (IPv6: 64, 80 or 104 bits) before sending, and in the lake",
 		target: func(c *config) any { return &c.anonymizeIP }},
 	{name: "source", arg: "TEXT", def: "CloudFront", group: groupMatomo, cmds: cmdSendParse,
 		help:   "value of Matomo's source parameter",
@@ -391,13 +414,13 @@ var settings = []setting{
 		doc: "A file moved never replaces one of the same name in DEST: it becomes NAME.2, NAME.3... (rotated logs come back under the same names). " +
 			"An object keeps its key below the prefix it was listed under (listed under `s3://b/in/`, `in/2026/x.gz` moves to `DEST/2026/x.gz`); an object of a Lambda event keeps its whole key.",
 		target: func(c *config) any { return &c.after }},
-	{name: "follow", group: groupDelivery, cmds: cmdSend | cmdParse | cmdReport,
-		help: "keep reading what is written to the inputs, as they grow and rotate, until stopped (SIGTERM, SIGINT: exit 0, progress saved): send (and count into --report-state) or print every --poll; report (with --state and -o) rewrites its HTML every --refresh",
+	{name: "follow", group: groupDelivery, cmds: cmdSend | cmdParse | cmdReport | cmdLake,
+		help: "keep reading what is written to the inputs, as they grow and rotate, until stopped (SIGTERM, SIGINT: exit 0, progress saved): send (and count into --report-state, write to --lake) or print every --poll; lake writes every --poll, publishing files every --flush-interval; report (with --state and -o) rewrites its HTML every --refresh",
 		doc: "Each round reads the lines written since the last confirmed one (a half-written last line waits for the next round), finds the file a path was after a rotation, " +
 			"and records its progress as Matomo confirms it (and the report state, with `--report-state`, as it counts it). An outage longer than `--max-outage` does not stop it: it waits and goes on where it stopped. " +
 			"`parse --follow` prints the inputs whole, then what is written to them, like `tail -F`; it remembers what it printed only while it runs.",
 		target: func(c *config) any { return &c.follow }},
-	{name: "poll", arg: "DURATION", def: "1s", group: groupDelivery, cmds: cmdSend | cmdParse,
+	{name: "poll", arg: "DURATION", def: "1s", group: groupDelivery, cmds: cmdSend | cmdParse | cmdLake,
 		help:   "with --follow: how often to look for new lines",
 		target: func(c *config) any { return &c.poll }},
 	{name: "force", group: groupDelivery, cmds: cmdSend | cmdReport,
@@ -443,7 +466,7 @@ var settings = []setting{
 	{name: "summary-json", arg: "FILE", group: groupOutput, cmds: cmdSend | cmdParse | cmdReplay,
 		help:   "also write the summary as JSON to this file (- for stdout)",
 		target: func(c *config) any { return &c.summaryJSON }},
-	{name: "cpu-profile", arg: "FILE", group: groupOutput, cmds: cmdSend | cmdParse | cmdReport,
+	{name: "cpu-profile", arg: "FILE", group: groupOutput, cmds: cmdSend | cmdParse | cmdReport | cmdLake,
 		help:   "write a CPU profile of the run to this file (go tool pprof)",
 		target: func(c *config) any { return &c.cpuProfile }},
 }

@@ -174,7 +174,8 @@ func TestUsageErrors(t *testing.T) {
 // columns, with examples and no "peer".
 func TestHelp(t *testing.T) {
 	wantGroups := map[command][]string{
-		cmdSend:   {"Input and format", "Filters", "Matomo", "Delivery", "S3 and AWS", "Output", "Report"},
+		cmdSend:   {"Input and format", "Filters", "Matomo", "Delivery", "S3 and AWS", "Output", "Report", "Lake"},
+		cmdLake:   {"Lake", "Input and format", "Filters", "Matomo", "Delivery", "S3 and AWS", "Output", "Report"},
 		cmdParse:  {"Input and format", "Filters", "Matomo", "Delivery", "S3 and AWS", "Output"},
 		cmdReport: {"Report", "Input and format", "Filters", "Delivery", "S3 and AWS", "Output"},
 		cmdReplay: {"Matomo", "Delivery", "Output"},

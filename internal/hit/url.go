@@ -30,7 +30,7 @@ func appendURLPart(dst []byte, s string, logEscaped bool) []byte {
 	start := 0
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		if c > 0x20 && c < 0x7f && c != '"' && c != '<' && c != '>' && c != '\\' && c != '^' && c != '`' && c != '{' && c != '|' && c != '}' && c != '#' {
+		if urlSafe(c) {
 			continue
 		}
 		dst = append(dst, s[start:i]...)
@@ -40,10 +40,35 @@ func appendURLPart(dst []byte, s string, logEscaped bool) []byte {
 	return append(dst, s[start:]...)
 }
 
+// URLPart is a path or query as the client sent it (see PageURL): with
+// logEscaped, the log writer's layer of escaping undone; what may not
+// appear raw in a URL escaped. The result is ASCII.
+func URLPart(s string, logEscaped bool) string {
+	if (!logEscaped || strings.IndexByte(s, '%') < 0) && !needsEscape(s) {
+		return s
+	}
+	return string(appendURLPart(nil, s, logEscaped))
+}
+
+// needsEscape reports whether appendURLPart would escape a byte of s.
+func needsEscape(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !urlSafe(c) {
+			return true
+		}
+	}
+	return false
+}
+
 // URL is the page URL of the hit (see PageURL), with scheme and host given
 // (a log may have neither: the caller chooses the defaults).
 func (h *Hit) URL(scheme, host string) string {
 	return PageURL(scheme, host, h.Path, h.Query, h.LogEscaped)
+}
+
+// urlSafe reports whether c may appear raw in a URL's path or query.
+func urlSafe(c byte) bool {
+	return c > 0x20 && c < 0x7f && c != '"' && c != '<' && c != '>' && c != '\\' && c != '^' && c != '`' && c != '{' && c != '|' && c != '}' && c != '#'
 }
 
 // Unescape decodes %XX escapes once. A malformed escape (a lone '%', '%G1',

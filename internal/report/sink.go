@@ -151,38 +151,19 @@ func (s *Sink) Begin(in sink.Info) (sink.Input, int64, error) {
 // still starts with the bytes it recorded (an entry of before this check,
 // without them, is taken as it is).
 func (s *Sink) lookup(in sink.Info) (prev *InputEntry, oldKey string, byContent bool) {
-	keys := in.Keys
-	if len(keys) == 0 {
-		keys = []string{in.Key}
+	key, byContent, _ := sink.Find(in, func(k string) (*sink.Recorded, error) {
+		if p := s.opt.State.Input(k); p != nil {
+			return &sink.Recorded{Fingerprint: p.Fingerprint, FingerprintLen: p.FingerprintLen, Lines: p.Lines}, nil
+		}
+		return nil, nil
+	})
+	if key == "" {
+		return nil, "", false
 	}
-	for i, k := range keys {
-		p := s.opt.State.Input(k)
-		if p == nil {
-			continue
-		}
-		if strings.HasPrefix(k, AliasPrefix) {
-			// An alias: a plain file counted before whose content this
-			// input has (its own entry is another file's).
-			if p.Fingerprint == in.Content && p.FingerprintLen == in.ContentLen {
-				return p, "", true
-			}
-			continue
-		}
-		switch {
-		case p.Fingerprint == "":
-			// Recorded before fingerprints were: under a key that holds
-			// the content's fingerprint itself.
-		case p.Fingerprint == in.Fingerprint && p.FingerprintLen == in.FingerprintLen:
-		case in.SamePrefix != nil && (p.FingerprintLen > 0 || p.Lines == 0) && p.FingerprintLen <= in.FingerprintLen && in.SamePrefix(p.Fingerprint, p.FingerprintLen):
-		default:
-			continue
-		}
-		if i > 0 {
-			oldKey = k
-		}
-		return p, oldKey, false
+	if !byContent && key != in.Key {
+		oldKey = key
 	}
-	return nil, "", false
+	return s.opt.State.Input(key), oldKey, byContent
 }
 
 // sinkInput counts one input.

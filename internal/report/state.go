@@ -23,6 +23,7 @@ import (
 	"github.com/trackless/trackless/internal/atomicfile"
 	"github.com/trackless/trackless/internal/input"
 	"github.com/trackless/trackless/internal/ledger"
+	"github.com/trackless/trackless/internal/sink"
 )
 
 // StateVersion is the layout of a state directory this code reads.
@@ -172,7 +173,7 @@ func (s *State) Inputs() map[string]*InputEntry {
 // AliasPrefix starts the keys under which a plain file's entry is also
 // recorded, its content's (input.Identity.ContentKey): the file compressed
 // or copied by a rotation is known by them.
-const AliasPrefix = "content:"
+const AliasPrefix = sink.AliasPrefix
 
 // Dates returns the dates the state holds, in order.
 func (s *State) Dates() []int32 {

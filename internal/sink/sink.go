@@ -137,3 +137,58 @@ const (
 func NotALog(failed string) bool {
 	return strings.HasPrefix(failed, FailMostlyMalformed)
 }
+
+// AliasPrefix starts Info.Alias keys.
+const AliasPrefix = "content:"
+
+// Recorded is what an output recorded of an input under a key, as Find
+// needs it to tell whether the input is that one.
+type Recorded struct {
+	// Fingerprint and FingerprintLen are those recorded of the input's
+	// first bytes ("" when recorded before fingerprints were: the key
+	// itself then holds the content's fingerprint).
+	Fingerprint    string
+	FingerprintLen int
+	Lines          int64
+}
+
+// Find looks up what an output recorded of in: under each of in.Keys in
+// order (in.Key when it has none), get returns the record under a key, or
+// nil. It returns the key of the record that is in's, and how: the key
+// is not in.Key when the input was recorded under another key (a file
+// grown past its fingerprint's size), and byContent says that the
+// record, under an alias key (AliasPrefix), is of another file whose
+// content in has (a rotated file compressed or copied): in is then
+// another input, to be read on after the lines recorded of that one. An
+// entry is in's only if in still starts with the bytes it recorded. key
+// is "" when nothing recorded is in's.
+func Find(in Info, get func(key string) (*Recorded, error)) (key string, byContent bool, err error) {
+	keys := in.Keys
+	if len(keys) == 0 {
+		keys = []string{in.Key}
+	}
+	for _, k := range keys {
+		p, err := get(k)
+		if err != nil {
+			return "", false, err
+		}
+		if p == nil {
+			continue
+		}
+		if strings.HasPrefix(k, AliasPrefix) {
+			if p.Fingerprint == in.Content && p.FingerprintLen == in.ContentLen {
+				return k, true, nil
+			}
+			continue
+		}
+		switch {
+		case p.Fingerprint == "":
+		case p.Fingerprint == in.Fingerprint && p.FingerprintLen == in.FingerprintLen:
+		case in.SamePrefix != nil && (p.FingerprintLen > 0 || p.Lines == 0) && p.FingerprintLen <= in.FingerprintLen && in.SamePrefix(p.Fingerprint, p.FingerprintLen):
+		default:
+			continue
+		}
+		return k, false, nil
+	}
+	return "", false, nil
+}
