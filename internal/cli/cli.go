@@ -620,29 +620,31 @@ func writeRequests(w *bufio.Writer, items [][]byte) error {
 }
 
 type hitJSON struct {
-	Input        string `json:"input"`
-	Line         int64  `json:"line"`
-	Time         string `json:"time"`
-	Method       string `json:"method,omitempty"`
-	URL          string `json:"url,omitempty"`
-	Scheme       string `json:"scheme,omitempty"`
-	Host         string `json:"host,omitempty"`
-	Path         string `json:"path"`
-	Query        string `json:"query,omitempty"`
-	Status       int    `json:"status"`
-	Bytes        int64  `json:"bytes"`
-	DurationMS   int64  `json:"duration_ms"`
-	UserAgent    string `json:"user_agent,omitempty"`
-	Referrer     string `json:"referrer,omitempty"`
-	ClientIP     string `json:"client_ip,omitempty"`
-	ForwardedFor string `json:"x_forwarded_for,omitempty"`
-	EdgeLocation string `json:"edge_location,omitempty"`
-	ResultType   string `json:"result_type,omitempty"`
-	RequestID    string `json:"request_id,omitempty"`
-	Kind         string `json:"kind"`
-	AIAssistant  string `json:"ai_assistant,omitempty"`
-	Skip         string `json:"skip,omitempty"`
-	Request      string `json:"request,omitempty"`
+	Input  string `json:"input"`
+	Line   int64  `json:"line"`
+	Time   string `json:"time"`
+	Method string `json:"method,omitempty"`
+	URL    string `json:"url,omitempty"`
+	Scheme string `json:"scheme,omitempty"`
+	Host   string `json:"host,omitempty"`
+	Path   string `json:"path"`
+	Query  string `json:"query,omitempty"`
+	// Params is the query decoded (hit.DecodeQuery), as the lake's params.
+	Params       map[string]string `json:"params,omitempty"`
+	Status       int               `json:"status"`
+	Bytes        int64             `json:"bytes"`
+	DurationMS   int64             `json:"duration_ms"`
+	UserAgent    string            `json:"user_agent,omitempty"`
+	Referrer     string            `json:"referrer,omitempty"`
+	ClientIP     string            `json:"client_ip,omitempty"`
+	ForwardedFor string            `json:"x_forwarded_for,omitempty"`
+	EdgeLocation string            `json:"edge_location,omitempty"`
+	ResultType   string            `json:"result_type,omitempty"`
+	RequestID    string            `json:"request_id,omitempty"`
+	Kind         string            `json:"kind"`
+	AIAssistant  string            `json:"ai_assistant,omitempty"`
+	Skip         string            `json:"skip,omitempty"`
+	Request      string            `json:"request,omitempty"`
 }
 
 func jsonHit(input string, line int64, h *hit.Hit, r classify.Result, url string, item []byte) hitJSON {
@@ -656,6 +658,9 @@ func jsonHit(input string, line int64, h *hit.Hit, r classify.Result, url string
 	}
 	if h.Duration >= 0 {
 		j.DurationMS = h.Duration.Milliseconds()
+	}
+	if h.Query != "" {
+		j.Params = hit.DecodeQuery(nil, hit.URLPart(h.Query, h.LogEscaped))
 	}
 	return j
 }

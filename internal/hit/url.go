@@ -1,6 +1,9 @@
 package hit
 
-import "strings"
+import (
+	"strings"
+	"unicode/utf8"
+)
 
 // PageURL builds the URL of the request as the client sent it:
 // scheme://host + path + ("?" + query). CloudFront escapes '%' (and other
@@ -111,3 +114,46 @@ func Unhex(c byte) (byte, bool) {
 }
 
 const upperhex = "0123456789ABCDEF"
+
+// DecodeQuery decodes a query string (as a client sent it) into m, as a
+// form: pairs split on '&', '+' is a space, %XX escapes decoded, a key
+// without '=' has the value "". A key given twice keeps its last value
+// (as PHP, and so Matomo, read it). Keys and values that are not UTF-8
+// have their bad bytes replaced by U+FFFD. It returns nil when the query
+// has no key. m may be nil: a map is made when the query has a key.
+func DecodeQuery(m map[string]string, query string) map[string]string {
+	for query != "" {
+		var pair string
+		pair, query, _ = strings.Cut(query, "&")
+		k, v, _ := strings.Cut(pair, "=")
+		k = toValid(formUnescape(k))
+		if k == "" {
+			continue
+		}
+		if m == nil {
+			m = make(map[string]string, 4)
+		}
+		m[k] = toValid(formUnescape(v))
+	}
+	if len(m) == 0 {
+		return nil
+	}
+	return m
+}
+
+// formUnescape decodes a form value: '+' is a space, %XX a byte; a
+// malformed escape is kept as it is.
+func formUnescape(s string) string {
+	if strings.IndexByte(s, '+') >= 0 {
+		s = strings.ReplaceAll(s, "+", " ")
+	}
+	return Unescape(s)
+}
+
+// toValid returns s with bytes that are not UTF-8 replaced by U+FFFD.
+func toValid(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	return strings.ToValidUTF8(s, "\uFFFD")
+}

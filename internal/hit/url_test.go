@@ -40,3 +40,30 @@ func TestUnescape(t *testing.T) {
 		}
 	}
 }
+
+func TestDecodeQuery(t *testing.T) {
+	for _, tt := range []struct {
+		query string
+		want  map[string]string
+	}{
+		{"page=blog&ref=google.com", map[string]string{"page": "blog", "ref": "google.com"}},
+		{"", nil},
+		{"&&=x&", nil},
+		{"flag&k=", map[string]string{"flag": "", "k": ""}},
+		{"q=a+b%2Bc&e=caf%C3%A9", map[string]string{"q": "a b+c", "e": "café"}},
+		{"k=1&k=2", map[string]string{"k": "2"}},
+		{"bad=%FF&lone=%&half=%4", map[string]string{"bad": "\uFFFD", "lone": "%", "half": "%4"}},
+		{"a%3Db=c%26d", map[string]string{"a=b": "c&d"}},
+	} {
+		got := DecodeQuery(nil, tt.query)
+		if len(got) != len(tt.want) || (tt.want == nil) != (got == nil) {
+			t.Errorf("%q: %v, want %v", tt.query, got, tt.want)
+			continue
+		}
+		for k, v := range tt.want {
+			if got[k] != v {
+				t.Errorf("%q: %v, want %v", tt.query, got, tt.want)
+			}
+		}
+	}
+}

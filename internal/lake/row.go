@@ -19,23 +19,22 @@ import (
 // (an optional column with Go's zero value is written as null), numbers
 // it does not have are nil.
 type Row struct {
-	TS          time.Time         `parquet:"ts,timestamp(millisecond:utc)"`
-	Host        string            `parquet:"host,optional,dict"`
-	Scheme      string            `parquet:"scheme,optional,dict"`
-	Method      string            `parquet:"method,optional,dict"`
-	Path        string            `parquet:"path,optional,dict"`
-	Query       string            `parquet:"query,optional"`
-	Params      map[string]string `parquet:"params,optional"`
-	Status      *int32            `parquet:"status,optional"`
-	Bytes       *int64            `parquet:"bytes,optional"`
-	TimeTakenMS *float64          `parquet:"time_taken_ms,optional"`
-	TTFBMS      *float64          `parquet:"ttfb_ms,optional"`
-	ClientIP    string            `parquet:"client_ip,optional"`
-	UserAgent   string            `parquet:"user_agent,optional,dict"`
-	Referrer    string            `parquet:"referrer,optional,dict"`
-	Kind        string            `parquet:"kind,dict"`
-	Agent       string            `parquet:"agent,dict"`
-	AgentName   string            `parquet:"agent_name,optional,dict"`
+	TS          time.Time `parquet:"ts,timestamp(millisecond:utc)"`
+	Host        string    `parquet:"host,optional,dict"`
+	Scheme      string    `parquet:"scheme,optional,dict"`
+	Method      string    `parquet:"method,optional,dict"`
+	Path        string    `parquet:"path,optional,dict"`
+	Query       string    `parquet:"query,optional"`
+	Status      *int32    `parquet:"status,optional"`
+	Bytes       *int64    `parquet:"bytes,optional"`
+	TimeTakenMS *float64  `parquet:"time_taken_ms,optional"`
+	TTFBMS      *float64  `parquet:"ttfb_ms,optional"`
+	ClientIP    string    `parquet:"client_ip,optional"`
+	UserAgent   string    `parquet:"user_agent,optional,dict"`
+	Referrer    string    `parquet:"referrer,optional,dict"`
+	Kind        string    `parquet:"kind,dict"`
+	Agent       string    `parquet:"agent,dict"`
+	AgentName   string    `parquet:"agent_name,optional,dict"`
 	// The CDN's fields (CloudFront's names in docs/lake.md).
 	EdgeLocation   string `parquet:"edge_location,optional,dict"`
 	EdgeResultType string `parquet:"edge_result_type,optional,dict"`
@@ -48,6 +47,10 @@ type Row struct {
 	// Provenance: the input the hit was read from, and its line there.
 	Source string `parquet:"source,dict"`
 	Line   int64  `parquet:"line"`
+	// Params is the query decoded, last: DuckDB's parquet_bloom_probe
+	// (1.5) finds the bloom filter of a column after a map at the wrong
+	// index.
+	Params map[string]string `parquet:"params,optional"`
 }
 
 // Person is the agent of a hit whose user agent is no bot's.
@@ -99,7 +102,7 @@ func (o *RowOptions) fill(r *Row, h *hit.Hit, f *classify.Facts, source string, 
 		r.AgentName = f.BotName
 	}
 	if h.Query != "" {
-		r.Params = decodeParams(params, r.Query)
+		r.Params = hit.DecodeQuery(params, r.Query)
 	}
 	if h.Status >= 0 {
 		s := int32(h.Status)
@@ -141,41 +144,6 @@ func HashIP(key []byte, ip string) string {
 	m := hmac.New(sha256.New, key)
 	m.Write([]byte(ip))
 	return hex.EncodeToString(m.Sum(nil)[:16])
-}
-
-// decodeParams decodes a query string (as a client sent it) into m, as a
-// form: pairs split on '&', '+' is a space, %XX escapes decoded, a key
-// without '=' has the value "". A key given twice keeps its last value
-// (as PHP, and so Matomo, read it). Keys and values that are not UTF-8
-// have their bad bytes replaced by U+FFFD. It returns nil when the query
-// has no key.
-func decodeParams(m map[string]string, query string) map[string]string {
-	for query != "" {
-		var pair string
-		pair, query, _ = strings.Cut(query, "&")
-		k, v, _ := strings.Cut(pair, "=")
-		k = valid(formUnescape(k))
-		if k == "" {
-			continue
-		}
-		if m == nil {
-			m = make(map[string]string, 4)
-		}
-		m[k] = valid(formUnescape(v))
-	}
-	if len(m) == 0 {
-		return nil
-	}
-	return m
-}
-
-// formUnescape decodes a form value: '+' is a space, %XX a byte; a
-// malformed escape is kept as it is.
-func formUnescape(s string) string {
-	if strings.IndexByte(s, '+') >= 0 {
-		s = strings.ReplaceAll(s, "+", " ")
-	}
-	return hit.Unescape(s)
 }
 
 // valid returns s with bytes that are not UTF-8 replaced by U+FFFD:

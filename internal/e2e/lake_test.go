@@ -1,0 +1,286 @@
+package e2e_test
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/trackless/trackless/internal/lake/duckdbtest"
+	"github.com/trackless/trackless/internal/matomo/matomotest"
+	"github.com/trackless/trackless/internal/s3test"
+)
+
+// jsonHits runs parse --output jsonl on inputs: every hit read, as
+// "input:line status bytes", sorted.
+func jsonHits(t *testing.T, args ...string) []string {
+	t.Helper()
+	r := run(t, nil, append([]string{"parse", "--output", "jsonl"}, args...)...)
+	if r.code != 0 {
+		t.Fatalf("parse exited %d:\n%s", r.code, r.stderr)
+	}
+	var out []string
+	sc := bufio.NewScanner(strings.NewReader(r.stdout))
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		var h struct {
+			Input  string `json:"input"`
+			Line   int64  `json:"line"`
+			Status int    `json:"status"`
+			Bytes  int64  `json:"bytes"`
+		}
+		if err := json.Unmarshal(sc.Bytes(), &h); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, fmt.Sprintf("%s:%d %d %d", h.Input, h.Line, h.Status, h.Bytes))
+	}
+	slices.Sort(out)
+	return out
+}
+
+// lakeHits reads a lake with DuckDB: every row as jsonHits gives hits.
+func lakeHits(t *testing.T, dir string) []string {
+	t.Helper()
+	var out []string
+	for _, r := range duckdbtest.Query(t, "SELECT source, line, status, bytes FROM "+duckdbtest.Glob(dir)) {
+		out = append(out, fmt.Sprintf("%s:%s %v %s", r["source"], r["line"], r["status"], r["bytes"]))
+	}
+	slices.Sort(out)
+	return out
+}
+
+// dataFiles lists a lake's data files with their modification times.
+func dataFiles(t *testing.T, dir string) map[string]time.Time {
+	t.Helper()
+	out := map[string]time.Time{}
+	filepath.Walk(dir, func(p string, info os.FileInfo, err error) error {
+		if err == nil && !info.IsDir() && strings.HasSuffix(p, ".parquet") && !strings.HasPrefix(info.Name(), ".") {
+			rel, _ := filepath.Rel(dir, p)
+			out[rel] = info.ModTime()
+		}
+		return nil
+	})
+	return out
+}
+
+func diffHits(t *testing.T, what string, want, got []string) {
+	t.Helper()
+	if slices.Equal(want, got) {
+		return
+	}
+	missing, extra := compare(want, got)
+	t.Fatalf("%s: %d rows for %d hits: %d missing (first %q), %d extra", what, len(got), len(want), len(missing), first(missing), extra)
+}
+
+// TestLake: lake --out writes every hit once, with its status and bytes,
+// into the hour partitions of its time; a rerun writes nothing; a late
+// input adds only its own files; DuckDB reads it all.
+func TestLake(t *testing.T) {
+	dir := t.TempDir()
+	a := genLog(t, dir, 3000, 31, clock.Add(-3*time.Hour))
+	b := genLog(t, dir, 3000, 32, clock.Add(-2*time.Hour))
+	late := genLog(t, dir, 2000, 33, clock.Add(-30*time.Hour))
+	out := filepath.Join(dir, "lake")
+
+	r := run(t, nil, "lake", "--out", out, a, b)
+	if r.code != 0 || !strings.Contains(r.stderr, "6000 rows in") {
+		t.Fatalf("lake exited %d:\n%s", r.code, r.stderr)
+	}
+	diffHits(t, "first run", jsonHits(t, a, b), lakeHits(t, out))
+	// Partitions: each row is in the hour of its time, UTC.
+	bad := duckdbtest.Query(t, "SET TimeZone='UTC'", "SELECT count(*) AS n FROM "+duckdbtest.Glob(out)+
+		" WHERE CAST(ts AS DATE) <> dt OR hour(ts) <> hour")
+	if fmt.Sprint(bad[0]["n"]) != "0" {
+		t.Errorf("%v rows outside their partition", bad[0]["n"])
+	}
+	files := dataFiles(t, out)
+	if len(files) < 20 {
+		t.Errorf("%d files for 2 logs of about a day each: not one per hour", len(files))
+	}
+
+	// A rerun writes nothing.
+	r = run(t, nil, "lake", "--out", out, a, b)
+	if r.code != 0 || !strings.Contains(r.stderr, "(2 in the lake already)") || !strings.Contains(r.stderr, "0 rows in 0 files") {
+		t.Fatalf("rerun exited %d:\n%s", r.code, r.stderr)
+	}
+	if again := dataFiles(t, out); fmt.Sprint(again) != fmt.Sprint(files) {
+		t.Errorf("the rerun changed the files")
+	}
+
+	// A late input adds its own files, the others are left as they are.
+	r = run(t, nil, "lake", "--out", out, a, b, late)
+	if r.code != 0 || !strings.Contains(r.stderr, "2000 rows in") {
+		t.Fatalf("late run exited %d:\n%s", r.code, r.stderr)
+	}
+	diffHits(t, "after the late input", jsonHits(t, a, b, late), lakeHits(t, out))
+	after := dataFiles(t, out)
+	for name, mod := range files {
+		if !after[name].Equal(mod) {
+			t.Errorf("%s was written again for the late input", name)
+		}
+	}
+	// Page views per day, as docs/lake.md asks it.
+	days := duckdbtest.Query(t, "SELECT dt, count(*) AS views FROM "+duckdbtest.Glob(out)+
+		" WHERE kind = 'page' AND agent = 'person' AND status < 400 GROUP BY dt ORDER BY dt")
+	if len(days) < 2 {
+		t.Errorf("page views per day: %v", days)
+	}
+}
+
+// TestLakeKillAndResume: a lake run killed (SIGKILL) while it writes, then
+// run again, has each hit once.
+func TestLakeKillAndResume(t *testing.T) {
+	dir := t.TempDir()
+	logs := filepath.Join(dir, "logs")
+	os.Mkdir(logs, 0o755)
+	for i := range 30 {
+		genLog(t, logs, 2000, int64(100+i), clock.Add(time.Duration(-60+i)*time.Hour))
+	}
+	out := filepath.Join(dir, "lake")
+	cmd := exec.Command(binPath, "lake", "--out", out, logs)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if ents, _ := os.ReadDir(filepath.Join(out, "_trackless", "inputs")); len(ents) >= 8 {
+			break
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	cmd.Process.Signal(syscall.SIGKILL)
+	cmd.Wait()
+	ents, _ := os.ReadDir(filepath.Join(out, "_trackless", "inputs"))
+	if len(ents) == 0 || len(ents) >= 30 {
+		t.Fatalf("the kill came too early or too late: %d inputs recorded", len(ents))
+	}
+	r := run(t, nil, "lake", "--out", out, logs)
+	if r.code != 0 {
+		t.Fatalf("second run exited %d:\n%s", r.code, r.stderr)
+	}
+	t.Logf("killed with %d of 30 inputs recorded; %s", len(ents), strings.TrimSpace(r.stderr))
+	diffHits(t, "after the kill", jsonHits(t, logs), lakeHits(t, out))
+}
+
+// cloudFrontLine is a CloudFront standard log line (33 fields) for path
+// and query.
+func cloudFrontLine(path, query string) string {
+	f := strings.Split("2026-11-01\t10:00:00\tFRA60-P1\t16668\t192.0.2.158\tGET\td111111abcdef8.cloudfront.net\t/\t200\t-\tMozilla/5.0%20(X11;%20Linux%20x86_64)%20Firefox/140.0\t-\t-\tHit\tAbC123==\twww.example.com\thttps\t93\t0.001\t-\tTLSv1.3\tTLS_AES_128_GCM_SHA256\tHit\tHTTP/2.0\t-\t-\t443\t0.001\tHit\timage/gif\t43\t-\t-", "\t")
+	f[7], f[11] = path, query
+	return strings.Join(f, "\t")
+}
+
+// TestLakeParams: the query's parameters are data, for the lake and for
+// JSON lines: a CloudFront standard log's pixel request, and CloudFront
+// real-time records of 4 fields (timestamp, c-ip, cs-user-agent,
+// cs-uri-query), the tracking pixel of AWS's post.
+func TestLakeParams(t *testing.T) {
+	dir := t.TempDir()
+	std := filepath.Join(dir, "E1.2026-11-01-10.abcd")
+	os.WriteFile(std, []byte("#Version: 1.0\n#Fields: date time x-edge-location sc-bytes c-ip cs-method cs(Host) cs-uri-stem sc-status cs(Referer) cs(User-Agent) cs-uri-query cs(Cookie) x-edge-result-type x-edge-request-id x-host-header cs-protocol cs-bytes time-taken x-forwarded-for ssl-protocol ssl-cipher x-edge-response-result-type cs-protocol-version fle-status fle-encrypted-fields c-port time-to-first-byte x-edge-detailed-result-type sc-content-type sc-content-len sc-range-start sc-range-end\n"+
+		cloudFrontLine("/", "page=blog&ref=google.com")+"\n"+cloudFrontLine("/pixel.gif", "e=signup&plan=pro%2520plus")+"\n"), 0o644)
+	rt := filepath.Join(dir, "pixel-records.log")
+	os.WriteFile(rt, []byte("1762000000.123\t198.51.100.7\tMozilla/5.0%20(iPhone)\tpage=home&ref=news.example\n"+
+		"1762000060.456\t198.51.100.8\tcurl/8.5.0\tpage=pricing&utm_source=mail\n"), 0o644)
+
+	r := run(t, nil, "parse", "--output", "jsonl", std)
+	if !strings.Contains(r.stdout, `"params":{"page":"blog","ref":"google.com"}`) || !strings.Contains(r.stdout, `"params":{"e":"signup","plan":"pro plus"}`) {
+		t.Errorf("parse --output jsonl: no params:\n%s%s", r.stdout, r.stderr)
+	}
+	out := filepath.Join(dir, "lake")
+	if r = run(t, nil, "lake", "--out", out, std); r.code != 0 {
+		t.Fatalf("lake exited %d:\n%s", r.code, r.stderr)
+	}
+	rtOut := filepath.Join(dir, "rt-lake")
+	if r = run(t, nil, "lake", "--out", rtOut, "--format", "cloudfront-realtime", "--realtime-fields", "timestamp,c-ip,cs-user-agent,cs-uri-query", "--default-host", "www.example.com", rt); r.code != 0 {
+		t.Fatalf("lake (real-time records) exited %d:\n%s", r.code, r.stderr)
+	}
+	rows := duckdbtest.Query(t, "SELECT path, params['page'] AS page, params['ref'] AS ref, params['plan'] AS plan FROM "+duckdbtest.Glob(out)+" ORDER BY line")
+	if len(rows) != 2 || rows[0]["page"] != "blog" || rows[0]["ref"] != "google.com" || rows[1]["plan"] != "pro plus" {
+		t.Errorf("standard log's params: %v", rows)
+	}
+	rows = duckdbtest.Query(t, "SELECT params['page'] AS page, params['utm_source'] AS src, client_ip, agent, host, status FROM "+duckdbtest.Glob(rtOut)+" ORDER BY line")
+	if len(rows) != 2 || rows[0]["page"] != "home" || rows[1]["page"] != "pricing" || rows[1]["src"] != "mail" ||
+		rows[0]["client_ip"] != "198.51.100.7" || rows[1]["agent"] != "http_library" || rows[0]["host"] != "www.example.com" || rows[0]["status"] != nil {
+		t.Errorf("real-time records' rows: %v", rows)
+	}
+}
+
+// TestLakeOnS3: the lake on S3 (versitygw or the in-process server), from
+// objects on S3, exactly once; the objects read are those DuckDB reads.
+func TestLakeOnS3(t *testing.T) {
+	s3srv := s3test.Start(t)
+	bucket := s3srv.Bucket(t)
+	dir := t.TempDir()
+	a := genLog(t, dir, 2000, 41, clock.Add(-3*time.Hour))
+	b := genLog(t, dir, 2000, 42, clock.Add(-2*time.Hour))
+	upload(t, s3srv, bucket, "cf/", a, b)
+	env := s3srv.Env()
+	r := run(t, env, "lake", "--out", "s3://"+bucket+"/lake/hits/", "s3://"+bucket+"/cf/")
+	if r.code != 0 {
+		t.Fatalf("lake exited %d:\n%s", r.code, r.stderr)
+	}
+	r = run(t, env, "lake", "--out", "s3://"+bucket+"/lake/hits/", "s3://"+bucket+"/cf/")
+	if r.code != 0 || !strings.Contains(r.stderr, "(2 in the lake already)") {
+		t.Fatalf("rerun exited %d:\n%s", r.code, r.stderr)
+	}
+	local := filepath.Join(dir, "copy")
+	var n int
+	for _, k := range s3srv.Keys(t, bucket, "lake/hits/") {
+		if !strings.HasSuffix(k, ".parquet") {
+			if !strings.HasPrefix(k, "lake/hits/_trackless/inputs/") {
+				t.Errorf("unexpected object %s", k)
+			}
+			continue
+		}
+		p := filepath.Join(local, strings.TrimPrefix(k, "lake/hits/"))
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		os.WriteFile(p, s3srv.Get(t, bucket, k), 0o644)
+		n++
+	}
+	if n == 0 {
+		t.Fatal("no Parquet object")
+	}
+	// The objects' source names are the inputs as read: s3://bucket/cf/...
+	want := jsonHits(t, a, b)
+	for i, h := range want {
+		want[i] = "s3://" + bucket + "/cf/" + strings.TrimPrefix(h, dir+"/")
+	}
+	slices.Sort(want)
+	diffHits(t, "lake on S3", want, lakeHits(t, local))
+}
+
+// TestSendWithLake: send --lake writes the lake in the same pass as it
+// sends to Matomo; each keeps its own progress.
+func TestSendWithLake(t *testing.T) {
+	dir := t.TempDir()
+	a := genLog(t, dir, 3000, 51, clock.Add(-3*time.Hour))
+	srv := matomotest.NewServer(matomotest.Config{SuperUserTokens: []string{token}})
+	defer srv.Close()
+	out := filepath.Join(dir, "lake")
+	env := sendEnv(srv, filepath.Join(dir, "state"), "TRACKLESS_LAKE="+out)
+	want := parseItems(t, "--site-id", "1", a)
+	r := run(t, env, "send", a)
+	if r.code != 0 || !strings.Contains(r.stderr, "lake "+out+": 3000 rows") {
+		t.Fatalf("send --lake exited %d:\n%s", r.code, r.stderr)
+	}
+	if missing, extra := compare(want, srv.StoredRaw()); len(missing) > 0 || extra > 0 {
+		t.Fatalf("%d hits missing, %d extra", len(missing), extra)
+	}
+	diffHits(t, "send --lake", jsonHits(t, a), lakeHits(t, out))
+	// The lake lost: written again from the log alone, Matomo gets nothing.
+	os.RemoveAll(out)
+	r = run(t, env, "send", a)
+	if r.code != 0 || len(srv.StoredRaw()) != len(want) {
+		t.Fatalf("send after the lake was removed: exit %d, %d stored:\n%s", r.code, len(srv.StoredRaw()), r.stderr)
+	}
+	diffHits(t, "the lake rebuilt", jsonHits(t, a), lakeHits(t, out))
+	noToken(t, dir, r.stdout, r.stderr)
+}
