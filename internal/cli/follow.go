@@ -74,6 +74,9 @@ func (j *job) follow(ctx, sendCtx context.Context, outs sides, args []string) er
 		// Nothing changed since the last round (no file grew, moved or
 		// appeared): nothing to read. The round's cost is a few stats.
 		if sig := signature(set.Names); sig == last && settled && !hasStream(set.Names) {
+			if err := outs.idle(); err != nil {
+				return outs.stop(err, j.log)
+			}
 			if !wait() {
 				break
 			}
@@ -88,6 +91,9 @@ func (j *job) follow(ctx, sendCtx context.Context, outs sides, args []string) er
 		var fatal *exitError
 		if err = outs.finish(stats, err, onDone, j.log); errors.As(err, &fatal) {
 			return outs.stop(err, j.log) // an output cannot be written
+		}
+		if ierr := outs.idle(); ierr != nil {
+			return outs.stop(ierr, j.log)
 		}
 		if j.out != nil {
 			if ferr := j.out.Flush(); ferr != nil {

@@ -124,6 +124,8 @@ func (lo *lakeOutput) commit() error { return lo.sink.Err() }
 
 func (lo *lakeOutput) stop() error { return lo.sink.Close() }
 
+func (lo *lakeOutput) idle() error { return lo.sink.FlushDue() }
+
 func (lo *lakeOutput) hasWhole(name string) bool { return lo.sink.HasWhole(name) }
 
 func (lo *lakeOutput) damaged() []string { return lo.sink.Damaged }
@@ -303,6 +305,10 @@ func (j *job) followLake(ctx context.Context, lo *lakeOutput, rot *rotations, ar
 				}
 				rounds++
 				last, settled = sig, runErr == nil && stats != nil && len(stats.InputsWaiting) == 0
+			}
+			if err := lo.sink.FlushDue(); err != nil {
+				lo.sink.Close()
+				return fatalError(err)
 			}
 		}
 		select {

@@ -16,6 +16,9 @@ type sideOutput interface {
 	output() sink.Sink
 	// commit makes what the output has so far durable (after each run).
 	commit() error
+	// idle is told that a follower's round read nothing: what an output
+	// keeps for a while is written once that while is over.
+	idle() error
 	// stop makes what it kept for later runs durable (after the last run:
 	// the lake's files kept open by --follow).
 	stop() error
@@ -88,6 +91,16 @@ func (ss sides) haveWhole(name string) bool {
 		}
 	}
 	return true
+}
+
+// idle tells the outputs that a round read nothing (see sideOutput.idle).
+func (ss sides) idle() error {
+	for _, s := range ss {
+		if err := s.idle(); err != nil {
+			return fatalError(err)
+		}
+	}
+	return nil
 }
 
 // stop ends the outputs' last run (see sideOutput.stop).

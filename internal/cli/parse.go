@@ -134,7 +134,7 @@ func parseCommand(env Env, cmd command, c *config, args []string) (positional []
 
 // redact hides the value of a secret setting.
 func redact(name, val string) string {
-	if strings.Contains(name, "token") {
+	if strings.Contains(name, "token") || strings.HasSuffix(name, "-key") {
 		return "***"
 	}
 	return val

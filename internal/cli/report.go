@@ -259,6 +259,8 @@ func (ro *reportOutput) commit() error { return ro.sink.Commit() }
 
 func (ro *reportOutput) stop() error { return nil }
 
+func (ro *reportOutput) idle() error { return nil }
+
 func (ro *reportOutput) hasWhole(name string) bool { return ro.sink.HasWhole(name) }
 
 func (ro *reportOutput) damaged() []string { return ro.sink.Damaged }

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/trackless/trackless/internal/kinesis/kinesistest"
 	"github.com/trackless/trackless/internal/lake/duckdbtest"
 	"github.com/trackless/trackless/internal/matomo/matomotest"
 	"github.com/trackless/trackless/internal/s3test"
@@ -283,4 +284,153 @@ func TestSendWithLake(t *testing.T) {
 	}
 	diffHits(t, "the lake rebuilt", jsonHits(t, a), lakeHits(t, out))
 	noToken(t, dir, r.stdout, r.stderr)
+}
+
+// lakeCount is the number of rows DuckDB reads in a lake (0 when it has
+// no file yet).
+func lakeCount(t *testing.T, dir string) int {
+	t.Helper()
+	if len(dataFiles(t, dir)) == 0 {
+		return 0
+	}
+	rows := duckdbtest.Query(t, "SELECT count(*) AS n FROM "+duckdbtest.Glob(dir))
+	var n int
+	fmt.Sscan(fmt.Sprint(rows[0]["n"]), &n)
+	return n
+}
+
+// waitRows waits until a lake has n rows.
+func waitRows(t *testing.T, dir string, n int, errb fmt.Stringer) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second) // a bound on a hang
+	for lakeCount(t, dir) < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("the lake never had %d rows (%d):\n%s", n, lakeCount(t, dir), errb)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// combinedLines appends n lines of the combined format to path, numbered
+// from first, a second apart from the tests' clock.
+func combinedLines(t *testing.T, path string, first, n int) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	for i := first; i < first+n; i++ {
+		ts := clock.Add(-time.Hour + time.Duration(i)*time.Second).UTC().Format("02/Jan/2006:15:04:05 -0700")
+		fmt.Fprintf(f, "192.0.2.%d - - [%s] \"GET /f/%d?n=%d HTTP/1.1\" 200 %d \"-\" \"Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0\"\n", i%200+1, ts, i, i, 1000+i)
+	}
+}
+
+// TestLakeFollow: lake --follow writes what is appended to a live log,
+// through a rotation, publishing every --flush-interval and on SIGTERM;
+// each line once.
+func TestLakeFollow(t *testing.T) {
+	dir := t.TempDir()
+	logf := filepath.Join(dir, "access.log")
+	out := filepath.Join(dir, "lake")
+	combinedLines(t, logf, 0, 100)
+	cmd, errb := startTrackless(t, nil, "lake", "--follow", "--poll", "100ms", "--flush-interval", "300ms", "--out", out, logf)
+	waitRows(t, out, 100, errb)
+	combinedLines(t, logf, 100, 100)
+	waitRows(t, out, 200, errb)
+	// A rotation: the file is renamed, lines are still written to it, and
+	// a new one is started.
+	if err := os.Rename(logf, logf+".1"); err != nil {
+		t.Fatal(err)
+	}
+	combinedLines(t, logf+".1", 200, 20)
+	combinedLines(t, logf, 220, 30)
+	waitRows(t, out, 250, errb)
+	combinedLines(t, logf, 250, 5)
+	time.Sleep(300 * time.Millisecond) // read, not yet published: SIGTERM publishes
+	cmd.Process.Signal(syscall.SIGTERM)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("lake --follow: %v\n%s", err, errb)
+	}
+	if !strings.Contains(errb.String(), "trackless lake --follow: stopped after") {
+		t.Errorf("no summary on exit:\n%s", errb)
+	}
+	rows := duckdbtest.Query(t, "SELECT count(*) AS n, count(DISTINCT path) AS paths, min(params['n']::INT) AS lo, max(params['n']::INT) AS hi FROM "+duckdbtest.Glob(out))
+	if fmt.Sprint(rows[0]) != "map[hi:254 lo:0 n:255 paths:255]" {
+		t.Errorf("after SIGTERM: %v, want the 255 lines once each", rows[0])
+	}
+}
+
+// TestLakeFollowKinesis: lake --follow on a stream of two shards; a run
+// after it reads on where it stopped.
+func TestLakeFollowKinesis(t *testing.T) {
+	kin := kinesistest.New(t)
+	st := newRealtimeStream(t, kin, 2)
+	out := filepath.Join(t.TempDir(), "lake")
+	cmd, errb := startTrackless(t, kin.Env(), "lake", "--follow", "--poll", "200ms", "--flush-interval", "500ms", "--out", out, st.url())
+	st.put(20)
+	waitRows(t, out, 20, errb)
+	cmd.Process.Signal(syscall.SIGTERM)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("lake --follow: %v\n%s", err, errb)
+	}
+	st.put(10)
+	r := run(t, kin.Env(), "lake", "--out", out, st.url())
+	if r.code != 0 {
+		t.Fatalf("lake after --follow exited %d:\n%s", r.code, r.stderr)
+	}
+	rows := duckdbtest.Query(t, "SELECT count(*) AS n, count(DISTINCT path) AS paths FROM "+duckdbtest.Glob(out))
+	if fmt.Sprint(rows[0]) != "map[n:30 paths:30]" {
+		t.Errorf("rows %v, want the 30 records once each", rows[0])
+	}
+}
+
+// downloadLake copies the Parquet objects of a lake on S3 into a local
+// directory, for DuckDB.
+func downloadLake(t *testing.T, s *s3test.Server, bucket, prefix string) string {
+	t.Helper()
+	local := t.TempDir()
+	for _, k := range s.Keys(t, bucket, prefix) {
+		if strings.HasSuffix(k, ".parquet") {
+			p := filepath.Join(local, strings.TrimPrefix(k, prefix))
+			os.MkdirAll(filepath.Dir(p), 0o755)
+			os.WriteFile(p, s.Get(t, bucket, k), 0o644)
+		}
+	}
+	return local
+}
+
+// TestLambdaLake: TRACKLESS_LAKE in the Lambda: two objects' events at
+// the same time on two function instances, and one of them again; the
+// lake on S3 has each hit of both once, beside Matomo's hits.
+func TestLambdaLake(t *testing.T) {
+	s := newLambdaSetup(t, nil)
+	s.env = append(s.env, "TRACKLESS_LAKE=s3://"+s.bucket+"/lake/")
+	keys := []string{"cf/E2E2ETEST.l1.gz", "cf/E2E2ETEST.l2.gz"}
+	var want []string
+	for i, k := range keys {
+		want = append(want, s.object(t, k, 2000, int64(81+i), 3-i)...)
+	}
+	startBootstrap(t, s.rt, s.env)
+	startBootstrap(t, s.rt, s.env)
+	w1, w2 := s.rt.invoke(s3EventJSON(s.bucket, keys[0]), time.Minute), s.rt.invoke(s3EventJSON(s.bucket, keys[1]), time.Minute)
+	for _, r := range []invResult{w1(), w2()} {
+		if !r.ok {
+			t.Fatalf("invocation failed: %s", r.body)
+		}
+	}
+	checkStored(t, s.mat, want)
+	before := s.s3.Keys(t, s.bucket, "lake/")
+	if r := s.rt.invoke(s3EventJSON(s.bucket, keys[0]), time.Minute)(); !r.ok {
+		t.Fatalf("the same event again: %s", r.body)
+	}
+	if after := s.s3.Keys(t, s.bucket, "lake/"); !slices.Equal(before, after) {
+		t.Errorf("the same event again changed the lake: %d objects, then %d", len(before), len(after))
+	}
+	files, _ := filepath.Glob(filepath.Join(s.dir, "E2E2ETEST.*.gz"))
+	wantRows := jsonHits(t, files...)
+	dup := duckdbtest.Query(t, "SELECT count(*) AS n, count(DISTINCT (source, line)) AS d, count(DISTINCT source) AS s FROM "+duckdbtest.Glob(downloadLake(t, s.s3, s.bucket, "lake/")))
+	if fmt.Sprint(dup[0]) != fmt.Sprintf("map[d:%d n:%d s:2]", len(wantRows), len(wantRows)) {
+		t.Errorf("rows %v, want %d rows of 2 objects, each once", dup[0], len(wantRows))
+	}
 }

@@ -520,6 +520,26 @@ func (p *part) abort() {
 	p.files, p.closed, p.rows = map[int64]*fileWriter{}, nil, 0
 }
 
+// FlushDue publishes the files of the inputs kept open (FlushEvery) whose
+// first row not published came FlushEvery ago or more, and whose last
+// reading ended: a follower calls it between its reads, so that an input
+// nothing is written to any more is published too. It returns the sink's
+// error.
+func (s *Sink) FlushDue() error {
+	if s.err != nil {
+		return s.stopped()
+	}
+	for _, p := range s.open {
+		if p.atEnd && p.rows > 0 && s.opt.Now().Sub(p.pending) >= s.opt.FlushEvery {
+			if err := p.flush(p.lines, p.mark); err != nil {
+				s.fail(err)
+				return s.stopped()
+			}
+		}
+	}
+	return nil
+}
+
 // Close publishes what inputs kept open (FlushEvery) have: those whose
 // last reading ended; the rows of one stopped while being read are given
 // up (the next run reads them again). It returns the sink's error.

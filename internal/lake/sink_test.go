@@ -328,3 +328,23 @@ func fileID(key string) string {
 	p := (&Sink{}).newPart(sink.Info{}, key, &Entry{}, false)
 	return p.id
 }
+
+// An input kept open and not read again is published by FlushDue once
+// FlushEvery passed.
+func TestSinkFlushDue(t *testing.T) {
+	dir := t.TempDir()
+	now := t0
+	sk, _ := NewSink(context.Background(), openDir(t, dir), Options{FlushEvery: time.Minute, Now: func() time.Time { return now }})
+	feed(t, sk, sink.Info{Name: "access.log", Key: "file:1", Size: 100}, 3, sink.End{Waiting: true, Mark: input.Mark{Line: 3, Offset: 300}})
+	sk.FlushDue()
+	if got := lakeRows(t, dir); len(got) != 0 {
+		t.Fatalf("published before a minute passed: %v", keys(got))
+	}
+	now = now.Add(time.Minute)
+	if err := sk.FlushDue(); err != nil {
+		t.Fatal(err)
+	}
+	if got := lines(lakeRows(t, dir)); !slices.Equal(got, want("access.log", 1, 3)) {
+		t.Errorf("rows %v", got)
+	}
+}
