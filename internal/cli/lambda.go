@@ -132,6 +132,12 @@ func (j *job) lambdaRecords(env Env, stopBefore time.Duration) awslambda.Process
 		if err := j.lambdaReady(ctx); err != nil {
 			return "", err
 		}
+		if j.c.lake.where != "" {
+			// The lake's progress would have to follow the ledger's
+			// through the records the event source mapping gives up on
+			// (readOnAfterGap): not done yet.
+			return "", errors.New("TRACKLESS_LAKE is not supported with a Kinesis event source yet: remove it from this function, and write the lake from the stream with trackless lake --follow --out s3://BUCKET/PREFIX/ kinesis://STREAM (docs/lake.md)")
+		}
 		set, err := j.sources().FromKinesisEvent(recs)
 		if err != nil {
 			return "", err

@@ -434,3 +434,21 @@ func TestLambdaLake(t *testing.T) {
 		t.Errorf("rows %v, want %d rows of 2 objects, each once", dup[0], len(wantRows))
 	}
 }
+
+// TestLambdaLakeKinesisRefused: TRACKLESS_LAKE on a Kinesis event source
+// is not supported yet: the invocation fails and says what to do instead,
+// and nothing is sent (the records come again once it is removed).
+func TestLambdaLakeKinesisRefused(t *testing.T) {
+	s := newLambdaSetupWith(t, matomotest.Config{SuperUserTokens: []string{token}, SiteURLs: map[int][]string{1: {"https://www.example.org"}}},
+		"TRACKLESS_FORMAT=cloudfront-realtime")
+	s.env = append(s.env, "TRACKLESS_LAKE=s3://"+s.bucket+"/lake/")
+	recs := []string{realtimeRecord(clock.Add(-time.Hour), "198.51.100.1", "/k/1")}
+	startBootstrap(t, s.rt, s.env)
+	r := s.rt.invoke(kinesisEvent("arn:aws:kinesis:us-east-1:123456789012:stream/pixel", recs, 0, 1), time.Minute)()
+	if r.ok || !strings.Contains(r.body, "TRACKLESS_LAKE is not supported with a Kinesis event source yet") {
+		t.Fatalf("invocation: ok %v, %s", r.ok, r.body)
+	}
+	if n := len(s.mat.StoredRaw()); n != 0 {
+		t.Errorf("%d hits sent", n)
+	}
+}
