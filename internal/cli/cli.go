@@ -68,6 +68,9 @@ func Main(env Env) int {
 	case "report":
 		return exit(env.Stderr, runReport(env, args))
 	case "lake":
+		if len(args) > 0 && args[0] == "compact" {
+			return exit(env.Stderr, runCompact(env, args[1:]))
+		}
 		return exit(env.Stderr, runLake(env, args))
 	case "version", "--version":
 		fmt.Fprintln(env.Stdout, "trackless", Version)
@@ -75,7 +78,7 @@ func Main(env Env) int {
 	case "help", "-h", "--help":
 		if len(args) > 0 {
 			for _, ci := range commandInfos {
-				if cmdName(ci.cmd) == args[0] {
+				if cmdName(ci.cmd) == strings.Join(args, " ") {
 					writeHelp(env.Stdout, ci.cmd)
 					return ExitOK
 				}

@@ -54,6 +54,16 @@ var commandInfos = []commandInfo{
 			"trackless lake --out s3://my-bucket/lake/hits/ --follow --flush-interval 5m kinesis://cf-realtime",
 			"TRACKLESS_IP_HASH_KEY=... trackless lake --out lake/ --geoip GeoLite2-Country.mmdb access.log.gz",
 		}},
+	{cmd: cmdCompact, args: "--out LAKE",
+		about: "Merges the files of each closed hour of a lake into one file. Lake writes a file per input and hour, " +
+			"so CloudFront's many small objects make many small files, which readers are slow to list and open. " +
+			"Each merge is done once, even by two processes at a time. --since and --until bound the hours merged " +
+			"(default: the last 7 days). See docs/lake.md.",
+		examples: []string{
+			"trackless lake compact --out lake/",
+			"trackless lake compact --out s3://my-bucket/lake/hits/ --since 30d --min-age 2h",
+			"TRACKLESS_OUT=s3://my-bucket/lake/hits/ trackless lake compact --log-level info",
+		}},
 	{cmd: cmdReplay, args: "DEAD-LETTER-FILE",
 		about: "Sends the batches of a dead-letter file again, each once: a second replay of the same file sends " +
 			"nothing.",
@@ -79,6 +89,7 @@ Usage:
   trackless parse  [flags] [FILE|DIR|s3://BUCKET/PREFIX|kinesis://STREAM|-]...   print what send would post, send nothing
   trackless report [flags] [FILE|DIR|s3://BUCKET/PREFIX|kinesis://STREAM|-]...   analytics from the logs alone
   trackless lake   --out DIR|s3://BUCKET/PREFIX/ [flags] [INPUT]...       write a Parquet data lake
+  trackless lake compact --out DIR|s3://BUCKET/PREFIX/ [flags]        merge each closed hour's files into one
   trackless replay [flags] DEAD-LETTER-FILE                     send a dead-letter file again
   trackless version
 
@@ -131,7 +142,7 @@ func writeHelp(w io.Writer, cmd command) {
 	switch cmd {
 	case cmdReport:
 		order = append([]group{groupReport}, order...)
-	case cmdLake:
+	case cmdLake, cmdCompact:
 		order = append(append([]group{groupLake}, order...), groupReport)
 	default:
 		order = append(order, groupReport, groupLake)

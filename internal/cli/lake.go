@@ -30,6 +30,7 @@ type lakeConfig struct {
 	flushEvery time.Duration // --flush-interval, with --follow
 	ipHashKey  string        // --ip-hash-key
 	maxOpen    int           // --lake-open-hours
+	minAge     time.Duration // lake compact --min-age
 }
 
 // lakeOutput is the lake, as an output of a run.
@@ -337,4 +338,60 @@ func lakeRotations(d *lake.Dir, out lake.Out, log *slog.Logger, stderr io.Writer
 		}, nil
 	}
 	return &rotations{paths: ledger.NewPaths(filepath.Join(d.String(), lake.StateDir)), entry: entry, log: log, stderr: stderr}
+}
+
+// compactDefaultSince is how far back lake compact looks without --since.
+const compactDefaultSince = 7 * 24 * time.Hour
+
+// runCompact merges each closed hour's files of a lake into one: trackless
+// lake compact --out DIR|s3://….
+func runCompact(env Env, args []string) error {
+	var c config
+	positional, _, err := parseCommand(env, cmdCompact, &c, args)
+	if err != nil {
+		return err
+	}
+	if c.lake.where == "" {
+		return usagef("lake compact needs --out DIR or --out s3://BUCKET/PREFIX/: the lake to compact")
+	}
+	if len(positional) > 0 {
+		return usagef("lake compact reads no inputs (%s): it merges the files of the lake --out names", positional[0])
+	}
+	if c.lake.minAge < 0 {
+		return usagef("--min-age must not be negative")
+	}
+	_, rng, err := c.readFilter()
+	if err != nil {
+		return usageError(err)
+	}
+	log, err := newLogger(env.Stderr, c.logLevel)
+	if err != nil {
+		return usageError(err)
+	}
+	ctx, _, stop := signalContexts(log, false)
+	defer stop()
+	j := &job{c: &c, log: log, stderr: env.Stderr,
+		envEndpoint: env.Getenv("AWS_ENDPOINT_URL_S3") != "" || env.Getenv("AWS_ENDPOINT_URL") != ""}
+	lo, err := j.openLake(ctx, c.lake.where, filter.Filter{}, false)
+	if err != nil {
+		return err
+	}
+	defer lo.close()
+	from := rng.Since
+	if from.IsZero() {
+		from = time.Now().Add(-compactDefaultSince)
+	}
+	st, err := lake.Compact(ctx, lo.out, lake.CompactOptions{From: from, To: rng.Until, MinAge: c.lake.minAge, Version: Version, Log: log})
+	fmt.Fprintf(env.Stderr, "lake compact %s: %s merged (%s, %s)", lo.out, plural(st.Partitions, "hour", "hours"), plural(st.Files, "file", "files"), plural(st.Rows, "row", "rows"))
+	if st.Left > 0 {
+		fmt.Fprintf(env.Stderr, "; %s left for later (written less than --min-age ago, or named by an unfinished flush)", plural(st.Left, "file", "files"))
+	}
+	fmt.Fprintln(env.Stderr)
+	switch {
+	case errors.Is(err, context.Canceled):
+		return said(ExitInterrupted)
+	case err != nil:
+		return fatalError(err)
+	}
+	return said(ExitOK)
 }

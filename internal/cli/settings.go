@@ -55,6 +55,7 @@ const (
 	cmdReplay
 	cmdLambda // the AWS Lambda function: the environment only, no flags
 	cmdLake
+	cmdCompact // lake compact
 
 	cmdSendParse  = cmdSend | cmdParse | cmdLambda
 	cmdRead       = cmdSend | cmdParse | cmdReport | cmdLake | cmdLambda
@@ -66,7 +67,7 @@ const (
 var commandNames = []struct {
 	cmd  command
 	name string
-}{{cmdSend, "send"}, {cmdParse, "parse"}, {cmdReport, "report"}, {cmdLake, "lake"}, {cmdReplay, "replay"}, {cmdLambda, "lambda"}}
+}{{cmdSend, "send"}, {cmdParse, "parse"}, {cmdReport, "report"}, {cmdLake, "lake"}, {cmdCompact, "lake compact"}, {cmdReplay, "replay"}, {cmdLambda, "lambda"}}
 
 // String lists the commands of the set: "send, parse, lambda".
 func (c command) String() string {
@@ -194,7 +195,7 @@ var settings = []setting{
 
 	// Input and format.
 	// Lake: the Parquet data lake (docs/lake.md).
-	{name: "out", arg: "DIR|s3://BUCKET/PREFIX/", group: groupLake, cmds: cmdLake,
+	{name: "out", arg: "DIR|s3://BUCKET/PREFIX/", group: groupLake, cmds: cmdLake | cmdCompact,
 		help:   "where lake writes its Parquet files (dt=YYYY-MM-DD/hour=HH/part-*.parquet) and what it has of each input (_trackless/)",
 		target: func(c *config) any { return &c.lake.where }},
 	{name: "lake", arg: "DIR|s3://BUCKET/PREFIX/", group: groupLake, cmds: cmdSend | cmdLambda,
@@ -209,6 +210,9 @@ var settings = []setting{
 		help:   "write a keyed hash of each client IP (HMAC-SHA-256, 32 hex digits) instead of the IP (after --anonymize-ip); keep the key secret, set it in the environment",
 		doc:    "The same address gives the same value in every file written with the same key, so visitors can still be counted; without the key, the address cannot be found from the value (an unkeyed hash of an IPv4 address can be reversed by trying all 2^32). Never printed.",
 		target: func(c *config) any { return &c.lake.ipHashKey }},
+	{name: "min-age", arg: "DURATION", def: "1h", group: groupLake, cmds: cmdCompact,
+		help:   "merge an hour's files once the hour ended this long ago, and only files written this long ago (late inputs, flushes under way)",
+		target: func(c *config) any { return &c.lake.minAge }},
 	{name: "lake-open-hours", arg: "N", def: "24", group: groupLake, cmds: cmdLake | cmdSend,
 		help:   "the most hours an input writes files for at once; a row of another hour closes the least recently written file, and a later row of that hour starts a new one",
 		target: func(c *config) any { return &c.lake.maxOpen }},
@@ -292,10 +296,10 @@ var settings = []setting{
 	{name: "exclude-newer-than", arg: "TIME", group: groupFilters, cmds: cmdRead,
 		help:   "skip hits after this time (the same forms)",
 		target: func(c *config) any { return &c.newerThan }},
-	{name: "since", arg: "TIME", group: groupFilters, cmds: cmdSend | cmdParse | cmdReport | cmdLake,
+	{name: "since", arg: "TIME", group: groupFilters, cmds: cmdSend | cmdParse | cmdReport | cmdLake | cmdCompact,
 		help:   "read only inputs whose name says an hour at or after this time (CloudFront's DIST.YYYY-MM-DD-HH.ID.gz and v2 partitions; the same forms as --exclude-older-than); S3 listings skip the rest; a Kinesis shard read for the first time starts at the first record that arrived at this time",
 		target: func(c *config) any { return &c.since }},
-	{name: "until", arg: "TIME", group: groupFilters, cmds: cmdSend | cmdParse | cmdReport | cmdLake,
+	{name: "until", arg: "TIME", group: groupFilters, cmds: cmdSend | cmdParse | cmdReport | cmdLake | cmdCompact,
 		help:   "read only inputs whose name says an hour before this time (the same forms)",
 		target: func(c *config) any { return &c.until }},
 	{name: "user-agent-allowlist-regex", arg: "REGEX", lambdaEnv: "USER_AGENT_ALLOWLIST_REGEX", defDoc: "the AI assistants in rec mode 1, any in rec mode 2",
@@ -440,13 +444,13 @@ var settings = []setting{
 		target: func(c *config) any { return &c.lambdaStopBefore }},
 
 	// S3 and AWS.
-	{name: "s3-endpoint", arg: "URL", defDoc: "AWS", group: groupS3, cmds: cmdRead,
+	{name: "s3-endpoint", arg: "URL", defDoc: "AWS", group: groupS3, cmds: cmdRead | cmdCompact,
 		help:   "URL of an S3-compatible server (http://127.0.0.1:7070); turns on path-style addressing",
 		target: func(c *config) any { return &c.s3Endpoint }},
-	{name: "s3-path-style", arg: "auto|true|false", def: "auto", group: groupS3, cmds: cmdRead,
+	{name: "s3-path-style", arg: "auto|true|false", def: "auto", group: groupS3, cmds: cmdRead | cmdCompact,
 		help:   "address buckets in the path (true), as a host name (false), or auto: path style with --s3-endpoint or the SDK's AWS_ENDPOINT_URL_S3 (or AWS_ENDPOINT_URL), which S3-compatible servers need",
 		target: func(c *config) any { return &c.s3PathStyle }},
-	{name: "s3-region", arg: "REGION", defDoc: "AWS_REGION or the profile's", group: groupS3, cmds: cmdRead,
+	{name: "s3-region", arg: "REGION", defDoc: "AWS_REGION or the profile's", group: groupS3, cmds: cmdRead | cmdCompact,
 		help:   "AWS region of the buckets; credentials come from the standard AWS chain (environment, AWS_PROFILE, SSO, roles)",
 		target: func(c *config) any { return &c.s3Region }},
 
@@ -454,7 +458,7 @@ var settings = []setting{
 	{name: "output", arg: "requests|jsonl", def: "requests", group: groupOutput, cmds: cmdParse,
 		help:   "requests: the {\"requests\":[...]} bodies send would post, one per line (without the token); jsonl: one normalized hit per line, with its classification, why it is skipped, and its request (when a site is set)",
 		target: func(c *config) any { return &c.output }},
-	{name: "log-level", arg: "LEVEL", def: "warn", lambdaEnv: "LOG_LEVEL", group: groupOutput, cmds: cmdRead | cmdReplay,
+	{name: "log-level", arg: "LEVEL", def: "warn", lambdaEnv: "LOG_LEVEL", group: groupOutput, cmds: cmdRead | cmdReplay | cmdCompact,
 		help:   "silent, error, warn, info or debug; structured logs on stderr",
 		target: func(c *config) any { return &c.logLevel }},
 	{name: "progress", arg: "auto|always|never", def: "auto", group: groupOutput, cmds: cmdSend | cmdParse,

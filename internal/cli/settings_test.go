@@ -174,19 +174,21 @@ func TestUsageErrors(t *testing.T) {
 // columns, with examples and no "peer".
 func TestHelp(t *testing.T) {
 	wantGroups := map[command][]string{
-		cmdSend:   {"Input and format", "Filters", "Matomo", "Delivery", "S3 and AWS", "Output", "Report", "Lake"},
-		cmdLake:   {"Lake", "Input and format", "Filters", "Matomo", "Delivery", "S3 and AWS", "Output", "Report"},
-		cmdParse:  {"Input and format", "Filters", "Matomo", "Delivery", "S3 and AWS", "Output"},
-		cmdReport: {"Report", "Input and format", "Filters", "Delivery", "S3 and AWS", "Output"},
-		cmdReplay: {"Matomo", "Delivery", "Output"},
+		cmdSend:    {"Input and format", "Filters", "Matomo", "Delivery", "S3 and AWS", "Output", "Report", "Lake"},
+		cmdLake:    {"Lake", "Input and format", "Filters", "Matomo", "Delivery", "S3 and AWS", "Output", "Report"},
+		cmdCompact: {"Lake", "Filters", "S3 and AWS", "Output"},
+		cmdParse:   {"Input and format", "Filters", "Matomo", "Delivery", "S3 and AWS", "Output"},
+		cmdReport:  {"Report", "Input and format", "Filters", "Delivery", "S3 and AWS", "Output"},
+		cmdReplay:  {"Matomo", "Delivery", "Output"},
 	}
 	for _, ci := range commandInfos {
 		name := cmdName(ci.cmd)
-		code, out, errs := runEnv(t, nil, name, "--help")
+		words := strings.Fields(name) // "lake compact"
+		code, out, errs := runEnv(t, nil, append(words, "--help")...)
 		if code != ExitOK || errs != "" {
 			t.Fatalf("%s --help: exit %d, stderr %q", name, code, errs)
 		}
-		for _, alt := range [][]string{{name, "-h"}, {"help", name}, {name, "x.log", "--help"}} {
+		for _, alt := range [][]string{append(words, "-h"), append([]string{"help"}, words...), append(words, "x.log", "--help")} {
 			if c2, o2, _ := runEnv(t, nil, alt...); c2 != ExitOK || o2 != out {
 				t.Errorf("%v: exit %d, or not the help of %s --help", alt, c2, name)
 			}
@@ -254,14 +256,15 @@ func TestHelpExamples(t *testing.T) {
 			for len(words) > 0 && strings.Contains(words[0], "=") {
 				words = words[1:] // VAR=value
 			}
-			if len(words) < 2 || words[0] != "trackless" || words[1] != cmdName(ci.cmd) {
+			cmd := append([]string{"trackless"}, strings.Fields(cmdName(ci.cmd))...) // "lake compact"
+			if len(words) < len(cmd) || !slices.Equal(words[:len(cmd)], cmd) {
 				t.Errorf("example %q: not trackless %s", e, cmdName(ci.cmd))
 				continue
 			}
 			var c config
 			var stderr bytes.Buffer
 			env := Env{Getenv: func(string) string { return "" }, Stdout: &stderr, Stderr: &stderr}
-			if pos, _, _, ok := parseArgs(env, ci.cmd, &c, words[2:]); !ok || len(pos) == 0 {
+			if pos, _, _, ok := parseArgs(env, ci.cmd, &c, words[len(cmd):]); !ok || (len(pos) == 0) != (ci.cmd == cmdCompact) {
 				t.Errorf("example %q: %s (inputs %q)", e, stderr.String(), pos)
 			}
 		}

@@ -452,3 +452,57 @@ func TestLambdaLakeKinesisRefused(t *testing.T) {
 		t.Errorf("%d hits sent", n)
 	}
 }
+
+// TestLakeCompact: lake compact merges each hour's files into one, the
+// rows unchanged; again, it merges nothing; a rerun of lake writes
+// nothing; the same on S3.
+func TestLakeCompact(t *testing.T) {
+	dir := t.TempDir()
+	logs := filepath.Join(dir, "logs")
+	os.Mkdir(logs, 0o755)
+	for i := range 8 {
+		genLog(t, logs, 300, int64(200+i), clock.Add(-5*time.Hour)) // about a day each, the same hours
+	}
+	out := filepath.Join(dir, "lake")
+	if r := run(t, nil, "lake", "--out", out, logs); r.code != 0 {
+		t.Fatalf("lake exited %d:\n%s", r.code, r.stderr)
+	}
+	before := lakeHits(t, out)
+	nBefore := len(dataFiles(t, out))
+	since := clock.Add(-72 * time.Hour).Format(time.RFC3339)
+	r := run(t, nil, "lake", "compact", "--out", out, "--since", since, "--min-age", "0s")
+	if r.code != 0 || !strings.Contains(r.stderr, "hours merged") {
+		t.Fatalf("compact exited %d:\n%s", r.code, r.stderr)
+	}
+	diffHits(t, "after compact", before, lakeHits(t, out))
+	hours := duckdbtest.Query(t, "SELECT count(DISTINCT (dt, hour)) AS hours, count(DISTINCT filename) AS files FROM read_parquet('"+out+"/**/*.parquet', hive_partitioning=true, filename=true)")
+	if fmt.Sprint(hours[0]["hours"]) != fmt.Sprint(hours[0]["files"]) {
+		t.Errorf("%v: not one file per hour (there were %d files)", hours[0], nBefore)
+	}
+	t.Logf("%d files before, %v after: %s", nBefore, hours[0]["files"], strings.TrimSpace(r.stderr))
+	if r := run(t, nil, "lake", "compact", "--out", out, "--since", since, "--min-age", "0s"); r.code != 0 || !strings.Contains(r.stderr, ": 0 hours merged") {
+		t.Errorf("compact again exited %d:\n%s", r.code, r.stderr)
+	}
+	if r := run(t, nil, "lake", "--out", out, logs); r.code != 0 || !strings.Contains(r.stderr, "0 rows in 0 files") {
+		t.Errorf("lake after compact exited %d:\n%s", r.code, r.stderr)
+	}
+	diffHits(t, "lake after compact", before, lakeHits(t, out))
+
+	// On S3.
+	s3srv := s3test.Start(t)
+	bucket := s3srv.Bucket(t)
+	files, _ := filepath.Glob(filepath.Join(logs, "*.gz"))
+	upload(t, s3srv, bucket, "cf/", files[:4]...)
+	lakeURL := "s3://" + bucket + "/lake/"
+	if r := run(t, s3srv.Env(), "lake", "--out", lakeURL, "s3://"+bucket+"/cf/"); r.code != 0 {
+		t.Fatalf("lake on S3 exited %d:\n%s", r.code, r.stderr)
+	}
+	s3Before := lakeHits(t, downloadLake(t, s3srv, bucket, "lake/"))
+	if r := run(t, s3srv.Env(), "lake", "compact", "--out", lakeURL, "--since", since, "--min-age", "0s"); r.code != 0 {
+		t.Fatalf("compact on S3 exited %d:\n%s", r.code, r.stderr)
+	}
+	diffHits(t, "compact on S3", s3Before, lakeHits(t, downloadLake(t, s3srv, bucket, "lake/")))
+	if k := s3srv.Keys(t, bucket, "lake/_trackless/compactions/"); len(k) != 0 {
+		t.Errorf("compaction records left: %v", k)
+	}
+}

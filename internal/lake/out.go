@@ -13,6 +13,7 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -44,6 +45,17 @@ type Out interface {
 	List(ctx context.Context, dir string) ([]FileInfo, error)
 	// Open reads a data file.
 	Open(ctx context.Context, name string) (io.ReadSeekCloser, int64, error)
+	// Entries returns the entries whose names start with prefix (an
+	// input's file id: part-<id>-… files are its).
+	Entries(ctx context.Context, prefix string) ([]*Entry, error)
+	// GetMeta reads a file of StateDir (name relative to it); nil when
+	// there is none.
+	GetMeta(ctx context.Context, name string) ([]byte, error)
+	// CreateMeta writes a file of StateDir that must not exist yet: it
+	// returns ErrExists when it does (another process made it).
+	CreateMeta(ctx context.Context, name string, data []byte) error
+	// RemoveMeta removes a file of StateDir.
+	RemoveMeta(ctx context.Context, name string) error
 	// Close releases the output (a directory's lock).
 	Close() error
 	// String says where the lake is, for messages: a path or s3://bucket/prefix/.
@@ -62,9 +74,13 @@ type File interface {
 
 // FileInfo is a data file of a partition.
 type FileInfo struct {
-	Name string // relative to the lake's root
-	Size int64
+	Name     string // relative to the lake's root
+	Size     int64
+	Modified time.Time
 }
+
+// ErrExists says that a file CreateMeta was to create exists already.
+var ErrExists = errors.New("exists already")
 
 // entryName is the name of key's entry, under StateDir/inputs.
 func entryName(key string) string {
@@ -193,7 +209,7 @@ func (d *Dir) List(_ context.Context, dir string) ([]FileInfo, error) {
 		if err != nil {
 			continue // removed meanwhile
 		}
-		out = append(out, FileInfo{Name: path.Join(dir, e.Name()), Size: info.Size()})
+		out = append(out, FileInfo{Name: path.Join(dir, e.Name()), Size: info.Size(), Modified: info.ModTime()})
 	}
 	return out, nil
 }
@@ -209,6 +225,64 @@ func (d *Dir) Open(_ context.Context, name string) (io.ReadSeekCloser, int64, er
 		return nil, 0, fmt.Errorf("lake: %w", err)
 	}
 	return f, st.Size(), nil
+}
+
+func (d *Dir) Entries(_ context.Context, prefix string) ([]*Entry, error) {
+	paths, err := filepath.Glob(filepath.Join(d.root, StateDir, "inputs", prefix+"*.json"))
+	if err != nil {
+		return nil, fmt.Errorf("lake: %w", err)
+	}
+	var out []*Entry
+	for _, p := range paths {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return nil, fmt.Errorf("lake: %w", err)
+		}
+		e, err := decodeEntry(data, p)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+func (d *Dir) metaPath(name string) string {
+	return filepath.Join(d.root, StateDir, filepath.FromSlash(name))
+}
+
+func (d *Dir) GetMeta(_ context.Context, name string) ([]byte, error) {
+	data, err := os.ReadFile(d.metaPath(name))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("lake: %w", err)
+	}
+	return data, nil
+}
+
+// CreateMeta: one process at a time writes a Dir (its lock), so a check
+// before the write is enough.
+func (d *Dir) CreateMeta(_ context.Context, name string, data []byte) error {
+	p := d.metaPath(name)
+	if _, err := os.Stat(p); err == nil {
+		return ErrExists
+	}
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		return fmt.Errorf("lake: %w", err)
+	}
+	if err := atomicfile.WriteFile(p, data, 0o644); err != nil {
+		return fmt.Errorf("lake: %w", err)
+	}
+	return nil
+}
+
+func (d *Dir) RemoveMeta(_ context.Context, name string) error {
+	if err := os.Remove(d.metaPath(name)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("lake: %w", err)
+	}
+	return nil
 }
 
 // isDataFile reports whether a file name is one of the lake's data files
@@ -339,7 +413,7 @@ func (l *S3) List(ctx context.Context, dir string) ([]FileInfo, error) {
 		for _, o := range page.Contents {
 			k := aws.ToString(o.Key)
 			if isDataFile(path.Base(k)) {
-				out = append(out, FileInfo{Name: strings.TrimPrefix(k, l.prefix), Size: aws.ToInt64(o.Size)})
+				out = append(out, FileInfo{Name: strings.TrimPrefix(k, l.prefix), Size: aws.ToInt64(o.Size), Modified: aws.ToTime(o.LastModified)})
 			}
 		}
 	}
@@ -367,6 +441,77 @@ func (l *S3) Open(ctx context.Context, name string) (io.ReadSeekCloser, int64, e
 		return nil, 0, fmt.Errorf("lake: reading s3://%s/%s: %w", l.bucket, key, err)
 	}
 	return tempFile{f}, n, nil
+}
+
+func (l *S3) Entries(ctx context.Context, prefix string) ([]*Entry, error) {
+	keyPrefix := l.prefix + StateDir + "/inputs/" + prefix
+	var out []*Entry
+	p := s3.NewListObjectsV2Paginator(l.client, &s3.ListObjectsV2Input{Bucket: &l.bucket, Prefix: &keyPrefix})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("lake: listing s3://%s/%s: %w", l.bucket, keyPrefix, err)
+		}
+		for _, o := range page.Contents {
+			data, err := l.GetMeta(ctx, strings.TrimPrefix(aws.ToString(o.Key), l.prefix+StateDir+"/"))
+			if err != nil {
+				return nil, err
+			}
+			if data == nil {
+				continue // removed meanwhile
+			}
+			e, err := decodeEntry(data, "s3://"+l.bucket+"/"+aws.ToString(o.Key))
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, e)
+		}
+	}
+	return out, nil
+}
+
+func (l *S3) metaKey(name string) string { return l.prefix + StateDir + "/" + name }
+
+func (l *S3) GetMeta(ctx context.Context, name string) ([]byte, error) {
+	k := l.metaKey(name)
+	out, err := l.client.GetObject(ctx, &s3.GetObjectInput{Bucket: &l.bucket, Key: &k})
+	if err != nil {
+		if s3src.IsNotFound(err) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("lake: reading s3://%s/%s: %w", l.bucket, k, err)
+	}
+	defer out.Body.Close()
+	data, err := io.ReadAll(out.Body)
+	if err != nil {
+		return nil, fmt.Errorf("lake: reading s3://%s/%s: %w", l.bucket, k, err)
+	}
+	return data, nil
+}
+
+// CreateMeta is a conditional write (If-None-Match: *): of two processes,
+// one creates the file, the other gets ErrExists.
+func (l *S3) CreateMeta(ctx context.Context, name string, data []byte) error {
+	k := l.metaKey(name)
+	_, err := l.client.PutObject(ctx, &s3.PutObjectInput{
+		Bucket: &l.bucket, Key: &k, Body: bytes.NewReader(data), IfNoneMatch: aws.String("*"),
+		ContentType: aws.String("application/json"),
+	})
+	switch {
+	case err == nil:
+		return nil
+	case s3src.IsPreconditionFailed(err) || s3src.IsConflict(err):
+		return ErrExists
+	}
+	return fmt.Errorf("lake: writing s3://%s/%s: %w", l.bucket, k, err)
+}
+
+func (l *S3) RemoveMeta(ctx context.Context, name string) error {
+	k := l.metaKey(name)
+	if _, err := l.client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &l.bucket, Key: &k}); err != nil && !s3src.IsNotFound(err) {
+		return fmt.Errorf("lake: removing s3://%s/%s: %w", l.bucket, k, err)
+	}
+	return nil
 }
 
 // tempFile is a temporary file removed when closed.
