@@ -489,6 +489,14 @@ func (in *Input) setup(r io.Reader) error {
 		in.Compression = Zstd
 		in.decoded = zr
 		in.release = append(in.release, zr.Close)
+	case bytes.Equal(head, parquetMagic):
+		pl, err := parquetLines(br)
+		if err != nil {
+			return err
+		}
+		in.Compression = Parquet
+		in.decoded = pl
+		in.release = append(in.release, func() { pl.Close() }) // ends its writer
 	default:
 		in.Compression = Plain
 		in.decoded = br

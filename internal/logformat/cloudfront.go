@@ -44,8 +44,10 @@ const (
 )
 
 // cfFieldNames maps CloudFront field names (lower case) to what the reader
-// keeps. Names it does not know are read and ignored.
-var cfFieldNames = map[string]cfField{
+// keeps, and their snake_case forms, the column names of CloudFront's
+// Parquet output (cs_uri_stem, cs_user_agent; see withSnakeCase). Names
+// it does not know are read and ignored.
+var cfFieldNames = withSnakeCase(map[string]cfField{
 	"date":                        cfDate,
 	"time":                        cfTime,
 	"x-edge-location":             cfEdge,
@@ -71,6 +73,20 @@ var cfFieldNames = map[string]cfField{
 	"sc-content-type":             cfContentType,
 	"timestamp(ms)":               cfTimestampMs,
 	"timestamp":                   cfTimestamp,
+})
+
+// withSnakeCase adds to names the snake_case form of each: '-' and '(' as
+// '_', ')' dropped (cs(user-agent): cs_user_agent), and the spellings
+// CloudFront's Parquet tables use for the headers (cs_referrer).
+func withSnakeCase(names map[string]cfField) map[string]cfField {
+	out := make(map[string]cfField, 2*len(names)+2)
+	for n, f := range names {
+		out[n] = f
+		out[strings.NewReplacer("-", "_", "(", "_", ")", "").Replace(n)] = f
+	}
+	out["cs_referrer"] = cfReferer
+	out["timestamp_ms"] = cfTimestampMs
+	return out
 }
 
 // LegacyFields is the documented order of the 33 fields of CloudFront

@@ -171,7 +171,7 @@ func (a *Auto) Parse(line []byte, lineNo int64, h *hit.Hit) (bool, error) {
 // jsonFormat tells the JSON formats apart by their keys ("" for none).
 func jsonFormat(line string) string {
 	switch {
-	case strings.Contains(line, `"cs-uri-stem"`):
+	case strings.Contains(line, `"cs-uri-stem"`), strings.Contains(line, `"cs_uri_stem"`):
 		return "cloudfront"
 	case strings.Contains(line, `"RequestPath"`):
 		return "traefik"
