@@ -158,6 +158,11 @@ func (lo *lakeOutput) close() {
 	lo.closers = nil
 }
 
+// lakeMemoryLimit is lake's soft memory limit unless GOMEMLIMIT is set:
+// its live heap (open files' pages and dictionaries, lake.maxBuffered rows
+// of row groups) is 60-70 MiB on the 1M-line benchmark (BENCHMARKS.md).
+const lakeMemoryLimit = 128 << 20
+
 // runLake reads logs into the lake: trackless lake --out DIR|s3://… [inputs].
 func runLake(env Env, args []string) error {
 	var c config
@@ -197,7 +202,7 @@ func runLake(env Env, args []string) error {
 		defer stop()
 	}
 	if env.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(reportMemoryLimit)
+		debug.SetMemoryLimit(lakeMemoryLimit)
 	}
 	ctx, _, stop := signalContexts(log, c.follow)
 	defer stop()

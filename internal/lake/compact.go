@@ -240,7 +240,7 @@ func mergeFiles(ctx context.Context, out Out, c compaction, version string) (int
 		return 0, err
 	}
 	defer f.Abort()
-	w := parquet.NewGenericWriter[Row](f, writerOptions(version)...)
+	w := parquet.NewGenericWriter[Row](f, writerOptions(version, false)...)
 	var rows int64
 	for _, name := range c.Sources {
 		n, err := copyFile(ctx, out, name, w)

@@ -46,6 +46,8 @@ type Options struct {
 	Version string
 	Log     *slog.Logger
 	Now     func() time.Time
+
+	dataPageV2 bool // BenchmarkSink's comparison only
 }
 
 // Sink writes the hits of a run into a lake (a sink.Sink), exactly once
@@ -72,10 +74,14 @@ type Sink struct {
 	cls *classify.Classifier
 	ctx context.Context
 
-	open  map[string]*part // inputs with files open, by key (FlushEvery)
-	whole map[string]bool  // inputs the lake has whole, by name
-	err   error
-	run   string // this run's id, for inputs without identity (stdin)
+	open map[string]*part // inputs with files open, by key (FlushEvery)
+	// parts are the inputs with files open (being read, or kept), and
+	// buffered the rows of their files' row groups in memory.
+	parts    map[*part]bool
+	buffered int64
+	whole    map[string]bool // inputs the lake has whole, by name
+	err      error
+	run      string // this run's id, for inputs without identity (stdin)
 
 	// What this run did, for its summary.
 	Rows, Excluded int64
@@ -102,7 +108,7 @@ func NewSink(ctx context.Context, out Out, opt Options) (*Sink, error) {
 	}
 	var id [8]byte
 	rand.Read(id[:])
-	return &Sink{out: out, opt: opt, cls: cls, ctx: ctx, open: map[string]*part{}, whole: map[string]bool{}, run: hex.EncodeToString(id[:])}, nil
+	return &Sink{out: out, opt: opt, cls: cls, ctx: ctx, open: map[string]*part{}, parts: map[*part]bool{}, whole: map[string]bool{}, run: hex.EncodeToString(id[:])}, nil
 }
 
 // Begin implements sink.Sink.
@@ -210,7 +216,6 @@ type part struct {
 	clock   int64                 // rows written, for least recently used
 	pending time.Time             // when the first row not yet published came
 	row     Row
-	rowBuf  [1]Row
 }
 
 func (p *part) Hit(line int64, h *hit.Hit) error {
@@ -249,6 +254,12 @@ func (p *part) Hit(line int64, h *hit.Hit) error {
 		s.fail(err)
 		return s.stopped()
 	}
+	if s.buffered++; s.buffered > maxBuffered {
+		if err := s.endLargestGroup(); err != nil {
+			s.fail(err)
+			return s.stopped()
+		}
+	}
 	p.clock++
 	fw.used = p.clock
 	if p.rows == 0 {
@@ -277,16 +288,40 @@ func (p *part) file(hour, line int64) (*fileWriter, error) {
 		}
 	}
 	name := fmt.Sprintf("%s/part-%s-%d.parquet", partition(hour), p.id, line)
-	fw, err := newFileWriter(p.s.out, name, hour, p.s.opt.Version)
+	fw, err := newFileWriter(p.s.out, name, hour, p.s.opt.Version, p.s.opt.dataPageV2)
 	if err != nil {
 		return nil, err
 	}
 	p.files[hour] = fw
+	p.s.parts[p] = true
 	return fw, nil
+}
+
+// endLargestGroup writes out the largest row group held in memory (see
+// maxBuffered).
+func (s *Sink) endLargestGroup() error {
+	var big *fileWriter
+	for p := range s.parts {
+		for _, fw := range p.files {
+			if big == nil || fw.inGroup > big.inGroup {
+				big = fw
+			}
+		}
+	}
+	if big == nil {
+		return nil
+	}
+	s.buffered -= big.inGroup
+	return big.endGroup()
 }
 
 func (p *part) closeFile(fw *fileWriter) error {
 	delete(p.files, fw.hour)
+	p.s.buffered -= fw.inGroup
+	fw.inGroup = 0
+	if len(p.files) == 0 {
+		delete(p.s.parts, p)
+	}
 	if err := fw.close(); err != nil {
 		fw.f.Abort()
 		return err
@@ -512,8 +547,10 @@ func (p *part) put(e *Entry) error {
 // abort gives up the files not published.
 func (p *part) abort() {
 	for _, fw := range p.files {
+		p.s.buffered -= fw.inGroup
 		fw.f.Abort()
 	}
+	delete(p.s.parts, p)
 	for _, fw := range p.closed {
 		fw.f.Abort()
 	}

@@ -3,6 +3,7 @@ package lake
 import (
 	"fmt"
 	"time"
+	"unsafe"
 
 	"github.com/parquet-go/parquet-go"
 )
@@ -13,8 +14,13 @@ const (
 	// rowGroupRows is the most rows in a row group: about 10-30 MB of
 	// zstd per group for access logs, the size scans like.
 	rowGroupRows = 1 << 20
-	// pageBuffer is the size of a column's page before it is compressed.
-	pageBuffer = 128 << 10
+	// pageBuffer is the size of a column's page before it is compressed:
+	// each open file has one per column.
+	pageBuffer = 32 << 10
+	// maxBuffered is the most rows a Sink holds in the row groups of its
+	// open files (compressed pages in memory until the row group is
+	// written out): past it, the file holding the most ends its row group.
+	maxBuffered = 128 << 10
 	// bloomBits is the bits per distinct value of the bloom filters (about
 	// 1 % false positives).
 	bloomBits = 10
@@ -29,11 +35,13 @@ const SchemaVersion = "1"
 // 2 pages with DELTA_LENGTH_BYTE_ARRAY strings, is what readers built on
 // parquet-mr and Iceberg's vectorized reader fail on); split-block bloom
 // filters on the columns people look up one value of; page statistics.
-func writerOptions(version string) []parquet.WriterOption {
-	return []parquet.WriterOption{
+func writerOptions(version string, v2 bool) []parquet.WriterOption {
+	pages := []parquet.WriterOption{parquet.DataPageVersion(1), parquet.DefaultEncodingFor(parquet.ByteArray, &parquet.Plain)}
+	if v2 {
+		pages = nil // parquet-go's default, for BenchmarkSink's comparison
+	}
+	return append(pages,
 		parquet.Compression(&parquet.Zstd),
-		parquet.DataPageVersion(1),
-		parquet.DefaultEncodingFor(parquet.ByteArray, &parquet.Plain),
 		parquet.BloomFilters(
 			parquet.SplitBlockFilter(bloomBits, "client_ip"),
 			parquet.SplitBlockFilter(bloomBits, "path"),
@@ -44,7 +52,7 @@ func writerOptions(version string) []parquet.WriterOption {
 		parquet.PageBufferSize(pageBuffer),
 		parquet.CreatedBy("trackless", version, ""),
 		parquet.KeyValueMetadata("trackless.schema", SchemaVersion),
-	}
+	)
 }
 
 // hourOf is the hour a time falls in: hours since the Unix epoch, UTC.
@@ -64,29 +72,39 @@ func partition(hour int64) string {
 
 // fileWriter writes one data file: the rows of one input in one hour.
 type fileWriter struct {
-	name  string
-	hour  int64
-	f     File
-	w     *parquet.GenericWriter[Row]
-	rows  int64
-	batch []Row
-	used  int64 // when last written to (the writer's count of rows), for closing the least used
+	name    string
+	hour    int64
+	f       File
+	w       *parquet.GenericWriter[Row]
+	rows    int64
+	inGroup int64 // rows in the row group being written
+	used    int64 // when last written to (the writer's count of rows), for closing the least used
 }
 
-func newFileWriter(out Out, name string, hour int64, version string) (*fileWriter, error) {
+func newFileWriter(out Out, name string, hour int64, version string, v2 bool) (*fileWriter, error) {
 	f, err := out.Create(name)
 	if err != nil {
 		return nil, err
 	}
-	return &fileWriter{name: name, hour: hour, f: f, w: parquet.NewGenericWriter[Row](f, writerOptions(version)...)}, nil
+	return &fileWriter{name: name, hour: hour, f: f, w: parquet.NewGenericWriter[Row](f, writerOptions(version, v2)...)}, nil
 }
 
 // write adds a row. The row's strings need not outlive the call.
 func (fw *fileWriter) write(r *Row) error {
-	if _, err := fw.w.Write([]Row{*r}); err != nil {
+	if _, err := fw.w.Write(unsafe.Slice(r, 1)); err != nil {
 		return fmt.Errorf("lake: writing %s: %w", fw.name, err)
 	}
 	fw.rows++
+	fw.inGroup++
+	return nil
+}
+
+// endGroup writes the row group being written out to the file.
+func (fw *fileWriter) endGroup() error {
+	if err := fw.w.Flush(); err != nil {
+		return fmt.Errorf("lake: writing %s: %w", fw.name, err)
+	}
+	fw.inGroup = 0
 	return nil
 }
 
