@@ -215,7 +215,7 @@ type part struct {
 	rows    int64                 // rows not yet published
 	clock   int64                 // rows written, for least recently used
 	pending time.Time             // when the first row not yet published came
-	row     Row
+	row     [1]Row                // the row being written (its map reused)
 }
 
 func (p *part) Hit(line int64, h *hit.Hit) error {
@@ -244,13 +244,13 @@ func (p *part) Hit(line int64, h *hit.Hit) error {
 		url = h.URL(scheme, host)
 	}
 	f := s.cls.Facts(h, url)
-	s.opt.Rows.fill(&p.row, h, &f, p.e.Name, line)
+	s.opt.Rows.fill(&p.row[0], h, &f, p.e.Name, line)
 	fw, err := p.file(hourOf(h.Time), line)
 	if err != nil {
 		s.fail(err)
 		return s.stopped()
 	}
-	if err := fw.write(&p.row); err != nil {
+	if err := fw.write(p.row[:]); err != nil {
 		s.fail(err)
 		return s.stopped()
 	}

@@ -3,7 +3,6 @@ package lake
 import (
 	"fmt"
 	"time"
-	"unsafe"
 
 	"github.com/parquet-go/parquet-go"
 )
@@ -89,9 +88,10 @@ func newFileWriter(out Out, name string, hour int64, version string, v2 bool) (*
 	return &fileWriter{name: name, hour: hour, f: f, w: parquet.NewGenericWriter[Row](f, writerOptions(version, v2)...)}, nil
 }
 
-// write adds a row. The row's strings need not outlive the call.
-func (fw *fileWriter) write(r *Row) error {
-	if _, err := fw.w.Write(unsafe.Slice(r, 1)); err != nil {
+// write adds a row (a slice of one, not to allocate one per row). The
+// row's strings need not outlive the call.
+func (fw *fileWriter) write(row []Row) error {
+	if _, err := fw.w.Write(row); err != nil {
 		return fmt.Errorf("lake: writing %s: %w", fw.name, err)
 	}
 	fw.rows++
