@@ -572,3 +572,82 @@ func TestCloudFrontParquet(t *testing.T) {
 		t.Fatalf("lake of the Parquet log exited %d:\n%s", r.code, r.stderr)
 	}
 }
+
+// TestAthenaViews: deploy/athena's views run (with DuckDB, over a lake of
+// the sample logs) and give the report's figures; hits.sql's columns are
+// the lake's, with Athena's names for their types.
+func TestAthenaViews(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "lake")
+	samples, err := filepath.Abs("../../testdata/cloudfront")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := run(t, nil, "lake", "--out", out, samples); r.code != 0 {
+		t.Fatalf("lake exited %d:\n%s", r.code, r.stderr)
+	}
+	views, err := os.ReadFile("../../deploy/athena/views.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	table := "CREATE VIEW trackless_hits AS SELECT * FROM read_parquet('" + out + "/**/*.parquet', hive_partitioning=true, hive_types={'dt': VARCHAR, 'hour': INTEGER})"
+	got := duckdbtest.Query(t, table, string(views), `SELECT
+		(SELECT sum(page_views) FROM trackless_days) AS pages,
+		(SELECT sum(views) FROM trackless_pages) AS views,
+		(SELECT sum(requests) + sum(bot_requests) FROM trackless_days) AS requests,
+		(SELECT sum(bot_requests) FROM trackless_days) AS bots,
+		(SELECT sum(requests) FROM trackless_ai_assistants) AS ai,
+		(SELECT count(*) FROM trackless_bots WHERE category = 'ai_crawler') AS crawlers,
+		(SELECT count(*) FROM trackless_days) AS days`)[0]
+	r := run(t, nil, "report", "--json", "-", samples)
+	var rep struct {
+		Overview struct {
+			Requests            int `json:"requests"`
+			Pages               int `json:"pages"`
+			BotRequests         int `json:"bot_requests"`
+			AIAssistantRequests int `json:"ai_assistant_requests"`
+		} `json:"overview"`
+		Period struct{ Days int } `json:"period"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+		t.Fatal(err)
+	}
+	o := rep.Overview
+	want := fmt.Sprint(map[string]string{
+		"pages": fmt.Sprint(o.Pages), "views": fmt.Sprint(o.Pages), "requests": fmt.Sprint(o.Requests),
+		"bots": fmt.Sprint(o.BotRequests), "ai": fmt.Sprint(o.AIAssistantRequests), "days": fmt.Sprint(rep.Period.Days),
+	})
+	delete(got, "crawlers")
+	if fmt.Sprint(got) != want {
+		t.Errorf("the views give %v, the report %v", got, want)
+	}
+
+	// hits.sql names the lake's columns, in order, with Athena's types.
+	ddl, err := os.ReadFile("../../deploy/athena/hits.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cols []string
+	for _, l := range strings.Split(string(ddl), "\n") {
+		if f := strings.Fields(strings.TrimSpace(l)); len(f) == 2 && strings.HasPrefix(f[0], "`") {
+			cols = append(cols, strings.Trim(f[0], "`")+" "+strings.TrimSuffix(f[1], ","))
+		}
+	}
+	athena := map[string]string{"TIMESTAMP WITH TIME ZONE": "timestamp", "VARCHAR": "string", "INTEGER": "int", "BIGINT": "bigint",
+		"DOUBLE": "double", "MAP(VARCHAR, VARCHAR)": "map<string,string>"}
+	var lake []string
+	for _, c := range duckdbtest.Query(t, "DESCRIBE SELECT * FROM read_parquet('"+out+"/**/*.parquet', hive_partitioning=true, hive_types={'dt': VARCHAR, 'hour': INTEGER})") {
+		name, ty := c["column_name"].(string), c["column_type"].(string)
+		if name == "dt" {
+			ty = "string" // a partition: its value is in the path
+		} else {
+			ty = athena[ty]
+		}
+		lake = append(lake, name+" "+ty)
+	}
+	// The partitions come last in both: PARTITIONED BY (dt string, hour int).
+	cols = append(cols, "dt string", "hour int")
+	if !slices.Equal(cols, lake) {
+		t.Errorf("hits.sql's columns:\n%v\nthe lake's:\n%v", cols, lake)
+	}
+}
