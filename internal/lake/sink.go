@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/trackless/trackless/internal/classify"
@@ -449,6 +450,7 @@ func (p *part) flush(through int64, m input.Mark) error {
 	}
 	pub := p.closed
 	p.closed = nil
+	slices.SortFunc(pub, func(a, b *fileWriter) int { return strings.Compare(a.name, b.name) })
 	defer func() {
 		for _, fw := range pub {
 			fw.f.Abort() // a published file's temporary is gone already

@@ -265,6 +265,49 @@ func TestSinkReplayRemovesNamesNotWrittenAgain(t *testing.T) {
 	}
 }
 
+// A flush that failed, written again with other settings (--lake-open-hours
+// changed between the runs): the files are cut elsewhere, and the earlier
+// run's names not written again are removed, or their rows would be there
+// twice.
+func TestSinkReplayWithOtherCuts(t *testing.T) {
+	dir := t.TempDir()
+	info := sink.Info{Name: "access.log", Key: "file:1", Size: 100}
+	// Lines alternate between hours 08 and 09: with one file open at a
+	// time, each line starts a file.
+	hitAt := func(l int64) *hit.Hit {
+		h := testHit(l)
+		h.Time = t0.Add(time.Duration((l+1)%2)*time.Hour + time.Duration(l)*time.Second)
+		return h
+	}
+	n := 4
+	sk := newTestSink(t, failingOut{openDir(t, dir), &n}, Options{MaxOpen: 1})
+	h, _, _ := sk.Begin(info)
+	for l := int64(1); l <= 4; l++ {
+		h.Hit(l, hitAt(l))
+	}
+	if err := h.End(sink.End{Lines: 4}); err == nil {
+		t.Fatal("the fourth publication did not fail")
+	}
+	if got := keys(lakeRows(t, dir)); len(got) != 3 {
+		t.Fatalf("published %v, want 3 files", got)
+	}
+	sk = newTestSink(t, openDir(t, dir), Options{})
+	h, from, _ := sk.Begin(info)
+	for l := from + 1; l <= 4; l++ {
+		h.Hit(l, hitAt(l))
+	}
+	if err := h.End(sink.End{Lines: 4}); err != nil {
+		t.Fatal(err)
+	}
+	files := lakeRows(t, dir)
+	if got := lines(files); !slices.Equal(got, want("access.log", 1, 4)) {
+		t.Errorf("rows %v", got)
+	}
+	if len(files) != 2 {
+		t.Errorf("files %v, want one per hour", keys(files))
+	}
+}
+
 // With a replay through line 6 and an input read on to line 9, the
 // replay's flush comes at line 6, the rest at the end.
 func TestSinkReplayFlushesAtItsLine(t *testing.T) {
