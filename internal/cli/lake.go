@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/trackless/trackless/internal/classify"
@@ -51,25 +52,8 @@ func (j *job) openLake(ctx context.Context, where string, flt filter.Filter, alo
 			lo.close()
 		}
 	}()
-	if s3src.IsURL(where) {
-		bucket, prefix, err := s3src.ParseURL(where)
-		if err != nil {
-			return nil, usagef("the lake %s: %v", where, err)
-		}
-		if prefix != "" && prefix[len(prefix)-1] != '/' {
-			prefix += "/"
-		}
-		client, err := j.s3Client(ctx)
-		if err != nil {
-			return nil, fatalError(fmt.Errorf("the lake %s: %w", where, err))
-		}
-		lo.out = lake.NewS3(client, bucket, prefix)
-	} else {
-		d, err := lake.OpenDir(where)
-		if err != nil {
-			return nil, fatalError(err)
-		}
-		lo.out = d
+	if lo.out, err = j.lakeOut(ctx, where); err != nil {
+		return nil, err
 	}
 	lo.closers = append(lo.closers, lo.out.Close)
 	opt := lake.Options{
@@ -117,6 +101,30 @@ func (j *job) openLake(ctx context.Context, where string, flt filter.Filter, alo
 		return nil, usageError(err)
 	}
 	return lo, nil
+}
+
+// lakeOut opens the lake at where: a directory (locked) or
+// s3://BUCKET/PREFIX/.
+func (j *job) lakeOut(ctx context.Context, where string) (lake.Out, error) {
+	if !s3src.IsURL(where) {
+		d, err := lake.OpenDir(where)
+		if err != nil {
+			return nil, fatalError(err)
+		}
+		return d, nil
+	}
+	bucket, prefix, err := s3src.ParseURL(where)
+	if err != nil {
+		return nil, usagef("the lake %s: %v", where, err)
+	}
+	if prefix != "" && !strings.HasSuffix(prefix, "/") {
+		prefix += "/"
+	}
+	client, err := j.s3Client(ctx)
+	if err != nil {
+		return nil, fatalError(fmt.Errorf("the lake %s: %w", where, err))
+	}
+	return lake.NewS3(client, bucket, prefix), nil
 }
 
 func (lo *lakeOutput) output() sink.Sink { return lo.sink }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 
 	"github.com/trackless/trackless/internal/awslambda"
 	"github.com/trackless/trackless/internal/input"
+	"github.com/trackless/trackless/internal/lake"
 	"github.com/trackless/trackless/internal/ledger"
 	"github.com/trackless/trackless/internal/pipeline"
 	"github.com/trackless/trackless/internal/s3src"
@@ -124,28 +126,31 @@ func (j *job) lambdaProcess(env Env, stopBefore time.Duration) awslambda.Process
 // whose checkpoint is in the ledger (the same as a run given the stream
 // has: a record read by either is not read again), and returns the first
 // record not confirmed: the first after the ledger's checkpoint of its
-// shard. Records between the checkpoint and the last confirmed line come
-// again and are skipped (the ledger has them), so that the lines of a
-// shard keep one numbering.
+// shard, or after the lake's (TRACKLESS_LAKE) when that one is earlier.
+// Records between the checkpoint and the last confirmed line come again
+// and are skipped (the ledger, or the lake, has them), so that the lines
+// of a shard keep one numbering.
 func (j *job) lambdaRecords(env Env, stopBefore time.Duration) awslambda.ProcessRecords {
 	return func(ctx context.Context, recs []awslambda.KinesisRecord) (string, error) {
 		if err := j.lambdaReady(ctx); err != nil {
 			return "", err
 		}
-		if j.c.lake.where != "" {
-			// The lake's progress would have to follow the ledger's
-			// through the records the event source mapping gives up on
-			// (readOnAfterGap): not done yet.
-			return "", errors.New("TRACKLESS_LAKE is not supported with a Kinesis event source yet: remove it from this function, and write the lake from the stream with trackless lake --follow --out s3://BUCKET/PREFIX/ kinesis://STREAM (docs/lake.md)")
-		}
 		set, err := j.sources().FromKinesisEvent(recs)
 		if err != nil {
 			return "", err
 		}
+		// The lake's entries (TRACKLESS_LAKE): a shard's retry starts at
+		// the first record the ledger or the lake lacks.
+		var lakeOut lake.Out
+		if j.c.lake.where != "" {
+			if lakeOut, err = j.lakeOut(ctx, j.c.lake.where); err != nil {
+				return "", err
+			}
+		}
 		if j.led != nil {
 			for _, name := range set.Names {
 				shardRecs, key := set.ShardRecords(name)
-				j.readOnAfterGap(ctx, name, key, shardRecs)
+				j.readOnAfterGap(ctx, name, key, shardRecs, lakeOut)
 			}
 		}
 		runErr := j.lambdaRun(env, ctx, set, stopBefore)
@@ -167,7 +172,21 @@ func (j *job) lambdaRecords(env Env, stopBefore time.Duration) awslambda.Process
 			if e != nil && e.Mark != nil {
 				at = *e.Mark
 			}
-			if r, ok := firstUnread(shardRecs, at); ok {
+			r, ok := firstUnread(shardRecs, at)
+			if lakeOut != nil {
+				le, err := lakeOut.Get(ctx, key)
+				if err != nil {
+					return shardRecs[0].Position, errors.Join(runErr, err)
+				}
+				var lat input.Mark
+				if le != nil && le.Mark != nil {
+					lat = *le.Mark
+				}
+				if lr, lok := firstUnread(shardRecs, lat); lok && (!ok || index(shardRecs, lr) < index(shardRecs, r)) {
+					r, ok = lr, true
+				}
+			}
+			if ok {
 				if runErr == nil {
 					runErr = fmt.Errorf("%s: records from %s on were not all confirmed", name, r.Position)
 				}
@@ -187,6 +206,11 @@ func (j *job) lambdaRecords(env Env, stopBefore time.Duration) awslambda.Process
 		}
 		return "", runErr
 	}
+}
+
+// index is the place of r in recs.
+func index(recs []input.Record, r input.Record) int {
+	return slices.IndexFunc(recs, func(x input.Record) bool { return x.Position == r.Position })
 }
 
 // firstUnread returns the first record of recs with a line that comes
@@ -209,7 +233,7 @@ func firstUnread(recs []input.Record, at input.Mark) (input.Record, bool) {
 // on after every line the ledger has, from that record, so that none of
 // them is taken for one confirmed before: nothing of the event is
 // skipped.
-func (j *job) readOnAfterGap(ctx context.Context, name, key string, recs []input.Record) {
+func (j *job) readOnAfterGap(ctx context.Context, name, key string, recs []input.Record, lakeOut lake.Out) {
 	e, err := j.led.Get(ctx, key)
 	if err != nil || e == nil || e.Mark == nil || e.Mark.Next == "" {
 		return
@@ -220,11 +244,46 @@ func (j *job) readOnAfterGap(ctx context.Context, name, key string, recs []input
 		return
 	}
 	j.log.Warn("records of the shard were not given to this function (the event source mapping gave up on them: see its on-failure destination); reading on from the event's first record", "input", name, "missing_from", at.Next, "read_from", r.Position)
+	// The lake's lines are numbered on after the same line, after every
+	// line the ledger or the lake has; the lake has the event's records
+	// up to its own mark's (its reading may have gone further than
+	// Matomo's confirmations): they are its next lines.
+	var le *lake.Entry
+	var lakeHi, lakeHas int64
+	var lakeLast input.Record // the last record of the event the lake has
+	if lakeOut != nil {
+		if le, err = lakeOut.Get(ctx, key); err != nil {
+			j.log.Warn("cannot read the lake's entry of the shard", "input", name, "error", err)
+			return
+		}
+		if le != nil {
+			lakeHi = le.Lines
+			lm := le.Mark
+			if p := le.Pending; p != nil {
+				// A flush under way is taken as done: its records were
+				// given up on, they are not read again either way.
+				lakeHi = max(lakeHi, p.Through)
+				if p.Mark != nil {
+					lm = p.Mark
+				}
+			}
+			for _, rec := range recs[index(recs, r):] {
+				if lm == nil || lm.Position == "" || source.Unread(rec.Position, *lm) {
+					break
+				}
+				if len(rec.Data) > 0 {
+					lakeHas++
+					lakeLast = rec
+				}
+			}
+		}
+	}
+	var mark *input.Mark
 	j.updateEntry(ctx, key, func(e *ledger.Entry) bool {
 		if e.Mark == nil || e.Mark.Position != at.Position || e.Mark.Next != at.Next {
 			return false
 		}
-		hi := e.ConfirmedLine
+		hi := max(e.ConfirmedLine, lakeHi)
 		for _, l := range e.ShardLines {
 			hi = max(hi, l)
 		}
@@ -235,8 +294,19 @@ func (j *job) readOnAfterGap(ctx context.Context, name, key string, recs []input
 		}
 		e.ConfirmedLine, e.ShardLines, e.ShardDone = hi, nil, nil
 		e.Mark = &input.Mark{Line: hi, Position: r.Position, At: true}
+		mark = e.Mark
 		return true
 	})
+	if le != nil && mark != nil {
+		lm := *mark
+		if lakeHas > 0 {
+			lm = input.Mark{Line: mark.Line + lakeHas, Position: lakeLast.Position}
+		}
+		le.Lines, le.Mark, le.Pending, le.Done = lm.Line, &lm, nil, false
+		if err := lakeOut.Put(ctx, key, le); err != nil {
+			j.log.Warn("cannot update the lake's entry of the shard", "input", name, "error", err)
+		}
+	}
 	if j.opt.Dedup != nil {
 		j.opt.Dedup.Forget(key) // its line numbers say other records now
 	}

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -435,21 +436,94 @@ func TestLambdaLake(t *testing.T) {
 	}
 }
 
-// TestLambdaLakeKinesisRefused: TRACKLESS_LAKE on a Kinesis event source
-// is not supported yet: the invocation fails and says what to do instead,
-// and nothing is sent (the records come again once it is removed).
-func TestLambdaLakeKinesisRefused(t *testing.T) {
-	s := newLambdaSetupWith(t, matomotest.Config{SuperUserTokens: []string{token}, SiteURLs: map[int][]string{1: {"https://www.example.org"}}},
-		"TRACKLESS_FORMAT=cloudfront-realtime")
+// TestLambdaKinesisLake: TRACKLESS_LAKE on a Kinesis event source. Each
+// record is in the lake once, through repeated and overlapping events, an
+// invocation stopped at its deadline (the answer names the first record
+// the ledger or the lake lacks: here the lake's, which publishes a shard's
+// rows only when its event is read to its end), and records the event
+// source mapping gave up on (bisected: it gives up on the first half of a
+// failed batch and gives the second half again; the lake, which read the
+// whole batch, has them already).
+func TestLambdaKinesisLake(t *testing.T) {
+	var failing atomic.Bool
+	var failFrom atomic.Int64
+	s := newLambdaSetupWith(t, matomotest.Config{
+		SuperUserTokens: []string{token}, SiteURLs: map[int][]string{1: {"https://www.example.org"}},
+		FaultFunc: func(n int) matomotest.Fault {
+			if failing.Load() && int64(n) >= failFrom.Load() {
+				return matomotest.Fault{Kind: matomotest.Fault503}
+			}
+			return matomotest.Fault{}
+		},
+	}, "TRACKLESS_MODE=visits", "TRACKLESS_FORMAT=cloudfront-realtime", "BATCH_SIZE=5", "TRACKLESS_CONCURRENCY=1", "TRACKLESS_LAMBDA_STOP_BEFORE=2s")
 	s.env = append(s.env, "TRACKLESS_LAKE=s3://"+s.bucket+"/lake/")
-	recs := []string{realtimeRecord(clock.Add(-time.Hour), "198.51.100.1", "/k/1")}
-	startBootstrap(t, s.rt, s.env)
-	r := s.rt.invoke(kinesisEvent("arn:aws:kinesis:us-east-1:123456789012:stream/pixel", recs, 0, 1), time.Minute)()
-	if r.ok || !strings.Contains(r.body, "TRACKLESS_LAKE is not supported with a Kinesis event source yet") {
-		t.Fatalf("invocation: ok %v, %s", r.ok, r.body)
+	const arn = "arn:aws:kinesis:us-east-1:123456789012:stream/pixel"
+	var recs []string
+	for i := range 600 {
+		recs = append(recs, realtimeRecord(clock.Add(-3*time.Hour+time.Duration(i)*time.Second), fmt.Sprintf("198.51.100.%d", i%9+1), fmt.Sprintf("/lake/page-%d", i)))
 	}
-	if n := len(s.mat.StoredRaw()); n != 0 {
-		t.Errorf("%d hits sent", n)
+	_, lambdaLog := startBootstrap(t, s.rt, s.env)
+	defer func() {
+		if t.Failed() {
+			t.Logf("the function logged:\n%s", lambdaLog)
+		}
+	}()
+	for _, ev := range [][2]int{{0, 40}, {0, 40}, {30, 60}} {
+		if f := kinesisFailures(t, s.rt.invoke(kinesisEvent(arn, recs, ev[0], ev[1]), time.Minute)()); len(f) > 0 {
+			t.Fatalf("event %v: failures %v", ev, f)
+		}
+	}
+	// Matomo fails after 70 batches of 5, until the deadline: the lake
+	// has the event (read to its end), Matomo's ledger its checkpoint at
+	// record 316 (60 + 256): the retry starts there.
+	failFrom.Store(int64(s.mat.Stats().BulkRequests + 1 + 70))
+	failing.Store(true)
+	f := kinesisFailures(t, s.rt.invoke(kinesisEvent(arn, recs, 60, 600), 5*time.Second)())
+	if len(f) != 1 || f[0] != kinesisSeq(316) {
+		t.Fatalf("stopped at the deadline: failures %v, want record 316", f)
+	}
+	failing.Store(false)
+	if f := kinesisFailures(t, s.rt.invoke(kinesisEvent(arn, recs, 316, 600), time.Minute)()); len(f) > 0 {
+		t.Fatalf("the retry: failures %v", f)
+	}
+	all := filepath.Join(t.TempDir(), "records.log")
+	os.WriteFile(all, []byte(strings.Join(recs, "")), 0o644)
+	checkStored(t, s.mat, parseItemsEnv(t, s.env, "--mode", "visits", all))
+
+	// A second shard: its first event stops at the deadline (Matomo
+	// failing; its 200 records were read, and are in the lake), the mapping
+	// gives up on records 0-99 and gives 100-199 again.
+	const arn2 = "arn:aws:kinesis:us-east-1:123456789012:stream/pixel-2"
+	var recs2 []string
+	for i := range 200 {
+		recs2 = append(recs2, realtimeRecord(clock.Add(-90*time.Minute+time.Duration(i)*time.Second), fmt.Sprintf("203.0.113.%d", i%9+1), fmt.Sprintf("/lake2/page-%d", i)))
+	}
+	failFrom.Store(int64(s.mat.Stats().BulkRequests + 1 + 8))
+	failing.Store(true)
+	if f = kinesisFailures(t, s.rt.invoke(kinesisEvent(arn2, recs2, 0, 200), 5*time.Second)()); len(f) != 1 || f[0] != kinesisSeq(0) {
+		t.Fatalf("the second shard's first event: failures %v", f)
+	}
+	failing.Store(false)
+	if f := kinesisFailures(t, s.rt.invoke(kinesisEvent(arn2, recs2, 100, 200), time.Minute)()); len(f) > 0 {
+		t.Fatalf("the event after the records given up on: failures %v", f)
+	}
+	rows := duckdbtest.Query(t, `SELECT count(*) AS n, count(DISTINCT path) AS paths,
+		count(*) FILTER (WHERE path LIKE '/lake2/%') AS second,
+		min(CASE WHEN path LIKE '/lake2/%' THEN CAST(split_part(path, '-', 2) AS INT) END) AS first2
+		FROM `+duckdbtest.Glob(downloadLake(t, s.s3, s.bucket, "lake/")))
+	if got := fmt.Sprint(rows[0]); got != "map[first2:0 n:800 paths:800 second:200]" {
+		t.Errorf("the lake: %s, want the 600 records of the first shard and the 200 of the second, each once", got)
+	}
+
+	// The lake cannot be written (its bucket is gone), Matomo can: the
+	// answer names the event's first record, which the lake lacks.
+	s2 := newLambdaSetupWith(t, matomotest.Config{SuperUserTokens: []string{token}, SiteURLs: map[int][]string{1: {"https://www.example.org"}}},
+		"TRACKLESS_MODE=visits", "TRACKLESS_FORMAT=cloudfront-realtime")
+	s2.env = append(s2.env, "TRACKLESS_LAKE=s3://no-such-bucket-trackless/lake/")
+	startBootstrap(t, s2.rt, s2.env)
+	r := s2.rt.invoke(kinesisEvent(arn, recs, 0, 40), time.Minute)()
+	if !strings.Contains(r.body, kinesisSeq(0)) || len(s2.mat.StoredRaw()) == 0 {
+		t.Errorf("the lake failing: answer %s, %d hits stored; want record 0 named, the hits sent", r.body, len(s2.mat.StoredRaw()))
 	}
 }
 

@@ -76,8 +76,8 @@ type Sink struct {
 	ctx context.Context
 
 	open map[string]*part // inputs with files open, by key (FlushEvery)
-	// parts are the inputs with files open (being read, or kept), and
-	// buffered the rows of their files' row groups in memory.
+	// parts are the inputs with files not yet published (being read, or
+	// kept), and buffered the rows of their open row groups in memory.
 	parts    map[*part]bool
 	buffered int64
 	whole    map[string]bool // inputs the lake has whole, by name
@@ -320,9 +320,6 @@ func (p *part) closeFile(fw *fileWriter) error {
 	delete(p.files, fw.hour)
 	p.s.buffered -= fw.inGroup
 	fw.inGroup = 0
-	if len(p.files) == 0 {
-		delete(p.s.parts, p)
-	}
 	if err := fw.close(); err != nil {
 		fw.f.Abort()
 		return err
@@ -473,6 +470,7 @@ func (p *part) flush(through int64, m input.Mark) error {
 			return err
 		}
 		p.rows = 0
+		delete(p.s.parts, p)
 		p.s.Rows += rows
 		p.s.Files += len(names)
 		return nil
@@ -509,6 +507,7 @@ func (p *part) flush(through int64, m input.Mark) error {
 	*p.e = e
 	p.replay = nil
 	p.rows = 0
+	delete(p.s.parts, p)
 	p.s.Rows += rows
 	p.s.Files += len(names)
 	return nil
@@ -580,8 +579,9 @@ func (s *Sink) FlushDue() error {
 }
 
 // Close publishes what inputs kept open (FlushEvery) have: those whose
-// last reading ended; the rows of one stopped while being read are given
-// up (the next run reads them again). It returns the sink's error.
+// last reading ended; the rows of one stopped while being read (a signal,
+// a Lambda's deadline) are given up, their temporary files removed: the
+// next run reads them again. It returns the sink's error.
 func (s *Sink) Close() error {
 	for key, p := range s.open {
 		delete(s.open, key)
@@ -589,8 +589,9 @@ func (s *Sink) Close() error {
 			if err := p.flush(p.lines, p.mark); err != nil {
 				s.fail(err)
 			}
-			continue
 		}
+	}
+	for p := range s.parts {
 		p.abort()
 	}
 	return s.err
@@ -599,7 +600,7 @@ func (s *Sink) Close() error {
 // fail stops the sink on an error of the lake.
 func (s *Sink) fail(err error) {
 	if s.err == nil {
-		s.err = fmt.Errorf("%w: %v", ErrLake, err)
+		s.err = fmt.Errorf("%w: %v", ErrLake, strings.TrimPrefix(err.Error(), "lake: "))
 		if s.opt.Alongside {
 			s.opt.Log.Error("the lake cannot be written: it is left as it was, the run goes on without it", "error", err)
 		}

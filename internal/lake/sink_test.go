@@ -391,3 +391,28 @@ func TestSinkFlushDue(t *testing.T) {
 		t.Errorf("rows %v", got)
 	}
 }
+
+// An input stopped while being read (no End: a signal, a Lambda's
+// deadline) leaves no file, published or temporary, once the sink is
+// closed; its entry says nothing of it.
+func TestSinkCloseRemovesTemporaries(t *testing.T) {
+	dir := t.TempDir()
+	d := openDir(t, dir)
+	sk := newTestSink(t, d, Options{})
+	h, _, _ := sk.Begin(sink.Info{Name: "access.log", Key: "file:1", Size: 100})
+	for l := int64(1); l <= 9; l++ {
+		h.Hit(l, testHit(l))
+	}
+	if err := sk.Close(); err != nil {
+		t.Fatal(err)
+	}
+	filepath.WalkDir(dir, func(p string, e fs.DirEntry, err error) error {
+		if err == nil && !e.IsDir() && !strings.Contains(p, StateDir) {
+			t.Errorf("left: %s", p)
+		}
+		return nil
+	})
+	if e, _ := d.Get(context.Background(), "file:1"); e != nil {
+		t.Errorf("entry %+v", e)
+	}
+}
