@@ -725,3 +725,40 @@ func TestAthenaViews(t *testing.T) {
 		t.Errorf("hits.sql's columns:\n%v\nthe lake's:\n%v", cols, lake)
 	}
 }
+
+// TestLakePrivacy: --anonymize-ip masks every address in the lake, and
+// TRACKLESS_IP_HASH_KEY replaces each by its keyed hash; the key appears
+// nowhere (output, logs at debug level, the lake's files).
+func TestLakePrivacy(t *testing.T) {
+	dir := t.TempDir()
+	a := genLog(t, dir, 2000, 61, clock.Add(-3*time.Hour))
+	masked, hashed := filepath.Join(dir, "masked"), filepath.Join(dir, "hashed")
+	if r := run(t, nil, "lake", "--out", masked, "--anonymize-ip", "2", a); r.code != 0 {
+		t.Fatalf("lake --anonymize-ip exited %d:\n%s", r.code, r.stderr)
+	}
+	const key = "k3y-that-must-not-leak-0123456789"
+	r := run(t, []string{"TRACKLESS_IP_HASH_KEY=" + key}, "lake", "--out", hashed, "--log-level", "debug", a)
+	if r.code != 0 {
+		t.Fatalf("lake with TRACKLESS_IP_HASH_KEY exited %d:\n%s", r.code, r.stderr)
+	}
+	rows := duckdbtest.Query(t, `SELECT count(*) FILTER (WHERE client_ip LIKE '%.0.0' OR client_ip LIKE '%::' OR client_ip LIKE '%:0') AS ok, count(client_ip) AS n FROM `+duckdbtest.Glob(masked))
+	if rows[0]["ok"] != rows[0]["n"] {
+		t.Errorf("masked: %v of %v addresses end in zeros", rows[0]["ok"], rows[0]["n"])
+	}
+	rows = duckdbtest.Query(t, `SELECT count(*) FILTER (WHERE regexp_full_match(client_ip, '[0-9a-f]{32}')) AS ok, count(client_ip) AS n,
+		count(DISTINCT client_ip) AS d FROM `+duckdbtest.Glob(hashed))
+	if rows[0]["ok"] != rows[0]["n"] || rows[0]["d"] == "1" {
+		t.Errorf("hashed: %v", rows[0])
+	}
+	if strings.Contains(r.stdout+r.stderr, key) {
+		t.Error("the key was printed")
+	}
+	filepath.Walk(hashed, func(p string, info os.FileInfo, err error) error {
+		if err == nil && !info.IsDir() {
+			if data, _ := os.ReadFile(p); strings.Contains(string(data), key) {
+				t.Errorf("the key is in %s", p)
+			}
+		}
+		return nil
+	})
+}

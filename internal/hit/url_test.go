@@ -1,6 +1,9 @@
 package hit
 
-import "testing"
+import (
+	"testing"
+	"unicode/utf8"
+)
 
 func TestPageURL(t *testing.T) {
 	tests := []struct{ scheme, host, path, query, want string }{
@@ -66,4 +69,19 @@ func TestDecodeQuery(t *testing.T) {
 			}
 		}
 	}
+}
+
+// FuzzDecodeQuery: any query decodes without a panic into UTF-8 keys and
+// values, and a key of the result came from the query.
+func FuzzDecodeQuery(f *testing.F) {
+	for _, q := range []string{"page=blog&ref=google.com", "a+b=%C3%A9&&=&k", "%", "bad=%FF%FE", "x=1&x=2"} {
+		f.Add(q)
+	}
+	f.Fuzz(func(t *testing.T, q string) {
+		for k, v := range DecodeQuery(nil, q) {
+			if k == "" || !utf8.ValidString(k) || !utf8.ValidString(v) {
+				t.Fatalf("%q: key %q value %q", q, k, v)
+			}
+		}
+	})
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/parquet-go/parquet-go"
 
+	"github.com/trackless/trackless/internal/classify"
 	"github.com/trackless/trackless/internal/hit"
 	"github.com/trackless/trackless/internal/input"
 	"github.com/trackless/trackless/internal/sink"
@@ -414,5 +415,40 @@ func TestSinkCloseRemovesTemporaries(t *testing.T) {
 	})
 	if e, _ := d.Get(context.Background(), "file:1"); e != nil {
 		t.Errorf("entry %+v", e)
+	}
+}
+
+// The client IP as the user chose: kept, masked (--anonymize-ip), or a
+// keyed hash of the masked address (--ip-hash-key); the country is looked
+// up on the address as logged.
+func TestRowPrivacy(t *testing.T) {
+	key := []byte("secret key")
+	for _, tt := range []struct {
+		opt  RowOptions
+		ip   string
+		want string
+	}{
+		{RowOptions{}, "192.0.2.7", "192.0.2.7"},
+		{RowOptions{AnonymizeIP: 2}, "192.0.2.7", "192.0.0.0"},
+		{RowOptions{AnonymizeIP: 1}, "2001:db8:1:2:3:4:5:6", "2001:db8:1:2::"},
+		{RowOptions{IPHashKey: key}, "192.0.2.7", HashIP(key, "192.0.2.7")},
+		{RowOptions{AnonymizeIP: 2, IPHashKey: key}, "192.0.2.7", HashIP(key, "192.0.0.0")},
+		{RowOptions{IPHashKey: key}, "", ""},
+	} {
+		var looked string
+		tt.opt.Country = func(ip string) string { looked = ip; return "FR" }
+		var r Row
+		h := testHit(1)
+		h.ClientIP = tt.ip
+		tt.opt.fill(&r, h, &classify.Facts{}, "x", 1)
+		if r.ClientIP != tt.want {
+			t.Errorf("%+v %q: client_ip %q, want %q", tt.opt, tt.ip, r.ClientIP, tt.want)
+		}
+		if tt.ip != "" && looked != tt.ip {
+			t.Errorf("%+v %q: country looked up for %q", tt.opt, tt.ip, looked)
+		}
+	}
+	if h := HashIP(key, "192.0.2.7"); len(h) != 32 || h == HashIP([]byte("other key"), "192.0.2.7") || h != HashIP(key, "192.0.2.7") {
+		t.Errorf("HashIP: %q", h)
 	}
 }
