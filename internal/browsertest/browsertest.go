@@ -26,6 +26,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/trackless/trackless/internal/reporoot"
 )
 
 // Result mirrors check.mjs's output.
@@ -127,7 +129,7 @@ const timeout = 5 * time.Minute
 // to judge.
 func Check(t testing.TB, htmlPath string, opts Options) Result {
 	t.Helper()
-	root, err := repoRoot()
+	root, err := reporoot.Dir()
 	if err != nil {
 		t.Fatalf("browsertest: %v", err)
 	}
@@ -224,23 +226,4 @@ func unavailable(t testing.TB, dir, reason string) {
 		t.Fatalf("browsertest: %s; %s", reason, install)
 	}
 	t.Skipf("browsertest: %s (%s)", reason, install)
-}
-
-// repoRoot walks up from the working directory (a test's is its package
-// directory) to the directory that holds go.mod.
-func repoRoot() (string, error) {
-	wd, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for dir := wd; ; {
-		if st, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil && !st.IsDir() {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", fmt.Errorf("no go.mod in %s or any parent", wd)
-		}
-		dir = parent
-	}
 }

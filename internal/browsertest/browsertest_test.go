@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/trackless/trackless/internal/reporoot"
 )
 
 const goodPage = `<!doctype html>
@@ -205,11 +207,11 @@ func TestTableRuleAndSVGCount(t *testing.T) {
 }
 
 func TestRepoRoot(t *testing.T) {
-	root, err := repoRoot()
+	root, err := reporoot.Dir()
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(filepath.Join(root, "tools", "browsercheck", "check.mjs")); err != nil {
-		t.Fatalf("repoRoot() = %s: %v", root, err)
+		t.Fatalf("reporoot.Dir() = %s: %v", root, err)
 	}
 }

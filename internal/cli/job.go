@@ -378,6 +378,28 @@ func (j *job) options(set *source.Set) pipeline.Options {
 	return opt
 }
 
+// readSetup is what report and lake do before they read: the filters of
+// the reading flags and the --since/--until range (readFilter), the
+// logger, and the CPU profile (--cpu-profile), whose stop the caller
+// defers. Its errors are usage errors.
+func (c *config) readSetup(env Env) (filter.Filter, s3src.Range, *slog.Logger, func(), error) {
+	flt, rng, err := c.readFilter()
+	if err != nil {
+		return flt, rng, nil, nil, usageError(err)
+	}
+	log, err := newLogger(env.Stderr, c.logLevel)
+	if err != nil {
+		return flt, rng, nil, nil, usageError(err)
+	}
+	stop := func() {}
+	if c.cpuProfile != "" {
+		if stop, err = startCPUProfile(c.cpuProfile); err != nil {
+			return flt, rng, nil, nil, usageError(err)
+		}
+	}
+	return flt, rng, log, stop, nil
+}
+
 // readFilter builds the filters of the reading flags, and the --since and
 // --until range of inputs.
 func (c *config) readFilter() (filter.Filter, s3src.Range, error) {

@@ -194,21 +194,11 @@ func runLake(env Env, args []string) error {
 	if c.anonymizeIP < 0 || c.anonymizeIP > 3 {
 		return usagef("--anonymize-ip must be 0 to 3")
 	}
-	filter, rng, err := c.readFilter()
+	filter, rng, log, stopProfile, err := c.readSetup(env)
 	if err != nil {
-		return usageError(err)
+		return err
 	}
-	log, err := newLogger(env.Stderr, c.logLevel)
-	if err != nil {
-		return usageError(err)
-	}
-	if c.cpuProfile != "" {
-		stop, err := startCPUProfile(c.cpuProfile)
-		if err != nil {
-			return usageError(err)
-		}
-		defer stop()
-	}
+	defer stopProfile()
 	if env.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(lakeMemoryLimit)
 	}
@@ -373,14 +363,11 @@ func runCompact(env Env, args []string) error {
 	if c.lake.minAge < 0 {
 		return usagef("--min-age must not be negative")
 	}
-	_, rng, err := c.readFilter()
+	_, rng, log, stopProfile, err := c.readSetup(env)
 	if err != nil {
-		return usageError(err)
+		return err
 	}
-	log, err := newLogger(env.Stderr, c.logLevel)
-	if err != nil {
-		return usageError(err)
-	}
+	defer stopProfile()
 	ctx, _, stop := signalContexts(log, false)
 	defer stop()
 	j := &job{c: &c, log: log, stderr: env.Stderr,

@@ -60,21 +60,11 @@ func runReport(env Env, args []string) error {
 			return usagef("%s %s: the directory %s does not exist", out.flag, out.path, filepath.Dir(out.path))
 		}
 	}
-	filter, rng, err := c.readFilter()
+	filter, rng, log, stopProfile, err := c.readSetup(env)
 	if err != nil {
-		return usageError(err)
+		return err
 	}
-	log, err := newLogger(env.Stderr, c.logLevel)
-	if err != nil {
-		return usageError(err)
-	}
-	if c.cpuProfile != "" {
-		stop, err := startCPUProfile(c.cpuProfile)
-		if err != nil {
-			return usageError(err)
-		}
-		defer stop()
-	}
+	defer stopProfile()
 	ctx, _, stop := signalContexts(log, c.follow)
 	defer stop()
 	// The report holds the day's visitors: a tighter garbage collector

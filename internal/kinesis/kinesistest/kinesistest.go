@@ -42,6 +42,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+
+	"github.com/trackless/trackless/internal/reporoot"
 )
 
 // Region and Account are the emulator's: stream ARNs are
@@ -365,23 +367,13 @@ func freePorts(n int) ([]int, error) {
 }
 
 // packageDir returns tools/kinesislocal/node_modules/kinesis-local of the
-// module that holds the working directory (a test's is its package
-// directory).
+// repository.
 func packageDir() (string, error) {
-	wd, err := os.Getwd()
+	root, err := reporoot.Dir()
 	if err != nil {
 		return "", err
 	}
-	for dir := wd; ; {
-		if st, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil && !st.IsDir() {
-			return filepath.Join(dir, "tools", "kinesislocal", "node_modules", "kinesis-local"), nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", fmt.Errorf("no go.mod in %s or any parent", wd)
-		}
-		dir = parent
-	}
+	return filepath.Join(root, "tools", "kinesislocal", "node_modules", "kinesis-local"), nil
 }
 
 // logBuffer keeps the first 64 KiB the emulator prints.

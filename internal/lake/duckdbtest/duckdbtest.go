@@ -13,6 +13,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/trackless/trackless/internal/reporoot"
 )
 
 // Row is a row of a query's result, as DuckDB converts values to JSON:
@@ -59,7 +61,7 @@ func Run(t testing.TB, statements ...string) ([]Row, error) {
 // script is tools/duckdb/query.mjs, once DuckDB is installed there.
 func script(t testing.TB) string {
 	t.Helper()
-	root, err := repoRoot()
+	root, err := reporoot.Dir()
 	if err == nil {
 		dir := filepath.Join(root, "tools", "duckdb")
 		if _, err = os.Stat(filepath.Join(dir, "node_modules", "@duckdb", "node-api")); err == nil {
@@ -80,23 +82,4 @@ func script(t testing.TB) string {
 // its partitions typed (dt DATE, hour INTEGER).
 func Glob(dir string) string {
 	return fmt.Sprintf("read_parquet('%s/**/*.parquet', hive_partitioning=true, hive_types={'dt': DATE, 'hour': INTEGER})", filepath.ToSlash(dir))
-}
-
-// repoRoot walks up from the working directory to the directory that
-// holds go.mod.
-func repoRoot() (string, error) {
-	wd, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for dir := wd; ; {
-		if st, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil && !st.IsDir() {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", fmt.Errorf("no go.mod in %s or any parent", wd)
-		}
-		dir = parent
-	}
 }
