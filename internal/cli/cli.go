@@ -447,7 +447,7 @@ func runSend(env Env, args []string, parse bool) error {
 		outs = append(outs, ro)
 	}
 	if c.lake.where != "" && !parse {
-		lo, err := j.openLake(ctx, c.lake.where, j.opt.Filter, true)
+		lo, err := j.openLake(sendCtx, c.lake.where, j.opt.Filter, true)
 		if err != nil {
 			return err
 		}

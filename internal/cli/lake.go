@@ -42,8 +42,10 @@ type lakeOutput struct {
 }
 
 // openLake opens the lake at where (a directory or s3://BUCKET/PREFIX/)
-// and its sink. alongside: it goes with Matomo (send --lake, the Lambda),
-// and an error of the lake stops only the lake.
+// and its sink, whose reads and writes ctx bounds: a context that outlives
+// the reading by the grace a signal or a deadline leaves, so that what was
+// read is published. alongside: it goes with Matomo (send --lake, the
+// Lambda), and an error of the lake stops only the lake.
 func (j *job) openLake(ctx context.Context, where string, flt filter.Filter, alongside bool) (_ *lakeOutput, err error) {
 	c, lc := j.c, &j.c.lake
 	lo := &lakeOutput{}
@@ -69,6 +71,10 @@ func (j *job) openLake(ctx context.Context, where string, flt filter.Filter, alo
 	}
 	if c.follow {
 		opt.FlushEvery = lc.flushEvery
+		// An after-delivery action (send --after) waits for every
+		// output to have an input whole: the lake publishes such an
+		// input at once.
+		opt.FlushWhole = c.after != "" && c.after != "keep"
 	}
 	if lc.ipHashKey != "" {
 		opt.Rows.IPHashKey = []byte(lc.ipHashKey)
@@ -202,11 +208,13 @@ func runLake(env Env, args []string) error {
 	if env.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(lakeMemoryLimit)
 	}
-	ctx, _, stop := signalContexts(log, c.follow)
+	// The lake's writes have the signal's grace: the files a SIGTERM
+	// publishes (--follow) are written after reading stopped.
+	ctx, writeCtx, stop := signalContexts(log, c.follow)
 	defer stop()
 	j := &job{c: &c, log: log, stderr: env.Stderr, rng: rng, opt: pipeline.Options{Dedup: pipeline.NewDedup()},
 		envEndpoint: env.Getenv("AWS_ENDPOINT_URL_S3") != "" || env.Getenv("AWS_ENDPOINT_URL") != ""}
-	lo, err := j.openLake(ctx, lc.where, filter, false)
+	lo, err := j.openLake(writeCtx, lc.where, filter, false)
 	if err != nil {
 		return err
 	}
@@ -309,6 +317,9 @@ func (j *job) followLake(ctx context.Context, lo *lakeOutput, rot *rotations, ar
 				}
 				rounds++
 				last, settled = sig, runErr == nil && stats != nil && len(stats.InputsWaiting) == 0
+				if stats != nil {
+					j.log.Debug("round read", "inputs", len(set.Names), "lines", stats.LinesRead-stats.LinesResumed, "hits", stats.Hits, "rows_published", lo.sink.Rows)
+				}
 			}
 			if err := lo.sink.FlushDue(); err != nil {
 				lo.sink.Close()

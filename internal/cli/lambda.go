@@ -342,7 +342,7 @@ func (j *job) lambdaRun(env Env, ctx context.Context, set *source.Set, stopBefor
 		sendCtx, cancelSend = context.WithDeadline(context.Background(), d.Add(-stopBefore/4))
 		defer cancelSend()
 	}
-	outs, err := j.lambdaOutputs(readCtx)
+	outs, err := j.lambdaOutputs(readCtx, sendCtx)
 	defer outs.close()
 	if err != nil {
 		return err
@@ -353,9 +353,10 @@ func (j *job) lambdaRun(env Env, ctx context.Context, set *source.Set, stopBefor
 	return j.lambdaResult(env, ctx, readCtx, set, stats, runErr, outs)
 }
 
-// lambdaOutputs opens an invocation's side outputs: the report state,
-// the lake.
-func (j *job) lambdaOutputs(ctx context.Context) (sides, error) {
+// lambdaOutputs opens an invocation's side outputs: the report state
+// (waiting for it until ctx ends), the lake (writing until writeCtx ends:
+// after reading stopped, what was read is published).
+func (j *job) lambdaOutputs(ctx, writeCtx context.Context) (sides, error) {
 	var outs sides
 	if dir := j.c.rep.reportState; dir != "" {
 		// Invocations take turns on the state (it is on a file system
@@ -370,7 +371,7 @@ func (j *job) lambdaOutputs(ctx context.Context) (sides, error) {
 		if !s3src.IsURL(where) {
 			return outs, usagef("a Lambda writes its lake to S3: set TRACKLESS_LAKE=s3://BUCKET/PREFIX/ (its disk is gone after each run)")
 		}
-		lo, err := j.openLake(ctx, where, j.opt.Filter, true)
+		lo, err := j.openLake(writeCtx, where, j.opt.Filter, true)
 		if err != nil {
 			return outs, err
 		}

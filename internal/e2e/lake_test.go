@@ -762,3 +762,41 @@ func TestLakePrivacy(t *testing.T) {
 		return nil
 	})
 }
+
+// TestLakeFollowS3: lake --follow to S3 stopped by SIGTERM publishes what
+// it read (its writes outlive the reading by the signal's grace) and exits 0.
+func TestLakeFollowS3(t *testing.T) {
+	s3srv := s3test.Start(t)
+	bucket := s3srv.Bucket(t)
+	logf := filepath.Join(t.TempDir(), "access.log")
+	combinedLines(t, logf, 0, 100)
+	cmd, errb := startTrackless(t, s3srv.Env(), "lake", "--follow", "--poll", "100ms", "--flush-interval", "1h", "--log-level", "debug", "--out", "s3://"+bucket+"/lake/", logf)
+	// Each round says what it read (--log-level debug); the rows are kept
+	// (--flush-interval 1h) until SIGTERM.
+	waitLog := func(s string) {
+		deadline := time.Now().Add(30 * time.Second) // a bound on a hang
+		for !strings.Contains(errb.String(), s) {
+			if time.Now().After(deadline) {
+				t.Fatalf("never logged %q:\n%s", s, errb)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	waitLog(`msg="round read" inputs=1 lines=100`)
+	combinedLines(t, logf, 100, 50)
+	waitLog(`msg="round read" inputs=1 lines=50`)
+	if strings.Contains(errb.String(), "rows_published=1") {
+		t.Fatalf("published before the interval:\n%s", errb)
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("lake --follow: %v\n%s", err, errb)
+	}
+	rows := duckdbtest.Query(t, "SELECT count(*) AS n, count(DISTINCT path) AS paths FROM "+duckdbtest.Glob(downloadLake(t, s3srv, bucket, "lake/")))
+	if fmt.Sprint(rows[0]) != "map[n:150 paths:150]" {
+		t.Errorf("after SIGTERM: %v, want the 150 lines once each in one flush", rows[0])
+	}
+	if n := len(s3srv.Keys(t, bucket, "lake/dt=")); n != 1 {
+		t.Errorf("%d files, want 1: the rounds' rows in one file", n)
+	}
+}

@@ -36,6 +36,10 @@ type Options struct {
 	// long has passed since its first row not yet published, or until
 	// Close; 0 publishes an input's files whenever its reading ends.
 	FlushEvery time.Duration
+	// FlushWhole, with FlushEvery, publishes an input read whole at once
+	// (an after-delivery action waits for it); without it, an input read
+	// whole stays open too, as a live log read to its end grows later.
+	FlushWhole bool
 	// MaxOpen is the most hours an input writes to at once (files open);
 	// a row of another hour closes the file least recently written to,
 	// and a later row of that hour starts another file. 0: 24.
@@ -209,6 +213,7 @@ type part struct {
 	lines  int64      // the last line handed
 	mark   input.Mark // where lines ends, when known
 	atEnd  bool       // the last call was End: lines is where a reading ended
+	whole  bool       // the last End said the input was read whole
 	replay *Pending   // the entry's unfinished flush, to be done again
 
 	files   map[int64]*fileWriter // open, by hour
@@ -403,20 +408,26 @@ func (p *part) End(end sink.End) error {
 		}
 	}
 	whole := end.Whole()
+	p.whole = whole
 	if end.Failed != "" {
 		p.e.Failed = end.Failed
 		s.Damaged = append(s.Damaged, p.e.Name)
 	}
-	if !whole && end.Failed == "" && s.opt.FlushEvery > 0 && p.durable {
-		// Read on later in this process: flushed once FlushEvery passed.
-		if p.rows == 0 || s.opt.Now().Sub(p.pending) < s.opt.FlushEvery {
-			s.open[p.key] = p
-			if p.rows == 0 && p.lines > p.e.Lines {
-				// Lines without rows: recorded, no file to write.
-				return p.flushOrFail(whole)
-			}
-			return nil
+	// With FlushEvery, an input stays open when its reading ends, whole or
+	// not (a live log read to its end now grows later): its rows are
+	// published once FlushEvery passed. A stream's shard that ended, or
+	// any input read whole with FlushWhole, is published at once.
+	keep := end.Failed == "" && s.opt.FlushEvery > 0 && p.durable && !(whole && (end.Stream || s.opt.FlushWhole))
+	if keep && p.rows > 0 && s.opt.Now().Sub(p.pending) < s.opt.FlushEvery {
+		s.open[p.key] = p
+		return nil
+	}
+	if keep && p.rows == 0 {
+		s.open[p.key] = p
+		if p.lines == p.e.Lines && whole == p.e.Done {
+			return nil // nothing new
 		}
+		// Lines without rows: recorded, no file to write.
 	}
 	return p.flushOrFail(whole)
 }
@@ -569,13 +580,12 @@ func (s *Sink) FlushDue() error {
 	}
 	for _, p := range s.open {
 		if p.atEnd && p.rows > 0 && s.opt.Now().Sub(p.pending) >= s.opt.FlushEvery {
-			if err := p.flush(p.lines, p.mark); err != nil {
-				s.fail(err)
-				return s.stopped()
+			if err := p.flushOrFail(p.whole); err != nil {
+				return err
 			}
 		}
 	}
-	return nil
+	return s.stopped()
 }
 
 // Close publishes what inputs kept open (FlushEvery) have: those whose
@@ -584,12 +594,10 @@ func (s *Sink) FlushDue() error {
 // next run reads them again. It returns the sink's error.
 func (s *Sink) Close() error {
 	for key, p := range s.open {
-		delete(s.open, key)
 		if s.err == nil && p.atEnd {
-			if err := p.flush(p.lines, p.mark); err != nil {
-				s.fail(err)
-			}
+			p.flushOrFail(p.whole)
 		}
+		delete(s.open, key)
 	}
 	for p := range s.parts {
 		p.abort()

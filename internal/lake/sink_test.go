@@ -452,3 +452,42 @@ func TestRowPrivacy(t *testing.T) {
 		t.Errorf("HashIP: %q", h)
 	}
 }
+
+// With FlushEvery, a live log read to its end (End whole: it is not being
+// written this moment) stays open too, so that each round of a follower
+// does not make files of its own; FlushDue publishes it and records it
+// whole. With FlushWhole (an after-delivery action waits), it is
+// published at once.
+func TestSinkFlushEveryKeepsWholeInputsOpen(t *testing.T) {
+	for _, flushWhole := range []bool{false, true} {
+		dir := t.TempDir()
+		now := t0
+		d := openDir(t, dir)
+		sk, _ := NewSink(context.Background(), d, Options{FlushEvery: time.Minute, FlushWhole: flushWhole, Now: func() time.Time { return now }})
+		info := sink.Info{Name: "access.log", Key: "file:1", Size: 100}
+		feed(t, sk, info, 3, sink.End{})
+		info.Size = 200
+		feed(t, sk, info, 6, sink.End{})
+		files := lakeRows(t, dir)
+		if flushWhole {
+			if len(files) != 2 || !sk.HasWhole("access.log") {
+				t.Errorf("FlushWhole: files %v, whole %v; want each round's published at once", keys(files), sk.HasWhole("access.log"))
+			}
+			continue
+		}
+		if len(files) != 0 || sk.HasWhole("access.log") {
+			t.Fatalf("published before a minute passed: %v", keys(files))
+		}
+		now = now.Add(time.Minute)
+		if err := sk.FlushDue(); err != nil {
+			t.Fatal(err)
+		}
+		files = lakeRows(t, dir)
+		if got := lines(files); !slices.Equal(got, want("access.log", 1, 6)) || len(files) != 1 || !sk.HasWhole("access.log") {
+			t.Errorf("after FlushDue: files %v, rows %v, whole %v", keys(files), got, sk.HasWhole("access.log"))
+		}
+		if e, _ := d.Get(context.Background(), "file:1"); e == nil || !e.Done || e.Lines != 6 {
+			t.Errorf("entry %+v", e)
+		}
+	}
+}
