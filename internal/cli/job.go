@@ -45,6 +45,9 @@ type job struct {
 
 	// envEndpoint: AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL is set.
 	envEndpoint bool
+	// lambda: the job serves Lambda invocations (the lake is not probed
+	// at each: its first write says what is wrong).
+	lambda bool
 	// kinesis are the Kinesis clients made, by region ("" for the
 	// configuration's); readers keeps the shards' readers from one round
 	// of --follow to the next.

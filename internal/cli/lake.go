@@ -130,7 +130,14 @@ func (j *job) lakeOut(ctx context.Context, where string) (lake.Out, error) {
 	if err != nil {
 		return nil, fatalError(fmt.Errorf("the lake %s: %w", where, err))
 	}
-	return lake.NewS3(client, bucket, prefix), nil
+	out := lake.NewS3(client, bucket, prefix)
+	if !j.lambda {
+		// A missing bucket is said before anything is read.
+		if err := out.Probe(ctx); err != nil {
+			return nil, fatalError(err)
+		}
+	}
+	return out, nil
 }
 
 func (lo *lakeOutput) output() sink.Sink { return lo.sink }

@@ -72,6 +72,7 @@ func newLambdaHandler(env Env) (*awslambda.Handler, int) {
 	if err != nil {
 		return nil, exit(env.Stderr, err)
 	}
+	j.lambda = true
 	if strings.EqualFold(c.ledger, "none") {
 		log.Warn("TRACKLESS_LEDGER=none: no ledger; an S3 event that comes twice (as Lambda allows) is sent twice")
 	} else if err := j.openLedger(ctx, false); err != nil {

@@ -317,6 +317,16 @@ func NewS3(client S3API, bucket, prefix string) *S3 {
 
 func (l *S3) String() string { return "s3://" + l.bucket + "/" + l.prefix }
 
+// Probe lists the lake's prefix once: a bucket that does not exist, or
+// that the credentials may not list, is found before anything is read.
+func (l *S3) Probe(ctx context.Context) error {
+	_, err := l.client.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: &l.bucket, Prefix: &l.prefix, MaxKeys: aws.Int32(1)})
+	if err != nil {
+		return fmt.Errorf("the lake %s cannot be listed (does the bucket exist, may these credentials list it?): %w", l, err)
+	}
+	return nil
+}
+
 func (l *S3) Close() error { return nil }
 
 func (l *S3) Create(name string) (File, error) {

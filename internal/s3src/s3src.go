@@ -10,11 +10,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"net/url"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
@@ -33,11 +35,28 @@ type Config struct {
 	PathStyle bool
 	// Region overrides the region of the AWS configuration.
 	Region string
+	// ResponseTimeout is how long a request waits for the answer's headers
+	// once it is sent (a body is not bounded: a large object streams for
+	// as long as it takes); 0 is DefaultResponseTimeout. A server that
+	// takes the connection and never answers (a wrong endpoint, a
+	// firewall, a proxy) fails the request, retried by the SDK, instead of
+	// holding the run for ever.
+	ResponseTimeout time.Duration
 }
+
+// DefaultResponseTimeout is Config.ResponseTimeout's default.
+const DefaultResponseTimeout = 30 * time.Second
 
 // NewClient returns an S3 client for cfg.
 func NewClient(ctx context.Context, cfg Config) (*s3.Client, error) {
-	var opts []func(*config.LoadOptions) error
+	timeout := cfg.ResponseTimeout
+	if timeout <= 0 {
+		timeout = DefaultResponseTimeout
+	}
+	httpClient := awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) {
+		t.ResponseHeaderTimeout = timeout
+	})
+	opts := []func(*config.LoadOptions) error{config.WithHTTPClient(httpClient)}
 	if cfg.Region != "" {
 		opts = append(opts, config.WithRegion(cfg.Region))
 	}

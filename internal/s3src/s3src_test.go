@@ -7,11 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/trackless/trackless/internal/input"
@@ -271,5 +273,53 @@ func BenchmarkListRange(b *testing.B) {
 		if err != nil || len(objs) != 2 {
 			b.Fatal(len(objs), err)
 		}
+	}
+}
+
+// TestSilentServer: a server that takes the connection and never answers
+// fails the request once ResponseTimeout passed (and the SDK's retries),
+// instead of holding the run for ever.
+func TestSilentServer(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	var conns []net.Conn
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			conns = append(conns, c) // read nothing, answer nothing
+		}
+	}()
+	t.Setenv("AWS_ACCESS_KEY_ID", "x")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "y")
+	t.Setenv("AWS_CONFIG_FILE", "/dev/null")
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	c, err := s3src.NewClient(context.Background(), s3src.Config{Endpoint: "http://" + l.Addr().String(), PathStyle: true, Region: "us-east-1", ResponseTimeout: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := c.GetObject(context.Background(), &s3.GetObjectInput{Bucket: aws.String("b"), Key: aws.String("k")})
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Fatal("GetObject of a silent server succeeded")
+		}
+	case <-time.After(time.Minute): // a bound on a hang, not a timing assertion
+		t.Fatal("GetObject of a silent server still waits after a minute")
 	}
 }
