@@ -33,8 +33,10 @@ FROM trackless_hits
 WHERE agent NOT IN ('person', 'ai_assistant')
 GROUP BY dt, agent, agent_name;
 
--- Per day: people's requests, page views, visitors, and bots' requests
--- (AI assistants' included), as the report's overview counts them.
+-- Per day: people's requests, page views, visitors (distinct client
+-- addresses; the report counts address and user agent), and bots'
+-- requests (AI assistants' included): requests + bot_requests is the
+-- report's requests.
 CREATE OR REPLACE VIEW trackless_days AS
 SELECT dt,
        sum(CASE WHEN agent = 'person' THEN 1 ELSE 0 END) AS requests,

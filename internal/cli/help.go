@@ -49,7 +49,7 @@ var commandInfos = []commandInfo{
 			"Trino and Spark query; each input once: a rerun writes nothing, an input that grew adds files of its own. " +
 			"See docs/lake.md.",
 		examples: []string{
-			"trackless lake --out lake/ /var/log/nginx/",
+			"trackless lake --out lake/ /var/log/nginx/access.log*",
 			"trackless lake --out s3://my-bucket/lake/hits/ --since 48h s3://my-logs/cf/",
 			"trackless lake --out s3://my-bucket/lake/hits/ --follow --flush-interval 5m kinesis://cf-realtime",
 			"TRACKLESS_IP_HASH_KEY=... trackless lake --out lake/ --geoip GeoLite2-Country.mmdb access.log.gz",
@@ -61,7 +61,7 @@ var commandInfos = []commandInfo{
 			"(default: the last 7 days). See docs/lake.md.",
 		examples: []string{
 			"trackless lake compact --out lake/",
-			"trackless lake compact --out s3://my-bucket/lake/hits/ --since 30d --min-age 2h",
+			"trackless lake compact --out s3://my-bucket/lake/hits/ --since 720h --min-age 2h",
 			"TRACKLESS_OUT=s3://my-bucket/lake/hits/ trackless lake compact --log-level info",
 		}},
 	{cmd: cmdReplay, args: "DEAD-LETTER-FILE",

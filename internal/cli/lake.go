@@ -65,6 +65,7 @@ func (j *job) openLake(ctx context.Context, where string, flt filter.Filter, alo
 		Classify:  classify.Config{DocumentRegex: c.docRe, URLExcludeRegex: c.excludeRe},
 		Filter:    flt,
 		MaxOpen:   lc.maxOpen,
+		Force:     c.force,
 		Alongside: alongside,
 		Version:   Version,
 		Log:       j.log,
@@ -390,17 +391,34 @@ func runCompact(env Env, args []string) error {
 	defer stop()
 	j := &job{c: &c, log: log, stderr: env.Stderr,
 		envEndpoint: env.Getenv("AWS_ENDPOINT_URL_S3") != "" || env.Getenv("AWS_ENDPOINT_URL") != ""}
-	lo, err := j.openLake(ctx, c.lake.where, filter.Filter{}, false)
-	if err != nil {
-		return err
+	var out lake.Out
+	if s3src.IsURL(c.lake.where) {
+		if out, err = j.lakeOut(ctx, c.lake.where); err != nil {
+			return err
+		}
+		if ok, err := out.(*lake.S3).HasState(ctx); err != nil || !ok {
+			if err == nil {
+				err = fmt.Errorf("no lake at %s (nothing under %s/): check the path", out, lake.StateDir)
+			}
+			return fatalError(err)
+		}
+	} else if out, err = lake.OpenDirCompactor(c.lake.where); err != nil {
+		return fatalError(err)
 	}
-	defer lo.close()
-	from := rng.Since
+	defer out.Close()
+	now := time.Now()
+	from, to := rng.Since, rng.Until
 	if from.IsZero() {
-		from = time.Now().Add(-compactDefaultSince)
+		from = now.Add(-compactDefaultSince)
 	}
-	st, err := lake.Compact(ctx, lo.out, lake.CompactOptions{From: from, To: rng.Until, MinAge: c.lake.minAge, Version: Version, Log: log})
-	fmt.Fprintf(env.Stderr, "lake compact %s: %s merged (%s, %s)", lo.out, plural(st.Partitions, "hour", "hours"), plural(st.Files, "file", "files"), plural(st.Rows, "row", "rows"))
+	st, err := lake.Compact(ctx, out, lake.CompactOptions{From: from, To: to, MinAge: c.lake.minAge, Version: Version, Log: log, Now: func() time.Time { return now }})
+	last := now.Add(-c.lake.minAge)
+	if !to.IsZero() && to.Before(last) {
+		last = to
+	}
+	fmt.Fprintf(env.Stderr, "lake compact %s: the hours between %s and %s UTC (--since, --until, --min-age): %s merged (%s, %s)", out,
+		from.UTC().Truncate(time.Hour).Format("2006-01-02 15:04"), last.UTC().Truncate(time.Hour).Format("2006-01-02 15:04"),
+		plural(st.Partitions, "hour", "hours"), plural(st.Files, "file", "files"), plural(st.Rows, "row", "rows"))
 	if st.Left > 0 {
 		fmt.Fprintf(env.Stderr, "; %s left for later (written less than --min-age ago, or named by an unfinished flush)", plural(st.Left, "file", "files"))
 	}

@@ -427,8 +427,9 @@ var settings = []setting{
 	{name: "poll", arg: "DURATION", def: "1s", group: groupDelivery, cmds: cmdSend | cmdParse | cmdLake,
 		help:   "with --follow: how often to look for new lines",
 		target: func(c *config) any { return &c.poll }},
-	{name: "force", group: groupDelivery, cmds: cmdSend | cmdReport,
-		help:   "ignore what the ledger and the report state recorded of the inputs: send (and count) every input again",
+	{name: "force", group: groupDelivery, cmds: cmdSend | cmdReport | cmdLake,
+		help: "ignore what the ledger and the report state recorded of the inputs: send (and count) every input again; " +
+			"the lake reads again only the inputs it found not to be logs (with another --format): what it wrote is never written twice",
 		target: func(c *config) any { return &c.force }},
 	{name: "dead-letter-file", arg: "FILE", defDoc: "STATE-DIR/dead-letter/TIME-PID.jsonl", group: groupDelivery, cmds: cmdSend | cmdReplay,
 		help:   "where batches go that Matomo refused (a 4xx no retry can fix); send them again with trackless replay FILE",

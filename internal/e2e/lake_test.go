@@ -561,6 +561,24 @@ func TestLakeCompact(t *testing.T) {
 		t.Errorf("lake after compact exited %d:\n%s", r.code, r.stderr)
 	}
 	diffHits(t, "lake after compact", before, lakeHits(t, out))
+	// A follower writing the lake does not keep compact out of it; a
+	// path with no lake is said.
+	live := filepath.Join(dir, "live.log")
+	combinedLines(t, live, 0, 10)
+	cmd, errb := startTrackless(t, nil, "lake", "--follow", "--log-level", "debug", "--out", out, live)
+	defer cmd.Process.Signal(syscall.SIGTERM)
+	for deadline := time.Now().Add(30 * time.Second); !strings.Contains(errb.String(), `msg="round read"`); { // it holds the lake
+		if time.Now().After(deadline) { // a bound on a hang
+			t.Fatalf("lake --follow never read:\n%s", errb)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if r := run(t, nil, "lake", "compact", "--out", out, "--since", since); r.code != 0 {
+		t.Errorf("compact beside lake --follow exited %d:\n%s", r.code, r.stderr)
+	}
+	if r := run(t, nil, "lake", "compact", "--out", filepath.Join(dir, "no-lake")); r.code != 3 || !strings.Contains(r.stderr, "no lake at") {
+		t.Errorf("compact of no lake exited %d:\n%s", r.code, r.stderr)
+	}
 
 	// On S3.
 	s3srv := s3test.Start(t)

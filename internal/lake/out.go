@@ -135,6 +135,28 @@ func OpenDir(root string) (*Dir, error) {
 	return &Dir{root: root, lock: lock}, nil
 }
 
+// OpenDirCompactor opens the lake in directory root, which must exist,
+// for Compact: not under the writers' lock (a writer, lake --follow, may
+// run meanwhile: Compact leaves what a writer may write again) but under
+// the compactors' (_trackless/compactions/lock): one merges at a time.
+func OpenDirCompactor(root string) (*Dir, error) {
+	if st, err := os.Stat(filepath.Join(root, StateDir)); err != nil || !st.IsDir() {
+		return nil, fmt.Errorf("no lake at %s (no %s/ there): check the path", root, StateDir)
+	}
+	dir := filepath.Join(root, StateDir, "compactions")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("lake: %w", err)
+	}
+	lock, err := ledger.LockDir(dir)
+	if err != nil {
+		if errors.Is(err, ledger.ErrInUse) {
+			return nil, fmt.Errorf("lake %s is being compacted by another trackless process", root)
+		}
+		return nil, fmt.Errorf("lake: %w", err)
+	}
+	return &Dir{root: root, lock: lock}, nil
+}
+
 func (d *Dir) String() string { return d.root }
 
 func (d *Dir) Close() error { return d.lock.Close() }
@@ -316,6 +338,17 @@ func NewS3(client S3API, bucket, prefix string) *S3 {
 }
 
 func (l *S3) String() string { return "s3://" + l.bucket + "/" + l.prefix }
+
+// HasState reports whether the lake has what a writer records
+// (StateDir): whether a lake is there at all.
+func (l *S3) HasState(ctx context.Context) (bool, error) {
+	p := l.prefix + StateDir + "/"
+	out, err := l.client.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: &l.bucket, Prefix: &p, MaxKeys: aws.Int32(1)})
+	if err != nil {
+		return false, fmt.Errorf("the lake %s cannot be listed: %w", l, err)
+	}
+	return len(out.Contents) > 0, nil
+}
 
 // Probe lists the lake's prefix once: a bucket that does not exist, or
 // that the credentials may not list, is found before anything is read.

@@ -44,6 +44,10 @@ type Options struct {
 	// a row of another hour closes the file least recently written to,
 	// and a later row of that hour starts another file. 0: 24.
 	MaxOpen int
+	// Force reads again the inputs an earlier run found not to be logs
+	// (sink.NotALog: read with another --format now); an input the lake
+	// has is never written again.
+	Force bool
 	// Alongside: the lake goes with another output (send --lake), and an
 	// error of the lake stops only the lake.
 	Alongside bool
@@ -164,8 +168,8 @@ func (s *Sink) Begin(in sink.Info) (sink.Input, int64, error) {
 			s.Skipped++
 			s.whole[in.Name] = true
 			return nil, 0, nil
-		case sink.NotALog(prev.Failed):
-			s.opt.Log.Error("input not written again: an earlier run found it "+prev.Failed+"; to read it with another --format, remove its entry "+s.out.String()+"/"+StateDir+"/inputs/"+entryName(found), "input", in.Name)
+		case sink.NotALog(prev.Failed) && !s.opt.Force:
+			s.opt.Log.Error("input not written again: an earlier run found it "+prev.Failed+"; to read it with another --format: --force", "input", in.Name)
 			s.Damaged = append(s.Damaged, in.Name)
 			return nil, 0, nil
 		case in.Size < prev.Size && prev.Pending == nil:

@@ -491,3 +491,21 @@ func TestSinkFlushEveryKeepsWholeInputsOpen(t *testing.T) {
 		}
 	}
 }
+
+// An input found mostly malformed is not read again, unless Force (read
+// with another --format now).
+func TestSinkNotALogNeedsForce(t *testing.T) {
+	dir := t.TempDir()
+	info := sink.Info{Name: "odd.log", Key: "file:odd", Size: 100}
+	sk := newTestSink(t, openDir(t, dir), Options{})
+	h, _, _ := sk.Begin(info)
+	h.Malformed(1, "bad_format")
+	h.End(sink.End{Lines: 1, Failed: sink.FailMostlyMalformed + "1 of 1 lines"})
+	for _, force := range []bool{false, true} {
+		sk = newTestSink(t, openDir(t, dir), Options{Force: force})
+		h, _, err := sk.Begin(info)
+		if err != nil || (h != nil) != force {
+			t.Errorf("force %v: handle %v, error %v", force, h != nil, err)
+		}
+	}
+}

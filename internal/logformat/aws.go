@@ -49,7 +49,7 @@ func (r *ELB) Parse(line []byte, lineNo int64, h *hit.Hit) (bool, error) {
 	if err != nil || t.Year() < minYear || t.Year() > maxYear {
 		return false, r.errorf(lineNo, ReasonBadDate, "time %q", f[0])
 	}
-	method, target, ok := splitRequest(strings.TrimSpace(f[11]))
+	method, target, proto, ok := splitRequest(strings.TrimSpace(f[11]))
 	if !ok {
 		if strings.HasPrefix(f[11], "- - -") {
 			return false, r.errorf(lineNo, ReasonNotHTTP, "a TCP connection, no HTTP request")
@@ -87,7 +87,7 @@ func (r *ELB) Parse(line []byte, lineNo int64, h *hit.Hit) (bool, error) {
 		ua = dash(f[12])
 	}
 	*h = hit.Hit{
-		Time: t.UTC(), Method: method, Scheme: scheme, Host: host, Path: path, Query: query,
+		Time: t.UTC(), Method: method, Scheme: scheme, Host: host, Path: path, Query: query, HTTPVersion: proto,
 		Status: status, Bytes: bytes, Duration: dur, TTFB: -1, UserAgent: ua, ClientIP: ip,
 		NoUserAgentField: len(f) <= 12,
 	}
@@ -130,7 +130,7 @@ func (r *S3Access) Parse(line []byte, lineNo int64, h *hit.Hit) (bool, error) {
 	if err != nil {
 		return false, errorf(ReasonBadDate, "%v", err)
 	}
-	method, target, ok := splitRequest(f[8])
+	method, target, proto, ok := splitRequest(f[8])
 	if !ok {
 		return false, errorf(ReasonBadRequest, "request %q", clip(f[8]))
 	}
@@ -154,7 +154,7 @@ func (r *S3Access) Parse(line []byte, lineNo int64, h *hit.Hit) (bool, error) {
 		host = f[21]
 	}
 	*h = hit.Hit{
-		Time: t, Method: method, Host: host, Path: path, Query: query, Status: status, Bytes: bytes,
+		Time: t, Method: method, Host: host, Path: path, Query: query, Status: status, Bytes: bytes, HTTPVersion: proto,
 		Duration: dur, TTFB: -1, Referrer: dash(f[15]), UserAgent: dash(f[16]), ClientIP: f[3],
 		User: dash(f[4]), // the requester: an IAM principal's ARN, "-" when anonymous
 	}

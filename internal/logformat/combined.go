@@ -102,7 +102,7 @@ func (r *Combined) Parse(line []byte, lineNo int64, h *hit.Hit) (bool, error) {
 			ua, noUA = q, false
 		}
 	}
-	method, target, ok := splitRequest(req)
+	method, target, proto, ok := splitRequest(req)
 	if !ok {
 		return false, r.errorf(lineNo, ReasonBadRequest, "request %q", clip(req))
 	}
@@ -114,7 +114,7 @@ func (r *Combined) Parse(line []byte, lineNo int64, h *hit.Hit) (bool, error) {
 		return false, r.errorf(lineNo, ReasonBadRequest, "request %q has no path", clip(req))
 	}
 	*h = hit.Hit{
-		Time: t, Method: method, Host: vhost, Path: path, Query: query,
+		Time: t, Method: method, Host: vhost, Path: path, Query: query, HTTPVersion: proto,
 		Status: status, Bytes: size, Duration: -1, TTFB: -1,
 		UserAgent: dash(ua), Referrer: dash(ref), ClientIP: ip, User: dash(user),
 		NoUserAgentField: noUA,
@@ -136,25 +136,26 @@ func clip(s string) string {
 	return s
 }
 
-// splitRequest splits "GET /a?b HTTP/1.1" (the protocol may be missing: HTTP/0.9).
-func splitRequest(req string) (method, target string, ok bool) {
+// splitRequest splits "GET /a?b HTTP/1.1" (the protocol may be missing:
+// HTTP/0.9; proto is then "").
+func splitRequest(req string) (method, target, proto string, ok bool) {
 	sp := strings.IndexByte(req, ' ')
 	if sp <= 0 {
-		return "", "", false
+		return "", "", "", false
 	}
 	method, target = req[:sp], req[sp+1:]
 	for i := 0; i < len(method); i++ {
 		if c := method[i]; c < 'A' || c > 'Z' {
-			return "", "", false
+			return "", "", "", false
 		}
 	}
 	if i := strings.LastIndexByte(target, ' '); i >= 0 && strings.HasPrefix(target[i+1:], "HTTP/") {
-		target = target[:i]
+		target, proto = target[:i], target[i+1:]
 	}
 	if target == "" || strings.IndexByte(target, ' ') >= 0 {
-		return "", "", false
+		return "", "", "", false
 	}
-	return method, target, true
+	return method, target, proto, true
 }
 
 // quoted reads a "..." string at the start of s (after blanks), undoing

@@ -47,22 +47,22 @@ func TestCombined(t *testing.T) {
 		{
 			name: "common",
 			line: `1.2.3.4 - theuser [10/Feb/2012:16:42:07 -0500] "GET / HTTP/1.0" 301 368`,
-			want: hit.Hit{Time: time.Date(2012, 2, 10, 21, 42, 7, 0, time.UTC), Method: "GET", Path: "/", Status: 301, Bytes: 368, Duration: -1, TTFB: -1, ClientIP: "1.2.3.4", User: "theuser", NoUserAgentField: true},
+			want: hit.Hit{Time: time.Date(2012, 2, 10, 21, 42, 7, 0, time.UTC), Method: "GET", Path: "/", Status: 301, Bytes: 368, Duration: -1, TTFB: -1, ClientIP: "1.2.3.4", User: "theuser", NoUserAgentField: true, HTTPVersion: "HTTP/1.0"},
 		},
 		{
 			name: "combined with query, referrer and user agent",
 			line: `1.2.3.4 - - [10/Feb/2012:16:42:07 +0100] "GET /a%20b?q=x+y HTTP/1.1" 200 - "http://ref.example/?a=1" "` + ua + `"`,
-			want: hit.Hit{Time: time.Date(2012, 2, 10, 15, 42, 7, 0, time.UTC), Method: "GET", Path: "/a%20b", Query: "q=x+y", Status: 200, Bytes: 0, Duration: -1, TTFB: -1, ClientIP: "1.2.3.4", Referrer: "http://ref.example/?a=1", UserAgent: ua},
+			want: hit.Hit{Time: time.Date(2012, 2, 10, 15, 42, 7, 0, time.UTC), Method: "GET", Path: "/a%20b", Query: "q=x+y", Status: 200, Bytes: 0, Duration: -1, TTFB: -1, ClientIP: "1.2.3.4", Referrer: "http://ref.example/?a=1", UserAgent: ua, HTTPVersion: "HTTP/1.1"},
 		},
 		{
 			name: "vhost with port, IPv6, nginx \\x22 escapes and extra fields",
 			line: `www.example.com:443 2001:db8::1 - - [01/Nov/2026:00:00:01 +0000] "GET /x?\x22y\x22 HTTP/2.0" 404 12 "-" "curl/8 \x22q\x22" "extra" 0.004`,
-			want: hit.Hit{Time: time.Date(2026, 11, 1, 0, 0, 1, 0, time.UTC), Method: "GET", Host: "www.example.com", Path: "/x", Query: `"y"`, Status: 404, Bytes: 12, Duration: -1, TTFB: -1, ClientIP: "2001:db8::1", UserAgent: `curl/8 "q"`},
+			want: hit.Hit{Time: time.Date(2026, 11, 1, 0, 0, 1, 0, time.UTC), Method: "GET", Host: "www.example.com", Path: "/x", Query: `"y"`, Status: 404, Bytes: 12, Duration: -1, TTFB: -1, ClientIP: "2001:db8::1", UserAgent: `curl/8 "q"`, HTTPVersion: "HTTP/2.0"},
 		},
 		{
 			name: "Apache \\\" escapes",
 			line: `1.2.3.4 - - [10/Feb/2012:16:42:07 -0500] "GET /q=\"a\" HTTP/1.1" 200 5 "-" "agent \"x\" \\ y"`,
-			want: hit.Hit{Time: time.Date(2012, 2, 10, 21, 42, 7, 0, time.UTC), Method: "GET", Path: `/q="a"`, Status: 200, Bytes: 5, Duration: -1, TTFB: -1, ClientIP: "1.2.3.4", UserAgent: `agent "x" \ y`},
+			want: hit.Hit{Time: time.Date(2012, 2, 10, 21, 42, 7, 0, time.UTC), Method: "GET", Path: `/q="a"`, Status: 200, Bytes: 5, Duration: -1, TTFB: -1, ClientIP: "1.2.3.4", UserAgent: `agent "x" \ y`, HTTPVersion: "HTTP/1.1"},
 		},
 		{name: "request -", line: `1.2.3.4 - - [10/Feb/2012:16:42:07 -0500] "-" 400 0 "-" "-"`, reason: ReasonBadRequest},
 		{name: "binary garbage request", line: "1.2.3.4 - - [10/Feb/2012:16:42:07 -0500] \"\x16\x03\x01\x02\" 400 0 \"-\" \"-\"", reason: ReasonBadRequest},

@@ -234,12 +234,16 @@ func (c *Custom) fill(h *hit.Hit, errorf func(string, string, ...any) error) (bo
 		return false, errorf(ReasonBadDate, "time %q", c.get("time_clf")+c.get("time_iso")+c.get("time_epoch"))
 	}
 	method, target := c.get("method"), c.get("uri")
+	proto := dash(c.get("proto"))
 	if req := c.get("request"); req != "" {
-		m, tg, ok := splitRequest(req)
+		m, tg, reqProto, ok := splitRequest(req)
 		if !ok {
 			return false, errorf(ReasonBadRequest, "request %q", clip(req))
 		}
 		method, target = m, tg
+		if proto == "" {
+			proto = reqProto
+		}
 	}
 	if target == "" {
 		target = c.get("path")
@@ -289,7 +293,7 @@ func (c *Custom) fill(h *hit.Hit, errorf func(string, string, ...any) error) (bo
 	*h = hit.Hit{
 		Time: t.UTC(), Method: method, Scheme: dash(c.get("scheme")), Host: stripPort(dash(c.get("host"))), Path: path, Query: query,
 		Status: status, Bytes: bytes, Duration: dur, TTFB: -1, UserAgent: dash(c.get("ua")), Referrer: dash(c.get("referer")),
-		ClientIP: c.get("ip"), ForwardedFor: dash(c.get("xff")), User: dash(c.get("user")), HTTPVersion: dash(c.get("proto")),
+		ClientIP: c.get("ip"), ForwardedFor: dash(c.get("xff")), User: dash(c.get("user")), HTTPVersion: proto,
 		NoUserAgentField: c.noUA,
 	}
 	return true, nil

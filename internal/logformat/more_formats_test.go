@@ -20,18 +20,18 @@ func TestOtherFormats(t *testing.T) {
 		{
 			name: "ALB", format: "elb",
 			line: `https 2020-01-01T00:55:04.127531Z app/my-alb/abcdef 1.2.3.4:2817 10.0.0.1:80 0.001 0.102 0.000 200 200 225 24950 "GET https://www.example.com:443/path/index.html?a=1 HTTP/1.1" "Mozilla/5.0 (X11)" ECDHE-RSA-AES128-GCM-SHA256 TLSv1.2 arn:aws:x "Root=1-abc" "www.example.com" "arn:aws:acm:x" 0 2020-01-01T00:55:04.023000Z "forward" "-" "-" "10.1.1.1:80" "200"`,
-			want: hit.Hit{Time: time.Date(2020, 1, 1, 0, 55, 4, 127531000, time.UTC), Method: "GET", Scheme: "https", Host: "www.example.com", Path: "/path/index.html", Query: "a=1", Status: 200, Bytes: 24950, Duration: 103 * time.Millisecond, TTFB: -1, UserAgent: "Mozilla/5.0 (X11)", ClientIP: "1.2.3.4"},
+			want: hit.Hit{Time: time.Date(2020, 1, 1, 0, 55, 4, 127531000, time.UTC), Method: "GET", Scheme: "https", Host: "www.example.com", Path: "/path/index.html", Query: "a=1", Status: 200, Bytes: 24950, Duration: 103 * time.Millisecond, TTFB: -1, UserAgent: "Mozilla/5.0 (X11)", ClientIP: "1.2.3.4", HTTPVersion: "HTTP/1.1"},
 		},
 		{
 			name: "classic ELB", format: "elb",
 			line: `2015-05-13T23:39:43.945958Z my-loadbalancer [2001:db8::1]:2817 10.0.0.1:80 -1 -1 -1 504 0 0 57 "GET http://www.example.com:8080/ HTTP/1.1" "curl/8" - -`,
-			want: hit.Hit{Time: time.Date(2015, 5, 13, 23, 39, 43, 945958000, time.UTC), Method: "GET", Scheme: "http", Host: "www.example.com:8080", Path: "/", Status: 504, Bytes: 57, Duration: -1, TTFB: -1, UserAgent: "curl/8", ClientIP: "2001:db8::1"},
+			want: hit.Hit{Time: time.Date(2015, 5, 13, 23, 39, 43, 945958000, time.UTC), Method: "GET", Scheme: "http", Host: "www.example.com:8080", Path: "/", Status: 504, Bytes: 57, Duration: -1, TTFB: -1, UserAgent: "curl/8", ClientIP: "2001:db8::1", HTTPVersion: "HTTP/1.1"},
 		},
 		{name: "ELB TCP line", format: "elb", line: `2015-05-13T23:39:43.945958Z my-loadbalancer 192.168.131.39:2817 10.0.0.1:80 0.001069 0.000028 0.000041 - - 82 305 "- - - " "-" - -`, reason: ReasonNotHTTP},
 		{
 			name: "S3 access", format: "s3",
 			line: `b659b576cff1e15e4c0313ff8930fba9f53e6794567f5c60dab3abf2f8dfb6cc www.example.com [10/Feb/2012:16:42:07 -0500] 1.2.3.4 arn:aws:iam::1:user/x EB3502676500C6BE WEBSITE.GET.OBJECT index "GET /index?x=1 HTTP/1.1" 200 - 368 368 10 9 "-" "Mozilla/5.0 (X11)"`,
-			want: hit.Hit{Time: time.Date(2012, 2, 10, 21, 42, 7, 0, time.UTC), Method: "GET", Host: "www.example.com", Path: "/index", Query: "x=1", Status: 200, Bytes: 368, Duration: 10 * time.Millisecond, TTFB: -1, UserAgent: "Mozilla/5.0 (X11)", ClientIP: "1.2.3.4", User: "arn:aws:iam::1:user/x"},
+			want: hit.Hit{Time: time.Date(2012, 2, 10, 21, 42, 7, 0, time.UTC), Method: "GET", Host: "www.example.com", Path: "/index", Query: "x=1", Status: 200, Bytes: 368, Duration: 10 * time.Millisecond, TTFB: -1, UserAgent: "Mozilla/5.0 (X11)", ClientIP: "1.2.3.4", User: "arn:aws:iam::1:user/x", HTTPVersion: "HTTP/1.1"},
 		},
 		{
 			name: "Traefik", format: "traefik",
@@ -338,13 +338,13 @@ func TestCustom(t *testing.T) {
 			name:   "nginx combined plus request time and host",
 			format: `$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent" $request_time $host`,
 			line:   `192.0.2.1 - bob [10/Nov/2026:16:42:07 +0100] "GET /a?b=c HTTP/2.0" 200 512 "https://r/" "Mozilla/5.0 (X \x22q\x22)" 0.012 www.example.com`,
-			want:   hit.Hit{Time: time.Date(2026, 11, 10, 15, 42, 7, 0, time.UTC), Method: "GET", Host: "www.example.com", Path: "/a", Query: "b=c", Status: 200, Bytes: 512, Duration: 12 * time.Millisecond, TTFB: -1, UserAgent: `Mozilla/5.0 (X "q")`, Referrer: "https://r/", ClientIP: "192.0.2.1", User: "bob"},
+			want:   hit.Hit{Time: time.Date(2026, 11, 10, 15, 42, 7, 0, time.UTC), Method: "GET", Host: "www.example.com", Path: "/a", Query: "b=c", Status: 200, Bytes: 512, Duration: 12 * time.Millisecond, TTFB: -1, UserAgent: `Mozilla/5.0 (X "q")`, Referrer: "https://r/", ClientIP: "192.0.2.1", User: "bob", HTTPVersion: "HTTP/2.0"},
 		},
 		{
 			name:   "Apache with %D and %v",
 			format: `%v %h %l %u %t "%r" %>s %b "%{Referer}i" "%{User-Agent}i" %D`,
 			line:   `www.example.com 192.0.2.1 - - [10/Nov/2026:16:42:07 -0000] "POST /form HTTP/1.1" 302 - "-" "curl/8" 1500`,
-			want:   hit.Hit{Time: time.Date(2026, 11, 10, 16, 42, 7, 0, time.UTC), Method: "POST", Host: "www.example.com", Path: "/form", Status: 302, Bytes: 0, Duration: 1500 * time.Microsecond, TTFB: -1, UserAgent: "curl/8", ClientIP: "192.0.2.1"},
+			want:   hit.Hit{Time: time.Date(2026, 11, 10, 16, 42, 7, 0, time.UTC), Method: "POST", Host: "www.example.com", Path: "/form", Status: 302, Bytes: 0, Duration: 1500 * time.Microsecond, TTFB: -1, UserAgent: "curl/8", ClientIP: "192.0.2.1", HTTPVersion: "HTTP/1.1"},
 		},
 		{
 			name:   "ISO time, method and URI apart, unknown fields",
