@@ -182,7 +182,7 @@ func (s *Sink) Begin(in sink.Info) (sink.Input, int64, error) {
 			if prev.Pending != nil {
 				s.opt.Log.Warn("input's last flush to the lake did not finish: writing it again", "input", in.Name, "after_line", prev.Lines, "through_line", prev.Pending.Through)
 			} else {
-				s.opt.Log.Info("input grew: writing what follows", "input", in.Name, "after_line", prev.Lines)
+				s.opt.Log.Info("reading on after the lines the lake has", "input", in.Name, "after_line", prev.Lines)
 			}
 		}
 	}
