@@ -285,10 +285,11 @@ func TestSilentServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer l.Close()
-	var conns []net.Conn
+	conns := make(chan net.Conn, 16)
 	defer func() {
-		for _, c := range conns {
-			c.Close()
+		l.Close()
+		for len(conns) > 0 {
+			(<-conns).Close()
 		}
 	}()
 	go func() {
@@ -297,7 +298,11 @@ func TestSilentServer(t *testing.T) {
 			if err != nil {
 				return
 			}
-			conns = append(conns, c) // read nothing, answer nothing
+			select {
+			case conns <- c: // read nothing, answer nothing
+			default:
+				c.Close()
+			}
 		}
 	}()
 	t.Setenv("AWS_ACCESS_KEY_ID", "x")
