@@ -84,21 +84,21 @@ func writeHTML(w io.Writer, r *Report, refreshSeconds int) error {
 	p.HourLegend = legend("page views", "visits", "unique visitors")
 	var bots []part
 	for _, c := range r.Bots {
-		bots = append(bots, part{CategoryTitle(c.Category), c.Requests})
+		bots = append(bots, part{Name: CategoryTitle(c.Category), Value: c.Requests})
 	}
-	bots = append([]part{{"People", r.Overview.Requests - r.Overview.Bots}}, bots...)
+	bots = append([]part{{Name: "People", Value: r.Overview.Requests - r.Overview.Bots}}, bots...)
 	p.BotChart = shareChart("Requests by people and by bots, by category", bots)
 	var ai []part
 	for _, group := range [][]Agent{r.AI.Assistants, r.AI.Search, r.AI.Crawlers} {
 		for _, a := range group {
-			ai = append(ai, part{a.Name, a.Requests})
+			ai = append(ai, part{Name: a.Name, Value: a.Requests})
 		}
 	}
 	p.AIChart = shareChart("Requests by AI agent", ai)
 	seg := func(title string, ss []Segment) template.HTML {
 		var parts []part
 		for _, s := range ss {
-			parts = append(parts, part{s.Name, s.Visitors})
+			parts = append(parts, part{Name: s.Name, Value: s.Visitors})
 		}
 		return shareChart(title, parts)
 	}
@@ -112,20 +112,23 @@ func writeHTML(w io.Writer, r *Report, refreshSeconds int) error {
 		classes[s.Code/100] += s.Requests - 1
 	}
 	var status []part
+	// Each class its colour, whatever classes the period has: 2xx green,
+	// 3xx blue, 4xx orange, 5xx red, none grey, 1xx purple.
+	statusColor := map[int]int{2: 3, 3: 1, 4: 2, 5: 5, 0: 6, 1: 4}
 	for _, c := range []int{2, 3, 4, 5, 0, 1} {
 		if n, ok := classes[c]; ok {
 			name := strconv.Itoa(c) + "xx"
 			if c == 0 {
 				name = "none (000)"
 			}
-			status = append(status, part{name, n})
+			status = append(status, part{Name: name, Value: n, Color: statusColor[c]})
 		}
 	}
 	p.StatusChart = shareChart("Requests by status class", status)
 	if r.CDN != nil {
 		var cache []part
 		for _, c := range r.CDN.ResultTypes {
-			cache = append(cache, part{c.Name, c.Count})
+			cache = append(cache, part{Name: c.Name, Value: c.Count})
 		}
 		p.CacheChart = shareChart("Requests by CloudFront result type", cache)
 	}

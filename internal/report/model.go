@@ -251,11 +251,19 @@ func Build(days []*Day, meta Meta) *Report {
 	}
 	r.Title = meta.Title
 	if r.Title == "" {
+		// The hosts, or what the report is when the log names none
+		// (Apache and nginx logs without the virtual host).
+		var named []string
+		for _, h := range hosts {
+			if h.Key != "" {
+				named = append(named, h.Key)
+			}
+		}
 		r.Title = "Web analytics"
-		if len(hosts) > 0 {
-			r.Title = hosts[0].Key
-			if len(hosts) > 1 {
-				r.Title += fmt.Sprintf(" and %d more", len(hosts)-1)
+		if len(named) > 0 {
+			r.Title = named[0]
+			if len(named) > 1 {
+				r.Title += fmt.Sprintf(" and %d more", len(named)-1)
 			}
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"fmt"
 	"maps"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -334,5 +335,69 @@ func TestCommonFormatCountsPeople(t *testing.T) {
 					o.Requests, o.Visitors, o.Pages, o.Bots, tt.visitors, tt.pages, tt.botRequests)
 			}
 		})
+	}
+}
+
+// TestShareChartTakesTheLargest: a chart of more than 10 parts names the 9
+// largest and folds the others, whatever the order it was given (the AI
+// agents' came in category order, and the two largest crawlers were
+// "others").
+func TestShareChartTakesTheLargest(t *testing.T) {
+	var parts []part
+	for i := range 12 {
+		parts = append(parts, part{Name: fmt.Sprintf("agent-%02d", i), Value: int64(i + 1)})
+	}
+	parts = append(parts, part{Name: "ClaudeBot", Value: 500}, part{Name: "GPTBot", Value: 400})
+	svg := string(shareChart("Requests by AI agent", parts))
+	for _, name := range []string{"ClaudeBot", "GPTBot", "agent-11", "agent-05", "others"} {
+		if !strings.Contains(svg, ">"+name+"<") {
+			t.Errorf("%s is not named", name)
+		}
+	}
+	if strings.Contains(svg, ">agent-00<") || strings.Index(svg, ">ClaudeBot<") > strings.Index(svg, ">GPTBot<") {
+		t.Errorf("not the 9 largest, largest first:\n%s", svg)
+	}
+	if parts[0].Name != "agent-00" {
+		t.Error("the caller's parts were reordered")
+	}
+}
+
+// TestTitleWithoutHost: a log without hosts (Apache, nginx without the
+// virtual host) gives a report titled "Web analytics", not an empty title.
+func TestTitleWithoutHost(t *testing.T) {
+	a, err := New(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := hit.Hit{Time: time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC), Method: "GET", Path: "/", Status: 200, Bytes: 10, Duration: -1, TTFB: -1, UserAgent: "Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0", ClientIP: "192.0.2.1"}
+	if _, err := a.Add(&h); err != nil {
+		t.Fatal(err)
+	}
+	if title := Build(a.Days(), Meta{Top: 10}).Title; title != "Web analytics" {
+		t.Errorf("title %q", title)
+	}
+}
+
+// TestStatusColours: each status class has its colour whatever classes a
+// period has (coloured by their place, 4xx was the third bar's green).
+func TestStatusColours(t *testing.T) {
+	svg := string(shareChart("Requests by status class", []part{{Name: "2xx", Value: 5, Color: 3}, {Name: "4xx", Value: 2, Color: 2}}))
+	if !strings.Contains(svg, `class="c3"`) || !strings.Contains(svg, `<rect class="c2" x="230" y="30.0"`) {
+		t.Errorf("colours not kept:\n%s", svg)
+	}
+	a, _ := New(Options{})
+	for i, st := range []int{200, 404, 503} {
+		h := hit.Hit{Time: time.Date(2026, 11, 1, 10, 0, i, 0, time.UTC), Method: "GET", Path: "/", Status: st, Bytes: 1, Duration: -1, TTFB: -1, UserAgent: "Mozilla/5.0 Firefox/140.0", ClientIP: "192.0.2.1"}
+		a.Add(&h)
+	}
+	var b strings.Builder
+	if err := WriteHTML(&b, Build(a.Days(), Meta{Top: 10})); err != nil {
+		t.Fatal(err)
+	}
+	html := b.String()
+	for class, colour := range map[string]string{"2xx": "c3", "4xx": "c2", "5xx": "c5"} {
+		if !strings.Contains(html, `<rect class="`+colour+`" `) || !regexp.MustCompile(`<rect class="`+colour+`"[^>]*><title>`+class+`:`).MatchString(html) {
+			t.Errorf("%s is not %s", class, colour)
+		}
 	}
 }

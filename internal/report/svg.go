@@ -1,9 +1,11 @@
 package report
 
 import (
+	"cmp"
 	"fmt"
 	"html/template"
 	"math"
+	"slices"
 	"strings"
 )
 
@@ -114,20 +116,26 @@ func legend(names ...string) template.HTML {
 type part struct {
 	Name  string
 	Value int64
+	// Color is the class of its bar, 1-6 (c1-c6); 0: by its place.
+	Color int
 }
 
 // shareChart draws horizontal bars, one per part, with their share of the
-// total: the chart for categories (bots, devices, cache results).
+// total: the chart for categories (bots, devices, cache results). Up to 10
+// parts are drawn in the order given; more are the 9 largest, largest
+// first, and "others" for the rest.
 func shareChart(title string, parts []part) template.HTML {
 	if len(parts) == 0 {
 		return ""
 	}
 	if len(parts) > 10 {
+		parts = slices.Clone(parts)
+		slices.SortStableFunc(parts, func(a, b part) int { return cmp.Compare(b.Value, a.Value) })
 		var rest int64
 		for _, p := range parts[9:] {
 			rest += p.Value
 		}
-		parts = append(parts[:9:9], part{"others", rest})
+		parts = append(parts[:9:9], part{Name: "others", Value: rest})
 	}
 	var total, vmax int64
 	for _, p := range parts {
@@ -145,7 +153,11 @@ func shareChart(title string, parts []part) template.HTML {
 		y := float64(i) * row
 		bw := (w - label - 110) * float64(p.Value) / float64(vmax)
 		fmt.Fprintf(&b, `<text class="label" x="%g" y="%.1f" text-anchor="end">%s</text>`, label-8, y+row/2+5, template.HTMLEscapeString(clip(p.Name, 30)))
-		fmt.Fprintf(&b, `<rect class="c%d" x="%g" y="%.1f" width="%.1f" height="%.1f" rx="2"><title>%s: %s</title></rect>`, i%6+1, label, y+4, math.Max(bw, 1), row-8, template.HTMLEscapeString(p.Name), Num(p.Value))
+		color := p.Color
+		if color == 0 {
+			color = i%6 + 1
+		}
+		fmt.Fprintf(&b, `<rect class="c%d" x="%g" y="%.1f" width="%.1f" height="%.1f" rx="2"><title>%s: %s</title></rect>`, color, label, y+4, math.Max(bw, 1), row-8, template.HTMLEscapeString(p.Name), Num(p.Value))
 		fmt.Fprintf(&b, `<text class="label" x="%.1f" y="%.1f">%s</text>`, label+math.Max(bw, 1)+6, y+row/2+5, Percent(p.Value, total))
 	}
 	b.WriteString(`</svg>`)
