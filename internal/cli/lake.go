@@ -278,21 +278,7 @@ func runLake(env Env, args []string) error {
 // printLakeSummary writes what a lake run read and wrote on w.
 func printLakeSummary(w io.Writer, inputs int, st *pipeline.Stats, lo *lakeOutput, damaged []string) {
 	sk := lo.sink
-	fmt.Fprintf(w, "lake: %s", plural(inputs, "input", "inputs"))
-	if sk.Skipped > 0 {
-		fmt.Fprintf(w, " (%d in the lake already)", sk.Skipped)
-	}
-	fmt.Fprintf(w, ", %s, %s", plural(st.LinesRead-st.LinesResumed, "line", "lines"), plural(st.Hits, "hit", "hits"))
-	if sk.Excluded > 0 {
-		fmt.Fprintf(w, ", %d excluded", sk.Excluded)
-	}
-	var bad int64
-	for _, n := range st.Malformed {
-		bad += n
-	}
-	if bad > 0 {
-		fmt.Fprintf(w, ", %d malformed (%s)", bad, counts(st.Malformed))
-	}
+	printReadSummary(w, "lake", inputs, st, sk.Skipped, "in the lake already", sk.Excluded)
 	fmt.Fprintf(w, "; %s in %s written to %s\n", plural(sk.Rows, "row", "rows"), plural(sk.Files, "file", "files"), lo.out)
 	for _, d := range damaged {
 		fmt.Fprintln(w, "  not read whole:", d)

@@ -272,6 +272,27 @@ func (ro *reportOutput) summary(w io.Writer) {
 	}
 }
 
+// printReadSummary writes, without ending the line, what a run of report
+// or lake (name) read: its inputs (skipped of them: the output had them,
+// said as skippedWhat), lines, hits, hits excluded, malformed lines.
+func printReadSummary(w io.Writer, name string, inputs int, st *pipeline.Stats, skipped int, skippedWhat string, excluded int64) {
+	fmt.Fprintf(w, "%s: %s", name, plural(inputs, "input", "inputs"))
+	if skipped > 0 {
+		fmt.Fprintf(w, " (%d %s)", skipped, skippedWhat)
+	}
+	fmt.Fprintf(w, ", %s, %s", plural(st.LinesRead-st.LinesResumed, "line", "lines"), plural(st.Hits, "hit", "hits"))
+	if excluded > 0 {
+		fmt.Fprintf(w, ", %d excluded", excluded)
+	}
+	var bad int64
+	for _, n := range st.Malformed {
+		bad += n
+	}
+	if bad > 0 {
+		fmt.Fprintf(w, ", %d malformed (%s)", bad, counts(st.Malformed))
+	}
+}
+
 // lazyUAParser returns the report's user-agent parser, made when first
 // needed: compiling uap-core's rules takes a while.
 func lazyUAParser(log *slog.Logger) report.UAFunc {
@@ -354,21 +375,7 @@ func writeReport(env Env, rc reportConfig, rep *report.Report) error {
 
 // printReportSummary writes what the run read on w.
 func printReportSummary(w io.Writer, inputs int, st *pipeline.Stats, sk *report.Sink, damaged []string) {
-	fmt.Fprintf(w, "report: %s", plural(inputs, "input", "inputs"))
-	if sk.Skipped > 0 {
-		fmt.Fprintf(w, " (%d already counted)", sk.Skipped)
-	}
-	fmt.Fprintf(w, ", %s, %s", plural(st.LinesRead-st.LinesResumed, "line", "lines"), plural(st.Hits, "hit", "hits"))
-	if sk.Excluded > 0 {
-		fmt.Fprintf(w, ", %d excluded", sk.Excluded)
-	}
-	var bad int64
-	for _, n := range st.Malformed {
-		bad += n
-	}
-	if bad > 0 {
-		fmt.Fprintf(w, ", %d malformed (%s)", bad, counts(st.Malformed))
-	}
+	printReadSummary(w, "report", inputs, st, sk.Skipped, "already counted", sk.Excluded)
 	fmt.Fprintln(w)
 	for _, d := range damaged {
 		fmt.Fprintln(w, "  not read whole:", d)
