@@ -6,7 +6,11 @@ import (
 	"html/template"
 	"io"
 	"strconv"
+	"strings"
 	"time"
+	"unicode/utf8"
+
+	"github.com/trackless/trackless/internal/hit"
 )
 
 //go:embed report.html.tmpl
@@ -36,6 +40,20 @@ func WriteLiveHTML(w io.Writer, r *Report, refresh time.Duration) error {
 	return writeHTML(w, r, max(1, int(refresh.Round(time.Second)/time.Second)))
 }
 
+// decodedPath is a path (or host+path) as people read it: its %XX escapes
+// decoded (/wiki/C%2B%2B: /wiki/C++), unless that gives bytes that are not
+// UTF-8 or control characters: then as it is.
+func decodedPath(s string) string {
+	if strings.IndexByte(s, '%') < 0 {
+		return s
+	}
+	d := hit.Unescape(s)
+	if !utf8.ValidString(d) || strings.IndexFunc(d, func(r rune) bool { return r < 0x20 || r == 0x7f }) >= 0 {
+		return s
+	}
+	return d
+}
+
 func writeHTML(w io.Writer, r *Report, refreshSeconds int) error {
 	t, err := template.New("report").Funcs(template.FuncMap{
 		"num":     Num,
@@ -46,6 +64,7 @@ func writeHTML(w io.Writer, r *Report, refreshSeconds int) error {
 		"share":   share,
 		"ms":      func(v int64) string { return Num(v) + " ms" },
 		"plusOne": func(i int) int { return i + 1 },
+		"decoded": decodedPath,
 		"len64":   func(i int) int64 { return int64(i) },
 		"list":    func(s ...string) []string { return s },
 		"dict":    dict,

@@ -401,3 +401,36 @@ func TestStatusColours(t *testing.T) {
 		}
 	}
 }
+
+// TestDecodedPaths: tables show paths decoded (/wiki/C++), the logged form
+// in the title attribute, and name their key column for what it is; an
+// empty table says so in the words every empty table uses.
+func TestDecodedPaths(t *testing.T) {
+	a, _ := New(Options{})
+	for i, p := range []string{"/wiki/C%2B%2B", "/caf%C3%A9", "/bad%FF", "/plain"} {
+		h := hit.Hit{Time: time.Date(2026, 11, 1, 10, 0, i, 0, time.UTC), Method: "GET", Host: "example.com", Path: p, Status: 200, Bytes: 1, Duration: -1, TTFB: -1, UserAgent: "Mozilla/5.0 Firefox/140.0", ClientIP: "192.0.2.1"}
+		a.Add(&h)
+	}
+	var b strings.Builder
+	if err := WriteHTML(&b, Build(a.Days(), Meta{Top: 10})); err != nil {
+		t.Fatal(err)
+	}
+	html := b.String()
+	for _, want := range []string{
+		`<span class="t" title="/wiki/C%2B%2B">/wiki/C&#43;&#43;</span>`,
+		`<span class="t" title="/caf%C3%A9">/café</span>`,
+		`<span class="t">/bad%FF</span>`,
+		`<span class="t">/plain</span>`,
+		`<th>#</th><th>Page</th>`,
+		`None in this period.`,
+	} {
+		if !strings.Contains(html, want) {
+			t.Errorf("no %s", want)
+		}
+	}
+	for _, old := range []string{`<th>Key</th>`, `None seen.`, `>none<`, `"muted">None.<`} {
+		if strings.Contains(html, old) {
+			t.Errorf("still %s", old)
+		}
+	}
+}
