@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"html/template"
 	"maps"
 	"regexp"
 	"slices"
@@ -432,5 +433,21 @@ func TestDecodedPaths(t *testing.T) {
 		if strings.Contains(html, old) {
 			t.Errorf("still %s", old)
 		}
+	}
+}
+
+// TestEmptyChartsSayNoData: a chart whose values are all 0 says so instead
+// of drawing an empty axis.
+func TestEmptyChartsSayNoData(t *testing.T) {
+	for name, chart := range map[string]template.HTML{
+		"time":  timeChart("Page views", []string{"a", "b"}, []series{{"page views", []float64{0, 0}}}),
+		"share": shareChart("Requests", []part{{Name: "x", Value: 0}}),
+	} {
+		if s := string(chart); strings.Contains(s, "<svg") || !strings.Contains(s, "No data in this period.") {
+			t.Errorf("%s: %s", name, s)
+		}
+	}
+	if s := string(timeChart("Page views", []string{"a"}, []series{{"page views", []float64{3}}})); !strings.Contains(s, "<svg") {
+		t.Errorf("a chart with data: %s", s)
 	}
 }

@@ -48,6 +48,10 @@ func short(v float64) string {
 
 func trimZero(s string) string { return strings.TrimSuffix(s, ".0") }
 
+// noData stands for a chart with nothing to draw: every value 0 (an image
+// CDN has no page views).
+const noData template.HTML = `<p class="muted">No data in this period.</p>`
+
 // timeChart draws series over labels (days or hours): the first series as
 // bars, the others as lines, on one axis. title names it for screen readers.
 func timeChart(title string, labels []string, ss []series) template.HTML {
@@ -61,6 +65,9 @@ func timeChart(title string, labels []string, ss []series) template.HTML {
 		for _, v := range s.Values {
 			vmax = max(vmax, v)
 		}
+	}
+	if vmax == 0 {
+		return noData // not an empty axis
 	}
 	vmax = niceMax(vmax)
 	pw, ph := w-left-right, h-top-bottom
@@ -143,7 +150,7 @@ func shareChart(title string, parts []part) template.HTML {
 		vmax = max(vmax, p.Value)
 	}
 	if vmax == 0 {
-		return ""
+		return noData
 	}
 	const w, row, label = 800.0, 26.0, 230.0
 	h := row * float64(len(parts))
