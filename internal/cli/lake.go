@@ -258,16 +258,7 @@ func runLake(env Env, args []string) error {
 		runErr = err
 	}
 	damaged := union(stats.InputsDamaged, lo.sink.Damaged)
-	code := ExitOK
-	switch {
-	case errors.Is(runErr, context.Canceled):
-		code = ExitInterrupted
-	case runErr != nil:
-		fmt.Fprintln(env.Stderr, "trackless:", runErr)
-		code = ExitFatal
-	case len(damaged) > 0:
-		code = ExitUndelivered
-	}
+	code := readExitCode(env, runErr, damaged)
 	printLakeSummary(env.Stderr, len(set.Names), stats, lo, damaged)
 	for _, w := range stats.InputsWaiting {
 		fmt.Fprintln(env.Stderr, "  last line still being written (written by a later run, once complete):", w)

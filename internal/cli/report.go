@@ -131,16 +131,7 @@ func runReport(env Env, args []string) error {
 		return fatalError(err)
 	}
 	damaged := union(stats.InputsDamaged, sk.Damaged)
-	code := ExitOK
-	switch {
-	case errors.Is(runErr, context.Canceled):
-		code = ExitInterrupted
-	case runErr != nil:
-		fmt.Fprintln(env.Stderr, "trackless:", runErr)
-		code = ExitFatal
-	case len(damaged) > 0:
-		code = ExitUndelivered
-	}
+	code := readExitCode(env, runErr, damaged)
 	if len(set.Names) == 0 && state != nil {
 		// The report of a state: what it covers.
 		fmt.Fprintf(env.Stderr, "report of the state %s: %s counted, %s", rc.state, plural(len(sk.Inputs()), "input", "inputs"), plural(rep.Period.Days, "day", "days"))
@@ -270,6 +261,21 @@ func (ro *reportOutput) summary(w io.Writer) {
 	for _, d := range ro.sink.Damaged {
 		fmt.Fprintln(w, "  not counted whole:", d)
 	}
+}
+
+// readExitCode is the exit code of a report or lake run: interrupted, the
+// run's error (said on stderr), or inputs not read whole.
+func readExitCode(env Env, runErr error, damaged []string) int {
+	switch {
+	case errors.Is(runErr, context.Canceled):
+		return ExitInterrupted
+	case runErr != nil:
+		fmt.Fprintln(env.Stderr, "trackless:", runErr)
+		return ExitFatal
+	case len(damaged) > 0:
+		return ExitUndelivered
+	}
+	return ExitOK
 }
 
 // printReadSummary writes, without ending the line, what a run of report

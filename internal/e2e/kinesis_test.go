@@ -197,17 +197,8 @@ func kinesisFailures(t *testing.T, r invResult) []string {
 // confirmed, and the event source mapping's retry from there sends the
 // rest once.
 func TestLambdaKinesis(t *testing.T) {
-	var failing atomic.Bool
-	var failFrom atomic.Int64
-	s := newLambdaSetupWith(t, matomotest.Config{
-		SuperUserTokens: []string{token}, SiteURLs: map[int][]string{1: {"https://www.example.org"}},
-		FaultFunc: func(n int) matomotest.Fault {
-			if failing.Load() && int64(n) >= failFrom.Load() {
-				return matomotest.Fault{Kind: matomotest.Fault503}
-			}
-			return matomotest.Fault{}
-		},
-	}, "TRACKLESS_MODE=visits", "TRACKLESS_FORMAT=cloudfront-realtime", "BATCH_SIZE=5", "TRACKLESS_CONCURRENCY=1", "TRACKLESS_LAMBDA_STOP_BEFORE=2s")
+	var faults kinesisFaults
+	s := newKinesisLambda(t, &faults)
 	const arn = "arn:aws:kinesis:us-east-1:123456789012:stream/pixel"
 	var recs []string
 	for i := range 1200 {
@@ -242,8 +233,8 @@ func TestLambdaKinesis(t *testing.T) {
 	// next event, until the invocation stops before its deadline: the
 	// answer names the record after the last checkpoint (one every 256
 	// records), 316.
-	failFrom.Store(int64(s.mat.Stats().BulkRequests + 1 + 70))
-	failing.Store(true)
+	faults.from.Store(int64(s.mat.Stats().BulkRequests + 1 + 70))
+	faults.failing.Store(true)
 	f := kinesisFailures(t, s.rt.invoke(kinesisEvent(arn, recs, 60, 1200), 5*time.Second)())
 	stored := len(s.mat.StoredRaw())
 	if len(f) != 1 || stored <= 60 || stored >= 1200 {
@@ -258,7 +249,7 @@ func TestLambdaKinesis(t *testing.T) {
 	if first <= 60 || first > stored {
 		t.Fatalf("first record not confirmed %s (record %d), with %d stored: records stored are not all before it", f[0], first, stored)
 	}
-	failing.Store(false)
+	faults.failing.Store(false)
 	if f := kinesisFailures(t, s.rt.invoke(kinesisEvent(arn, recs, first, 1200), time.Minute)()); len(f) > 0 {
 		t.Fatalf("the retry: failures %v", f)
 	}
@@ -274,14 +265,14 @@ func TestLambdaKinesis(t *testing.T) {
 	for i := range 200 {
 		recs2 = append(recs2, realtimeRecord(clock.Add(-90*time.Minute+time.Duration(i)*time.Second), fmt.Sprintf("203.0.113.%d", i%9+1), fmt.Sprintf("/lambda2/page-%d", i)))
 	}
-	failFrom.Store(int64(s.mat.Stats().BulkRequests + 1 + 8))
-	failing.Store(true)
+	faults.from.Store(int64(s.mat.Stats().BulkRequests + 1 + 8))
+	faults.failing.Store(true)
 	before := len(s.mat.StoredRaw())
 	f = kinesisFailures(t, s.rt.invoke(kinesisEvent(arn2, recs2, 0, 200), 5*time.Second)())
 	if stored = len(s.mat.StoredRaw()) - before; len(f) != 1 || f[0] != kinesisSeq(0) || stored == 0 || stored >= 200 {
 		t.Fatalf("a first event failing: failures %v with %d stored", f, stored)
 	}
-	failing.Store(false)
+	faults.failing.Store(false)
 	if f := kinesisFailures(t, s.rt.invoke(kinesisEvent(arn2, recs2, 0, 200), time.Minute)()); len(f) > 0 {
 		t.Fatalf("its retry: failures %v", f)
 	}
@@ -298,14 +289,14 @@ func TestLambdaKinesis(t *testing.T) {
 	for i := range 200 {
 		recs3 = append(recs3, realtimeRecord(clock.Add(-80*time.Minute+time.Duration(i)*time.Second), fmt.Sprintf("203.0.113.%d", i%9+11), fmt.Sprintf("/lambda3/page-%d", i)))
 	}
-	failFrom.Store(int64(s.mat.Stats().BulkRequests + 1 + 8))
-	failing.Store(true)
+	faults.from.Store(int64(s.mat.Stats().BulkRequests + 1 + 8))
+	faults.failing.Store(true)
 	before = len(s.mat.StoredRaw())
 	if f = kinesisFailures(t, s.rt.invoke(kinesisEvent(arn3, recs3, 0, 200), 5*time.Second)()); len(f) != 1 || f[0] != kinesisSeq(0) {
 		t.Fatalf("a third shard's first event failing: failures %v", f)
 	}
 	first3 := s.mat.StoredRaw()[before:]
-	failing.Store(false)
+	faults.failing.Store(false)
 	if f := kinesisFailures(t, s.rt.invoke(kinesisEvent(arn3, recs3, 100, 200), time.Minute)()); len(f) > 0 {
 		t.Fatalf("the batch after the one given up on: failures %v", f)
 	}
@@ -315,6 +306,29 @@ func TestLambdaKinesis(t *testing.T) {
 	want3 = append(append(want3, first3...), parseItemsEnv(t, s.env, "--mode", "visits", f3)...)
 	checkStored(t, s.mat, want3)
 	noToken(t, s.dir)
+}
+
+// kinesisFaults makes the Matomo stand-in of newKinesisLambda refuse (503,
+// nothing stored) every bulk request from the one numbered from on, while
+// failing is set.
+type kinesisFaults struct {
+	failing atomic.Bool
+	from    atomic.Int64
+}
+
+// newKinesisLambda is a Lambda setup for Kinesis events of realtimeRecord
+// records (visits mode, batches of 5, one worker, a 2 s stop before the
+// deadline), whose Matomo fails as faults says.
+func newKinesisLambda(t *testing.T, faults *kinesisFaults) *lambdaSetup {
+	return newLambdaSetupWith(t, matomotest.Config{
+		SuperUserTokens: []string{token}, SiteURLs: map[int][]string{1: {"https://www.example.org"}},
+		FaultFunc: func(n int) matomotest.Fault {
+			if faults.failing.Load() && int64(n) >= faults.from.Load() {
+				return matomotest.Fault{Kind: matomotest.Fault503}
+			}
+			return matomotest.Fault{}
+		},
+	}, "TRACKLESS_MODE=visits", "TRACKLESS_FORMAT=cloudfront-realtime", "BATCH_SIZE=5", "TRACKLESS_CONCURRENCY=1", "TRACKLESS_LAMBDA_STOP_BEFORE=2s")
 }
 
 // putBatch puts n records with PutRecords, spread over the shards of the

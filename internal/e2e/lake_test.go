@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -445,17 +444,8 @@ func TestLambdaLake(t *testing.T) {
 // failed batch and gives the second half again; the lake, which read the
 // whole batch, has them already).
 func TestLambdaKinesisLake(t *testing.T) {
-	var failing atomic.Bool
-	var failFrom atomic.Int64
-	s := newLambdaSetupWith(t, matomotest.Config{
-		SuperUserTokens: []string{token}, SiteURLs: map[int][]string{1: {"https://www.example.org"}},
-		FaultFunc: func(n int) matomotest.Fault {
-			if failing.Load() && int64(n) >= failFrom.Load() {
-				return matomotest.Fault{Kind: matomotest.Fault503}
-			}
-			return matomotest.Fault{}
-		},
-	}, "TRACKLESS_MODE=visits", "TRACKLESS_FORMAT=cloudfront-realtime", "BATCH_SIZE=5", "TRACKLESS_CONCURRENCY=1", "TRACKLESS_LAMBDA_STOP_BEFORE=2s")
+	var faults kinesisFaults
+	s := newKinesisLambda(t, &faults)
 	s.env = append(s.env, "TRACKLESS_LAKE=s3://"+s.bucket+"/lake/")
 	const arn = "arn:aws:kinesis:us-east-1:123456789012:stream/pixel"
 	var recs []string
@@ -476,13 +466,13 @@ func TestLambdaKinesisLake(t *testing.T) {
 	// Matomo fails after 70 batches of 5, until the deadline: the lake
 	// has the event (read to its end), Matomo's ledger its checkpoint at
 	// record 316 (60 + 256): the retry starts there.
-	failFrom.Store(int64(s.mat.Stats().BulkRequests + 1 + 70))
-	failing.Store(true)
+	faults.from.Store(int64(s.mat.Stats().BulkRequests + 1 + 70))
+	faults.failing.Store(true)
 	f := kinesisFailures(t, s.rt.invoke(kinesisEvent(arn, recs, 60, 600), 5*time.Second)())
 	if len(f) != 1 || f[0] != kinesisSeq(316) {
 		t.Fatalf("stopped at the deadline: failures %v, want record 316", f)
 	}
-	failing.Store(false)
+	faults.failing.Store(false)
 	if f := kinesisFailures(t, s.rt.invoke(kinesisEvent(arn, recs, 316, 600), time.Minute)()); len(f) > 0 {
 		t.Fatalf("the retry: failures %v", f)
 	}
@@ -498,12 +488,12 @@ func TestLambdaKinesisLake(t *testing.T) {
 	for i := range 200 {
 		recs2 = append(recs2, realtimeRecord(clock.Add(-90*time.Minute+time.Duration(i)*time.Second), fmt.Sprintf("203.0.113.%d", i%9+1), fmt.Sprintf("/lake2/page-%d", i)))
 	}
-	failFrom.Store(int64(s.mat.Stats().BulkRequests + 1 + 8))
-	failing.Store(true)
+	faults.from.Store(int64(s.mat.Stats().BulkRequests + 1 + 8))
+	faults.failing.Store(true)
 	if f = kinesisFailures(t, s.rt.invoke(kinesisEvent(arn2, recs2, 0, 200), 5*time.Second)()); len(f) != 1 || f[0] != kinesisSeq(0) {
 		t.Fatalf("the second shard's first event: failures %v", f)
 	}
-	failing.Store(false)
+	faults.failing.Store(false)
 	if f := kinesisFailures(t, s.rt.invoke(kinesisEvent(arn2, recs2, 100, 200), time.Minute)()); len(f) > 0 {
 		t.Fatalf("the event after the records given up on: failures %v", f)
 	}

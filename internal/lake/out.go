@@ -414,19 +414,28 @@ func (l *S3) entryKey(key string) string { return l.prefix + StateDir + "/inputs
 
 func (l *S3) Get(ctx context.Context, key string) (*Entry, error) {
 	k := l.entryKey(key)
-	out, err := l.client.GetObject(ctx, &s3.GetObjectInput{Bucket: &l.bucket, Key: &k})
+	data, err := l.read(ctx, k)
+	if data == nil || err != nil {
+		return nil, err
+	}
+	return decodeEntry(data, "s3://"+l.bucket+"/"+k)
+}
+
+// read reads the object of key whole; nil when there is none.
+func (l *S3) read(ctx context.Context, key string) ([]byte, error) {
+	out, err := l.client.GetObject(ctx, &s3.GetObjectInput{Bucket: &l.bucket, Key: &key})
 	if err != nil {
 		if s3src.IsNotFound(err) {
 			return nil, nil
 		}
-		return nil, fmt.Errorf("lake: reading s3://%s/%s: %w", l.bucket, k, err)
+		return nil, fmt.Errorf("lake: reading s3://%s/%s: %w", l.bucket, key, err)
 	}
 	defer out.Body.Close()
 	data, err := io.ReadAll(out.Body)
 	if err != nil {
-		return nil, fmt.Errorf("lake: reading s3://%s/%s: %w", l.bucket, k, err)
+		return nil, fmt.Errorf("lake: reading s3://%s/%s: %w", l.bucket, key, err)
 	}
-	return decodeEntry(data, "s3://"+l.bucket+"/"+k)
+	return data, nil
 }
 
 func (l *S3) Put(ctx context.Context, key string, e *Entry) error {
@@ -516,20 +525,7 @@ func (l *S3) Entries(ctx context.Context, prefix string) ([]*Entry, error) {
 func (l *S3) metaKey(name string) string { return l.prefix + StateDir + "/" + name }
 
 func (l *S3) GetMeta(ctx context.Context, name string) ([]byte, error) {
-	k := l.metaKey(name)
-	out, err := l.client.GetObject(ctx, &s3.GetObjectInput{Bucket: &l.bucket, Key: &k})
-	if err != nil {
-		if s3src.IsNotFound(err) {
-			return nil, nil
-		}
-		return nil, fmt.Errorf("lake: reading s3://%s/%s: %w", l.bucket, k, err)
-	}
-	defer out.Body.Close()
-	data, err := io.ReadAll(out.Body)
-	if err != nil {
-		return nil, fmt.Errorf("lake: reading s3://%s/%s: %w", l.bucket, k, err)
-	}
-	return data, nil
+	return l.read(ctx, l.metaKey(name))
 }
 
 // CreateMeta is a conditional write (If-None-Match: *): of two processes,
