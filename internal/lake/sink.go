@@ -187,11 +187,9 @@ func (s *Sink) Begin(in sink.Info) (sink.Input, int64, error) {
 		}
 	}
 	e.Fingerprint, e.FingerprintLen = in.Fingerprint, in.FingerprintLen
-	p := s.newPart(in, key, e, true)
-	if found != "" && !byContent && found != key {
-		p.oldKey = found
-	}
-	return p, e.Lines, nil
+	// An entry found under another key (a file grown past its
+	// fingerprint's size) stays there: lookups find the new key first.
+	return s.newPart(in, key, e, true), e.Lines, nil
 }
 
 func (s *Sink) newPart(in sink.Info, key string, e *Entry, durable bool) *part {
@@ -208,7 +206,6 @@ func (s *Sink) newPart(in sink.Info, key string, e *Entry, durable bool) *part {
 type part struct {
 	s       *Sink
 	key     string
-	oldKey  string // the key it was recorded under before (see sink.Find)
 	alias   string // the key its entry is also recorded under (sink.Info.Alias)
 	durable bool   // its entry is kept (it has an identity)
 	e       *Entry // as of the last flush (Lines, Mark, counts)
