@@ -3,8 +3,9 @@
 // /usr/bin/chromium), and returns what the page did: the requests it made
 // (every non-file: one is aborted, so the page never reaches the network),
 // console errors and page errors, horizontal overflow per viewport width,
-// and a few DOM facts, each with colour scheme light and/or dark and once
-// more with JavaScript disabled.
+// readability (table cells too narrow for their text, text under 11 px,
+// tables that scroll sideways) and a few DOM facts, each with colour
+// scheme light and/or dark and once more with JavaScript disabled.
 //
 // It needs node (>= 20), chromium and tools/browsercheck/node_modules. When one is
 // missing the test is skipped, unless CI=true, when it fails. To install:
@@ -64,9 +65,70 @@ type Run struct {
 	// TablesWithoutDefinition counts data tables with neither a caption
 	// nor a definition (the rule is in check.mjs, measure()).
 	TablesWithoutDefinition int `json:"tablesWithoutCaptionOrDefinition"`
+	// NamedImages counts elements with role="img" and an accessible name
+	// (aria-label or aria-labelledby): the charts.
+	NamedImages int `json:"namedImages"`
+	// NarrowCells are table cells narrower than MinCellChars characters
+	// whose text does not fit in them (check.mjs's narrowCellRule), at
+	// most 20; NarrowCellCount is how many there are in all. Measured with
+	// every <details> open, as are SmallText and WideTables.
+	NarrowCells     []NarrowCell `json:"narrowCells"`
+	NarrowCellCount int          `json:"narrowCellCount"`
+	// SmallText is rendered text, SVG <text> and ::before/::after content
+	// included, under MinTextPx CSS px (check.mjs's smallTextRule), at
+	// most 20; SmallTextCount is how many text nodes there are in all.
+	SmallText      []SmallText `json:"smallText"`
+	SmallTextCount int         `json:"smallTextCount"`
+	// WideTables are tables wider than the box they scroll in (check.mjs's
+	// wideTableRule), at most 20; WideTableCount is how many in all. Not a
+	// problem in itself: callers say which tables must fit.
+	WideTables     []WideTable `json:"wideTables"`
+	WideTableCount int         `json:"wideTableCount"`
 	// Screenshot is the full-page PNG's path, or "" without ScreenshotDir.
 	Screenshot string `json:"screenshot"`
 }
+
+// NarrowCell is a table cell too narrow for its text.
+type NarrowCell struct {
+	// Text is the cell's text, white space collapsed, cut to 40 characters.
+	Text string `json:"text"`
+	// Chars is the content-box width in widths of "0" (ch) of its font.
+	Chars float64 `json:"chars"`
+	// Table names the table: its caption, else an id.
+	Table string `json:"table"`
+}
+
+// SmallText is text rendered under MinTextPx.
+type SmallText struct {
+	Text string `json:"text"`
+	// Px is the rendered font size in CSS px (for SVG text, times the
+	// SVG's scale).
+	Px float64 `json:"px"`
+}
+
+// WideTable is a table its reader has to scroll sideways.
+type WideTable struct {
+	// Table names the table: its caption, else an id.
+	Table string `json:"table"`
+	// In is the id of the closest ancestor with an id ("" if none).
+	In string `json:"in"`
+	// Width is the table's width, Box the width it scrolls in, in CSS px.
+	Width int `json:"width"`
+	Box   int `json:"box"`
+}
+
+// Readability limits that Problems applies; check.mjs measures with the
+// same ones.
+const (
+	// MinCellChars: a table cell must be at least this many characters
+	// wide (or its text must fit in it) at widths up to NarrowWidth.
+	MinCellChars = 8
+	// MinTextPx: no text may render under this size, at any width.
+	MinTextPx = 11
+	// NarrowWidth is the viewport width (CSS px) at and under which the
+	// MinCellChars rule applies: phones.
+	NarrowWidth = 400
+)
 
 // Options selects the runs. Zero values take check.mjs's defaults: widths
 // 1400 and 400, colour scheme light.
@@ -87,10 +149,15 @@ func (r Run) Label() string {
 	return s
 }
 
-// Problems lists what makes the run not a self-contained, working page:
-// any request other than data:/blob:, any failed request, console error or
-// warning or page error, horizontal overflow, a table without caption or
-// definition, an empty title or an empty body text. Nil when clean.
+// Problems lists what makes the run not a self-contained, working,
+// readable page: any request other than data:/blob:, any failed request,
+// console error or warning or page error, horizontal overflow, a table
+// without caption or definition, an empty title or an empty body text;
+// text rendered under MinTextPx (11 px) at any width; and, at widths up to
+// NarrowWidth (400 px), a table cell narrower than MinCellChars (8)
+// characters that its text does not fit in (at 1400 px such a cell is a
+// matter of taste; on a phone it is text crushed to a few letters a line).
+// Nil when clean.
 func (r Run) Problems() []string {
 	var p []string
 	for _, u := range r.Requests {
@@ -107,6 +174,20 @@ func (r Run) Problems() []string {
 	}
 	if r.TablesWithoutDefinition > 0 {
 		p = append(p, fmt.Sprintf("%d table(s) without caption or definition", r.TablesWithoutDefinition))
+	}
+	for _, t := range r.SmallText {
+		p = append(p, fmt.Sprintf("text under %d px: %q at %.1f px", MinTextPx, t.Text, t.Px))
+	}
+	if more := r.SmallTextCount - len(r.SmallText); more > 0 {
+		p = append(p, fmt.Sprintf("text under %d px: %d more", MinTextPx, more))
+	}
+	if r.Width <= NarrowWidth {
+		for _, c := range r.NarrowCells {
+			p = append(p, fmt.Sprintf("cell under %d characters wide: %q, %.1f characters, in table %q", MinCellChars, c.Text, c.Chars, c.Table))
+		}
+		if more := r.NarrowCellCount - len(r.NarrowCells); more > 0 {
+			p = append(p, fmt.Sprintf("cell under %d characters wide: %d more", MinCellChars, more))
+		}
 	}
 	if strings.TrimSpace(r.Title) == "" {
 		p = append(p, "empty title")

@@ -440,7 +440,7 @@ func runSend(env Env, args []string, parse bool) error {
 			// Matomo gets for them: its site's.
 			rc.defHost = j.siteHost(c.siteID)
 		}
-		ro, err := rc.openReport(ctx, c.rep.reportState, j.opt.Filter, true, false, log)
+		ro, err := rc.openReport(ctx, c.rep.reportState, j.s3Client, j.opt.Filter, true, nil, log)
 		if err != nil {
 			return err
 		}

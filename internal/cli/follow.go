@@ -232,10 +232,10 @@ func (j *job) followReport(ctx context.Context, env Env, ro *reportOutput, args 
 		if err != nil {
 			return err
 		}
-		rep := report.Build(days, report.Meta{Version: Version, Generated: time.Now(), Top: rc.top, TableSize: ro.tableSize, Inputs: ro.sink.Inputs(), Title: rc.title})
 		live := *rc
 		live.live = true
-		if err := writeReport(env, live, rep); err != nil {
+		now := time.Now()
+		if _, err := ro.render(env, live, days, report.Meta{Version: Version, Generated: now, Top: rc.top, TableSize: ro.tableSize, Inputs: ro.sink.Inputs(), Title: rc.title}, now); err != nil {
 			return err
 		}
 		rounds++

@@ -54,6 +54,10 @@ type job struct {
 	kinesis map[string]kinesis.API
 	readers source.Readers
 
+	// noMatomo: the Lambda has no Matomo (no MATOMO_URL) and feeds only
+	// its report state and lake.
+	noMatomo bool
+
 	mu    sync.Mutex
 	ready bool // the Lambda's preflight succeeded
 }
@@ -146,6 +150,11 @@ func newJob(ctx context.Context, env Env, c *config, parse bool, log *slog.Logge
 		} else {
 			j.opt.Emit = func(items [][]byte) error { return writeRequests(j.out, items) }
 		}
+		return j, nil
+	}
+	if c.matomoURL == "" {
+		// Only a Lambda without Matomo gets here (send refuses no URL):
+		// it feeds its report state and lake.
 		return j, nil
 	}
 	client, err := c.newClient(log)

@@ -54,8 +54,26 @@ func newLambdaHandler(env Env) (*awslambda.Handler, int) {
 		// lifetime (renewed while it runs) lets the retry take them soon.
 		c.claimTTL = lambdaClaimTTL
 	}
-	if err := c.validate(false); err != nil {
+	// Without Matomo, the function feeds its report state and lake only
+	// (a report from logs in S3 with no server at all).
+	noMatomo := c.matomoURL == "" && (c.rep.reportState != "" || c.lake.where != "")
+	validate := c.validate
+	if noMatomo {
+		validate = func(parse bool) error {
+			for _, check := range []func(bool) error{c.validateInput, c.validateOutput} {
+				if err := check(parse); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}
+	if err := validate(false); err != nil {
 		fmt.Fprintln(env.Stderr, "trackless:", err)
+		return nil, ExitUsage
+	}
+	if c.rep.reportOut != "" && (c.rep.reportState == "" || !s3src.IsURL(c.rep.reportOut)) {
+		fmt.Fprintln(env.Stderr, "trackless: TRACKLESS_REPORT_OUT=s3://BUCKET/KEY.html needs TRACKLESS_REPORT_STATE (the report is rendered from it)")
 		return nil, ExitUsage
 	}
 	if err := c.rep.validate(c.rep.reportState, "TRACKLESS_REPORT_STATE"); err != nil {
@@ -72,7 +90,11 @@ func newLambdaHandler(env Env) (*awslambda.Handler, int) {
 	if err != nil {
 		return nil, exit(env.Stderr, err)
 	}
-	j.lambda = true
+	j.lambda, j.noMatomo = true, noMatomo
+	if noMatomo {
+		log.Info("no MATOMO_URL: the function counts into its report state and lake only")
+		return &awslambda.Handler{Process: j.lambdaProcess(env, c.lambdaStopBefore), Records: j.lambdaRecords(env, c.lambdaStopBefore), Log: log, StopBefore: c.lambdaStopBefore}, ExitOK
+	}
 	if strings.EqualFold(c.ledger, "none") {
 		log.Warn("TRACKLESS_LEDGER=none: no ledger; an S3 event that comes twice (as Lambda allows) is sent twice")
 	} else if err := j.openLedger(ctx, false); err != nil {
@@ -96,7 +118,7 @@ func newLambdaHandler(env Env) (*awslambda.Handler, int) {
 func (j *job) lambdaReady(ctx context.Context) error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	if j.ready {
+	if j.ready || j.noMatomo {
 		return nil
 	}
 	if err := preflight(ctx, j, j.c, j.log); err != nil {
@@ -133,6 +155,9 @@ func (j *job) lambdaProcess(env Env, stopBefore time.Duration) awslambda.Process
 // of a shard keep one numbering.
 func (j *job) lambdaRecords(env Env, stopBefore time.Duration) awslambda.ProcessRecords {
 	return func(ctx context.Context, recs []awslambda.KinesisRecord) (string, error) {
+		if j.noMatomo {
+			return "", errors.New("without Matomo (no MATOMO_URL), the function reads S3, SQS and EventBridge events: give Kinesis events to a function with Matomo, or read the stream with trackless report kinesis://STREAM")
+		}
 		if err := j.lambdaReady(ctx); err != nil {
 			return "", err
 		}
@@ -348,8 +373,19 @@ func (j *job) lambdaRun(env Env, ctx context.Context, set *source.Set, stopBefor
 	if err != nil {
 		return err
 	}
-	stats, runErr := pipeline.Run(readCtx, sendCtx, set.Names, outs.feed(j.options(set)))
-	runErr = outs.finish(stats, runErr, j.options(set).OnDone, j.log)
+	popt := j.options(set)
+	if j.noMatomo {
+		// Only the side outputs: each keeps its own progress.
+		popt = pipeline.Options{
+			SinksOnly: true, WholeLines: true, Format: j.c.format, Reader: j.c.readerOptions(), Filter: j.opt.Filter,
+			Open: popt.Open, Identify: popt.Identify, FirstHint: popt.FirstHint, Log: j.log, Dedup: j.opt.Dedup, OnDone: popt.OnDone,
+		}
+	}
+	stats, runErr := pipeline.Run(readCtx, sendCtx, set.Names, outs.feed(popt))
+	runErr = outs.finish(stats, runErr, popt.OnDone, j.log)
+	if runErr == nil {
+		runErr = j.publishReport(env, outs)
+	}
 	runErr = outs.stop(runErr, j.log)
 	return j.lambdaResult(env, ctx, readCtx, set, stats, runErr, outs)
 }
@@ -362,7 +398,7 @@ func (j *job) lambdaOutputs(ctx, writeCtx context.Context) (sides, error) {
 	if dir := j.c.rep.reportState; dir != "" {
 		// Invocations take turns on the state (it is on a file system
 		// they share, EFS): one waits while another holds it.
-		ro, err := j.c.openReport(ctx, dir, j.opt.Filter, true, true, j.log)
+		ro, err := j.c.openReport(writeCtx, dir, j.s3Client, j.opt.Filter, true, ctx, j.log)
 		if err != nil {
 			return outs, err
 		}
@@ -386,7 +422,12 @@ func (j *job) lambdaOutputs(ctx, writeCtx context.Context) (sides, error) {
 // retries a failed invocation.
 func (j *job) lambdaResult(env Env, ctx, readCtx context.Context, set *source.Set, stats *pipeline.Stats, runErr error, outs sides) error {
 	if stats != nil {
-		printSummary(env.Stderr, "lambda", stats, false)
+		if j.noMatomo {
+			printReadSummary(env.Stderr, "trackless lambda (no Matomo)", len(set.Names), stats, 0, "", 0)
+			fmt.Fprintln(env.Stderr)
+		} else {
+			printSummary(env.Stderr, "lambda", stats, false)
+		}
 		outs.summary(env.Stderr)
 	}
 	switch {

@@ -13,13 +13,15 @@ import (
 	"slices"
 	"time"
 
-	"github.com/trackless/trackless/internal/atomicfile"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
 	"github.com/trackless/trackless/internal/classify"
 	"github.com/trackless/trackless/internal/filter"
 	"github.com/trackless/trackless/internal/geoip"
 	"github.com/trackless/trackless/internal/logformat"
 	"github.com/trackless/trackless/internal/pipeline"
 	"github.com/trackless/trackless/internal/report"
+	"github.com/trackless/trackless/internal/s3src"
 	"github.com/trackless/trackless/internal/sink"
 	"github.com/trackless/trackless/internal/source"
 	"github.com/trackless/trackless/internal/useragent"
@@ -28,6 +30,11 @@ import (
 // reportConfig holds report's own settings (config.rep).
 type reportConfig struct {
 	html, json, state, geoip, title string
+	timezone, host, from, to        string
+	reportOut                       string        // the Lambda's TRACKLESS_REPORT_OUT
+	reportEvery                     time.Duration // the Lambda's TRACKLESS_REPORT_EVERY
+	byHost                          bool
+	params                          listFlag
 	reportState                     string // send's --report-state
 	keepDays, top, tableSize        int
 	checkpoint, refresh             time.Duration
@@ -48,6 +55,17 @@ func runReport(env Env, args []string) error {
 	}
 	if rc.top < 1 {
 		return usagef("--top must be at least 1")
+	}
+	// The period's days are read before anything is: a typo fails now.
+	for _, d := range []struct{ flag, v string }{{"--from", rc.from}, {"--to", rc.to}} {
+		if d.v != "" {
+			if _, _, err := parseDay(d.v, 0); err != nil {
+				return usagef("%s: %v", d.flag, err)
+			}
+		}
+	}
+	if _, err := report.LoadZone(rc.timezone); err != nil {
+		return usagef("--timezone: %v", err)
 	}
 	if err := rc.validate(rc.state, "--state"); err != nil {
 		return usageError(err)
@@ -80,22 +98,24 @@ func runReport(env Env, args []string) error {
 	if c.follow && (rc.state == "" || rc.html == "" || rc.refresh <= 0) {
 		return usagef("report --follow needs --state DIR, -o FILE and a positive --refresh")
 	}
-	if len(positional) == 0 && rc.state != "" && !report.StateExists(rc.state) {
+	if len(positional) == 0 && rc.state != "" && !s3src.IsURL(rc.state) && !report.StateExists(rc.state) {
 		// Nothing to read and nothing counted: a mistyped path would
 		// otherwise give an empty report.
 		return usagef("--state %s: no report state there yet (nothing was counted into it): give inputs to start one, or check the path", rc.state)
 	}
-	ro, err := c.openReport(ctx, rc.state, filter, false, false, log)
+	j := &job{c: &c, log: log, stderr: env.Stderr, rng: rng, opt: pipeline.Options{Dedup: pipeline.NewDedup()}}
+	ro, err := c.openReport(ctx, rc.state, j.s3Client, filter, false, nil, log)
 	if err != nil {
 		return err
 	}
 	defer ro.close()
 	sk, state := ro.sink, ro.state
+	if len(positional) == 0 && state != nil && len(state.Days()) == 0 && len(state.Inputs()) == 0 {
+		return usagef("--state %s: no report state there yet (nothing was counted into it): give inputs to start one, or check the path", rc.state)
+	}
 	if c.follow {
-		j := &job{c: &c, log: log, stderr: env.Stderr, rng: rng, opt: pipeline.Options{Dedup: pipeline.NewDedup()}}
 		return j.followReport(ctx, env, ro, positional, filter)
 	}
-	j := &job{c: &c, log: log, stderr: env.Stderr, rng: rng, opt: pipeline.Options{Dedup: pipeline.NewDedup()}}
 	set := &source.Set{}
 	if len(positional) > 0 || state == nil { // with a state and no input: the report of the state
 		if set, err = j.resolve(ctx, positional); err != nil {
@@ -126,18 +146,23 @@ func runReport(env Env, args []string) error {
 	if err != nil && runErr == nil {
 		runErr = err
 	}
-	rep := report.Build(days, report.Meta{Version: Version, Generated: time.Now(), Top: rc.top, TableSize: ro.tableSize, Inputs: sk.Inputs(), Title: rc.title})
-	if err := writeReport(env, *rc, rep); err != nil {
+	now := time.Now()
+	out, err := ro.render(env, *rc, days, report.Meta{Version: Version, Generated: now, Top: rc.top, TableSize: ro.tableSize, Inputs: sk.Inputs(), Title: rc.title}, now)
+	if err != nil {
+		var e *exitError
+		if errors.As(err, &e) {
+			return err
+		}
 		return fatalError(err)
 	}
 	damaged := union(stats.InputsDamaged, sk.Damaged)
 	code := readExitCode(env, runErr, damaged)
+	if out.empty() && (rc.from != "" || rc.to != "") && out.avail[0] != "" {
+		fmt.Fprintf(env.Stderr, "trackless: no hits in the period asked for (--from %q --to %q): the days counted are %s to %s\n", rc.from, rc.to, out.avail[0], out.avail[1])
+	}
 	if len(set.Names) == 0 && state != nil {
 		// The report of a state: what it covers.
-		fmt.Fprintf(env.Stderr, "report of the state %s: %s counted, %s", rc.state, plural(len(sk.Inputs()), "input", "inputs"), plural(rep.Period.Days, "day", "days"))
-		if rep.Period.Days > 0 {
-			fmt.Fprintf(env.Stderr, " (%s to %s)", rep.Period.From, rep.Period.To)
-		}
+		fmt.Fprintf(env.Stderr, "report of the state %s: %s counted, %s", rc.state, plural(len(sk.Inputs()), "input", "inputs"), out.what())
 		fmt.Fprintln(env.Stderr)
 		return said(code)
 	}
@@ -167,6 +192,8 @@ type reportOutput struct {
 	state     *report.State // nil: none
 	tableSize int
 	dir       string // the state's directory, "" for none
+	zone      *time.Location
+	byHost    bool // days are counted per host
 	closers   []func() error
 }
 
@@ -177,7 +204,10 @@ type reportOutput struct {
 // waited for until ctx ends (Lambda invocations take turns); without, it
 // is an error at once (a fatalError; a bad setting is a
 // usageError).
-func (c *config) openReport(ctx context.Context, dir string, flt filter.Filter, alongside, wait bool, log *slog.Logger) (_ *reportOutput, err error) {
+//
+// dir may be s3://BUCKET/PREFIX/: the state is then there (see
+// report.OpenStateS3), with the client s3c gives.
+func (c *config) openReport(ctx context.Context, dir string, s3c func(context.Context) (*s3.Client, error), flt filter.Filter, alongside bool, wait context.Context, log *slog.Logger) (_ *reportOutput, err error) {
 	rc := &c.rep
 	ro := &reportOutput{tableSize: rc.tableSize, dir: dir}
 	defer func() {
@@ -198,23 +228,44 @@ func (c *config) openReport(ctx context.Context, dir string, flt filter.Filter, 
 		ro.closers = append(ro.closers, db.Close)
 		opt.Country = func(ip string) string { return db.Country(ip).Code }
 	}
+	if opt.Zone, err = report.LoadZone(rc.timezone); err != nil {
+		return nil, usagef("--timezone: %v", err)
+	}
+	// --host reports one host: its days are counted apart.
+	opt.ByHost, opt.ParamPaths = rc.byHost || rc.host != "", rc.params
 	if dir != "" {
-		if wait {
-			ro.state, err = report.OpenStateWait(ctx, dir, rc.tableSize)
-		} else {
-			ro.state, err = report.OpenState(dir, rc.tableSize)
+		so := report.StateOptions{TableSize: rc.tableSize, Timezone: rc.timezone, ByHost: opt.ByHost}
+		switch {
+		case s3src.IsURL(dir):
+			bucket, prefix, perr := s3src.ParseURL(dir)
+			if perr != nil {
+				return nil, usagef("report state %s: %v", dir, perr)
+			}
+			client, cerr := s3c(ctx)
+			if cerr != nil {
+				return nil, fatalError(fmt.Errorf("report state %s: %w", dir, cerr))
+			}
+			ro.state, err = report.OpenStateS3(ctx, client, bucket, prefix, so, wait, log)
+		case wait != nil:
+			ro.state, err = report.OpenStateWait(wait, dir, so)
+		default:
+			ro.state, err = report.OpenState(dir, so)
+		}
+		if errors.Is(err, report.ErrStateMismatch) {
+			return nil, usageError(err)
 		}
 		if err != nil {
 			return nil, fatalError(err)
 		}
 		ro.closers = append(ro.closers, ro.state.Close)
 		opt.TableSize = ro.state.TableSize()
+		opt.Zone, opt.ByHost = ro.state.Zone(), ro.state.ByHost()
 		opt.Load = ro.state.Load
 		if dates := ro.state.Dates(); rc.keepDays > 0 && len(dates) > 0 {
 			opt.MinDate = dates[len(dates)-1] - int32(rc.keepDays) + 1
 		}
 	}
-	ro.tableSize = opt.TableSize
+	ro.tableSize, ro.zone, ro.byHost = opt.TableSize, opt.Zone, opt.ByHost
 	agg, err := report.New(opt)
 	if err != nil {
 		return nil, usageError(err)
@@ -346,31 +397,14 @@ func writeReport(env Env, rc reportConfig, rep *report.Report) error {
 		if err != nil {
 			return err
 		}
-		data = append(data, '\n')
-		if rc.json == "-" {
-			if _, err := env.Stdout.Write(data); err != nil {
-				return err
-			}
-		} else if err := atomicfile.WriteFile(rc.json, data, 0o644); err != nil {
-			return fmt.Errorf("--json %s (the previous file, if any, is left as it was): %w", rc.json, err)
+		if err := writeOut(env, rc.json, "--json", append(data, '\n')); err != nil {
+			return err
 		}
 	}
 	if rc.html != "" {
-		// Whole or not at all: a full disk leaves the previous report.
-		f, err := atomicfile.Create(rc.html, 0o644)
-		if err != nil {
-			return fmt.Errorf("-o: %w", err)
-		}
-		defer f.Abort()
-		write := report.WriteHTML
-		if rc.live {
-			write = func(w io.Writer, rep *report.Report) error { return report.WriteLiveHTML(w, rep, rc.refresh) }
-		}
-		if err := write(f, rep); err != nil {
-			return fmt.Errorf("-o %s (the previous file, if any, is left as it was): %w", rc.html, err)
-		}
-		if err := f.Commit(); err != nil {
-			return fmt.Errorf("-o %s (the previous file, if any, is left as it was): %w", rc.html, err)
+		refresh := liveSeconds(rc)
+		if err := writeAtomic(rc.html, "-o", func(w io.Writer) error { return report.WritePage(w, rep, refresh) }); err != nil {
+			return err
 		}
 	}
 	if rc.html == "" && rc.json == "" {

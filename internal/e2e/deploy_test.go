@@ -25,6 +25,7 @@ func TestDeployTemplate(t *testing.T) {
 	}{
 		{file: "template.yaml"},
 		{file: "realtime.yaml", check: checkRealtimeTemplate},
+		{file: "report.yaml", check: checkReportTemplate},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
 			path := filepath.Join("..", "..", "deploy", tc.file)
@@ -58,8 +59,8 @@ func checkTemplateSettings(t *testing.T, help, text string) {
 		name := m[1]
 		if strings.HasPrefix(name, "TRACKLESS_") {
 			flagName := strings.ToLower(strings.ReplaceAll(strings.TrimPrefix(name, "TRACKLESS_"), "_", "-"))
-			if !strings.Contains(help, "-"+flagName+" ") && !strings.Contains(help, "-"+flagName+"\n") {
-				t.Errorf("the template sets %s, but send has no --%s", name, flagName)
+			if !strings.Contains(help, "-"+flagName+" ") && !strings.Contains(help, "-"+flagName+"\n") && !lambdaSetting(t, name) {
+				t.Errorf("the template sets %s, but neither send nor the Lambda has --%s", name, flagName)
 			}
 		} else if !strings.Contains(help, name) {
 			t.Errorf("the template sets %s, which send does not read", name)
@@ -187,6 +188,36 @@ func TestSystemdUnits(t *testing.T) {
 		out, err := exec.Command(analyze, "verify", "--man=no", filepath.Join(units, u)).CombinedOutput()
 		if err != nil || len(out) > 0 {
 			t.Errorf("systemd-analyze verify %s: %v\n%s", u, err, out)
+		}
+	}
+}
+
+// lambdaSetting reports whether docs/settings.md lists the variable as
+// one the Lambda reads (a setting of the Lambda only, not of send).
+func lambdaSetting(t *testing.T, name string) bool {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("..", "..", "docs", "settings.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if strings.Contains(line, "`"+name+"`") && strings.Contains(line, "lambda") {
+			return true
+		}
+	}
+	return false
+}
+
+// checkReportTemplate checks deploy/report.yaml: no Matomo (the function
+// counts into its report state only), the state and the page in S3.
+func checkReportTemplate(t *testing.T, text string) {
+	t.Helper()
+	if strings.Contains(text, "MATOMO_URL:") {
+		t.Error("the serverless report sets MATOMO_URL")
+	}
+	for _, v := range []string{"TRACKLESS_REPORT_STATE: !Sub \"s3://", "TRACKLESS_REPORT_OUT: !Sub \"s3://"} {
+		if !strings.Contains(text, v) {
+			t.Errorf("the template lacks %s…", v)
 		}
 	}
 }

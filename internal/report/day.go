@@ -31,7 +31,8 @@ func (c *Counts) add(o Counts) {
 	c.Visits += o.Visits
 }
 
-// Day is the aggregate of one UTC day, as the state keeps it.
+// Day is the aggregate of one day (of the report's time zone: see clock),
+// and of one host when days are counted by host, as the state keeps it.
 //
 // A person is a request whose user agent is classified as no bot. A page
 // view is a person's request for a page (neither a download nor a static
@@ -40,10 +41,11 @@ func (c *Counts) add(o Counts) {
 // visitor: the same IP address and user agent within the day. Visit:
 // Matomo's rule, a new one after 30 minutes without an action.
 type Day struct {
-	Date              int32 // days since 1970-01-01
+	Date              int32  // days since 1970-01-01, in the calendar of the report's zone
+	Host              string // by host: the host (HostKey); "" for every host
 	Total             Counts
-	Hours             [24]Counts
-	FirstHit, LastHit int64 // unix seconds
+	Hours             [24]Counts // by hour of the wall clock
+	FirstHit, LastHit int64      // unix seconds
 
 	Status map[int]int64 // requests by status code (0: none)
 	Hosts  *Table        // requests by host
@@ -51,6 +53,7 @@ type Day struct {
 	Pages        *Table // page views by host+path; A: bytes
 	Downloads    *Table // downloads by host+path; A: bytes
 	NotFound     *Table // 404 and 410 answers by host+path, everyone; A: by people
+	NotFoundRefs *Table // 404 and 410 answers with a referrer, by host+path TAB referrer
 	ServerErrors *Table // 5xx answers by host+path; A: by people
 	Referrers    *Table // page views by referring host (other sites)
 	Search       map[string]int64
@@ -67,6 +70,20 @@ type Day struct {
 	TimeTaken    Hist
 	TTFB         Hist
 
+	// Files counts every request (page, download, asset; people and
+	// bots) by method TAB host+path; A: bytes; B: visitors (IP and user
+	// agent) who requested it, counted once each. (Not by protocol too,
+	// as GoAccess does: a file asked for over HTTP/1.1, 2 and 3 would
+	// take three rows.)
+	Files *Table
+	// Methods counts every request by method TAB protocol.
+	Methods map[string]int64
+	// Types counts every request by file type (Extension).
+	Types map[string]FileType
+	// Params counts the query parameters of the paths Options.ParamPaths
+	// names, by path TAB name TAB value.
+	Params *Table
+
 	// Derived from the visitors by finish.
 	EntryPages *Table
 	Browsers   map[string]Counts // visitors, visits, pages by browser family
@@ -75,24 +92,95 @@ type Day struct {
 	Countries  map[string]Counts // by ISO code; "" unknown
 
 	vis *visitorSet
+	// fileVis holds a hash of each visitor and file of Files counted
+	// (fileVisitor), so that a visitor counts once per file.
+	fileVis map[uint64]struct{}
+}
+
+// FileType is what a day counted of one file type.
+type FileType struct {
+	Requests int64 `json:"requests"`
+	Bytes    int64 `json:"bytes"`
+	Static   int64 `json:"static_requests"` // requests of static assets (css, js, images…)
 }
 
 func newDay(date int32, tableSize int) *Day {
-	return &Day{
-		Date: date, Status: map[int]int64{}, Hosts: NewTable(1000),
-		Pages: NewTable(tableSize), Downloads: NewTable(tableSize), NotFound: NewTable(tableSize),
-		ServerErrors: NewTable(tableSize), Referrers: NewTable(tableSize), Search: map[string]int64{},
-		AIRefs: map[string]int64{}, Bots: NewTable(tableSize), AIPages: NewTable(tableSize),
-		Cache: map[string]int64{}, CachePaths: NewTable(tableSize), Edges: map[string]int64{},
-		HTTPVersions: map[string]int64{}, TLS: map[string]int64{}, TimeTaken: Hist{}, TTFB: Hist{},
-		vis: newVisitorSet(),
+	d := &Day{Date: date, vis: newVisitorSet()}
+	d.init(tableSize)
+	return d
+}
+
+// init makes what a day lacks: all of it for a new day, the tables added
+// since for a day stored by an earlier version.
+func (d *Day) init(tableSize int) {
+	for _, t := range []**Table{&d.Pages, &d.Downloads, &d.NotFound, &d.NotFoundRefs, &d.ServerErrors, &d.Referrers,
+		&d.Bots, &d.AIPages, &d.CachePaths, &d.Files, &d.Params} {
+		if *t == nil {
+			*t = NewTable(tableSize)
+		}
+	}
+	if d.Hosts == nil {
+		d.Hosts = NewTable(1000)
+	}
+	for _, m := range []*map[string]int64{&d.Search, &d.AIRefs, &d.Cache, &d.Edges, &d.HTTPVersions, &d.TLS, &d.Methods} {
+		if *m == nil {
+			*m = map[string]int64{}
+		}
+	}
+	if d.Status == nil {
+		d.Status = map[int]int64{}
+	}
+	if d.Types == nil {
+		d.Types = map[string]FileType{}
+	}
+	if d.TimeTaken == nil {
+		d.TimeTaken = Hist{}
+	}
+	if d.TTFB == nil {
+		d.TTFB = Hist{}
+	}
+	if d.fileVis == nil {
+		d.fileVis = map[uint64]struct{}{}
 	}
 }
 
-// Time returns the start of the day.
-func (d *Day) Time() time.Time { return time.Unix(int64(d.Date)*86400, 0).UTC() }
+// Extension is the file type of a path: its extension, lower case ("jpg"),
+// or "" for none (or one longer than 8 characters, or not alphanumeric).
+func Extension(path string) string {
+	i := strings.LastIndexAny(path, "./")
+	if i < 0 || path[i] != '.' || i == len(path)-1 || len(path)-i-1 > 8 {
+		return ""
+	}
+	ext := path[i+1:]
+	for j := 0; j < len(ext); j++ {
+		switch c := ext[j]; {
+		case 'a' <= c && c <= 'z', '0' <= c && c <= '9':
+		case 'A' <= c && c <= 'Z':
+			return strings.ToLower(ext)
+		default:
+			return ""
+		}
+	}
+	return ext
+}
 
-// DateOf returns the day of a time (days since 1970-01-01, UTC).
+// fileVisitor hashes a visitor (visitorID) with a file key, mixed so
+// that pairs spread over 64 bits.
+func fileVisitor(visitor uint64, key string) uint64 {
+	x := visitor
+	for i := 0; i < len(key); i++ {
+		x = (x ^ uint64(key[i])) * 1099511628211
+	}
+	x ^= x >> 33
+	x *= 0xff51afd7ed558ccd
+	x ^= x >> 33
+	return x
+}
+
+// Key is the day's date and host.
+func (d *Day) Key() DayKey { return DayKey{Host: d.Host, Date: d.Date} }
+
+// DateOf returns the day of a time in UTC (days since 1970-01-01).
 func DateOf(t time.Time) int32 {
 	u := t.Unix()
 	if u < 0 {
@@ -107,11 +195,12 @@ func DayString(date int32) string { return time.Unix(int64(date)*86400, 0).UTC()
 // CountryFunc returns the ISO code of an IP address's country, or "".
 type CountryFunc func(ip string) string
 
-// add counts one hit. res is its classification; host and scheme are the
-// hit's, completed by the defaults.
-func (d *Day) add(h *hit.Hit, res *classify.Facts, host string, country CountryFunc) {
+// add counts one hit. res is its classification; host is the hit's,
+// completed by the default; sec is its second of the day (wall clock).
+//
+// params are the paths whose query parameters are counted (Options.ParamPaths).
+func (d *Day) add(h *hit.Hit, res *classify.Facts, host string, sec uint32, country CountryFunc, params []string) {
 	unix := h.Time.Unix()
-	sec := uint32(unix - int64(d.Date)*86400)
 	hour := sec / 3600
 	if d.FirstHit == 0 || unix < d.FirstHit {
 		d.FirstHit = unix
@@ -133,6 +222,7 @@ func (d *Day) add(h *hit.Hit, res *classify.Facts, host string, country CountryF
 	key := host + path
 	ok := h.Status >= 200 && h.Status < 300 || h.Status == 304
 	people := !res.Bot
+	d.addFile(h, res, key, path, c.Bytes, params)
 	switch {
 	case res.Bot:
 		c.Bots = 1
@@ -177,6 +267,9 @@ func (d *Day) add(h *hit.Hit, res *classify.Facts, host string, country CountryF
 	switch {
 	case h.Status == 404 || h.Status == 410:
 		d.NotFound.Add(key, 1, byPeople, 0)
+		if h.Referrer != "" && h.Referrer != "-" {
+			d.NotFoundRefs.Add(key+"\t"+h.Referrer, 1, 0, 0)
+		}
 	case h.Status >= 500:
 		d.ServerErrors.Add(key, 1, byPeople, 0)
 	}
@@ -210,6 +303,36 @@ func (d *Day) add(h *hit.Hit, res *classify.Facts, host string, country CountryF
 	d.TTFB.Add(h.TTFB)
 	d.Total.add(c)
 	d.Hours[hour].add(c)
+}
+
+// addFile counts a request in Files, Types and Params. key is host+path
+// (path decoded), bytes the response's.
+func (d *Day) addFile(h *hit.Hit, res *classify.Facts, key, path string, bytes int64, params []string) {
+	d.Methods[h.Method+"\t"+h.HTTPVersion]++
+	fkey := h.Method + "\t" + key
+	var first int64
+	pair := fileVisitor(visitorID(h.ClientIP, h.UserAgent), fkey)
+	if _, ok := d.fileVis[pair]; !ok {
+		d.fileVis[pair] = struct{}{}
+		first = 1
+	}
+	d.Files.Add(fkey, 1, bytes, first)
+	ext := Extension(path)
+	t := d.Types[ext]
+	t.Requests++
+	t.Bytes += bytes
+	if res.Kind == hit.Asset {
+		t.Static++
+	}
+	d.Types[ext] = t
+	for _, p := range params {
+		if p == path {
+			for k, v := range hit.DecodeQuery(nil, h.Query) {
+				d.Params.Add(p+"\t"+k+"\t"+v, 1, 0, 0)
+			}
+			break
+		}
+	}
 }
 
 // UAFunc returns the browser family, OS family and device type of a user

@@ -66,3 +66,21 @@ func TestClassifyReferrer(t *testing.T) {
 		}
 	}
 }
+
+// FuzzDecodeHashes: a damaged files file of a state gives an error, never
+// a panic, and what decodes encodes back to the same set.
+func FuzzDecodeHashes(f *testing.F) {
+	f.Add(encodeHashes(map[uint64]struct{}{1: {}, 1 << 40: {}, ^uint64(0): {}}))
+	f.Add([]byte("TLF1"))
+	f.Add([]byte("TLF1\xff"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		m, err := decodeHashes(data)
+		if err != nil {
+			return
+		}
+		again, err := decodeHashes(encodeHashes(m))
+		if err != nil || len(again) != len(m) {
+			t.Fatalf("re-decoding: %v, %d hashes vs %d", err, len(again), len(m))
+		}
+	})
+}

@@ -1,13 +1,14 @@
 package report
 
 import (
+	"cmp"
 	_ "embed"
 	"fmt"
 	"html/template"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"github.com/trackless/trackless/internal/hit"
@@ -24,6 +25,7 @@ type page struct {
 	BotChart, AIChart, DeviceChart     template.HTML
 	BrowserChart, OSChart, StatusChart template.HTML
 	CacheChart, CountryChart           template.HTML
+	StaticChart, TypeBytesChart        template.HTML
 	SingleDay                          bool
 	Refresh                            int // seconds; 0: no meta refresh
 }
@@ -33,11 +35,11 @@ type page struct {
 // the reader's system.
 func WriteHTML(w io.Writer, r *Report) error { return writeHTML(w, r, 0) }
 
-// WriteLiveHTML is WriteHTML for a report that is rewritten as logs are
-// written (report --follow): the page asks the browser to load it again
-// every refresh (a meta refresh: no script).
-func WriteLiveHTML(w io.Writer, r *Report, refresh time.Duration) error {
-	return writeHTML(w, r, max(1, int(refresh.Round(time.Second)/time.Second)))
+// WritePage is WriteHTML for a page that is rewritten as logs are written
+// (report --follow) when refreshSeconds > 0: the page asks the browser to
+// load it again that often (a meta refresh: no script).
+func WritePage(w io.Writer, r *Report, refreshSeconds int) error {
+	return writeHTML(w, r, refreshSeconds)
 }
 
 // decodedPath is a path (or host+path) as people read it: its %XX escapes
@@ -75,6 +77,11 @@ func writeHTML(w io.Writer, r *Report, refreshSeconds int) error {
 			return map[string]string{"assistants": "AI assistants", "search": "AI search", "crawlers": "AI crawlers"}[kind]
 		},
 		"datetime": func(t interface{ Format(string) string }) string { return t.Format("2006-01-02 15:04 UTC") },
+		"change":   Change,
+		"fileType": fileType,
+		"periods": func(r *Report) map[string][]PeriodRow {
+			return map[string][]PeriodRow{"Weeks": r.Weeks, "Months": r.Months}
+		},
 	}).Parse(htmlTemplate)
 	if err != nil {
 		return err
@@ -91,7 +98,9 @@ func writeHTML(w io.Writer, r *Report, refreshSeconds int) error {
 	}
 	p.DayChart = timeChart("Page views, visits and unique visitors per day", labels, []series{{"page views", pages}, {"visits", visits}, {"unique visitors", visitors}})
 	p.DayBytes = timeChart("Bandwidth per day (bytes)", labels, []series{{"bandwidth", bytes}})
-	p.DayLegend = legend("page views", "visits", "unique visitors")
+	if p.DayChart != noData {
+		p.DayLegend = legend("page views", "visits", "unique visitors")
+	}
 	labels, pages, visits, visitors = nil, nil, nil, nil
 	for _, h := range r.Hours {
 		labels = append(labels, strconv.Itoa(h.Hour))
@@ -99,8 +108,10 @@ func writeHTML(w io.Writer, r *Report, refreshSeconds int) error {
 		visits = append(visits, float64(h.Visits))
 		visitors = append(visitors, float64(h.Visitors))
 	}
-	p.HourChart = timeChart("Page views, visits and unique visitors by hour of the day (UTC)", labels, []series{{"page views", pages}, {"visits", visits}, {"unique visitors", visitors}})
-	p.HourLegend = legend("page views", "visits", "unique visitors")
+	p.HourChart = timeChart("Page views, visits and unique visitors by hour of the day ("+r.Period.Timezone+")", labels, []series{{"page views", pages}, {"visits", visits}, {"unique visitors", visitors}})
+	if p.HourChart != noData {
+		p.HourLegend = legend("page views", "visits", "unique visitors")
+	}
 	var bots []part
 	for _, c := range r.Bots {
 		bots = append(bots, part{Name: CategoryTitle(c.Category), Value: c.Requests})
@@ -144,6 +155,16 @@ func writeHTML(w io.Writer, r *Report, refreshSeconds int) error {
 		}
 	}
 	p.StatusChart = shareChart("Requests by status class", status)
+	var static, typeBytes []part
+	for _, t := range r.Files.Static {
+		static = append(static, part{Name: fileType(t.Type), Value: t.Static})
+	}
+	for _, t := range r.Files.Types {
+		typeBytes = append(typeBytes, part{Name: fileType(t.Type), Value: t.Bytes})
+	}
+	slices.SortStableFunc(typeBytes, func(a, b part) int { return cmp.Compare(b.Value, a.Value) })
+	p.StaticChart = shareChart("Requests for static files by type", static)
+	p.TypeBytesChart = shareChart("Bandwidth by file type", typeBytes)
 	if r.CDN != nil {
 		var cache []part
 		for _, c := range r.CDN.ResultTypes {
@@ -177,4 +198,13 @@ func dict(kv ...any) (map[string]any, error) {
 		m[k] = kv[i+1]
 	}
 	return m, nil
+}
+
+// fileType names a file type (an extension) for people: "jpg", or "no
+// extension".
+func fileType(ext string) string {
+	if ext == "" {
+		return "no extension"
+	}
+	return ext
 }

@@ -11,7 +11,7 @@ import (
 )
 
 // Schema names the layout of the JSON report (docs/report.md).
-const Schema = "trackless-report/1"
+const Schema = "trackless-report/2"
 
 // Report is the JSON report: what the HTML and text renderings show.
 type Report struct {
@@ -20,8 +20,11 @@ type Report struct {
 	Generated   time.Time     `json:"generated"`
 	Version     string        `json:"trackless_version"`
 	Period      Period        `json:"period"`
+	Previous    *Previous     `json:"previous,omitempty"`
 	Overview    Overview      `json:"overview"`
 	Days        []DayRow      `json:"days"`
+	Weeks       []PeriodRow   `json:"weeks"`
+	Months      []PeriodRow   `json:"months"`
 	Hours       []HourRow     `json:"hours"`
 	Pages       TableJSON     `json:"pages"`
 	EntryPages  TableJSON     `json:"entry_pages"`
@@ -39,17 +42,85 @@ type Report struct {
 	Protocols   Protocols     `json:"protocols"`
 	Performance Performance   `json:"performance"`
 	CDN         *CDN          `json:"cdn,omitempty"`
+	Files       Files         `json:"files"`
+	Params      []ParamPath   `json:"query_parameters,omitempty"`
 	// TableSize is the capacity of a day's tables: below it, they are exact.
 	TableSize int `json:"table_size"`
+	// IndexPage is the page of every host, for a page of one (by host).
+	IndexPage string `json:"-"`
 }
 
 // Period is the time the report covers.
 type Period struct {
-	From     string    `json:"from"` // first day, YYYY-MM-DD (UTC)
+	// From and To are its first and last days, YYYY-MM-DD in Timezone:
+	// those asked for (report --from, --to), or else the first and last
+	// days with hits.
+	From     string    `json:"from"`
 	To       string    `json:"to"`
-	Days     int       `json:"days"` // days with hits
-	FirstHit time.Time `json:"first_hit"`
+	Days     int       `json:"days"`     // days with hits
+	Timezone string    `json:"timezone"` // IANA name of the zone of days and hours
+	Host     string    `json:"host,omitempty"`
+	FirstHit time.Time `json:"first_hit"` // with the zone's offset
 	LastHit  time.Time `json:"last_hit"`
+}
+
+// Previous is the period of the same length just before the report's,
+// for comparison: its totals (when the days it covers hold hits).
+type Previous struct {
+	From string `json:"from"`
+	To   string `json:"to"`
+	Days int    `json:"days"` // days with hits
+	Counts
+}
+
+// PeriodRow is a week (Monday to Sunday, ISO 8601: "2026-W49") or a
+// month ("2026-12") of the period, its days with hits summed: unique
+// visitors are the sum of each day's.
+type PeriodRow struct {
+	Period string `json:"period"`
+	From   string `json:"from"` // its first and last days in the report's period
+	To     string `json:"to"`
+	Days   int    `json:"days"` // days with hits
+	Counts
+}
+
+// Files are every request (pages, downloads, static assets; people and
+// bots) by file and by file type.
+type Files struct {
+	// Requested: rows by method and path; Count hits, Bytes, Visitors
+	// (IP address and user agent) who asked for it.
+	Requested TableJSON `json:"requested"`
+	// Methods: requests by method and protocol (HTTP version).
+	Methods []MethodRow `json:"methods"`
+	Types   []TypeRow   `json:"types"`        // by requests
+	Static  []TypeRow   `json:"static_types"` // types of static assets, by their requests
+}
+
+// MethodRow is a method and a protocol with their requests.
+type MethodRow struct {
+	Method   string `json:"method"`
+	Protocol string `json:"protocol"` // "" when the log does not say
+	Requests int64  `json:"requests"`
+}
+
+// TypeRow is one file type: its extension ("" for none).
+type TypeRow struct {
+	Type string `json:"type"`
+	FileType
+}
+
+// ParamPath holds the query parameters of one path (report --params).
+type ParamPath struct {
+	Path   string  `json:"path"`
+	Params []Param `json:"params"`
+	Exact  bool    `json:"exact"`
+}
+
+// Param is one query parameter: its requests, and its top values.
+type Param struct {
+	Name     string      `json:"name"`
+	Requests int64       `json:"requests"`
+	Values   []NameCount `json:"values"`
 }
 
 // Overview holds the totals of the period.
@@ -70,7 +141,8 @@ type DayRow struct {
 	Counts
 }
 
-// HourRow is one hour of the day (UTC), summed over the period's days.
+// HourRow is one hour of the day (the wall clock of the period's zone),
+// summed over the period's days.
 type HourRow struct {
 	Hour int `json:"hour"`
 	Counts
@@ -94,6 +166,12 @@ type TableRow struct {
 	Bytes int64  `json:"bytes,omitempty"`
 	// People counts what people (not bots) did, where the table says so.
 	People int64 `json:"people,omitempty"`
+	// Of requested files: the request's method, and the visitors (IP
+	// address and user agent, people and bots) who asked.
+	Method   string `json:"method,omitempty"`
+	Visitors int64  `json:"visitors,omitempty"`
+	// Of pages not found: the pages that linked to it most.
+	Referrers []NameCount `json:"referrers,omitempty"`
 }
 
 // Referrers are where page views came from.
@@ -194,7 +272,17 @@ type Meta struct {
 	TableSize int
 	Inputs    map[string]*InputEntry
 	Title     string // default: the hosts
+	// Zone is the time zone of the days (nil: UTC).
+	Zone *time.Location
+	// Range, if set, is the period to report (days outside are left out)
+	// and the one before it of the same length the comparison.
+	Range *DateRange
+	// Host is the host of a report of one host's days (by host).
+	Host string
 }
+
+// DateRange is a period of whole days, From to To included.
+type DateRange struct{ From, To int32 }
 
 // Build makes the report of days (summaries suffice; in any order).
 func Build(days []*Day, meta Meta) *Report {
@@ -204,9 +292,20 @@ func Build(days []*Day, meta Meta) *Report {
 	if meta.TableSize <= 0 {
 		meta.TableSize = DefaultTableSize
 	}
+	zone := meta.Zone
+	if zone == nil {
+		zone = time.UTC
+	}
 	days = slices.Clone(days)
 	slices.SortFunc(days, func(a, b *Day) int { return cmp.Compare(a.Date, b.Date) })
+	var prev []*Day
+	if rg := meta.Range; rg != nil {
+		n := rg.To - rg.From + 1
+		prev = inRange(days, rg.From-n, rg.From-1)
+		days = inRange(days, rg.From, rg.To)
+	}
 	r := &Report{Schema: Schema, Generated: meta.Generated.UTC(), Version: meta.Version, TableSize: meta.TableSize}
+	r.Period.Timezone, r.Period.Host = zone.String(), meta.Host
 	r.Hours = make([]HourRow, 24)
 	for i := range r.Hours {
 		r.Hours[i].Hour = i
@@ -222,16 +321,30 @@ func Build(days []*Day, meta Meta) *Report {
 			r.Hours[h].Counts.add(d.Hours[h])
 		}
 		if r.Period.FirstHit.IsZero() || d.FirstHit < r.Period.FirstHit.Unix() {
-			r.Period.FirstHit = time.Unix(d.FirstHit, 0).UTC()
+			r.Period.FirstHit = time.Unix(d.FirstHit, 0).In(zone)
 		}
 		if d.LastHit > r.Period.LastHit.Unix() {
-			r.Period.LastHit = time.Unix(d.LastHit, 0).UTC()
+			r.Period.LastHit = time.Unix(d.LastHit, 0).In(zone)
 		}
 		m.add(d)
 	}
 	if len(r.Days) > 0 {
 		r.Period.From, r.Period.To, r.Period.Days = r.Days[0].Date, r.Days[len(r.Days)-1].Date, len(r.Days)
 	}
+	if rg := meta.Range; rg != nil {
+		r.Period.From, r.Period.To = DayString(rg.From), DayString(rg.To)
+		p := &Previous{From: DayString(2*rg.From - rg.To - 1), To: DayString(rg.From - 1)}
+		for _, d := range prev {
+			if d.Total.Requests > 0 {
+				p.Days++
+				p.Counts.add(d.Total)
+			}
+		}
+		if p.Days > 0 {
+			r.Previous = p
+		}
+	}
+	r.Weeks, r.Months = periodRows(r.Days)
 	for _, e := range meta.Inputs {
 		r.Overview.Inputs++
 		r.Overview.Lines += e.Lines - e.From
@@ -281,10 +394,13 @@ func Build(days []*Day, meta Meta) *Report {
 		}
 		return key
 	}
+	r.Files = files(m, meta.Top, display)
+	r.Params = params(m.params, meta.Top)
 	r.Pages = tableJSON(m.pages, meta.Top, display, colBytes)
 	r.EntryPages = tableJSON(m.entry, meta.Top, display, 0)
 	r.Downloads = tableJSON(m.downloads, meta.Top, display, colBytes)
 	r.NotFound = tableJSON(m.notFound, meta.Top, display, colPeople)
+	addReferrers(r.NotFound.Rows, m.notFound, m.notFoundRefs)
 	r.ServerError = tableJSON(m.serverErrors, meta.Top, display, colPeople)
 	r.Referrers.Sites = tableJSON(m.referrers, meta.Top, nil, 0)
 	r.Referrers.SearchEngines = nameCounts(m.search)
@@ -312,7 +428,9 @@ func Build(days []*Day, meta Meta) *Report {
 // merged holds the period's sums.
 type merged struct {
 	hosts, pages, entry, downloads, notFound, serverErrors, referrers, bots, aiPages, cachePaths *Table
-	search, aiRefs, cache, edges, httpVersions, tls                                              map[string]int64
+	notFoundRefs, files, params                                                                  *Table
+	types                                                                                        map[string]FileType
+	search, aiRefs, cache, edges, httpVersions, tls, methods                                     map[string]int64
 	browsers, os, devices, countries                                                             map[string]Counts
 	status                                                                                       map[int]int64
 	timeTaken, ttfb                                                                              Hist
@@ -322,9 +440,9 @@ func newMerged(size int) *merged {
 	t := func() *Table { return NewTable(size) }
 	return &merged{
 		hosts: NewTable(1000), pages: t(), entry: t(), downloads: t(), notFound: t(), serverErrors: t(), referrers: t(),
-		bots: t(), aiPages: t(), cachePaths: t(),
+		bots: t(), aiPages: t(), cachePaths: t(), notFoundRefs: t(), files: t(), params: t(), types: map[string]FileType{},
 		search: map[string]int64{}, aiRefs: map[string]int64{}, cache: map[string]int64{}, edges: map[string]int64{},
-		httpVersions: map[string]int64{}, tls: map[string]int64{},
+		httpVersions: map[string]int64{}, tls: map[string]int64{}, methods: map[string]int64{},
 		browsers: map[string]Counts{}, os: map[string]Counts{}, devices: map[string]Counts{}, countries: map[string]Counts{},
 		status: map[int]int64{}, timeTaken: Hist{}, ttfb: Hist{},
 	}
@@ -341,9 +459,21 @@ func (m *merged) add(d *Day) {
 	m.bots.Merge(d.Bots)
 	m.aiPages.Merge(d.AIPages)
 	m.cachePaths.Merge(d.CachePaths)
+	for _, p := range []struct{ dst, src *Table }{{m.notFoundRefs, d.NotFoundRefs}, {m.files, d.Files}, {m.params, d.Params}} {
+		if p.src != nil { // nil in a day stored by an earlier version
+			p.dst.Merge(p.src)
+		}
+	}
+	for k, v := range d.Types {
+		t := m.types[k]
+		t.Requests += v.Requests
+		t.Bytes += v.Bytes
+		t.Static += v.Static
+		m.types[k] = t
+	}
 	for _, p := range []struct{ dst, src map[string]int64 }{
 		{m.search, d.Search}, {m.aiRefs, d.AIRefs}, {m.cache, d.Cache}, {m.edges, d.Edges},
-		{m.httpVersions, d.HTTPVersions}, {m.tls, d.TLS},
+		{m.httpVersions, d.HTTPVersions}, {m.tls, d.TLS}, {m.methods, d.Methods},
 	} {
 		for k, v := range p.src {
 			p.dst[k] += v
@@ -505,4 +635,138 @@ func cdn(m *merged, top int, display func(string) string) *CDN {
 		c.Paths = append(c.Paths, p)
 	}
 	return c
+}
+
+// inRange returns the days from from to to, included (days sorted).
+func inRange(days []*Day, from, to int32) []*Day {
+	var out []*Day
+	for _, d := range days {
+		if d.Date >= from && d.Date <= to {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// periodRows sums days (in order) by ISO week and by month.
+func periodRows(days []DayRow) (weeks, months []PeriodRow) {
+	weeks, months = []PeriodRow{}, []PeriodRow{}
+	add := func(rows *[]PeriodRow, name string, d DayRow) {
+		if n := len(*rows); n == 0 || (*rows)[n-1].Period != name {
+			*rows = append(*rows, PeriodRow{Period: name, From: d.Date})
+		}
+		row := &(*rows)[len(*rows)-1]
+		row.To = d.Date
+		row.Days++
+		row.Counts.add(d.Counts)
+	}
+	for _, d := range days {
+		t, err := time.Parse(time.DateOnly, d.Date)
+		if err != nil {
+			continue
+		}
+		y, w := t.ISOWeek()
+		add(&weeks, fmt.Sprintf("%04d-W%02d", y, w), d)
+		add(&months, d.Date[:7], d)
+	}
+	return weeks, months
+}
+
+// files makes the files panel: requested files (keys method TAB
+// host+path), methods and file types.
+func files(m *merged, top int, display func(string) string) Files {
+	f := Files{Requested: TableJSON{Rows: []TableRow{}, Exact: !m.files.Full, Distinct: m.files.Len()}, Types: []TypeRow{}, Static: []TypeRow{}}
+	for i, r := range m.files.Sorted() {
+		if i == top {
+			break
+		}
+		method, key, ok := strings.Cut(r.Key, "\t")
+		if !ok {
+			continue
+		}
+		f.Requested.Rows = append(f.Requested.Rows, TableRow{Key: display(key), Method: method,
+			Count: r.Count, Error: r.Err, Bytes: r.A, Visitors: r.B})
+	}
+	f.Methods = []MethodRow{}
+	for _, nc := range nameCounts(m.methods) {
+		method, proto, _ := strings.Cut(nc.Name, "\t")
+		f.Methods = append(f.Methods, MethodRow{Method: method, Protocol: proto, Requests: nc.Count})
+	}
+	for k, v := range m.types {
+		f.Types = append(f.Types, TypeRow{Type: k, FileType: v})
+		if v.Static > 0 {
+			f.Static = append(f.Static, TypeRow{Type: k, FileType: v})
+		}
+	}
+	byCount := func(get func(TypeRow) int64) func(a, b TypeRow) int {
+		return func(a, b TypeRow) int {
+			if c := cmp.Compare(get(b), get(a)); c != 0 {
+				return c
+			}
+			return strings.Compare(a.Type, b.Type)
+		}
+	}
+	slices.SortFunc(f.Types, byCount(func(t TypeRow) int64 { return t.Requests }))
+	slices.SortFunc(f.Static, byCount(func(t TypeRow) int64 { return t.Static }))
+	return f
+}
+
+// addReferrers gives each row of a table of paths (made from t, in the
+// order of t.Sorted) the three referrers that sent the most to it (refs:
+// host+path TAB referrer).
+func addReferrers(rows []TableRow, t, refs *Table) {
+	byKey := map[string][]NameCount{}
+	for _, r := range refs.Sorted() {
+		key, ref, _ := strings.Cut(r.Key, "\t")
+		if len(byKey[key]) < 3 {
+			byKey[key] = append(byKey[key], NameCount{Name: ref, Count: r.Count})
+		}
+	}
+	for i, r := range t.Sorted() {
+		if i == len(rows) {
+			break
+		}
+		rows[i].Referrers = byKey[r.Key]
+	}
+}
+
+// params makes the query-parameter panels (keys path TAB name TAB value),
+// by path, each parameter with its top values.
+func params(t *Table, top int) []ParamPath {
+	type acc struct {
+		p      *ParamPath
+		byName map[string]int
+	}
+	var paths []*acc
+	byPath := map[string]*acc{}
+	for _, r := range t.Sorted() {
+		parts := strings.SplitN(r.Key, "\t", 3)
+		if len(parts) != 3 {
+			continue
+		}
+		a := byPath[parts[0]]
+		if a == nil {
+			a = &acc{p: &ParamPath{Path: parts[0], Exact: !t.Full}, byName: map[string]int{}}
+			byPath[parts[0]] = a
+			paths = append(paths, a)
+		}
+		i, ok := a.byName[parts[1]]
+		if !ok {
+			i = len(a.p.Params)
+			a.byName[parts[1]] = i
+			a.p.Params = append(a.p.Params, Param{Name: parts[1]})
+		}
+		p := &a.p.Params[i]
+		p.Requests += r.Count
+		if len(p.Values) < min(top, 20) {
+			p.Values = append(p.Values, NameCount{Name: parts[2], Count: r.Count})
+		}
+	}
+	var out []ParamPath
+	for _, a := range paths {
+		slices.SortStableFunc(a.p.Params, func(x, y Param) int { return cmp.Compare(y.Requests, x.Requests) })
+		out = append(out, *a.p)
+	}
+	slices.SortFunc(out, func(a, b ParamPath) int { return strings.Compare(a.Path, b.Path) })
+	return out
 }

@@ -220,7 +220,7 @@ func (si *sinkInput) Hit(line int64, h *hit.Hit) error {
 		s.Excluded++
 		return nil
 	}
-	if d := DateOf(h.Time); d > si.lastDate {
+	if d := s.agg.Date(h.Time); d > si.lastDate {
 		si.lastDate = d
 		e.LastDate = DayString(d)
 	}
@@ -358,17 +358,17 @@ func (s *Sink) Days() ([]*Day, error) {
 	if s.opt.State == nil {
 		return touched, nil
 	}
-	byDate := map[int32]*Day{}
+	byKey := map[DayKey]*Day{}
 	for _, d := range touched {
-		byDate[d.Date] = d
+		byKey[d.Key()] = d
 	}
 	var out []*Day
-	for _, date := range s.opt.State.Dates() {
-		if d := byDate[date]; d != nil {
+	for _, k := range s.opt.State.Days() {
+		if d := byKey[k]; d != nil {
 			out = append(out, d)
 			continue
 		}
-		d, err := s.opt.State.Summary(date)
+		d, err := s.opt.State.Summary(k)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %v", ErrState, err)
 		}

@@ -14,7 +14,7 @@ import (
 // newStateSink opens a state in dir and a sink that counts into it.
 func newStateSink(t *testing.T, dir string, now func() time.Time, checkpoint time.Duration) (*Sink, *State) {
 	t.Helper()
-	st, err := OpenState(dir, 100)
+	st, err := OpenState(dir, StateOptions{TableSize: 100})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,7 +136,7 @@ func TestSinkCheckpoint(t *testing.T) {
 // ErrState, and nothing is committed after it.
 func TestSinkStateError(t *testing.T) {
 	broken := errors.New("disk gone")
-	agg, err := New(Options{Load: func(int32) (*Day, error) { return nil, broken }})
+	agg, err := New(Options{Load: func(DayKey) (*Day, error) { return nil, broken }})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -18,11 +19,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/klauspost/compress/zstd"
 
-	"github.com/trackless/trackless/internal/atomicfile"
 	"github.com/trackless/trackless/internal/input"
-	"github.com/trackless/trackless/internal/ledger"
 	"github.com/trackless/trackless/internal/sink"
 )
 
@@ -62,71 +62,137 @@ type InputEntry struct {
 }
 
 type manifest struct {
-	Version    int                    `json:"version"`
-	Generation int64                  `json:"generation"`
-	TableSize  int                    `json:"table_size"`
-	Days       map[string]int64       `json:"days"` // date → generation of its files
-	Inputs     map[string]*InputEntry `json:"inputs"`
+	Version    int   `json:"version"`
+	Generation int64 `json:"generation"`
+	TableSize  int   `json:"table_size"`
+	// Timezone is the IANA name of the zone of the days ("" before it was
+	// recorded: UTC).
+	Timezone string `json:"timezone,omitempty"`
+	// ByHost: each host's days are kept apart.
+	ByHost bool `json:"by_host,omitempty"`
+	// Rendered is when the report of the state was last published
+	// (the Lambda's TRACKLESS_REPORT_OUT).
+	Rendered time.Time              `json:"rendered,omitzero"`
+	Days     map[string]int64       `json:"days"` // day (dayName) → generation of its files
+	Inputs   map[string]*InputEntry `json:"inputs"`
+}
+
+// ErrStateMismatch marks a state that counts otherwise than asked (its
+// zone, by host): the settings, not the state, are to change.
+var ErrStateMismatch = errors.New("report state counts otherwise")
+
+// mismatch is an error of ErrStateMismatch that says it all.
+type mismatch struct{ msg string }
+
+func (e *mismatch) Error() string        { return e.msg }
+func (e *mismatch) Is(target error) bool { return target == ErrStateMismatch }
+
+// StateOptions are what a new state records: how it counts. An existing
+// state keeps its own; asking for another is an error (its days would mix
+// two ways of counting).
+type StateOptions struct {
+	TableSize int
+	// Timezone is the IANA name of the zone of the days; "" takes the
+	// state's (UTC for a new state).
+	Timezone string
+	// ByHost keeps each host's days apart; false takes the state's.
+	ByHost bool
+}
+
+// dayName is how the manifest names a day: its date, and for a day of one
+// host "DATE/HOST".
+func dayName(k DayKey, byHost bool) string {
+	if !byHost {
+		return DayString(k.Date)
+	}
+	return DayString(k.Date) + "/" + k.Host
+}
+
+func parseDayName(name string) (DayKey, bool) {
+	date, host, _ := strings.Cut(name, "/")
+	t, err := time.Parse(time.DateOnly, date)
+	if err != nil {
+		return DayKey{}, false
+	}
+	return DayKey{Host: host, Date: DateOf(t)}, true
+}
+
+// hostDir is the directory of a host's day files under days/.
+func hostDir(host string) string {
+	switch host {
+	case NoHost:
+		return "-none"
+	case OtherHosts:
+		return "-other"
+	case InvalidHost:
+		return "-invalid"
+	}
+	return host
 }
 
 // State is a report state directory: per-day aggregates (a summary and the
 // day's visitors, zstd-compressed) and the inputs already counted. One
 // process at a time holds it.
 type State struct {
-	dir  string
-	lock *os.File
-	m    manifest
+	st  store
+	dir string // where, for messages
+	m   manifest
+	loc *time.Location
 }
 
-// OpenState opens or creates a state directory. tableSize is recorded on
-// creation; a state made with another size keeps its own. A state another
+// OpenState opens or creates a state directory. A new one records opt; an
+// existing one keeps its table size, and its zone and way of counting
+// hosts must be those asked for (see StateOptions). A state another
 // process holds is an error.
-func OpenState(dir string, tableSize int) (*State, error) {
-	return openState(nil, dir, tableSize)
+func OpenState(dir string, opt StateOptions) (*State, error) {
+	return openState(nil, dir, opt)
 }
 
 // OpenStateWait is OpenState, but waits while another process holds the
 // state, until ctx ends.
-func OpenStateWait(ctx context.Context, dir string, tableSize int) (*State, error) {
-	return openState(ctx, dir, tableSize)
+func OpenStateWait(ctx context.Context, dir string, opt StateOptions) (*State, error) {
+	return openState(ctx, dir, opt)
 }
 
-func openState(ctx context.Context, dir string, tableSize int) (*State, error) {
-	if err := os.MkdirAll(filepath.Join(dir, "days"), 0o700); err != nil {
-		return nil, fmt.Errorf("report state: %w", err)
-	}
-	var lock *os.File
-	var err error
-	if ctx == nil {
-		lock, err = ledger.LockDir(dir)
-	} else {
-		lock, err = ledger.LockDirWait(ctx, dir)
-	}
+func openState(ctx context.Context, dir string, opt StateOptions) (*State, error) {
+	ds, err := openDirStore(ctx, dir)
 	if err != nil {
 		return nil, err
 	}
-	// Holding the lock: temporary files are those of a run killed while
-	// writing (days/ is swept below).
-	if _, err := atomicfile.RemoveTemps(dir); err != nil {
-		lock.Close()
-		return nil, fmt.Errorf("report state %s: %w", dir, err)
+	return newState(ds, opt)
+}
+
+// OpenStateS3 opens or creates a state under s3://bucket/prefix (see
+// OpenState): the same files as a directory's, held with a claim (see
+// s3Store). With a wait context, a state another process holds is waited
+// for until it ends; with nil, it is an error at once. ctx is that of
+// every access to the state until Close.
+func OpenStateS3(ctx context.Context, client *s3.Client, bucket, prefix string, opt StateOptions, wait context.Context, log *slog.Logger) (*State, error) {
+	ss, err := openS3Store(ctx, client, bucket, prefix, wait, log)
+	if err != nil {
+		return nil, err
 	}
-	s := &State{dir: dir, lock: lock}
-	data, err := os.ReadFile(filepath.Join(dir, manifestName))
+	return newState(ss, opt)
+}
+
+// newState reads the manifest of a store held, or starts one.
+func newState(st store, opt StateOptions) (*State, error) {
+	s := &State{st: st, dir: st.String()}
+	data, err := st.read(manifestName)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		s.m = manifest{Version: StateVersion, TableSize: tableSize, Days: map[string]int64{}, Inputs: map[string]*InputEntry{}}
+		s.m = manifest{Version: StateVersion, TableSize: opt.TableSize, Days: map[string]int64{}, Inputs: map[string]*InputEntry{}}
 	case err != nil:
-		lock.Close()
-		return nil, fmt.Errorf("report state: %w", err)
+		st.close()
+		return nil, err
 	default:
 		if err := json.Unmarshal(data, &s.m); err != nil {
-			lock.Close()
-			return nil, fmt.Errorf("report state %s: %w", filepath.Join(dir, manifestName), err)
+			st.close()
+			return nil, fmt.Errorf("report state %s: %s: %w", s.dir, manifestName, err)
 		}
 		if s.m.Version != StateVersion {
-			lock.Close()
-			return nil, fmt.Errorf("report state %s has layout version %d; this trackless reads version %d", dir, s.m.Version, StateVersion)
+			st.close()
+			return nil, fmt.Errorf("report state %s has layout version %d; this trackless reads version %d", s.dir, s.m.Version, StateVersion)
 		}
 		if s.m.Days == nil {
 			s.m.Days = map[string]int64{}
@@ -135,9 +201,65 @@ func openState(ctx context.Context, dir string, tableSize int) (*State, error) {
 			s.m.Inputs = map[string]*InputEntry{}
 		}
 	}
+	if err := s.setup(opt); err != nil {
+		st.close()
+		return nil, err
+	}
 	s.sweep()
 	return s, nil
 }
+
+// setup settles the zone and the way of counting hosts: the state's, or
+// those asked for when it counted nothing yet.
+func (s *State) setup(opt StateOptions) error {
+	zone := s.m.Timezone
+	if zone == "" {
+		zone = "UTC"
+	}
+	empty := len(s.m.Days) == 0
+	if opt.Timezone != "" && opt.Timezone != zone {
+		if !empty {
+			return &mismatch{fmt.Sprintf("report state %s counts its days and hours in %s, not %s: to count in %s, start a new state (another directory, or remove this one) and read the logs again; without --timezone, the state's zone is used", s.dir, zone, opt.Timezone, opt.Timezone)}
+		}
+		zone = opt.Timezone
+	}
+	if opt.ByHost && !s.m.ByHost {
+		if !empty {
+			return &mismatch{fmt.Sprintf("report state %s counts every host together: to count each host apart (--by-host, --host), start a new state (another directory, or remove this one) and read the logs again", s.dir)}
+		}
+		s.m.ByHost = true
+	}
+	loc, err := LoadZone(zone)
+	if err != nil {
+		return fmt.Errorf("report state %s: %w", s.dir, err)
+	}
+	s.m.Timezone, s.loc = zone, loc
+	return nil
+}
+
+// Rendered is when SetRendered last said the report was published.
+func (s *State) Rendered() time.Time { return s.m.Rendered }
+
+// SetRendered records when the report of the state was published.
+func (s *State) SetRendered(t time.Time) error {
+	next := s.m
+	next.Rendered = t.UTC()
+	data, err := json.MarshalIndent(next, "", " ")
+	if err != nil {
+		return fmt.Errorf("report state: %w", err)
+	}
+	if err := s.st.writeManifest(manifestName, append(data, '\n')); err != nil {
+		return err
+	}
+	s.m = next
+	return nil
+}
+
+// Zone is the time zone of the state's days.
+func (s *State) Zone() *time.Location { return s.loc }
+
+// ByHost reports whether the state keeps each host's days apart.
+func (s *State) ByHost() bool { return s.m.ByHost }
 
 // StateExists reports whether dir holds a report state (something was
 // counted into it once).
@@ -152,8 +274,8 @@ func (s *State) Dir() string { return s.dir }
 // TableSize is the capacity of the state's tables.
 func (s *State) TableSize() int { return s.m.TableSize }
 
-// Close releases the directory.
-func (s *State) Close() error { return s.lock.Close() }
+// Close releases the state.
+func (s *State) Close() error { return s.st.close() }
 
 // Input returns the entry of an input key, or nil.
 func (s *State) Input(key string) *InputEntry { return s.m.Inputs[key] }
@@ -175,73 +297,100 @@ func (s *State) Inputs() map[string]*InputEntry {
 // or copied by a rotation is known by them.
 const AliasPrefix = sink.AliasPrefix
 
-// Dates returns the dates the state holds, in order.
-func (s *State) Dates() []int32 {
-	var out []int32
-	for k := range s.m.Days {
-		if t, err := time.Parse(time.DateOnly, k); err == nil {
-			out = append(out, DateOf(t))
+// Days returns the days the state holds, by host and date.
+func (s *State) Days() []DayKey {
+	var out []DayKey
+	for name := range s.m.Days {
+		if k, ok := parseDayName(name); ok {
+			out = append(out, k)
 		}
 	}
-	slices.Sort(out)
+	slices.SortFunc(out, DayKey.compare)
 	return out
 }
 
-func (s *State) file(date string, gen int64, kind string) string {
-	return filepath.Join(s.dir, "days", date+"."+strconv.FormatInt(gen, 10)+"."+kind+".zst")
+// Dates returns the dates the state holds (of any host), in order.
+func (s *State) Dates() []int32 {
+	var out []int32
+	for _, k := range s.Days() {
+		out = append(out, k.Date)
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// file is the name of a day's file of a generation; kind is summary,
+// visitors or files. A host's days are in a directory of their own.
+func (s *State) file(k DayKey, gen int64, kind string) string {
+	name := DayString(k.Date) + "." + strconv.FormatInt(gen, 10) + "." + kind + ".zst"
+	if !s.m.ByHost {
+		return "days/" + name
+	}
+	return "days/" + hostDir(k.Host) + "/" + name
 }
 
 // sweep removes day files the manifest does not name: those of a run that
 // stopped before its manifest was written, and temporary files.
 func (s *State) sweep() {
-	ents, _ := os.ReadDir(filepath.Join(s.dir, "days"))
-	for _, e := range ents {
-		parts := strings.Split(e.Name(), ".")
-		if len(parts) == 4 {
-			if gen, ok := s.m.Days[parts[0]]; ok && strconv.FormatInt(gen, 10) == parts[1] {
-				continue
+	keep := map[string]bool{}
+	for name, gen := range s.m.Days {
+		if k, ok := parseDayName(name); ok {
+			for _, kind := range []string{"summary", "visitors", "files"} {
+				keep[s.file(k, gen, kind)] = true
 			}
 		}
-		os.Remove(filepath.Join(s.dir, "days", e.Name()))
+	}
+	names, _ := s.st.list("days")
+	for _, n := range names {
+		if !keep[n] {
+			s.st.remove(n)
+		}
 	}
 }
 
-// Load returns the stored aggregate of a date with its visitors, or nil.
-func (s *State) Load(date int32) (*Day, error) {
-	key := DayString(date)
-	gen, ok := s.m.Days[key]
+// Load returns the stored aggregate of a day with its visitors, or nil.
+func (s *State) Load(k DayKey) (*Day, error) {
+	gen, ok := s.m.Days[dayName(k, s.m.ByHost)]
 	if !ok {
 		return nil, nil
 	}
-	d, err := s.summary(key, gen)
+	d, err := s.summary(k, gen)
 	if err != nil {
 		return nil, err
 	}
-	p := s.file(key, gen, "visitors")
-	data, err := readZstd(p)
+	p := s.file(k, gen, "visitors")
+	data, err := s.readZstd(p)
 	if err != nil {
 		return nil, err
 	}
 	if d.vis, err = decodeVisitors(data); err != nil {
 		return nil, fmt.Errorf("report state %s: %w", p, err)
 	}
+	// The visitors of each file (a day of an earlier version has none:
+	// its files' visitors count again).
+	p = s.file(k, gen, "files")
+	if data, err = s.readZstd(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	if d.fileVis, err = decodeHashes(data); err != nil {
+		return nil, fmt.Errorf("report state %s: %w", p, err)
+	}
 	return d, nil
 }
 
-// Summary returns the stored aggregate of a date without its visitors
+// Summary returns the stored aggregate of a day without its visitors
 // (enough to render), or nil.
-func (s *State) Summary(date int32) (*Day, error) {
-	key := DayString(date)
-	gen, ok := s.m.Days[key]
+func (s *State) Summary(k DayKey) (*Day, error) {
+	gen, ok := s.m.Days[dayName(k, s.m.ByHost)]
 	if !ok {
 		return nil, nil
 	}
-	return s.summary(key, gen)
+	return s.summary(k, gen)
 }
 
-func (s *State) summary(key string, gen int64) (*Day, error) {
-	p := s.file(key, gen, "summary")
-	data, err := readZstd(p)
+func (s *State) summary(k DayKey, gen int64) (*Day, error) {
+	p := s.file(k, gen, "summary")
+	data, err := s.readZstd(p)
 	if err != nil {
 		return nil, err
 	}
@@ -257,7 +406,8 @@ func (s *State) summary(key string, gen int64) (*Day, error) {
 // all were before it, and writes the manifest last.
 func (s *State) Commit(days []*Day, inputs map[string]*InputEntry, minDate int32) error {
 	gen := s.m.Generation + 1
-	next := manifest{Version: StateVersion, Generation: gen, TableSize: s.m.TableSize, Days: map[string]int64{}, Inputs: map[string]*InputEntry{}}
+	next := s.m
+	next.Generation, next.Days, next.Inputs = gen, map[string]int64{}, map[string]*InputEntry{}
 	for k, v := range s.m.Days {
 		next.Days[k] = v
 	}
@@ -272,24 +422,29 @@ func (s *State) Commit(days []*Day, inputs map[string]*InputEntry, minDate int32
 		next.Inputs[k] = v
 	}
 	for _, d := range days {
-		key := DayString(d.Date)
+		k := d.Key()
+		if d.Host != "" && !s.m.ByHost {
+			return fmt.Errorf("report state %s: a day of the host %q in a state of every host", s.dir, d.Host)
+		}
 		var sum bytes.Buffer
 		if err := gob.NewEncoder(&sum).Encode(d); err != nil {
 			return fmt.Errorf("report state: %w", err)
 		}
-		if err := writeZstd(s.file(key, gen, "summary"), sum.Bytes()); err != nil {
-			return err
+		for _, f := range []struct {
+			kind string
+			data []byte
+		}{{"summary", sum.Bytes()}, {"visitors", encodeVisitors(d.vis)}, {"files", encodeHashes(d.fileVis)}} {
+			if err := s.writeZstd(s.file(k, gen, f.kind), f.data); err != nil {
+				return err
+			}
 		}
-		if err := writeZstd(s.file(key, gen, "visitors"), encodeVisitors(d.vis)); err != nil {
-			return err
-		}
-		next.Days[key] = gen
+		next.Days[dayName(k, s.m.ByHost)] = gen
 	}
 	if minDate > 0 {
 		cut := DayString(minDate)
-		for k := range next.Days {
-			if k < cut {
-				delete(next.Days, k)
+		for name := range next.Days {
+			if k, ok := parseDayName(name); !ok || k.Date < minDate {
+				delete(next.Days, name)
 			}
 		}
 		for k, e := range next.Inputs {
@@ -302,33 +457,32 @@ func (s *State) Commit(days []*Day, inputs map[string]*InputEntry, minDate int32
 	if err != nil {
 		return fmt.Errorf("report state: %w", err)
 	}
-	if err := atomicfile.WriteFile(filepath.Join(s.dir, manifestName), append(data, '\n'), 0o600); err != nil {
-		return fmt.Errorf("report state: %w", err)
+	if err := s.st.writeManifest(manifestName, append(data, '\n')); err != nil {
+		return err
 	}
 	s.m = next
 	s.sweep()
 	return nil
 }
 
-func readZstd(p string) ([]byte, error) {
-	f, err := os.Open(p)
+func (s *State) readZstd(name string) ([]byte, error) {
+	data, err := s.st.read(name)
 	if err != nil {
-		return nil, fmt.Errorf("report state: %w", err)
+		return nil, err
 	}
-	defer f.Close()
-	zr, err := zstd.NewReader(f, zstd.WithDecoderConcurrency(1))
+	zr, err := zstd.NewReader(bytes.NewReader(data), zstd.WithDecoderConcurrency(1))
 	if err != nil {
-		return nil, fmt.Errorf("report state %s: %w", p, err)
+		return nil, fmt.Errorf("report state %s: %s: %w", s.dir, name, err)
 	}
 	defer zr.Close()
-	data, err := io.ReadAll(zr)
+	out, err := io.ReadAll(zr)
 	if err != nil {
-		return nil, fmt.Errorf("report state %s: %w", p, err)
+		return nil, fmt.Errorf("report state %s: %s: %w", s.dir, name, err)
 	}
-	return data, nil
+	return out, nil
 }
 
-func writeZstd(p string, data []byte) error {
+func (s *State) writeZstd(name string, data []byte) error {
 	var buf bytes.Buffer
 	zw, err := zstd.NewWriter(&buf, zstd.WithEncoderLevel(zstd.SpeedDefault), zstd.WithEncoderConcurrency(1))
 	if err != nil {
@@ -338,10 +492,7 @@ func writeZstd(p string, data []byte) error {
 	if err := zw.Close(); err != nil {
 		return err
 	}
-	if err := atomicfile.WriteFile(p, buf.Bytes(), 0o600); err != nil {
-		return fmt.Errorf("report state: %w", err)
-	}
-	return nil
+	return s.st.write(name, buf.Bytes())
 }
 
 // The visitors file: "TLV1", the user agents, what was said of each (three
@@ -476,4 +627,46 @@ func decodeVisitors(data []byte) (*visitorSet, error) {
 		s.m[binary.LittleEndian.Uint64(id[:])] = v
 	}
 	return s, nil
+}
+
+// The files file: "TLF1", then the hashes of Day.fileVis in order, each
+// a varint of its difference from the one before.
+const hashesMagic = "TLF1"
+
+func encodeHashes(m map[uint64]struct{}) []byte {
+	hs := make([]uint64, 0, len(m))
+	for h := range m {
+		hs = append(hs, h)
+	}
+	slices.Sort(hs)
+	b := append(make([]byte, 0, 4+6*len(hs)), hashesMagic...)
+	var prev uint64
+	for _, h := range hs {
+		b = binary.AppendUvarint(b, h-prev)
+		prev = h
+	}
+	return b
+}
+
+// decodeHashes reads what encodeHashes wrote; no data is an empty set.
+func decodeHashes(data []byte) (map[uint64]struct{}, error) {
+	m := map[uint64]struct{}{}
+	if len(data) == 0 {
+		return m, nil
+	}
+	if !bytes.HasPrefix(data, []byte(hashesMagic)) {
+		return nil, errors.New("not a files file")
+	}
+	data = data[len(hashesMagic):]
+	var prev uint64
+	for len(data) > 0 {
+		d, n := binary.Uvarint(data)
+		if n <= 0 {
+			return nil, errors.New("truncated")
+		}
+		prev += d
+		m[prev] = struct{}{}
+		data = data[n:]
+	}
+	return m, nil
 }

@@ -6,12 +6,19 @@ import (
 	"html/template"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 )
 
-// The charts are inline SVG, drawn here: no script, no external file.
-// Colours come from CSS classes (c1…c6, grid, axis), so that the page's
-// light and dark themes apply to them.
+// The charts are drawn here as HTML and inline SVG: no script, no external
+// file. Their text is HTML, never SVG <text> in a scaled viewBox, so that
+// it renders at one size whatever the width of the box (a 12-unit label in
+// an 800-unit viewBox drawn 350 px wide would be 5 px): time charts are an
+// SVG plot stretched to the box (preserveAspectRatio="none", strokes that
+// do not scale) with HTML axis labels; share charts are HTML bars whose
+// widths are percentages. Colours come from CSS classes (c1…c6, grid), so
+// that the page's light and dark themes apply to them. Each chart is one
+// element with role="img" and its title as aria-label.
 
 // series is one line or set of bars of a chart.
 type series struct {
@@ -54,8 +61,15 @@ const noData template.HTML = `<p class="muted">No data in this period.</p>`
 
 // timeChart draws series over labels (days or hours): the first series as
 // bars, the others as lines, on one axis. title names it for screen readers.
+//
+// The plot is an SVG whose viewBox is one unit per label across and 100
+// units high, stretched to the box; lines and dots keep their width
+// (vector-effect in the CSS). Axis labels are HTML placed in percent: the
+// y axis on the left, at most 12 x labels. When the chart is narrow, CSS
+// (container queries) hides the labels of class x2 (every second one, when
+// there are more than 6) or x4 (all but every fourth, when more than 3):
+// 6 labels of a day ("10-29") fit in 300 px, 3 in less.
 func timeChart(title string, labels []string, ss []series) template.HTML {
-	const w, h, left, right, top, bottom = 800.0, 240.0, 48.0, 8.0, 12.0, 28.0
 	n := len(labels)
 	if n == 0 || len(ss) == 0 {
 		return ""
@@ -70,38 +84,57 @@ func timeChart(title string, labels []string, ss []series) template.HTML {
 		return noData // not an empty axis
 	}
 	vmax = niceMax(vmax)
-	pw, ph := w-left-right, h-top-bottom
-	x := func(i int) float64 { return left + pw*(float64(i)+0.5)/float64(n) }
-	y := func(v float64) float64 { return top + ph*(1-v/vmax) }
+	y := func(v float64) float64 { return 100 * (1 - v/vmax) }
 	var b strings.Builder
-	fmt.Fprintf(&b, `<svg class="chart" viewBox="0 0 %g %g" role="img" aria-label="%s"><title>%s</title>`, w, h, template.HTMLEscapeString(title), template.HTMLEscapeString(title))
+	fmt.Fprintf(&b, `<div class="chart tchart" role="img" aria-label="%s"><div class="ty">`, template.HTMLEscapeString(title))
+	for i := 4; i >= 0; i-- {
+		fmt.Fprintf(&b, `<span>%s</span>`, short(vmax*float64(i)/4))
+	}
+	fmt.Fprintf(&b, `</div><svg class="tplot" viewBox="0 0 %d 100" preserveAspectRatio="none"><path class="grid" d="`, n)
 	for i := 0; i <= 4; i++ {
-		v := vmax * float64(i) / 4
-		fmt.Fprintf(&b, `<line class="grid" x1="%g" x2="%g" y1="%.1f" y2="%.1f"/><text class="axis" x="%g" y="%.1f" text-anchor="end">%s</text>`, left, w-right, y(v), y(v), left-6, y(v)+4, short(v))
+		fmt.Fprintf(&b, `M0 %dH%d`, 25*i, n)
 	}
-	step := max(1, int(math.Ceil(float64(n)/12)))
-	for i := 0; i < n; i += step {
-		fmt.Fprintf(&b, `<text class="axis" x="%.1f" y="%g" text-anchor="middle">%s</text>`, x(i), h-8, template.HTMLEscapeString(labels[i]))
-	}
-	bw := math.Max(1, pw/float64(n)*0.7)
+	b.WriteString(`"/>`)
 	for i, v := range ss[0].Values {
-		fmt.Fprintf(&b, `<rect class="c1" x="%.1f" y="%.1f" width="%.1f" height="%.1f"><title>%s %s: %s</title></rect>`,
-			x(i)-bw/2, y(v), bw, math.Max(0, top+ph-y(v)), template.HTMLEscapeString(labels[i]), template.HTMLEscapeString(ss[0].Name), Num(int64(v)))
+		fmt.Fprintf(&b, `<rect class="c1" x="%s" y="%s" width="0.7" height="%s"><title>%s %s: %s</title></rect>`,
+			coord(float64(i)+0.15), coord(y(v)), coord(100-y(v)), template.HTMLEscapeString(labels[i]), template.HTMLEscapeString(ss[0].Name), Num(int64(v)))
 	}
 	for k, s := range ss[1:] {
 		var pts []string
 		for i, v := range s.Values {
-			pts = append(pts, fmt.Sprintf("%.1f,%.1f", x(i), y(v)))
+			pts = append(pts, coord(float64(i)+0.5)+","+coord(y(v)))
 		}
 		fmt.Fprintf(&b, `<polyline class="line c%d" points="%s"/>`, k+2, strings.Join(pts, " "))
 		if n <= 48 {
+			// A dot is a zero-length line with round caps: round at
+			// any stretch of the viewBox.
 			for i, v := range s.Values {
-				fmt.Fprintf(&b, `<circle class="c%d" cx="%.1f" cy="%.1f" r="3"><title>%s %s: %s</title></circle>`, k+2, x(i), y(v), template.HTMLEscapeString(labels[i]), template.HTMLEscapeString(s.Name), Num(int64(v)))
+				fmt.Fprintf(&b, `<path class="dot c%d" d="M%s %sh0"><title>%s %s: %s</title></path>`, k+2, coord(float64(i)+0.5), coord(y(v)), template.HTMLEscapeString(labels[i]), template.HTMLEscapeString(s.Name), Num(int64(v)))
 			}
 		}
 	}
-	b.WriteString(`</svg>`)
+	b.WriteString(`</svg><div class="tx">`)
+	step := max(1, int(math.Ceil(float64(n)/12)))
+	shown := (n + step - 1) / step
+	for k, i := 0, 0; i < n; k, i = k+1, i+step {
+		class := "x"
+		if shown > 6 && k%2 == 1 {
+			class += " x2"
+		}
+		if shown > 3 && k%4 != 0 {
+			class += " x4"
+		}
+		fmt.Fprintf(&b, `<span class="%s" style="left:%s%%">%s</span>`, class, coord(100*(float64(i)+0.5)/float64(n)), template.HTMLEscapeString(labels[i]))
+	}
+	b.WriteString(`</div></div>`)
 	return template.HTML(b.String())
+}
+
+// coord formats a coordinate with at most 2 decimals: 12.5, 3, 0.15.
+func coord(v float64) string {
+	s := strconv.FormatFloat(v, 'f', 2, 64)
+	s = strings.TrimRight(s, "0")
+	return strings.TrimSuffix(s, ".")
 }
 
 // legend lists series names with their colours.
@@ -131,6 +164,11 @@ type part struct {
 // total: the chart for categories (bots, devices, cache results). Up to 10
 // parts are drawn in the order given; more are the 9 largest, largest
 // first, and "others" for the rest.
+//
+// It is HTML: a grid of names and bars whose widths are percentages (of
+// the room the share beside them leaves), so that names wrap and keep the
+// page's text size at any width. The aria-label holds the title and every
+// share; each bar's tooltip its count.
 func shareChart(title string, parts []part) template.HTML {
 	if len(parts) == 0 {
 		return ""
@@ -152,21 +190,21 @@ func shareChart(title string, parts []part) template.HTML {
 	if vmax == 0 {
 		return noData
 	}
-	const w, row, label = 800.0, 26.0, 230.0
-	h := row * float64(len(parts))
-	var b strings.Builder
-	fmt.Fprintf(&b, `<svg class="chart bars" viewBox="0 0 %g %g" role="img" aria-label="%s"><title>%s</title>`, w, h, template.HTMLEscapeString(title), template.HTMLEscapeString(title))
+	shares := make([]string, len(parts))
 	for i, p := range parts {
-		y := float64(i) * row
-		bw := (w - label - 110) * float64(p.Value) / float64(vmax)
-		fmt.Fprintf(&b, `<text class="label" x="%g" y="%.1f" text-anchor="end">%s</text>`, label-8, y+row/2+5, template.HTMLEscapeString(clip(p.Name, 30)))
+		shares[i] = p.Name + " " + Percent(p.Value, total)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, `<div class="chart hbars" role="img" aria-label="%s">`, template.HTMLEscapeString(title+": "+strings.Join(shares, ", ")))
+	for i, p := range parts {
 		color := p.Color
 		if color == 0 {
 			color = i%6 + 1
 		}
-		fmt.Fprintf(&b, `<rect class="c%d" x="%g" y="%.1f" width="%.1f" height="%.1f" rx="2"><title>%s: %s</title></rect>`, color, label, y+4, math.Max(bw, 1), row-8, template.HTMLEscapeString(p.Name), Num(p.Value))
-		fmt.Fprintf(&b, `<text class="label" x="%.1f" y="%.1f">%s</text>`, label+math.Max(bw, 1)+6, y+row/2+5, Percent(p.Value, total))
+		name := template.HTMLEscapeString(p.Name)
+		fmt.Fprintf(&b, `<span class="hl">%s</span><span class="ht"><span class="hf c%d" style="--v:%s" title="%s: %s"></span><span class="hp">%s</span></span>`,
+			name, color, strconv.FormatFloat(float64(p.Value)/float64(vmax), 'f', 4, 64), name, Num(p.Value), Percent(p.Value, total))
 	}
-	b.WriteString(`</svg>`)
+	b.WriteString(`</div>`)
 	return template.HTML(b.String())
 }

@@ -15,12 +15,16 @@ func WriteText(w io.Writer, r *Report) error {
 	if r.Period.Days == 1 {
 		days = "day"
 	}
-	fmt.Fprintf(tw, "%s — %s to %s (%d %s, UTC)\n\n", r.Title, orDash(r.Period.From), orDash(r.Period.To), r.Period.Days, days)
+	fmt.Fprintf(tw, "%s — %s to %s (%d %s with hits, %s)\n\n", r.Title, orDash(r.Period.From), orDash(r.Period.To), r.Period.Days, days, r.Period.Timezone)
 	fmt.Fprintf(tw, "requests\t%s\tbot requests\t%s (%s)\n", Num(o.Requests), Num(o.Bots), Percent(o.Bots, o.Requests))
 	fmt.Fprintf(tw, "unique visitors\t%s\tvisits\t%s\n", Num(o.Visitors), Num(o.Visits))
 	fmt.Fprintf(tw, "page views\t%s\tdownloads\t%s\n", Num(o.Pages), Num(o.Downloads))
 	fmt.Fprintf(tw, "bandwidth\t%s\tAI assistant requests\t%s\n", Bytes(o.Bytes), Num(o.AI))
 	fmt.Fprintf(tw, "malformed lines\t%s\texcluded hits\t%s\n", Num(o.Malformed), Num(o.Excluded))
+	if p := r.Previous; p != nil {
+		fmt.Fprintf(tw, "previous period\t%s to %s\tpage views\t%s (%s)\n", p.From, p.To, Num(p.Pages), Change(o.Pages, p.Pages))
+		fmt.Fprintf(tw, "\t\tunique visitors\t%s (%s)\n", Num(p.Visitors), Change(o.Visitors, p.Visitors))
+	}
 	if r.CDN != nil {
 		fmt.Fprintf(tw, "cache hit ratio\t%.1f %%\t\t\n", 100*r.CDN.HitRatio)
 	}

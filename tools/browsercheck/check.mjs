@@ -41,8 +41,68 @@
 //     "textLength": 1234,           // document.body.innerText.length
 //     "svgCount": 3,                // outermost inline <svg> elements
 //     "tablesWithoutCaptionOrDefinition": 0,  // see tableRule below
+//     "namedImages": 10,            // elements with role="img" that have an
+//                                   // accessible name: a non-blank aria-label,
+//                                   // or an aria-labelledby whose elements
+//                                   // hold non-blank text (charts)
+//     "narrowCells": [{"text": "/wiki/Main_Page 12", "chars": 3.1,
+//                      "table": "AI assistants: requests and…"}, ...],
+//     "narrowCellCount": 1,         // see narrowCellRule below
+//     "smallText": [{"text": "10-29", "px": 5.2}, ...],
+//     "smallTextCount": 1,          // see smallTextRule below
+//     "wideTables": [{"table": "AI crawlers: requests and…", "in": "ai",
+//                     "width": 410, "box": 346}, ...],
+//     "wideTableCount": 1,          // see wideTableRule below
 //     "screenshot": "DIR/report-1400-light.png" or null
 //   }, ...]}
+//
+// Readability (narrowCells, smallText, wideTables) is measured last, after
+// the screenshot and the other measurements, with every <details> element
+// of the page opened (the open attribute set), so that the tables and text a
+// reader can unfold are measured too. Each list holds at most 20 entries,
+// in document order; its count is the total. "text" is the element's
+// text with white space collapsed, cut to 40 characters (and "…").
+// Rendered: an element is rendered when checkVisibility({visibilityProperty:
+// true, opacityProperty: true}) is true and its border box has a non-zero
+// width and height.
+//
+// narrowCellRule: a rendered <td> or <th> with non-blank text is a narrow
+// cell when
+//   chars = (its content-box width: the width of getBoundingClientRect()
+//            minus its used borders, offsetWidth - clientWidth (half of
+//            each collapsed border), and its computed left and right
+//            padding) / (the advance width of "0" in the cell's computed
+//            font, measured on a canvas: the CSS ch unit)
+// is under 8 AND its content does not fit in it: the width of the cell's
+// contents laid out on one line (a Range over them, measured with the
+// cell's white-space set to nowrap for the measurement only; forced breaks
+// such as <br> still break) is more than 1 px over the content-box
+// width. So a "#" cell holding "7" is not narrow, a date broken over two
+// lines in a 5-character column is. "chars" is rounded to 0.1; "table" is
+// the table's caption (cut to 40 characters), else its id, else the id of
+// the closest element with an id, else "table N" (1-based, document
+// order).
+//
+// smallTextRule: a rendered text node (in <body>, not inside <title>,
+// <desc>, <script>, <style>, <noscript> or <template>; in SVG only inside
+// <text>), and the generated text of a rendered element's ::before and
+// ::after (their computed content when it holds a string or attr()), is
+// small when its rendered font size is under 11 CSS px, "px" rounded to
+// 0.1. The rendered size is the parent element's (or pseudo-element's)
+// computed font-size; for SVG text, times the vertical scale of the text
+// element's getScreenCTM() (hypot(c, d)), so that a 12-unit label in a
+// viewBox drawn at half its size counts as 6 px. CSS transforms of HTML
+// elements are not taken into account.
+//
+// wideTableRule: a rendered <table> is wide when its border box is more
+// than 1 px wider than the client width of its box: the closest ancestor
+// whose computed overflow-x is not "visible" (a scroll wrapper), else the
+// viewport (document.documentElement.clientWidth). The reader has to
+// scroll it sideways (or, without a wrapper, the page overflows). "width"
+// and "box" are in CSS px, rounded; "table" names it as in
+// narrowCellRule; "in" is the id of the closest ancestor with an id, or
+// "". A wide table is not wrong in itself: the caller decides which
+// tables must fit.
 //
 // Network: every request of every page of the context goes through
 // context.route('**/*') (a superset of page.route: it covers popups and
@@ -76,6 +136,11 @@ const VIEWPORT_HEIGHT = 900;
 const NAV_TIMEOUT_MS = 60_000;
 const LOAD_TIMEOUT_MS = 20_000;
 const DATA_URL_MAX = 120;
+// Readability limits (see narrowCellRule and smallTextRule in the header).
+const MIN_CELL_CHARS = 8;
+const MIN_TEXT_PX = 11;
+const MAX_ENTRIES = 20;
+const TEXT_MAX = 40;
 
 function usageError(msg) {
   process.stderr.write(`check.mjs: ${msg}\n${USAGE}\n`);
@@ -240,6 +305,17 @@ function measure() {
     if (!svg.parentElement || !svg.parentElement.closest('svg')) svgCount++;
   }
 
+  let namedImages = 0;
+  for (const el of doc.querySelectorAll('[role]')) {
+    const roles = (el.getAttribute('role') || '').trim().toLowerCase().split(/\s+/);
+    if (roles[0] !== 'img') continue;
+    const label = (el.getAttribute('aria-label') || '').trim();
+    const labelledBy = (el.getAttribute('aria-labelledby') || '').split(/\s+/).filter(Boolean)
+      .map((id) => doc.getElementById(id)).filter(Boolean)
+      .map((e) => (e.textContent || '').trim()).join('');
+    if (label !== '' || labelledBy !== '') namedImages++;
+  }
+
   const scrollWidth = root ? root.scrollWidth : 0;
   return {
     scrollWidth,
@@ -248,7 +324,154 @@ function measure() {
     textLength: doc.body ? doc.body.innerText.length : 0,
     svgCount,
     tablesWithout,
+    namedImages,
   };
+}
+
+// measureReadability runs in the page after measure() and the screenshot:
+// it opens every <details> and applies narrowCellRule, smallTextRule and
+// wideTableRule (see the header). The limits are its arguments.
+function measureReadability({ minChars, minPx, maxEntries, textMax }) {
+  const doc = document;
+  for (const d of doc.querySelectorAll('details')) d.open = true;
+
+  const squash = (s) => {
+    const t = (s || '').replace(/\s+/g, ' ').trim();
+    return t.length <= textMax ? t : `${t.slice(0, textMax)}…`;
+  };
+  const round1 = (v) => Math.round(v * 10) / 10;
+  const rendered = (el) => {
+    if (!el.checkVisibility({ visibilityProperty: true, opacityProperty: true })) return false;
+    const r = el.getBoundingClientRect();
+    return r.width > 0 && r.height > 0;
+  };
+
+  // The width of "0" (1ch) per font, measured on a canvas.
+  const ctx = doc.createElement('canvas').getContext('2d');
+  const zeroWidths = new Map();
+  const zeroWidth = (cs) => {
+    const font = `${cs.fontStyle} ${cs.fontWeight} ${cs.fontSize} ${cs.fontFamily}`;
+    if (!zeroWidths.has(font)) {
+      ctx.font = font;
+      zeroWidths.set(font, ctx.measureText('0').width);
+    }
+    return zeroWidths.get(font);
+  };
+
+  const tables = [...doc.querySelectorAll('table')];
+  const tableName = (table) => {
+    if (!table) return '';
+    const caption = table.caption ? squash(table.caption.textContent) : '';
+    if (caption !== '') return caption;
+    if (table.id) return table.id;
+    const withID = table.parentElement && table.parentElement.closest('[id]');
+    if (withID) return withID.id;
+    return `table ${tables.indexOf(table) + 1}`;
+  };
+
+  // Pass 1 measures every cell as laid out; pass 2 measures the one-line
+  // width of the candidates, one at a time, restoring each cell's style.
+  const candidates = [];
+  for (const cell of doc.querySelectorAll('td, th')) {
+    if ((cell.textContent || '').trim() === '' || !rendered(cell)) continue;
+    const cs = getComputedStyle(cell);
+    // offsetWidth - clientWidth: the borders as used (half of each
+    // collapsed border), in whole px.
+    const content = cell.getBoundingClientRect().width - (cell.offsetWidth - cell.clientWidth) -
+      parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight);
+    const zero = zeroWidth(cs);
+    if (!(zero > 0)) continue;
+    const chars = content / zero;
+    if (chars < minChars) candidates.push({ cell, content, chars });
+  }
+  const narrowCells = [];
+  let narrowCellCount = 0;
+  for (const { cell, content, chars } of candidates) {
+    const saved = cell.style.getPropertyValue('white-space');
+    const priority = cell.style.getPropertyPriority('white-space');
+    cell.style.setProperty('white-space', 'nowrap', 'important');
+    const range = doc.createRange();
+    range.selectNodeContents(cell);
+    const needed = range.getBoundingClientRect().width;
+    cell.style.removeProperty('white-space');
+    if (saved !== '') cell.style.setProperty('white-space', saved, priority);
+    if (needed <= content + 1) continue;
+    narrowCellCount++;
+    if (narrowCells.length < maxEntries) {
+      narrowCells.push({ text: squash(cell.textContent), chars: round1(chars), table: tableName(cell.closest('table')) });
+    }
+  }
+
+  const smallText = [];
+  let smallTextCount = 0;
+  const noteSmall = (text, px) => {
+    if (px >= minPx) return;
+    smallTextCount++;
+    if (smallText.length < maxEntries) smallText.push({ text: squash(text), px: round1(px) });
+  };
+  const skip = 'title, desc, script, style, noscript, template';
+  const SVG = 'http://www.w3.org/2000/svg';
+  const renderedCache = new Map();
+  const isRendered = (el) => {
+    if (!renderedCache.has(el)) renderedCache.set(el, rendered(el));
+    return renderedCache.get(el);
+  };
+  if (doc.body) {
+    const walker = doc.createTreeWalker(doc.body, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      const el = node.parentElement;
+      if (!el || (node.nodeValue || '').trim() === '' || el.closest(skip)) continue;
+      let scale = 1;
+      if (el.namespaceURI === SVG) {
+        const text = el.closest('text');
+        if (!text) continue;
+        const ctm = text.getScreenCTM();
+        if (!ctm) continue;
+        scale = Math.hypot(ctm.c, ctm.d);
+      }
+      if (!isRendered(el)) continue;
+      noteSmall(node.nodeValue, parseFloat(getComputedStyle(el).fontSize) * scale);
+    }
+    // Generated text: content holding a string or attr().
+    for (const el of doc.body.querySelectorAll('*')) {
+      if (el.namespaceURI === SVG || el.closest(skip)) continue;
+      for (const pseudo of ['::before', '::after']) {
+        const cs = getComputedStyle(el, pseudo);
+        const content = cs.content;
+        if (!content || content === 'none' || content === 'normal') continue;
+        if (!/["']|attr\(/.test(content)) continue;
+        if (cs.display === 'none' || !isRendered(el)) continue;
+        let text = content.replace(/attr\(\s*([^)\s]+)\s*\)/g, (_, name) => el.getAttribute(name) || '')
+          .replace(/"((?:[^"\\]|\\.)*)"|'((?:[^'\\]|\\.)*)'/g, (_, a, b) => a !== undefined ? a : b);
+        if (text.trim() === '') continue;
+        noteSmall(text, parseFloat(cs.fontSize));
+      }
+    }
+  }
+  const wideTables = [];
+  let wideTableCount = 0;
+  for (const table of tables) {
+    if (!rendered(table)) continue;
+    let box = null;
+    for (let a = table.parentElement; a && a !== doc.body && a !== doc.documentElement; a = a.parentElement) {
+      if (getComputedStyle(a).overflowX !== 'visible') {
+        box = a.clientWidth;
+        break;
+      }
+    }
+    if (box === null) box = doc.documentElement.clientWidth;
+    const width = table.getBoundingClientRect().width;
+    if (width <= box + 1) continue;
+    wideTableCount++;
+    if (wideTables.length < maxEntries) {
+      const withID = table.parentElement && table.parentElement.closest('[id]');
+      wideTables.push({
+        table: tableName(table), in: withID ? withID.id : '',
+        width: Math.round(width), box: Math.round(box),
+      });
+    }
+  }
+  return { narrowCells, narrowCellCount, smallText, smallTextCount, wideTables, wideTableCount };
 }
 
 async function run(width, colorScheme, jsDisabled) {
@@ -365,6 +588,9 @@ async function run(width, colorScheme, jsDisabled) {
       `report-${width}-${colorScheme}${jsDisabled ? '-nojs' : ''}.png`);
     await page.screenshot({ path: screenshot, fullPage: true, timeout: NAV_TIMEOUT_MS });
   }
+  const rd = await page.evaluate(measureReadability, {
+    minChars: MIN_CELL_CHARS, minPx: MIN_TEXT_PX, maxEntries: MAX_ENTRIES, textMax: TEXT_MAX,
+  });
   await context.close();
 
   return {
@@ -381,6 +607,13 @@ async function run(width, colorScheme, jsDisabled) {
     textLength: m.textLength,
     svgCount: m.svgCount,
     tablesWithoutCaptionOrDefinition: m.tablesWithout,
+    namedImages: m.namedImages,
+    narrowCells: rd.narrowCells,
+    narrowCellCount: rd.narrowCellCount,
+    smallText: rd.smallText,
+    smallTextCount: rd.smallTextCount,
+    wideTables: rd.wideTables,
+    wideTableCount: rd.wideTableCount,
     screenshot,
   };
 }
