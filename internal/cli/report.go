@@ -98,6 +98,9 @@ func runReport(env Env, args []string) error {
 	if c.follow && (rc.state == "" || rc.html == "" || rc.refresh <= 0) {
 		return usagef("report --follow needs --state DIR, -o FILE and a positive --refresh")
 	}
+	if c.follow && s3src.IsURL(rc.state) {
+		return usagef("report --follow keeps its state in a directory (--state DIR): it follows live logs on this machine")
+	}
 	if len(positional) == 0 && rc.state != "" && !s3src.IsURL(rc.state) && !report.StateExists(rc.state) {
 		// Nothing to read and nothing counted: a mistyped path would
 		// otherwise give an empty report.
@@ -122,9 +125,10 @@ func runReport(env Env, args []string) error {
 			return usageError(err)
 		}
 	}
-	if state != nil {
+	if state != nil && !s3src.IsURL(rc.state) {
 		// A live log given by its path: the rest of the file it was
-		// before a rotation is counted too.
+		// before a rotation is counted too (the paths are recorded in the
+		// state directory; a state in S3 reads no live log).
 		rot := reportRotations(state, log, env.Stderr)
 		given := slices.Clone(set.Names)
 		rot.add(ctx, set)

@@ -76,6 +76,9 @@ type Day struct {
 	// as GoAccess does: a file asked for over HTTP/1.1, 2 and 3 would
 	// take three rows.)
 	Files *Table
+	// FileVisitorsOver: the day had more visitor and file pairs than it
+	// keeps (hashSet's bound): Files' visitors may be over.
+	FileVisitorsOver bool
 	// Methods counts every request by method TAB protocol.
 	Methods map[string]int64
 	// Types counts every request by file type (Extension).
@@ -93,8 +96,17 @@ type Day struct {
 
 	vis *visitorSet
 	// fileVis holds a hash of each visitor and file of Files counted
-	// (fileVisitor), so that a visitor counts once per file.
-	fileVis map[uint64]struct{}
+	// (pairHash), so that a visitor counts once per file.
+	fileVis *hashSet
+	methods []methodCount // counted since finish folded them into Methods
+	keyBuf  []byte        // the key of a table, made in place
+	pathBuf []byte        // host+path of the hit being counted
+}
+
+// methodCount is a method and protocol and their requests.
+type methodCount struct {
+	method, proto string
+	n             int64
 }
 
 // FileType is what a day counted of one file type.
@@ -140,7 +152,7 @@ func (d *Day) init(tableSize int) {
 		d.TTFB = Hist{}
 	}
 	if d.fileVis == nil {
-		d.fileVis = map[uint64]struct{}{}
+		d.fileVis = &hashSet{}
 	}
 }
 
@@ -162,19 +174,6 @@ func Extension(path string) string {
 		}
 	}
 	return ext
-}
-
-// fileVisitor hashes a visitor (visitorID) with a file key, mixed so
-// that pairs spread over 64 bits.
-func fileVisitor(visitor uint64, key string) uint64 {
-	x := visitor
-	for i := 0; i < len(key); i++ {
-		x = (x ^ uint64(key[i])) * 1099511628211
-	}
-	x ^= x >> 33
-	x *= 0xff51afd7ed558ccd
-	x ^= x >> 33
-	return x
 }
 
 // Key is the day's date and host.
@@ -219,10 +218,13 @@ func (d *Day) add(h *hit.Hit, res *classify.Facts, host string, sec uint32, coun
 	if h.LogEscaped && strings.IndexByte(path, '%') >= 0 {
 		path = hit.Unescape(path)
 	}
-	key := host + path
+	// host+path, in a buffer: most tables look it up without making a
+	// string of it (Table.AddBytes); key is made for those that keep it.
+	d.pathBuf = append(append(d.pathBuf[:0], host...), path...)
+	kb := d.pathBuf
 	ok := h.Status >= 200 && h.Status < 300 || h.Status == 304
 	people := !res.Bot
-	d.addFile(h, res, key, path, c.Bytes, params)
+	d.addFile(h, res, kb, path, c.Bytes, params)
 	switch {
 	case res.Bot:
 		c.Bots = 1
@@ -233,11 +235,14 @@ func (d *Day) add(h *hit.Hit, res *classify.Facts, host string, sec uint32, coun
 		if res.Kind != hit.Asset {
 			pages = 1
 		}
-		d.Bots.Add(res.Category+"\t"+res.BotName, 1, pages, c.Bytes)
+		d.keyBuf = append(append(append(d.keyBuf[:0], res.Category...), '\t'), res.BotName...)
+		d.Bots.AddBytes(d.keyBuf, 1, pages, c.Bytes)
 		if pages == 1 && (res.Category == classify.CatAIAssistant || res.Category == classify.CatAICrawler || res.Category == classify.CatAISearch) {
-			d.AIPages.Add(res.BotName+"\t"+key, 1, 0, 0)
+			d.keyBuf = append(append(append(d.keyBuf[:0], res.BotName...), '\t'), kb...)
+			d.AIPages.AddBytes(d.keyBuf, 1, 0, 0)
 		}
 	case ok && res.Kind != hit.Asset:
+		key := string(kb)
 		if res.Kind == hit.Page {
 			c.Pages = 1
 			d.Pages.Add(key, 1, c.Bytes, 0)
@@ -266,12 +271,13 @@ func (d *Day) add(h *hit.Hit, res *classify.Facts, host string, sec uint32, coun
 	}
 	switch {
 	case h.Status == 404 || h.Status == 410:
-		d.NotFound.Add(key, 1, byPeople, 0)
+		d.NotFound.AddBytes(kb, 1, byPeople, 0)
 		if h.Referrer != "" && h.Referrer != "-" {
-			d.NotFoundRefs.Add(key+"\t"+h.Referrer, 1, 0, 0)
+			d.keyBuf = append(append(append(d.keyBuf[:0], kb...), '\t'), h.Referrer...)
+			d.NotFoundRefs.AddBytes(d.keyBuf, 1, 0, 0)
 		}
 	case h.Status >= 500:
-		d.ServerErrors.Add(key, 1, byPeople, 0)
+		d.ServerErrors.AddBytes(kb, 1, byPeople, 0)
 	}
 	if h.ResultType != "" {
 		d.Cache[h.ResultType]++
@@ -282,7 +288,7 @@ func (d *Day) add(h *hit.Hit, res *classify.Facts, host string, sec uint32, coun
 		case "Miss":
 			misses = 1
 		}
-		d.CachePaths.Add(key, 1, hits, misses)
+		d.CachePaths.AddBytes(kb, 1, hits, misses)
 	}
 	if e := h.EdgeLocation; e != "" {
 		if len(e) > 3 {
@@ -307,18 +313,20 @@ func (d *Day) add(h *hit.Hit, res *classify.Facts, host string, sec uint32, coun
 
 // addFile counts a request in Files, Types and Params. key is host+path
 // (path decoded), bytes the response's.
-func (d *Day) addFile(h *hit.Hit, res *classify.Facts, key, path string, bytes int64, params []string) {
-	d.Methods[h.Method+"\t"+h.HTTPVersion]++
-	fkey := h.Method + "\t" + key
+func (d *Day) addFile(h *hit.Hit, res *classify.Facts, key []byte, path string, bytes int64, params []string) {
+	d.countMethod(h.Method, h.HTTPVersion)
+	d.keyBuf = append(append(append(d.keyBuf[:0], h.Method...), '\t'), key...)
 	var first int64
-	pair := fileVisitor(visitorID(h.ClientIP, h.UserAgent), fkey)
-	if _, ok := d.fileVis[pair]; !ok {
-		d.fileVis[pair] = struct{}{}
+	if d.fileVis.add(pairHash(h.ClientIP, h.UserAgent, d.keyBuf)) {
 		first = 1
 	}
-	d.Files.Add(fkey, 1, bytes, first)
+	d.Files.AddBytes(d.keyBuf, 1, bytes, first)
 	ext := Extension(path)
-	t := d.Types[ext]
+	t, ok := d.Types[ext]
+	if !ok && len(d.Types) >= MaxTypes {
+		ext = OtherTypes
+		t = d.Types[ext]
+	}
 	t.Requests++
 	t.Bytes += bytes
 	if res.Kind == hit.Asset {
@@ -335,6 +343,35 @@ func (d *Day) addFile(h *hit.Hit, res *classify.Facts, key, path string, bytes i
 	}
 }
 
+// countMethod counts a request of a method and protocol: in a short list
+// (a day has a handful of them), folded into Methods by finish.
+func (d *Day) countMethod(method, proto string) {
+	for i := range d.methods {
+		if m := &d.methods[i]; m.method == method && m.proto == proto {
+			m.n++
+			return
+		}
+	}
+	if len(d.methods)+len(d.Methods) >= MaxTypes {
+		method, proto = OtherTypes, ""
+		for i := range d.methods {
+			if m := &d.methods[i]; m.method == method && m.proto == proto {
+				m.n++
+				return
+			}
+		}
+	}
+	d.methods = append(d.methods, methodCount{strings.Clone(method), strings.Clone(proto), 1})
+}
+
+// MaxTypes bounds the file types, and the methods and protocols, a day
+// counts apart: paths such as /a.x1, /a.x2… or made-up methods count as
+// OtherTypes past it, so that they cannot exhaust memory.
+const MaxTypes = 200
+
+// OtherTypes is the file type (or method) of those past MaxTypes.
+const OtherTypes = "(other)"
+
 // UAFunc returns the browser family, OS family and device type of a user
 // agent (see internal/useragent).
 type UAFunc func(ua string) (browser, os, device string)
@@ -343,6 +380,13 @@ type UAFunc func(ua string) (browser, os, device string)
 // hour, entry pages, browsers, operating systems, devices and countries.
 // It replaces what an earlier finish computed.
 func (d *Day) finish(parseUA UAFunc, tableSize int) {
+	for _, m := range d.methods {
+		d.Methods[m.method+"\t"+m.proto] += m.n
+	}
+	d.methods = d.methods[:0]
+	if d.fileVis != nil && d.fileVis.Full {
+		d.FileVisitorsOver = true
+	}
 	d.Total.Visitors, d.Total.Visits = 0, 0
 	for i := range d.Hours {
 		d.Hours[i].Visitors, d.Hours[i].Visits = 0, 0

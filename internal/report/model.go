@@ -90,6 +90,9 @@ type Files struct {
 	// Requested: rows by method and path; Count hits, Bytes, Visitors
 	// (IP address and user agent) who asked for it.
 	Requested TableJSON `json:"requested"`
+	// VisitorsOver: a day had more visitor and file pairs than the
+	// report keeps (over 6 million): visitors per file may be over.
+	VisitorsOver bool `json:"visitors_over,omitempty"`
 	// Methods: requests by method and protocol (HTTP version).
 	Methods []MethodRow `json:"methods"`
 	Types   []TypeRow   `json:"types"`        // by requests
@@ -430,6 +433,7 @@ type merged struct {
 	hosts, pages, entry, downloads, notFound, serverErrors, referrers, bots, aiPages, cachePaths *Table
 	notFoundRefs, files, params                                                                  *Table
 	types                                                                                        map[string]FileType
+	fileVisitorsOver                                                                             bool
 	search, aiRefs, cache, edges, httpVersions, tls, methods                                     map[string]int64
 	browsers, os, devices, countries                                                             map[string]Counts
 	status                                                                                       map[int]int64
@@ -464,6 +468,7 @@ func (m *merged) add(d *Day) {
 			p.dst.Merge(p.src)
 		}
 	}
+	m.fileVisitorsOver = m.fileVisitorsOver || d.FileVisitorsOver
 	for k, v := range d.Types {
 		t := m.types[k]
 		t.Requests += v.Requests
@@ -687,6 +692,7 @@ func files(m *merged, top int, display func(string) string) Files {
 		f.Requested.Rows = append(f.Requested.Rows, TableRow{Key: display(key), Method: method,
 			Count: r.Count, Error: r.Err, Bytes: r.A, Visitors: r.B})
 	}
+	f.VisitorsOver = m.fileVisitorsOver
 	f.Methods = []MethodRow{}
 	for _, nc := range nameCounts(m.methods) {
 		method, proto, _ := strings.Cut(nc.Name, "\t")

@@ -244,6 +244,12 @@ func (s *State) Rendered() time.Time { return s.m.Rendered }
 func (s *State) SetRendered(t time.Time) error {
 	next := s.m
 	next.Rendered = t.UTC()
+	return s.writeManifest(next)
+}
+
+// writeManifest replaces the manifest by next (see store.writeManifest),
+// which is then the state's.
+func (s *State) writeManifest(next manifest) error {
 	data, err := json.MarshalIndent(next, "", " ")
 	if err != nil {
 		return fmt.Errorf("report state: %w", err)
@@ -453,14 +459,9 @@ func (s *State) Commit(days []*Day, inputs map[string]*InputEntry, minDate int32
 			}
 		}
 	}
-	data, err := json.MarshalIndent(next, "", " ")
-	if err != nil {
-		return fmt.Errorf("report state: %w", err)
-	}
-	if err := s.st.writeManifest(manifestName, append(data, '\n')); err != nil {
+	if err := s.writeManifest(next); err != nil {
 		return err
 	}
-	s.m = next
 	s.sweep()
 	return nil
 }
@@ -629,44 +630,42 @@ func decodeVisitors(data []byte) (*visitorSet, error) {
 	return s, nil
 }
 
-// The files file: "TLF1", then the hashes of Day.fileVis in order, each
-// a varint of its difference from the one before.
+// The files file: "TLF1", then the 32-bit hashes of Day.fileVis in
+// order, each a varint of its difference from the one before.
 const hashesMagic = "TLF1"
 
-func encodeHashes(m map[uint64]struct{}) []byte {
-	hs := make([]uint64, 0, len(m))
-	for h := range m {
-		hs = append(hs, h)
-	}
+func encodeHashes(set *hashSet) []byte {
+	hs := make([]uint32, 0, set.len())
+	set.each(func(h uint32) { hs = append(hs, h) })
 	slices.Sort(hs)
-	b := append(make([]byte, 0, 4+6*len(hs)), hashesMagic...)
-	var prev uint64
+	b := append(make([]byte, 0, 4+3*len(hs)), hashesMagic...)
+	var prev uint32
 	for _, h := range hs {
-		b = binary.AppendUvarint(b, h-prev)
+		b = binary.AppendUvarint(b, uint64(h-prev))
 		prev = h
 	}
 	return b
 }
 
 // decodeHashes reads what encodeHashes wrote; no data is an empty set.
-func decodeHashes(data []byte) (map[uint64]struct{}, error) {
-	m := map[uint64]struct{}{}
+func decodeHashes(data []byte) (*hashSet, error) {
+	set := &hashSet{}
 	if len(data) == 0 {
-		return m, nil
+		return set, nil
 	}
 	if !bytes.HasPrefix(data, []byte(hashesMagic)) {
 		return nil, errors.New("not a files file")
 	}
 	data = data[len(hashesMagic):]
-	var prev uint64
+	var prev uint32
 	for len(data) > 0 {
 		d, n := binary.Uvarint(data)
-		if n <= 0 {
+		if n <= 0 || d > 1<<32-1 {
 			return nil, errors.New("truncated")
 		}
-		prev += d
-		m[prev] = struct{}{}
+		prev += uint32(d)
+		set.add(prev)
 		data = data[n:]
 	}
-	return m, nil
+	return set, nil
 }

@@ -262,3 +262,28 @@ func TestStateS3(t *testing.T) {
 		t.Errorf("objects %v: want the 3 files of one day and no claim", keys)
 	}
 }
+
+// TestHashSet: every hash added once is new once; past its bound the set
+// is Full and takes what it does not hold as new, without growing.
+func TestHashSet(t *testing.T) {
+	var s hashSet
+	for i := range uint32(100000) {
+		if !s.add(i * 2654435761) {
+			t.Fatalf("%d: not new", i)
+		}
+	}
+	for i := range uint32(100000) {
+		if s.add(i * 2654435761) {
+			t.Fatalf("%d: new again", i)
+		}
+	}
+	if s.len() != 100000 || s.Full {
+		t.Fatalf("%d hashes, full %v", s.len(), s.Full)
+	}
+	for i := uint32(100000); s.len() < maxHashSlots*3/4; i++ {
+		s.add(i * 2654435761)
+	}
+	if !s.add(7) || !s.add(7) || !s.Full || len(s.slots) != maxHashSlots {
+		t.Errorf("past the bound: full %v, %d slots", s.Full, len(s.slots))
+	}
+}

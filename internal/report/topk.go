@@ -27,7 +27,10 @@ type Table struct {
 	// may be approximate and Floor bounds what a key missing from it counts.
 	Full bool
 
+	// index maps a key to the id of its row, pos an id to the row's place
+	// in the heap: moving a row in the heap changes pos, never the map.
 	index map[string]int32
+	pos   []int32
 }
 
 // Row is one key of a Table.
@@ -36,6 +39,9 @@ type Row struct {
 	Count int64 // the key's count, an upper bound once the table is Full
 	Err   int64 // Count-Err is a lower bound of the true count
 	A, B  int64 // secondary sums (lower bounds once the table is Full)
+
+	id   int32  // its slot of Table.pos
+	hash uint64 // of Key: the heap's order among equal counts
 }
 
 // NewTable returns an empty table of capacity cap (at least 1).
@@ -55,11 +61,26 @@ func (t *Table) Floor() int64 {
 	return t.Rows[0].Count
 }
 
+// reindex rebuilds the index of rows set whole (decoded, merged).
 func (t *Table) reindex() {
 	t.index = make(map[string]int32, len(t.Rows))
+	t.pos = make([]int32, len(t.Rows))
 	for i := range t.Rows {
-		t.index[t.Rows[i].Key] = int32(i)
+		r := &t.Rows[i]
+		r.id, r.hash = int32(i), keyHash(r.Key)
+		t.index[r.Key] = int32(i)
+		t.pos[i] = int32(i)
 	}
+}
+
+// keyHash is FNV-1a of a key: a deterministic order among equal counts
+// that costs no string comparison.
+func keyHash(key string) uint64 {
+	x := uint64(14695981039346656037)
+	for i := 0; i < len(key); i++ {
+		x = (x ^ uint64(key[i])) * 1099511628211
+	}
+	return x
 }
 
 // Add counts n occurrences of key, with secondary sums a and b. The key is
@@ -68,29 +89,54 @@ func (t *Table) Add(key string, n, a, b int64) {
 	if t.index == nil {
 		t.reindex()
 	}
-	if i, ok := t.index[key]; ok {
-		r := &t.Rows[i]
-		r.Count += n
-		r.A += a
-		r.B += b
-		t.down(int(i))
+	if id, ok := t.index[key]; ok {
+		t.bump(id, n, a, b)
 		return
 	}
-	key = strings.Clone(key)
+	t.insert(strings.Clone(key), n, a, b)
+}
+
+// bump adds to the row of id.
+func (t *Table) bump(id int32, n, a, b int64) {
+	i := t.pos[id]
+	r := &t.Rows[i]
+	r.Count += n
+	r.A += a
+	r.B += b
+	t.down(int(i))
+}
+
+// insert adds a key the table does not hold (a string of its own).
+func (t *Table) insert(key string, n, a, b int64) {
+	h := keyHash(key)
 	if len(t.Rows) < t.Cap {
-		t.Rows = append(t.Rows, Row{Key: key, Count: n, A: a, B: b})
-		i := len(t.Rows) - 1
-		t.index[key] = int32(i)
-		t.up(i)
+		id := int32(len(t.Rows))
+		t.Rows = append(t.Rows, Row{Key: key, Count: n, A: a, B: b, id: id, hash: h})
+		t.pos = append(t.pos, id)
+		t.index[key] = id
+		t.up(len(t.Rows) - 1)
 		return
 	}
 	t.Full = true
 	r := &t.Rows[0]
 	delete(t.index, r.Key)
-	m := r.Count
-	*r = Row{Key: key, Count: m + n, Err: m, A: a, B: b}
-	t.index[key] = 0
+	m, id := r.Count, r.id
+	*r = Row{Key: key, Count: m + n, Err: m, A: a, B: b, id: id, hash: h}
+	t.index[key] = id
 	t.down(0)
+}
+
+// AddBytes is Add of the key in b, which allocates only when the key
+// enters the table.
+func (t *Table) AddBytes(b []byte, n, x, y int64) {
+	if t.index == nil {
+		t.reindex()
+	}
+	if id, ok := t.index[string(b)]; ok {
+		t.bump(id, n, x, y)
+		return
+	}
+	t.insert(string(b), n, x, y)
 }
 
 func (t *Table) less(i, j int) bool {
@@ -98,13 +144,17 @@ func (t *Table) less(i, j int) bool {
 	if a.Count != b.Count {
 		return a.Count < b.Count
 	}
-	return a.Key > b.Key // among equal counts the greatest key goes first: deterministic
+	// Among equal counts, by the key's hash (then the key): deterministic.
+	if a.hash != b.hash {
+		return a.hash > b.hash
+	}
+	return a.Key > b.Key
 }
 
 func (t *Table) swap(i, j int) {
 	t.Rows[i], t.Rows[j] = t.Rows[j], t.Rows[i]
-	t.index[t.Rows[i].Key] = int32(i)
-	t.index[t.Rows[j].Key] = int32(j)
+	t.pos[t.Rows[i].id] = int32(i)
+	t.pos[t.Rows[j].id] = int32(j)
 }
 
 func (t *Table) up(j int) {
