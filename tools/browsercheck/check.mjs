@@ -4,7 +4,7 @@
 //
 // Usage:
 //   node tools/browsercheck/check.mjs --html FILE [--widths 1400,400]
-//       [--screenshot-dir DIR] [--color-scheme light|dark|both]
+//       [--screenshot-dir DIR] [--screenshot-height H] [--color-scheme light|dark|both]
 //
 // --widths        comma-separated viewport widths in CSS px (default 1400,400);
 //                 the viewport height is always 900.
@@ -13,6 +13,9 @@
 // --screenshot-dir  write a full-page PNG of every run there, named
 //                 report-WIDTH-SCHEME.png, and report-WIDTH-SCHEME-nojs.png
 //                 for the run with JavaScript disabled. Created if missing.
+// --screenshot-height  with --screenshot-dir: the top H px of the page
+//                 instead of the full page (docs/report*.png: 1100 at 1400
+//                 px, 1600 at 400 px).
 //
 // The browser is /usr/bin/chromium (Debian's package `chromium`) unless the
 // environment variable BROWSERCHECK_CHROMIUM names another executable.
@@ -130,7 +133,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 
 const USAGE = 'usage: node tools/browsercheck/check.mjs --html FILE [--widths 1400,400] ' +
-  '[--screenshot-dir DIR] [--color-scheme light|dark|both]';
+  '[--screenshot-dir DIR] [--screenshot-height H] [--color-scheme light|dark|both]';
 
 const VIEWPORT_HEIGHT = 900;
 const NAV_TIMEOUT_MS = 60_000;
@@ -148,7 +151,7 @@ function usageError(msg) {
 }
 
 function parseArgs(argv) {
-  const opts = { html: null, widths: [1400, 400], screenshotDir: null, schemes: ['light'] };
+  const opts = { html: null, widths: [1400, 400], screenshotDir: null, screenshotHeight: 0, schemes: ['light'] };
   for (let i = 0; i < argv.length; i++) {
     let arg = argv[i];
     let value;
@@ -182,6 +185,12 @@ function parseArgs(argv) {
         opts.screenshotDir = next();
         if (opts.screenshotDir === '') usageError('--screenshot-dir is empty');
         break;
+      case '--screenshot-height': {
+        const n = Number(next());
+        if (!Number.isInteger(n) || n < 100 || n > 100000) usageError('--screenshot-height: an integer of 100..100000');
+        opts.screenshotHeight = n;
+        break;
+      }
       case '--color-scheme': {
         const raw = next().trim();
         const list = raw === 'both' ? ['light', 'dark'] : raw.split(',').map((s) => s.trim());
@@ -586,7 +595,11 @@ async function run(width, colorScheme, jsDisabled) {
   if (opts.screenshotDir) {
     screenshot = path.join(opts.screenshotDir,
       `report-${width}-${colorScheme}${jsDisabled ? '-nojs' : ''}.png`);
-    await page.screenshot({ path: screenshot, fullPage: true, timeout: NAV_TIMEOUT_MS });
+    const shot = { path: screenshot, fullPage: true, timeout: NAV_TIMEOUT_MS };
+    if (opts.screenshotHeight > 0) {
+      shot.clip = { x: 0, y: 0, width, height: opts.screenshotHeight };
+    }
+    await page.screenshot(shot);
   }
   const rd = await page.evaluate(measureReadability, {
     minChars: MIN_CELL_CHARS, minPx: MIN_TEXT_PX, maxEntries: MAX_ENTRIES, textMax: TEXT_MAX,
