@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -66,6 +67,18 @@ func runReport(env Env, args []string) error {
 	}
 	if _, err := report.LoadZone(rc.timezone); err != nil {
 		return usagef("--timezone: %v", err)
+	}
+	if err := rc.validateParams(); err != nil {
+		return usageError(err)
+	}
+	if rc.byHost && rc.host != "" {
+		return usagef("--by-host reports every host (an index and a page each), --host one of them: give one of the two")
+	}
+	if rc.html == "-" && rc.json == "-" {
+		return usagef("-o - and --json - both write to stdout: give one of them a file")
+	}
+	if rc.byHost && (rc.html == "-" || rc.json == "-") {
+		return usagef("--by-host writes a page per host beside the index: -o and --json need a file name, not -")
 	}
 	if err := rc.validate(rc.state, "--state"); err != nil {
 		return usageError(err)
@@ -177,9 +190,23 @@ func runReport(env Env, args []string) error {
 	return said(code)
 }
 
+// validateParams checks the paths of --params: a request's path, without
+// host, query or pattern.
+func (rc *reportConfig) validateParams() error {
+	for _, p := range rc.params {
+		if !strings.HasPrefix(p, "/") || strings.ContainsAny(p, "?*#") {
+			return fmt.Errorf("--params %q: give the path of the requests, from its first /, without query string or pattern (--params /pixel.gif)", p)
+		}
+	}
+	return nil
+}
+
 // validate checks the report's settings that send shares; state is the
 // state directory, named flag.
 func (rc *reportConfig) validate(state, flag string) error {
+	if err := rc.validateParams(); err != nil {
+		return err
+	}
 	if rc.tableSize < 10 || rc.keepDays < 0 {
 		return errors.New("--table-size must be at least 10, --keep-days at least 0")
 	}
@@ -404,6 +431,9 @@ func writeReport(env Env, rc reportConfig, rep *report.Report) error {
 		if err := writeOut(env, rc.json, "--json", append(data, '\n')); err != nil {
 			return err
 		}
+	}
+	if rc.html == "-" {
+		return report.WritePage(env.Stdout, rep, liveSeconds(rc))
 	}
 	if rc.html != "" {
 		refresh := liveSeconds(rc)

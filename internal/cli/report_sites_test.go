@@ -199,8 +199,11 @@ func TestReportPeriod(t *testing.T) {
 	if p := r.Previous; p == nil || p.From != "2026-10-19" || p.To != "2026-10-25" || p.Days != 7 || p.Pages != 9 {
 		t.Errorf("previous period: %+v, want 2026-10-19 to 2026-10-25, 7 days with hits, 9 page views", p)
 	}
-	if len(r.Weeks) != 1 || r.Weeks[0].Period != "2026-W44" || len(r.Months) != 1 || r.Months[0].Period != "2026-10" {
-		t.Errorf("weeks %+v, months %+v", r.Weeks, r.Months)
+	// 2026-11-01 has no hit in Paris: it is a day of the period all the
+	// same, with zeros, and November a month of it.
+	if len(r.Weeks) != 1 || r.Weeks[0].Period != "2026-W44" || len(r.Months) != 2 || r.Months[0].Period != "2026-10" ||
+		r.Months[1].Period != "2026-11" || r.Months[1].Requests != 0 || len(r.Days) != 7 || r.day("2026-11-01") != 0 {
+		t.Errorf("weeks %+v, months %+v, %d days", r.Weeks, r.Months, len(r.Days))
 	}
 	// 7d is the seven days up to --to; without --to, up to the newest day.
 	_, seven := sitesReport(t, "--timezone", "Europe/Paris", "--from", "7d")
@@ -355,4 +358,116 @@ func FuzzParseDay(f *testing.F) {
 		}
 		_ = d
 	})
+}
+
+// TestReportImageCDN: the real 2011 log of an image CDN (174,119 requests
+// for images, no page view) gives a files panel: the images requested,
+// with their visitors and bandwidth, and the bandwidth by file type. Its
+// other panels of people have nothing; this one must not be empty.
+func TestReportImageCDN(t *testing.T) {
+	sample := filepath.Join("..", "..", "..", "shared", "samples", "rkalla__cloudfront-log-parser__example-174k.gz")
+	if _, err := os.Stat(sample); err != nil {
+		t.Skip("shared samples not present")
+	}
+	code, out, errs := run(t, "report", "--json", "-", sample)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	var r reportView
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatal(err)
+	}
+	if r.Overview.Requests != 174119 || r.Overview.Pages != 0 {
+		t.Errorf("%d requests, %d page views: want 174,119 and none", r.Overview.Requests, r.Overview.Pages)
+	}
+	rows := r.Files.Requested.Rows
+	if len(rows) != 50 || rows[0].Count < 2000 || rows[0].Visitors < 1 || rows[0].Bytes == 0 || rows[0].Method != "GET" {
+		t.Fatalf("requested files: %d rows, first %+v", len(rows), rows)
+	}
+	var jpg bool
+	for _, ty := range r.Files.Types {
+		jpg = jpg || ty.Type == "jpg" && ty.Static > 0 && ty.Bytes > 0
+	}
+	if !jpg {
+		t.Errorf("file types: %+v, want jpg with its static requests and bandwidth", r.Files.Types)
+	}
+	// With no page view, the charts of days and hours draw the requests.
+	_, page, _ := run(t, "report", "-o", "-", sample)
+	for _, want := range []string{`aria-label="Requests by hour of the day (UTC)`, "no page views: every request"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the page lacks %q", want)
+		}
+	}
+}
+
+// TestReportUserEdges: what a user trying the new flags ran into.
+func TestReportUserEdges(t *testing.T) {
+	dir := t.TempDir()
+	// Every host its own file, whatever its name: a real host named like
+	// the page of the hosts that are none, and two that differ only by a
+	// port's colon.
+	seen := map[string]string{}
+	for _, h := range []string{report.NoHost, report.InvalidHost, report.OtherHosts, "no-host", "invalid-hosts", "_no-host",
+		"www.example.com:8080", "www.example.com_8080", "www.example.com~8080", "[::1]:80", "(::1):80"} {
+		key := report.HostKey(h)
+		name := report.HostFileName(key)
+		if other, dup := seen[name]; dup && other != key {
+			t.Errorf("hosts %q and %q share the file name %q", other, key, name)
+		}
+		seen[name] = key
+		if strings.ContainsAny(name, ":/[] ") {
+			t.Errorf("host %q: file name %q", h, name)
+		}
+	}
+	// --from today with no hit yet: an empty period, said on stderr.
+	if code, _, errs := run(t, "report", "--from", "today", sitesLog); code != 0 || !strings.Contains(errs, "no hits in the period") {
+		t.Errorf("--from today: exit %d, %s", code, errs)
+	}
+	// --params wants a path.
+	for _, bad := range []string{"pixel.gif", "/pixel.gif?e=1", "/*"} {
+		if code, _, errs := run(t, "report", "--params", bad, sitesLog); code != ExitUsage || !strings.Contains(errs, "--params") {
+			t.Errorf("--params %q: exit %d, %s", bad, code, errs)
+		}
+	}
+	// A path with no request is said to have none.
+	_, r := sitesReport(t, "--params", "/nothing", "--params", "/pixel.gif")
+	if len(r.Params) != 2 || r.Params[0].Path != "/nothing" || len(r.Params[0].Params) != 0 || r.Params[1].Path != "/pixel.gif" {
+		t.Errorf("params: %+v", r.Params)
+	}
+	// -o - writes the page on stdout; not with --json - too, nor by host.
+	if code, out, _ := run(t, "report", "-o", "-", sitesLog); code != 0 || !strings.HasPrefix(out, "<!DOCTYPE html>") {
+		t.Errorf("-o -: exit %d, %.40q", code, out)
+	}
+	for _, args := range [][]string{{"-o", "-", "--json", "-"}, {"--by-host", "-o", "-"}, {"--by-host", "--host", "a.example"}} {
+		if code, _, errs := run(t, append(append([]string{"report"}, args...), sitesLog)...); code != ExitUsage {
+			t.Errorf("%v: exit %d, %s", args, code, errs)
+		}
+	}
+	// --by-host with -o without an extension: the hosts' pages are .html.
+	if code, _, errs := run(t, "report", "--by-host", "-o", filepath.Join(dir, "stats"), sitesLog); code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "stats-a.example.html")); err != nil {
+		t.Error(err)
+	}
+	// The title of a host's page is the host, after --title.
+	_, b := sitesReport(t, "--host", "b.example", "--title", "My sites")
+	if b.Title != "My sites — b.example" {
+		t.Errorf("title %q", b.Title)
+	}
+	// The hosts are listed as "(no host)" for a log without hosts: that
+	// name picks them.
+	combined := filepath.Join(dir, "access.log")
+	os.WriteFile(combined, []byte(`192.0.2.1 - - [01/Nov/2026:10:00:00 +0000] "GET / HTTP/1.1" 200 512 "-" "Mozilla/5.0"`+"\n"), 0o644)
+	if code, out, errs := run(t, "report", "--host", "(no host)", "--json", "-", combined); code != 0 || !strings.Contains(out, `"title": "(no host)"`) {
+		t.Errorf("--host '(no host)': exit %d, %s", code, errs)
+	}
+	// A state counted in UTC takes UTC's other names.
+	st := filepath.Join(dir, "state")
+	if code, _, errs := run(t, "report", "--state", st, sitesLog); code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	if code, _, errs := run(t, "report", "--state", st, "--timezone", "Etc/UTC"); code != 0 {
+		t.Errorf("Etc/UTC on a UTC state: exit %d, %s", code, errs)
+	}
 }

@@ -61,7 +61,7 @@ func (r *rendered) empty() bool {
 // days counted by host, the page of --host, or an index of the hosts and
 // a page per host. meta holds what every page shares.
 func (ro *reportOutput) render(env Env, rc reportConfig, days []*report.Day, meta report.Meta, now time.Time) (*rendered, error) {
-	meta.Zone = ro.zone
+	meta.Zone, meta.ParamPaths = ro.zone, rc.params
 	var first, last int32
 	for i, d := range days {
 		if i == 0 || d.Date < first {
@@ -90,11 +90,16 @@ func (ro *reportOutput) render(env Env, rc reportConfig, days []*report.Day, met
 	}
 	if rc.host != "" {
 		key := report.HostKey(rc.host)
+		for h := range byHost {
+			if report.HostTitle(h) == rc.host { // "(no host)", as the list names it
+				key = h
+			}
+		}
 		hd, ok := byHost[key]
 		if !ok {
 			return nil, usagef("--host %s: no hits of that host were counted (hosts: %s)", rc.host, hostList(byHost))
 		}
-		meta.Host = key
+		meta.Host, meta.Title = key, hostTitle(rc.title, key)
 		out.rep = report.Build(hd, meta)
 		return out, writeReport(env, rc, out.rep)
 	}
@@ -106,12 +111,21 @@ func (ro *reportOutput) render(env Env, rc reportConfig, days []*report.Day, met
 	reps := make([]*report.Report, 0, len(hosts))
 	for _, h := range hosts {
 		m := meta
-		m.Host = h
+		m.Host, m.Title = h, hostTitle(rc.title, h)
 		reps = append(reps, report.Build(byHost[h], m))
 	}
 	idx := report.BuildIndex(reps, meta)
 	out.index = idx
 	return out, writeIndex(env, rc, idx, reps)
+}
+
+// hostTitle is the title of a host's page: the host, after --title when
+// given ("My sites — a.example").
+func hostTitle(title, host string) string {
+	if title == "" {
+		return report.HostTitle(host)
+	}
+	return title + " — " + report.HostTitle(host)
 }
 
 // tzOffset is the offset of zone at now, in seconds.
@@ -128,6 +142,7 @@ func periodOf(from, to string, today, first, last int32) (*report.DateRange, err
 		return nil, nil
 	}
 	end := last
+	defaultTo := to == ""
 	if to != "" {
 		d, n, err := parseDay(to, today)
 		if err != nil {
@@ -148,6 +163,11 @@ func periodOf(from, to string, today, first, last int32) (*report.DateRange, err
 			d = end - n + 1
 		}
 		start = d
+		if defaultTo && start > end {
+			// --from today on a day with no hit yet: an empty period,
+			// not an error.
+			end = start
+		}
 	}
 	if start > end {
 		return nil, fmt.Errorf("--from %s is after --to %s", report.DayString(start), report.DayString(end))
@@ -196,9 +216,12 @@ func hostList(byHost map[string][]*report.Day) string {
 
 // hostFile is the file of a host's page beside the index file base:
 // report.html → report-example.com.html.
-func hostFile(base, host string) string {
+func hostFile(base, host, defExt string) string {
 	ext := filepath.Ext(base)
-	return strings.TrimSuffix(base, ext) + "-" + report.HostFileName(host) + ext
+	if ext == "" {
+		ext = defExt
+	}
+	return strings.TrimSuffix(base, filepath.Ext(base)) + "-" + report.HostFileName(host) + ext
 }
 
 // writeIndex writes the index of the hosts and each host's report, as
@@ -213,11 +236,11 @@ func writeIndex(env Env, rc reportConfig, idx *report.Index, reps []*report.Repo
 		one := rc
 		one.html, one.json = "", ""
 		if rc.html != "" {
-			one.html = hostFile(rc.html, h.Host)
+			one.html = hostFile(rc.html, h.Host, ".html")
 			h.HTML = filepath.Base(one.html)
 		}
 		if rc.json != "" && rc.json != "-" {
-			one.json = hostFile(rc.json, h.Host)
+			one.json = hostFile(rc.json, h.Host, ".json")
 			h.JSON = filepath.Base(one.json)
 		}
 		if one.html == "" && one.json == "" {

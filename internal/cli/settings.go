@@ -157,7 +157,7 @@ func shortDuration(d time.Duration) string {
 var settings = []setting{
 	// Report: report's own settings.
 	{name: "o", arg: "FILE", group: groupReport, cmds: cmdReport,
-		help:   "write the HTML report to this file (one self-contained file that loads nothing else)",
+		help:   "write the HTML report to this file (one self-contained file that loads nothing else; - for stdout)",
 		target: func(c *config) any { return &c.rep.html }},
 	{name: "json", arg: "FILE", group: groupReport, cmds: cmdReport,
 		help:   "write the report as JSON to this file (- for stdout); schema: docs/report.md",

@@ -116,12 +116,28 @@ func Unhex(c byte) (byte, bool) {
 const upperhex = "0123456789ABCDEF"
 
 // DecodeQuery decodes a query string (as a client sent it) into m, as a
-// form: pairs split on '&', '+' is a space, %XX escapes decoded, a key
-// without '=' has the value "". A key given twice keeps its last value
-// (as PHP, and so Matomo, read it). Keys and values that are not UTF-8
-// have their bad bytes replaced by U+FFFD. It returns nil when the query
-// has no key. m may be nil: a map is made when the query has a key.
+// form (see QueryPairs). A key given twice keeps its last value (as PHP,
+// and so Matomo, read it). It returns nil when the query has no key. m
+// may be nil: a map is made when the query has a key.
 func DecodeQuery(m map[string]string, query string) map[string]string {
+	QueryPairs(query, func(k, v string) {
+		if m == nil {
+			m = make(map[string]string, 4)
+		}
+		m[k] = v
+	})
+	if len(m) == 0 {
+		return nil
+	}
+	return m
+}
+
+// QueryPairs calls f with each key and value of a query string (as a
+// client sent it), decoded as a form, in order, a key given twice each
+// time: pairs split on '&', '+' is a space, %XX escapes decoded, a key
+// without '=' has the value "", a pair without a key is skipped. Keys and
+// values that are not UTF-8 have their bad bytes replaced by U+FFFD.
+func QueryPairs(query string, f func(k, v string)) {
 	for query != "" {
 		var pair string
 		pair, query, _ = strings.Cut(query, "&")
@@ -130,15 +146,8 @@ func DecodeQuery(m map[string]string, query string) map[string]string {
 		if k == "" {
 			continue
 		}
-		if m == nil {
-			m = make(map[string]string, 4)
-		}
-		m[k] = toValid(formUnescape(v))
+		f(k, toValid(formUnescape(v)))
 	}
-	if len(m) == 0 {
-		return nil
-	}
-	return m
 }
 
 // formUnescape decodes a form value: '+' is a space, %XX a byte; a

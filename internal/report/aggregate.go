@@ -76,7 +76,7 @@ func HostKey(host string) string {
 			return InvalidHost
 		}
 	}
-	if host != "" && host[0] == '-' {
+	if host != "" && (host[0] == '-' || host[0] == '_') {
 		return InvalidHost
 	}
 	return host

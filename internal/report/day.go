@@ -272,8 +272,10 @@ func (d *Day) add(h *hit.Hit, res *classify.Facts, host string, sec uint32, coun
 	switch {
 	case h.Status == 404 || h.Status == 410:
 		d.NotFound.AddBytes(kb, 1, byPeople, 0)
-		if h.Referrer != "" && h.Referrer != "-" {
-			d.keyBuf = append(append(append(d.keyBuf[:0], kb...), '\t'), h.Referrer...)
+		if ref, _, _ := strings.Cut(h.Referrer, "?"); ref != "" && ref != "-" {
+			// Without its query: the same page with other utm_ tags
+			// is one referrer.
+			d.keyBuf = append(append(append(d.keyBuf[:0], kb...), '\t'), ref...)
 			d.NotFoundRefs.AddBytes(d.keyBuf, 1, 0, 0)
 		}
 	case h.Status >= 500:
@@ -335,9 +337,12 @@ func (d *Day) addFile(h *hit.Hit, res *classify.Facts, key []byte, path string, 
 	d.Types[ext] = t
 	for _, p := range params {
 		if p == path {
-			for k, v := range hit.DecodeQuery(nil, h.Query) {
-				d.Params.Add(p+"\t"+k+"\t"+v, 1, 0, 0)
-			}
+			// The query as the client sent it (CloudFront's escaping of
+			// '%' undone), each pair counted, a key given twice too.
+			hit.QueryPairs(hit.URLPart(h.Query, h.LogEscaped), func(k, v string) {
+				d.keyBuf = append(append(append(append(append(d.keyBuf[:0], p...), '\t'), k...), '\t'), v...)
+				d.Params.AddBytes(d.keyBuf, 1, 0, 0)
+			})
 			break
 		}
 	}

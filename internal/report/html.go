@@ -87,30 +87,56 @@ func writeHTML(w io.Writer, r *Report, refreshSeconds int) error {
 		return err
 	}
 	p := &page{R: r, SingleDay: len(r.Days) <= 1, Refresh: refreshSeconds}
+	// Page views, visits and visitors; a log of no page (an image CDN)
+	// has its requests drawn instead.
+	people := r.Overview.Pages > 0 || r.Overview.Requests == 0
 	var labels []string
 	var pages, visits, visitors, bytes []float64
+	years := len(r.Days) > 0 && r.Days[0].Date[:4] != r.Days[len(r.Days)-1].Date[:4]
 	for _, d := range r.Days {
-		labels = append(labels, d.Date[5:])
-		pages = append(pages, float64(d.Pages))
+		label := d.Date[5:]
+		if years {
+			label = d.Date
+		}
+		labels = append(labels, label)
+		if people {
+			pages = append(pages, float64(d.Pages))
+		} else {
+			pages = append(pages, float64(d.Requests))
+		}
 		visits = append(visits, float64(d.Visits))
 		visitors = append(visitors, float64(d.Visitors))
 		bytes = append(bytes, float64(d.Bytes))
 	}
-	p.DayChart = timeChart("Page views, visits and unique visitors per day", labels, []series{{"page views", pages}, {"visits", visits}, {"unique visitors", visitors}})
-	p.DayBytes = timeChart("Bandwidth per day (bytes)", labels, []series{{"bandwidth", bytes}})
-	if p.DayChart != noData {
-		p.DayLegend = legend("page views", "visits", "unique visitors")
+	if people {
+		p.DayChart = timeChart("Page views, visits and unique visitors per day", labels, []series{{"page views", pages}, {"visits", visits}, {"unique visitors", visitors}})
+		if p.DayChart != noData {
+			p.DayLegend = legend("page views", "visits", "unique visitors")
+		}
+	} else {
+		p.DayChart = timeChart("Requests per day", labels, []series{{"requests", pages}})
+		p.DayLegend = legend("requests (no page views: every request)")
 	}
+	p.DayBytes = timeChart("Bandwidth per day (bytes)", labels, []series{{"bandwidth", bytes}})
 	labels, pages, visits, visitors = nil, nil, nil, nil
 	for _, h := range r.Hours {
 		labels = append(labels, strconv.Itoa(h.Hour))
-		pages = append(pages, float64(h.Pages))
+		if people {
+			pages = append(pages, float64(h.Pages))
+		} else {
+			pages = append(pages, float64(h.Requests))
+		}
 		visits = append(visits, float64(h.Visits))
 		visitors = append(visitors, float64(h.Visitors))
 	}
-	p.HourChart = timeChart("Page views, visits and unique visitors by hour of the day ("+r.Period.Timezone+")", labels, []series{{"page views", pages}, {"visits", visits}, {"unique visitors", visitors}})
-	if p.HourChart != noData {
-		p.HourLegend = legend("page views", "visits", "unique visitors")
+	if people {
+		p.HourChart = timeChart("Page views, visits and unique visitors by hour of the day ("+r.Period.Timezone+")", labels, []series{{"page views", pages}, {"visits", visits}, {"unique visitors", visitors}})
+		if p.HourChart != noData {
+			p.HourLegend = legend("page views", "visits", "unique visitors")
+		}
+	} else {
+		p.HourChart = timeChart("Requests by hour of the day ("+r.Period.Timezone+")", labels, []series{{"requests", pages}})
+		p.HourLegend = legend("requests (no page views: every request)")
 	}
 	var bots []part
 	for _, c := range r.Bots {

@@ -46,23 +46,19 @@ func HostTitle(host string) string {
 
 // HostFileName is a host key as a part of a file name: safe in a path
 // and in a relative link (no colon, which a browser would read as a
-// scheme).
+// scheme), and one name per host: the hosts that are none start with _,
+// which HostKey refuses at the start of a host, and ':', '[' and ']'
+// become '~', '(' and ')', which it refuses anywhere.
 func HostFileName(host string) string {
 	switch host {
 	case NoHost:
-		return "no-host"
+		return "_no-host"
 	case OtherHosts:
-		return "other-hosts"
+		return "_other-hosts"
 	case InvalidHost:
-		return "invalid-hosts"
+		return "_invalid-hosts"
 	}
-	return strings.Map(func(r rune) rune {
-		switch r {
-		case ':', '[', ']':
-			return '_'
-		}
-		return r
-	}, host)
+	return strings.NewReplacer(":", "~", "[", "(", "]", ")").Replace(host)
 }
 
 // BuildIndex makes the index of the reports of each host (each made by
@@ -84,7 +80,9 @@ func BuildIndex(reps []*Report, meta Meta) *Index {
 		}
 		idx.Hosts = append(idx.Hosts, h)
 		for _, d := range r.Days {
-			days[d.Date] = true
+			if d.Requests > 0 {
+				days[d.Date] = true
+			}
 		}
 		p := &idx.Period
 		p.Timezone = r.Period.Timezone
@@ -128,10 +126,15 @@ func WriteIndexHTML(w io.Writer, idx *Index, refreshSeconds int) error {
 	if err != nil {
 		return err
 	}
+	compared := false
+	for _, h := range idx.Hosts {
+		compared = compared || h.Previous != nil
+	}
 	return t.Execute(w, struct {
-		I       *Index
-		Refresh int
-	}{idx, refreshSeconds})
+		I        *Index
+		Refresh  int
+		Compared bool
+	}{idx, refreshSeconds, compared})
 }
 
 // WriteIndexText writes the index for a terminal: a line per host.

@@ -60,8 +60,8 @@ type Period struct {
 	Days     int       `json:"days"`     // days with hits
 	Timezone string    `json:"timezone"` // IANA name of the zone of days and hours
 	Host     string    `json:"host,omitempty"`
-	FirstHit time.Time `json:"first_hit"` // with the zone's offset
-	LastHit  time.Time `json:"last_hit"`
+	FirstHit time.Time `json:"first_hit,omitzero"` // with the zone's offset; absent without hits
+	LastHit  time.Time `json:"last_hit,omitzero"`
 }
 
 // Previous is the period of the same length just before the report's,
@@ -282,6 +282,9 @@ type Meta struct {
 	Range *DateRange
 	// Host is the host of a report of one host's days (by host).
 	Host string
+	// ParamPaths are the paths whose query parameters were asked for
+	// (--params): each has its panel, empty when it had no request.
+	ParamPaths []string
 }
 
 // DateRange is a period of whole days, From to To included.
@@ -347,6 +350,7 @@ func Build(days []*Day, meta Meta) *Report {
 			r.Previous = p
 		}
 	}
+	r.Days = fillDays(r.Days, meta.Range)
 	r.Weeks, r.Months = periodRows(r.Days)
 	for _, e := range meta.Inputs {
 		r.Overview.Inputs++
@@ -398,7 +402,7 @@ func Build(days []*Day, meta Meta) *Report {
 		return key
 	}
 	r.Files = files(m, meta.Top, display)
-	r.Params = params(m.params, meta.Top)
+	r.Params = params(m.params, meta.Top, meta.ParamPaths)
 	r.Pages = tableJSON(m.pages, meta.Top, display, colBytes)
 	r.EntryPages = tableJSON(m.entry, meta.Top, display, 0)
 	r.Downloads = tableJSON(m.downloads, meta.Top, display, colBytes)
@@ -653,6 +657,48 @@ func inRange(days []*Day, from, to int32) []*Day {
 	return out
 }
 
+// maxFill is the longest period whose days without hits are listed (with
+// zeros) among the days: a chart over years of sparse samples would
+// otherwise have thousands of empty bars.
+const maxFill = 400
+
+// fillDays lists the days without hits of the period with zero counts:
+// the days of rg when set, else those between the first and the last day
+// with hits (rows sorted, of days with hits).
+func fillDays(rows []DayRow, rg *DateRange) []DayRow {
+	var from, to int32
+	switch {
+	case rg != nil:
+		from, to = rg.From, rg.To
+	case len(rows) > 0:
+		f, err1 := time.Parse(time.DateOnly, rows[0].Date)
+		l, err2 := time.Parse(time.DateOnly, rows[len(rows)-1].Date)
+		if err1 != nil || err2 != nil {
+			return rows
+		}
+		from, to = DateOf(f), DateOf(l)
+	default:
+		return rows
+	}
+	if to-from+1 > maxFill || int(to-from+1) == len(rows) {
+		return rows
+	}
+	have := make(map[string]DayRow, len(rows))
+	for _, r := range rows {
+		have[r.Date] = r
+	}
+	out := make([]DayRow, 0, to-from+1)
+	for d := from; d <= to; d++ {
+		ds := DayString(d)
+		r, ok := have[ds]
+		if !ok {
+			r = DayRow{Date: ds}
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
 // periodRows sums days (in order) by ISO week and by month.
 func periodRows(days []DayRow) (weeks, months []PeriodRow) {
 	weeks, months = []PeriodRow{}, []PeriodRow{}
@@ -662,7 +708,9 @@ func periodRows(days []DayRow) (weeks, months []PeriodRow) {
 		}
 		row := &(*rows)[len(*rows)-1]
 		row.To = d.Date
-		row.Days++
+		if d.Requests > 0 {
+			row.Days++
+		}
 		row.Counts.add(d.Counts)
 	}
 	for _, d := range days {
@@ -738,7 +786,7 @@ func addReferrers(rows []TableRow, t, refs *Table) {
 
 // params makes the query-parameter panels (keys path TAB name TAB value),
 // by path, each parameter with its top values.
-func params(t *Table, top int) []ParamPath {
+func params(t *Table, top int, asked []string) []ParamPath {
 	type acc struct {
 		p      *ParamPath
 		byName map[string]int
@@ -766,6 +814,13 @@ func params(t *Table, top int) []ParamPath {
 		p.Requests += r.Count
 		if len(p.Values) < min(top, 20) {
 			p.Values = append(p.Values, NameCount{Name: parts[2], Count: r.Count})
+		}
+	}
+	for _, p := range asked {
+		if byPath[p] == nil {
+			a := &acc{p: &ParamPath{Path: p, Params: []Param{}, Exact: true}}
+			byPath[p] = a
+			paths = append(paths, a)
 		}
 	}
 	var out []ParamPath

@@ -217,9 +217,10 @@ func (s *State) setup(opt StateOptions) error {
 		zone = "UTC"
 	}
 	empty := len(s.m.Days) == 0
+	opt.Timezone = CanonicalZone(opt.Timezone)
 	if opt.Timezone != "" && opt.Timezone != zone {
 		if !empty {
-			return &mismatch{fmt.Sprintf("report state %s counts its days and hours in %s, not %s: to count in %s, start a new state (another directory, or remove this one) and read the logs again; without --timezone, the state's zone is used", s.dir, zone, opt.Timezone, opt.Timezone)}
+			return &mismatch{fmt.Sprintf("report state %s counts its days and hours in %s, not %s: to count in %s, start a new state (another directory, or remove this one) and read the logs again; without --timezone (TRACKLESS_TIMEZONE), the state's zone is used", s.dir, zone, opt.Timezone, opt.Timezone)}
 		}
 		zone = opt.Timezone
 	}

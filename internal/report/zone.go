@@ -64,6 +64,17 @@ func floorDiv(a, b int64) int64 {
 	return q
 }
 
+// CanonicalZone is the name a state records of a zone: UTC for its other
+// names (Etc/UTC, Debian's /etc/timezone; Universal, Zulu…), else the
+// name as given.
+func CanonicalZone(name string) string {
+	switch name {
+	case "Etc/UTC", "Etc/UCT", "UCT", "Etc/Universal", "Universal", "Etc/Zulu", "Zulu":
+		return "UTC"
+	}
+	return name
+}
+
 // LoadZone returns the time zone of an IANA name (Europe/Paris) or UTC;
 // "" is UTC. "Local" is refused: a state records its zone by name, and
 // the machine's zone differs from one machine to the next.
@@ -74,7 +85,7 @@ func LoadZone(name string) (*time.Location, error) {
 	if name == "Local" || strings.ContainsAny(name, " \t") {
 		return nil, fmt.Errorf("time zone %q: an IANA name, such as Europe/Paris or America/New_York", name)
 	}
-	loc, err := time.LoadLocation(name)
+	loc, err := time.LoadLocation(CanonicalZone(name))
 	if err != nil {
 		return nil, fmt.Errorf("time zone %q is not an IANA time zone name (such as Europe/Paris, America/New_York or UTC): %v", name, err)
 	}
