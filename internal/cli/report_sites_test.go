@@ -462,6 +462,16 @@ func TestReportUserEdges(t *testing.T) {
 	if code, out, errs := run(t, "report", "--host", "(no host)", "--json", "-", combined); code != 0 || !strings.Contains(out, `"title": "(no host)"`) {
 		t.Errorf("--host '(no host)': exit %d, %s", code, errs)
 	}
+	// An empty period of one host names that host's days.
+	if code, _, errs := run(t, "report", "--host", "b.example", "--from", "2026-10-19", "--to", "2026-10-24", sitesLog); code != 0 || !strings.Contains(errs, "2026-10-25 to 2026-11-02") {
+		t.Errorf("an empty period of b.example: exit %d, %s", code, errs)
+	}
+	// The index says which period each host is compared with.
+	code, out, errs := run(t, "report", "--by-host", "--from", "2026-10-26", "--to", "2026-11-01", "--json", filepath.Join(dir, "i.json"), sitesLog)
+	idx, _ := os.ReadFile(filepath.Join(dir, "i.json"))
+	if code != 0 || !strings.Contains(string(idx), `"from": "2026-10-19"`) {
+		t.Errorf("index with a period: exit %d, %s %s", code, out, errs)
+	}
 	// A state counted in UTC takes UTC's other names.
 	st := filepath.Join(dir, "state")
 	if code, _, errs := run(t, "report", "--state", st, sitesLog); code != 0 {

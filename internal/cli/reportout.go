@@ -71,10 +71,7 @@ func (ro *reportOutput) render(env Env, rc reportConfig, days []*report.Day, met
 			last = d.Date
 		}
 	}
-	out := &rendered{}
-	if len(days) > 0 {
-		out.avail = [2]string{report.DayString(first), report.DayString(last)}
-	}
+	out := &rendered{avail: daysOf(days)}
 	rg, err := periodOf(rc.from, rc.to, report.DateOf(now.Add(time.Duration(tzOffset(now, ro.zone))*time.Second)), first, last)
 	if err != nil {
 		return nil, usageError(err)
@@ -100,6 +97,7 @@ func (ro *reportOutput) render(env Env, rc reportConfig, days []*report.Day, met
 			return nil, usagef("--host %s: no hits of that host were counted (hosts: %s)", rc.host, hostList(byHost))
 		}
 		meta.Host, meta.Title = key, hostTitle(rc.title, key)
+		out.avail = daysOf(hd)
 		out.rep = report.Build(hd, meta)
 		return out, writeReport(env, rc, out.rep)
 	}
@@ -117,6 +115,20 @@ func (ro *reportOutput) render(env Env, rc reportConfig, days []*report.Day, met
 	idx := report.BuildIndex(reps, meta)
 	out.index = idx
 	return out, writeIndex(env, rc, idx, reps)
+}
+
+// daysOf is the first and last dates of days ("" for none).
+func daysOf(days []*report.Day) [2]string {
+	var out [2]string
+	for _, d := range days {
+		if s := report.DayString(d.Date); out[0] == "" || s < out[0] {
+			out[0] = s
+		}
+		if s := report.DayString(d.Date); s > out[1] {
+			out[1] = s
+		}
+	}
+	return out
 }
 
 // hostTitle is the title of a host's page: the host, after --title when

@@ -33,7 +33,7 @@ type IndexHost struct {
 	JSON  string `json:"json,omitempty"`
 	Days  int    `json:"days"` // days with hits
 	Counts
-	Previous *Counts `json:"previous,omitempty"` // the period before, when it has hits
+	Previous *Previous `json:"previous,omitempty"` // the period before, when it has hits
 }
 
 // HostTitle is how a report names a host key.
@@ -74,10 +74,7 @@ func BuildIndex(reps []*Report, meta Meta) *Index {
 			continue
 		}
 		h := IndexHost{Host: r.Period.Host, Title: HostTitle(r.Period.Host), Days: r.Period.Days, Counts: r.Overview.Counts}
-		if r.Previous != nil {
-			c := r.Previous.Counts
-			h.Previous = &c
-		}
+		h.Previous = r.Previous
 		idx.Hosts = append(idx.Hosts, h)
 		for _, d := range r.Days {
 			if d.Requests > 0 {
