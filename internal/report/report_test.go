@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"html/template"
 	"maps"
+	"math"
 	"regexp"
 	"slices"
 	"sort"
@@ -455,6 +456,20 @@ func TestEmptyChartsSayNoData(t *testing.T) {
 	} {
 		if s := string(chart); !strings.Contains(s, `role="img" aria-label="`) || strings.Contains(s, "<text") {
 			t.Errorf("a %s chart with data: %s", name, s)
+		}
+	}
+}
+
+// TestNiceMaxWholeTicks: an axis of small counts has whole-number ticks
+// (a quarter of its top), and the top is at or above the largest value.
+func TestNiceMaxWholeTicks(t *testing.T) {
+	for _, v := range []float64{0.5, 1, 3, 4, 5, 7, 9, 10, 13, 19, 21, 39, 40, 41, 55, 99, 101, 165, 450, 4500, 490e6} {
+		m := niceMax(v)
+		if m < v {
+			t.Errorf("niceMax(%g) = %g, under it", v, m)
+		}
+		if q := m / 4; m >= 4 && q != math.Trunc(q) {
+			t.Errorf("niceMax(%g) = %g: ticks of %g", v, m, q)
 		}
 	}
 }

@@ -26,10 +26,19 @@ type series struct {
 	Values []float64
 }
 
-// niceMax rounds a maximum up to 1, 2 or 5 times a power of ten.
+// niceMax rounds a maximum up to 1, 2 or 5 times a power of ten; up to
+// 100, to 4, 8, 12, 20, 40, 60, 80 or 100, so that the four ticks of an
+// axis of counts are whole numbers (not 1.25, 2.5, 12.5).
 func niceMax(v float64) float64 {
 	if v <= 0 {
 		return 1
+	}
+	if v <= 100 {
+		for _, m := range []float64{4, 8, 12, 20, 40, 60, 80, 100} {
+			if v <= m {
+				return m
+			}
+		}
 	}
 	p := math.Pow(10, math.Floor(math.Log10(v)))
 	for _, m := range []float64{1, 2, 5, 10} {
