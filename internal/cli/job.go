@@ -20,6 +20,7 @@ import (
 	"github.com/trackless/trackless/internal/classify"
 	"github.com/trackless/trackless/internal/filter"
 	"github.com/trackless/trackless/internal/hit"
+	"github.com/trackless/trackless/internal/input"
 	"github.com/trackless/trackless/internal/kinesis"
 	"github.com/trackless/trackless/internal/ledger"
 	"github.com/trackless/trackless/internal/matomo"
@@ -57,6 +58,9 @@ type job struct {
 	// noMatomo: the Lambda has no Matomo (no MATOMO_URL) and feeds only
 	// its report state and lake.
 	noMatomo bool
+	// sideMarks: after a run without Matomo, how far the report state has
+	// each shard of the event, by key.
+	sideMarks map[string]input.Mark
 
 	mu    sync.Mutex
 	ready bool // the Lambda's preflight succeeded

@@ -156,7 +156,7 @@ func (j *job) lambdaProcess(env Env, stopBefore time.Duration) awslambda.Process
 func (j *job) lambdaRecords(env Env, stopBefore time.Duration) awslambda.ProcessRecords {
 	return func(ctx context.Context, recs []awslambda.KinesisRecord) (string, error) {
 		if j.noMatomo {
-			return "", errors.New("without Matomo (no MATOMO_URL), the function reads S3, SQS and EventBridge events: give Kinesis events to a function with Matomo, or read the stream with trackless report kinesis://STREAM")
+			return j.lambdaRecordsSides(env, ctx, recs, stopBefore)
 		}
 		if err := j.lambdaReady(ctx); err != nil {
 			return "", err
@@ -232,6 +232,58 @@ func (j *job) lambdaRecords(env Env, stopBefore time.Duration) awslambda.Process
 		}
 		return "", runErr
 	}
+}
+
+// lambdaRecordsSides reads the records of a Kinesis event into the side
+// outputs of a function without Matomo (its report state, its lake), each
+// of which keeps how far it has read each shard (its entry's mark); the
+// answer names the first record one of them lacks, where the retry starts
+// (records it has come again and are skipped).
+func (j *job) lambdaRecordsSides(env Env, ctx context.Context, recs []awslambda.KinesisRecord, stopBefore time.Duration) (string, error) {
+	set, err := j.sources().FromKinesisEvent(recs)
+	if err != nil {
+		return "", err
+	}
+	runErr := j.lambdaRun(env, ctx, set, stopBefore)
+	marks := j.sideMarks
+	j.sideMarks = nil
+	var lakeOut lake.Out
+	if j.c.lake.where != "" {
+		if lakeOut, err = j.lakeOut(ctx, j.c.lake.where); err != nil {
+			return recs[0].Sequence, errors.Join(runErr, err)
+		}
+	}
+	for _, name := range set.Names {
+		shardRecs, key := set.ShardRecords(name)
+		var first input.Record
+		found := false
+		consider := func(at input.Mark) {
+			if r, ok := firstUnread(shardRecs, at); ok && (!found || index(shardRecs, r) < index(shardRecs, first)) {
+				first, found = r, true
+			}
+		}
+		if j.c.rep.reportState != "" {
+			consider(marks[key])
+		}
+		if lakeOut != nil {
+			le, err := lakeOut.Get(ctx, key)
+			if err != nil {
+				return shardRecs[0].Position, errors.Join(runErr, err)
+			}
+			var at input.Mark
+			if le != nil && le.Mark != nil {
+				at = *le.Mark
+			}
+			consider(at)
+		}
+		if found {
+			if runErr == nil {
+				runErr = fmt.Errorf("%s: records from %s on were not all counted", name, first.Position)
+			}
+			return first.Position, runErr
+		}
+	}
+	return "", runErr
 }
 
 // index is the place of r in recs.
@@ -385,6 +437,22 @@ func (j *job) lambdaRun(env Env, ctx context.Context, set *source.Set, stopBefor
 	runErr = outs.finish(stats, runErr, popt.OnDone, j.log)
 	if runErr == nil {
 		runErr = j.publishReport(env, outs)
+	}
+	if j.noMatomo {
+		// How far the report state has each input, for the answer to a
+		// Kinesis event (lambdaRecordsSides).
+		j.sideMarks = map[string]input.Mark{}
+		for _, s := range outs {
+			if ro, ok := s.(*reportOutput); ok && ro.state != nil {
+				for _, name := range set.Names {
+					if _, key := set.ShardRecords(name); key != "" {
+						if e := ro.state.Input(key); e != nil && e.Mark != nil {
+							j.sideMarks[key] = *e.Mark
+						}
+					}
+				}
+			}
+		}
 	}
 	runErr = outs.stop(runErr, j.log)
 	return j.lambdaResult(env, ctx, readCtx, set, stats, runErr, outs)

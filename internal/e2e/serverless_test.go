@@ -2,7 +2,9 @@ package e2e_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -98,4 +100,62 @@ func jsonField(t *testing.T, doc, field string) string {
 		t.Fatalf("%v: %.200s", err, doc)
 	}
 	return string(m[field])
+}
+
+// TestLambdaKinesisReport: a function without Matomo counts a Kinesis
+// event's records into its report state in S3. An event that comes again,
+// or overlaps the one before, adds nothing twice: the state's report is
+// that of the records, each once. A state that cannot be written makes
+// the answer name the first record of the event (the retry reads it all).
+func TestLambdaKinesisReport(t *testing.T) {
+	srv := s3test.Start(t)
+	bucket := srv.Bucket(t)
+	dir := t.TempDir()
+	rt := newFakeRuntime(t)
+	env := append(srv.Env(), "LOG_LEVEL=info", "HOME="+dir, "TRACKLESS_FORMAT=cloudfront-realtime",
+		"TRACKLESS_REPORT_STATE=s3://"+bucket+"/state/", "TRACKLESS_LAMBDA_STOP_BEFORE=2s")
+	const arn = "arn:aws:kinesis:us-east-1:123456789012:stream/pixel"
+	var recs []string
+	for i := range 300 {
+		recs = append(recs, realtimeRecord(clock.Add(-3*time.Hour+time.Duration(i)*time.Second), fmt.Sprintf("198.51.100.%d", i%9+1), fmt.Sprintf("/report/page-%d", i)))
+	}
+	_, log := startBootstrap(t, rt, env)
+	defer func() {
+		if t.Failed() {
+			t.Logf("the function logged:\n%s", log)
+		}
+	}()
+	for _, ev := range [][2]int{{0, 40}, {0, 40}, {30, 120}, {120, 300}} {
+		if f := kinesisFailures(t, rt.invoke(kinesisEvent(arn, recs, ev[0], ev[1]), time.Minute)()); len(f) > 0 {
+			t.Fatalf("event %v: failures %v", ev, f)
+		}
+	}
+	// A state in a bucket that is not there: nothing is counted, the
+	// answer names the event's first record.
+	rt2 := newFakeRuntime(t)
+	startBootstrap(t, rt2, append(srv.Env(), "LOG_LEVEL=info", "HOME="+dir, "TRACKLESS_FORMAT=cloudfront-realtime",
+		"TRACKLESS_REPORT_STATE=s3://no-such-bucket-"+bucket+"/state/"))
+	r := rt2.invoke(kinesisEvent(arn, recs, 10, 20), time.Minute)()
+	if f := kinesisFailures(t, r); len(f) != 1 || f[0] != kinesisSeq(10) {
+		t.Errorf("a state that cannot be written: failures %v, want record 10 (%s)", f, r.body)
+	}
+	all := filepath.Join(dir, "records.log")
+	os.WriteFile(all, []byte(strings.Join(recs, "")), 0o644)
+	got := run(t, srv.Env(), "report", "--state", "s3://"+bucket+"/state/", "--json", "-")
+	want := run(t, nil, "report", "--format", "cloudfront-realtime", "--json", "-", all)
+	if got.code != 0 || want.code != 0 {
+		t.Fatalf("reports: exit %d (%s), %d (%s)", got.code, got.stderr, want.code, want.stderr)
+	}
+	for _, field := range []string{"days", "hours", "pages"} {
+		if g, w := jsonField(t, got.stdout, field), jsonField(t, want.stdout, field); g != w {
+			t.Errorf("%s of the state differs from the records':\n%.300s\n%.300s", field, g, w)
+		}
+	}
+	var ov struct {
+		Requests int64 `json:"requests"`
+	}
+	json.Unmarshal([]byte(jsonField(t, got.stdout, "overview")), &ov)
+	if ov.Requests != 300 {
+		t.Errorf("the state counted %d requests, want the 300 records once", ov.Requests)
+	}
 }
