@@ -401,8 +401,10 @@ func (r *CloudFront) fill(lineNo int64, h *hit.Hit) (bool, error) {
 	h.ContentType = hit.Unescape(v[cfContentType])
 	if r.realtime {
 		splitRealtimeStem(h)
-	} else if !r.seen[cfStem] {
-		h.Path = "/" // only a query: the request's path is "/" as far as the log tells
+	} else if !r.seen[cfStem] || h.Path == "" {
+		// Only a query, or an empty cs-uri-stem: the request's path is
+		// "/" as far as the log tells (as in real-time logs).
+		h.Path = "/"
 	}
 	return true, nil
 }
