@@ -198,20 +198,15 @@ func (j *job) lambdaRecords(env Env, stopBefore time.Duration) awslambda.Process
 			if e != nil && e.Mark != nil {
 				at = *e.Mark
 			}
-			r, ok := firstUnread(shardRecs, at)
+			marks := []input.Mark{at}
 			if lakeOut != nil {
-				le, err := lakeOut.Get(ctx, key)
+				lat, err := lakeMark(ctx, lakeOut, key)
 				if err != nil {
 					return shardRecs[0].Position, errors.Join(runErr, err)
 				}
-				var lat input.Mark
-				if le != nil && le.Mark != nil {
-					lat = *le.Mark
-				}
-				if lr, lok := firstUnread(shardRecs, lat); lok && (!ok || index(shardRecs, lr) < index(shardRecs, r)) {
-					r, ok = lr, true
-				}
+				marks = append(marks, lat)
 			}
+			r, ok := firstUnreadOf(shardRecs, marks...)
 			if ok {
 				if runErr == nil {
 					runErr = fmt.Errorf("%s: records from %s on were not all confirmed", name, r.Position)
@@ -255,27 +250,18 @@ func (j *job) lambdaRecordsSides(env Env, ctx context.Context, recs []awslambda.
 	}
 	for _, name := range set.Names {
 		shardRecs, key := set.ShardRecords(name)
-		var first input.Record
-		found := false
-		consider := func(at input.Mark) {
-			if r, ok := firstUnread(shardRecs, at); ok && (!found || index(shardRecs, r) < index(shardRecs, first)) {
-				first, found = r, true
-			}
-		}
+		var outMarks []input.Mark
 		if j.c.rep.reportState != "" {
-			consider(marks[key])
+			outMarks = append(outMarks, marks[key])
 		}
 		if lakeOut != nil {
-			le, err := lakeOut.Get(ctx, key)
+			at, err := lakeMark(ctx, lakeOut, key)
 			if err != nil {
 				return shardRecs[0].Position, errors.Join(runErr, err)
 			}
-			var at input.Mark
-			if le != nil && le.Mark != nil {
-				at = *le.Mark
-			}
-			consider(at)
+			outMarks = append(outMarks, at)
 		}
+		first, found := firstUnreadOf(shardRecs, outMarks...)
 		if found {
 			if runErr == nil {
 				runErr = fmt.Errorf("%s: records from %s on were not all counted", name, first.Position)
@@ -284,6 +270,28 @@ func (j *job) lambdaRecordsSides(env Env, ctx context.Context, recs []awslambda.
 		}
 	}
 	return "", runErr
+}
+
+// lakeMark is how far the lake has read the shard of key (zero: nothing).
+func lakeMark(ctx context.Context, out lake.Out, key string) (input.Mark, error) {
+	e, err := out.Get(ctx, key)
+	if err != nil || e == nil || e.Mark == nil {
+		return input.Mark{}, err
+	}
+	return *e.Mark, nil
+}
+
+// firstUnreadOf returns the first record of recs that one of the outputs
+// whose marks are given lacks (see firstUnread): the earliest of theirs.
+func firstUnreadOf(recs []input.Record, marks ...input.Mark) (input.Record, bool) {
+	var first input.Record
+	found := false
+	for _, at := range marks {
+		if r, ok := firstUnread(recs, at); ok && (!found || index(recs, r) < index(recs, first)) {
+			first, found = r, true
+		}
+	}
+	return first, found
 }
 
 // index is the place of r in recs.

@@ -40,28 +40,30 @@ func (s *hashSet) add(h uint32) bool {
 			return !s.has(h)
 		}
 	}
-	mask := uint32(len(s.slots) - 1)
-	for i := (h * 0x9e3779b1) & mask; ; i = (i + 1) & mask {
-		switch s.slots[i] {
-		case h:
-			return false
-		case 0:
-			s.slots[i] = h
-			s.n++
-			return true
-		}
+	i, held := s.find(h)
+	if held {
+		return false
 	}
+	s.slots[i] = h
+	s.n++
+	return true
 }
 
 // has reports whether the set holds h.
 func (s *hashSet) has(h uint32) bool {
+	_, held := s.find(h)
+	return held
+}
+
+// find returns the slot of h, or the empty slot where it would go.
+func (s *hashSet) find(h uint32) (uint32, bool) {
 	mask := uint32(len(s.slots) - 1)
 	for i := (h * 0x9e3779b1) & mask; ; i = (i + 1) & mask {
 		switch s.slots[i] {
 		case h:
-			return true
+			return i, true
 		case 0:
-			return false
+			return i, false
 		}
 	}
 }
